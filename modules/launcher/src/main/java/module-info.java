@@ -1,0 +1,8 @@
+/** The kiri command line. */
+module kiri.launcher {
+    requires kiri.router;
+    requires kiri.storage.api;
+    requires info.picocli;
+    uses kiri.storage.api.StorageProvider;
+    opens kiri.launcher to info.picocli;
+}

@@ -1,0 +1,185 @@
+package kiri.protocol;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/**
+ * A bounds-checked cursor over a {@link MemorySegment} holding Kafka wire data (big-endian).
+ *
+ * <p>Every read checks the bytes that remain first and throws {@link ProtocolException} naming
+ * the offset when they are too few, so a reader never reads past its limit nor allocates more than
+ * the input holds. Slices ({@link #readSlice}) are views of the input, not copies: they stay valid
+ * as long as the input segment does. Not thread-safe; one reader per decode.
+ */
+public final class WireReader {
+    static final ValueLayout.OfShort INT16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfDouble FLOAT64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final MemorySegment segment;
+    private final long limit;
+    private long position;
+
+    /** Reads the whole segment. */
+    public WireReader(MemorySegment segment) {
+        this(segment, 0, segment.byteSize());
+    }
+
+    /** Reads {@code length} bytes of {@code segment} starting at {@code offset}. */
+    public WireReader(MemorySegment segment, long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > segment.byteSize()) {
+            throw new IllegalArgumentException("range " + offset + "+" + length + " outside segment of "
+                    + segment.byteSize() + " bytes");
+        }
+        this.segment = segment;
+        this.position = offset;
+        this.limit = offset + length;
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public long position() {
+        return position;
+    }
+
+    public void position(long newPosition) {
+        if (newPosition < 0 || newPosition > limit) {
+            throw new ProtocolException("position " + newPosition + " outside limit " + limit);
+        }
+        position = newPosition;
+    }
+
+    public long limit() {
+        return limit;
+    }
+
+    public long remaining() {
+        return limit - position;
+    }
+
+    private long take(long n) {
+        long at = position;
+        if (limit - at < n) {
+            throw ProtocolException.truncated(at, n, limit - at);
+        }
+        position = at + n;
+        return at;
+    }
+
+    public boolean readBool() {
+        return segment.get(ValueLayout.JAVA_BYTE, take(1)) != 0;
+    }
+
+    public byte readInt8() {
+        return segment.get(ValueLayout.JAVA_BYTE, take(1));
+    }
+
+    public short readInt16() {
+        return segment.get(INT16, take(2));
+    }
+
+    public int readUint16() {
+        return Short.toUnsignedInt(segment.get(INT16, take(2)));
+    }
+
+    public int readInt32() {
+        return segment.get(INT32, take(4));
+    }
+
+    public long readUint32() {
+        return Integer.toUnsignedLong(segment.get(INT32, take(4)));
+    }
+
+    public long readInt64() {
+        return segment.get(INT64, take(8));
+    }
+
+    public double readFloat64() {
+        return segment.get(FLOAT64, take(8));
+    }
+
+    public UUID readUuid() {
+        long at = take(16);
+        return new UUID(segment.get(INT64, at), segment.get(INT64, at + 8));
+    }
+
+    /** An unsigned LEB128 varint of at most 5 bytes, as Kafka writes lengths and tags. */
+    public int readUnsignedVarint() {
+        int value = 0;
+        for (int shift = 0; shift < 35; shift += 7) {
+            long at = position;
+            byte b = readInt8();
+            if (shift == 28 && (b & 0xf0) != 0) {
+                throw new ProtocolException("unsigned varint at offset " + at + " does not fit in 32 bits");
+            }
+            value |= (b & 0x7f) << shift;
+            if (b >= 0) {
+                return value;
+            }
+        }
+        throw new ProtocolException("unsigned varint longer than 5 bytes ending at offset " + position);
+    }
+
+    /** A zig-zag varint (record fields). */
+    public int readVarint() {
+        int raw = readUnsignedVarint();
+        return (raw >>> 1) ^ -(raw & 1);
+    }
+
+    /** A zig-zag varlong of at most 10 bytes (record fields). */
+    public long readVarlong() {
+        long value = 0;
+        for (int shift = 0; shift < 70; shift += 7) {
+            long at = position;
+            byte b = readInt8();
+            if (shift == 63 && (b & 0xfe) != 0) {
+                throw new ProtocolException("varlong at offset " + at + " does not fit in 64 bits");
+            }
+            value |= (long) (b & 0x7f) << shift;
+            if (b >= 0) {
+                return (value >>> 1) ^ -(value & 1);
+            }
+        }
+        throw new ProtocolException("varlong longer than 10 bytes ending at offset " + position);
+    }
+
+    /** A view of the next {@code length} bytes; no copy. */
+    public MemorySegment readSlice(long length) {
+        if (length < 0) {
+            throw new ProtocolException("negative length " + length + " at offset " + position);
+        }
+        return segment.asSlice(take(length), length);
+    }
+
+    /** Decodes the next {@code length} bytes as UTF-8. */
+    public String readUtf8(int length) {
+        if (length < 0) {
+            throw new ProtocolException("negative string length " + length + " at offset " + position);
+        }
+        long at = take(length);
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, at, bytes, 0, length);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    public void skip(long n) {
+        take(n);
+    }
+
+    /** A length or count read from the wire must fit in what is left, given a minimum element size. */
+    public void requireElements(long count, int minElementSize, String what) {
+        if (count < 0) {
+            throw new ProtocolException(what + ": negative length " + count + " at offset " + position);
+        }
+        if (count * (long) minElementSize > remaining()) {
+            throw new ProtocolException(what + ": length " + count + " at offset " + position
+                    + " exceeds the " + remaining() + " bytes remaining");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package kiri.protocol;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/**
+ * A cursor that writes Kafka wire data (big-endian) into a {@link MemorySegment}.
+ *
+ * <p>Encoders compute the exact size first ({@code Message.size}) and then write once, so the
+ * target is allocated at its final size; writing past the end is a bug and fails with the
+ * segment's own bounds check. Not thread-safe.
+ */
+public final class WireWriter {
+    private final MemorySegment segment;
+    private long position;
+
+    public WireWriter(MemorySegment segment) {
+        this(segment, 0);
+    }
+
+    public WireWriter(MemorySegment segment, long offset) {
+        this.segment = segment;
+        this.position = offset;
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public long position() {
+        return position;
+    }
+
+    public void position(long newPosition) {
+        position = newPosition;
+    }
+
+    public void writeBool(boolean v) {
+        segment.set(ValueLayout.JAVA_BYTE, position++, v ? (byte) 1 : (byte) 0);
+    }
+
+    public void writeInt8(byte v) {
+        segment.set(ValueLayout.JAVA_BYTE, position++, v);
+    }
+
+    public void writeInt16(short v) {
+        segment.set(WireReader.INT16, position, v);
+        position += 2;
+    }
+
+    public void writeUint16(int v) {
+        writeInt16((short) v);
+    }
+
+    public void writeInt32(int v) {
+        segment.set(WireReader.INT32, position, v);
+        position += 4;
+    }
+
+    public void writeUint32(long v) {
+        writeInt32((int) v);
+    }
+
+    public void writeInt64(long v) {
+        segment.set(WireReader.INT64, position, v);
+        position += 8;
+    }
+
+    public void writeFloat64(double v) {
+        segment.set(WireReader.FLOAT64, position, v);
+        position += 8;
+    }
+
+    public void writeUuid(UUID v) {
+        writeInt64(v.getMostSignificantBits());
+        writeInt64(v.getLeastSignificantBits());
+    }
+
+    public void writeUnsignedVarint(int v) {
+        while ((v & 0xffffff80) != 0) {
+            segment.set(ValueLayout.JAVA_BYTE, position++, (byte) ((v & 0x7f) | 0x80));
+            v >>>= 7;
+        }
+        segment.set(ValueLayout.JAVA_BYTE, position++, (byte) v);
+    }
+
+    public void writeVarint(int v) {
+        writeUnsignedVarint((v << 1) ^ (v >> 31));
+    }
+
+    public void writeVarlong(long v) {
+        long z = (v << 1) ^ (v >> 63);
+        while ((z & 0xffffffffffffff80L) != 0) {
+            segment.set(ValueLayout.JAVA_BYTE, position++, (byte) ((z & 0x7f) | 0x80));
+            z >>>= 7;
+        }
+        segment.set(ValueLayout.JAVA_BYTE, position++, (byte) z);
+    }
+
+    /** Writes the UTF-8 bytes of {@code s}; the caller has written the length ({@link Sizes#utf8Length}). */
+    public void writeUtf8(String s) {
+        int n = s.length();
+        int i = 0;
+        for (; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                break;
+            }
+            segment.set(ValueLayout.JAVA_BYTE, position++, (byte) c);
+        }
+        if (i < n) {
+            byte[] rest = s.substring(i).getBytes(StandardCharsets.UTF_8);
+            MemorySegment.copy(rest, 0, segment, ValueLayout.JAVA_BYTE, position, rest.length);
+            position += rest.length;
+        }
+    }
+
+    /** Copies all bytes of {@code source} here. */
+    public void writeSegment(MemorySegment source) {
+        long n = source.byteSize();
+        MemorySegment.copy(source, 0, segment, position, n);
+        position += n;
+    }
+}

@@ -1,0 +1,7 @@
+package kiri.router;
+
+/** Placeholder. */
+final class Router {
+    private Router() {
+    }
+}

@@ -1,0 +1,6 @@
+/** Request dispatch: header decode, route table, layers, and the broker's handlers. */
+module kiri.router {
+    requires transitive kiri.protocol;
+    requires transitive kiri.transport;
+    requires transitive kiri.storage.api;
+}

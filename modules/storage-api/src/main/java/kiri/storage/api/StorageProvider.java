@@ -1,0 +1,5 @@
+package kiri.storage.api;
+
+/** Placeholder for the storage SPI. */
+public interface StorageProvider {
+}

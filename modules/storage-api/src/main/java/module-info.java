@@ -1,0 +1,5 @@
+/** The storage SPI: what a Kafka-compatible storage engine answers. */
+module kiri.storage.api {
+    exports kiri.storage.api;
+    uses kiri.storage.api.StorageProvider;
+}

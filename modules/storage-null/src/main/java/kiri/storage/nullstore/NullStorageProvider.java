@@ -1,0 +1,7 @@
+package kiri.storage.nullstore;
+
+import kiri.storage.api.StorageProvider;
+
+/** Placeholder. */
+public final class NullStorageProvider implements StorageProvider {
+}

@@ -1,0 +1,5 @@
+/** The null storage engine ({@code null://}): remembers topics, discards records. */
+module kiri.storage.nullstore {
+    requires kiri.storage.api;
+    provides kiri.storage.api.StorageProvider with kiri.storage.nullstore.NullStorageProvider;
+}

@@ -1,0 +1,7 @@
+package kiri.transport;
+
+/** Placeholder. */
+final class Transport {
+    private Transport() {
+    }
+}

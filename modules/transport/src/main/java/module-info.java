@@ -1,0 +1,3 @@
+/** Sockets, length-prefixed frames in pooled off-heap segments, pipelining and back-pressure. */
+module kiri.transport {
+}
