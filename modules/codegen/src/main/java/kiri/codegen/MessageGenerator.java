@@ -523,7 +523,7 @@ final class MessageGenerator {
                     + f.nullableVersions()) + (f.isTagged() ? ", tag " + f.tag() : "") + ".");
             cb.open("public " + type + " " + name + "() {").line("return " + name + ";").close();
             cb.blank();
-            cb.open("public " + cls + " set" + f.name() + "(" + type + " v) {");
+            cb.open("public " + cls + " set" + Character.toUpperCase(f.name().charAt(0)) + f.name().substring(1) + "(" + type + " v) {");
             if (f.type() == Primitive.UINT16 || f.type() == Primitive.UINT32) {
                 String max = f.type() == Primitive.UINT16 ? "65535" : "4294967295L";
                 cb.open("if (v < 0 || v > " + max + ") {");
