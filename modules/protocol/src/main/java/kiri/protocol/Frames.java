@@ -1,0 +1,111 @@
+package kiri.protocol;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.LongFunction;
+import kiri.protocol.message.ApiKey;
+import kiri.protocol.message.RequestHeader;
+import kiri.protocol.message.ResponseHeader;
+
+/**
+ * Whole Kafka frames: a request or response header followed by its body. Frames here exclude the
+ * 4-byte size prefix on input; {@link #encodeResponse} and {@link #encodeRequest} write it.
+ */
+public final class Frames {
+    private Frames() {
+    }
+
+    /** A decoded request: its header, API and body (bytes/records fields are views of the frame). */
+    public record Request(RequestHeader header, ApiKey api, ApiMessage body) {
+        public short version() {
+            return header.requestApiVersion();
+        }
+    }
+
+    /**
+     * The API a request frame is for, from its first two bytes, or null for an api key this codec
+     * doesn't know. Throws {@link ProtocolException} if the frame is too short to say.
+     */
+    public static ApiKey peekApi(MemorySegment frame) {
+        WireReader r = new WireReader(frame);
+        return ApiKey.forId(r.readInt16());
+    }
+
+    /** Decodes a request's header; the reader is left at the start of the body. */
+    public static RequestHeader readRequestHeader(WireReader r) {
+        long start = r.position();
+        short apiKey = r.readInt16();
+        short version = r.readInt16();
+        ApiKey api = ApiKey.forId(apiKey);
+        if (api == null) {
+            throw new ProtocolException("unknown api key " + apiKey + " at offset " + start);
+        }
+        r.position(start);
+        // Versions a broker does not support still have a readable header: the version only picks the header
+        // version, and an unknown-but-newer version is read with the newest header so an error can be answered.
+        short headerVersion = api.requestHeaderVersion(version > api.highestVersion ? api.highestVersion : version);
+        return RequestHeader.read(r, headerVersion);
+    }
+
+    /** Decodes a whole request frame (header and body); the body must fill the rest of the frame. */
+    public static Request readRequest(MemorySegment frame) {
+        WireReader r = new WireReader(frame);
+        RequestHeader header = readRequestHeader(r);
+        ApiKey api = ApiKey.forId(header.requestApiKey());
+        ApiMessage body = api.readRequest(r, header.requestApiVersion());
+        requireConsumed(r, api.title + " request");
+        return new Request(header, api, body);
+    }
+
+    /** Decodes a response frame's body for a request sent at {@code version}; returns the body. */
+    public static ApiMessage readResponse(MemorySegment frame, ApiKey api, short version, int expectedCorrelationId) {
+        WireReader r = new WireReader(frame);
+        ResponseHeader header = ResponseHeader.read(r, api.responseHeaderVersion(version));
+        if (header.correlationId() != expectedCorrelationId) {
+            throw new ProtocolException("response correlation id " + header.correlationId() + ", expected "
+                    + expectedCorrelationId);
+        }
+        ApiMessage body = api.readResponse(r, version);
+        requireConsumed(r, api.title + " response");
+        return body;
+    }
+
+    private static void requireConsumed(WireReader r, String what) {
+        if (r.remaining() != 0) {
+            throw new ProtocolException(what + " has " + r.remaining() + " unread bytes at offset " + r.position());
+        }
+    }
+
+    /**
+     * Encodes a response frame with its 4-byte size prefix into a segment from {@code allocate}
+     * (asked for exactly the frame's size): size first, then one write.
+     */
+    public static MemorySegment encodeResponse(int correlationId, ApiKey api, short version, ApiMessage body,
+            LongFunction<MemorySegment> allocate) {
+        ResponseHeader header = new ResponseHeader().setCorrelationId(correlationId);
+        short headerVersion = api.responseHeaderVersion(version);
+        int size = header.size(headerVersion) + body.size(version);
+        MemorySegment out = allocate.apply(4L + size);
+        WireWriter w = new WireWriter(out);
+        w.writeInt32(size);
+        header.write(w, headerVersion);
+        body.write(w, version);
+        return out;
+    }
+
+    /** Encodes a request frame with its 4-byte size prefix; the header names api, version and correlation id. */
+    public static MemorySegment encodeRequest(RequestHeader header, ApiMessage body, LongFunction<MemorySegment> allocate) {
+        ApiKey api = ApiKey.forId(header.requestApiKey());
+        if (api == null) {
+            throw new ProtocolException("unknown api key " + header.requestApiKey());
+        }
+        short version = header.requestApiVersion();
+        short headerVersion = api.requestHeaderVersion(version);
+        int size = header.size(headerVersion) + body.size(version);
+        MemorySegment out = allocate.apply(4L + size);
+        WireWriter w = new WireWriter(out);
+        w.writeInt32(size);
+        header.write(w, headerVersion);
+        body.write(w, version);
+        return out;
+    }
+}
