@@ -1,7 +1,107 @@
 package kiri.router;
 
-/** Placeholder. */
-final class Router {
-    private Router() {
+import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import kiri.protocol.ApiMessage;
+import kiri.protocol.Frames;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.WireReader;
+import kiri.protocol.message.ApiKey;
+import kiri.protocol.message.RequestHeader;
+import kiri.transport.Buffer;
+import kiri.transport.ConnectionContext;
+import kiri.transport.RequestHandler;
+import kiri.transport.Response;
+
+/**
+ * The transport's request handler: decodes the request header, finds the route for (api key,
+ * version), decodes the body as views over the frame, calls the handler and encodes its answer
+ * into a pooled buffer, size first.
+ *
+ * <p>As Kafka does: a request for an API the broker doesn't serve, a malformed request, or an
+ * unsupported version of any API but ApiVersions closes the connection; ApiVersions at an
+ * unsupported version gets an UNSUPPORTED_VERSION answer in version 0 listing what is supported.
+ */
+public final class Router implements RequestHandler {
+    private static final System.Logger LOG = System.getLogger(Router.class.getName());
+
+    private final RouteTable table;
+
+    /** {@code table} should already carry its layers ({@link RouteTable#wrap}). */
+    public Router(RouteTable table) {
+        this.table = table;
+    }
+
+    public RouteTable table() {
+        return table;
+    }
+
+    @Override
+    public CompletionStage<Response> handle(ConnectionContext connection, MemorySegment frame) {
+        WireReader reader = new WireReader(frame);
+        RequestHeader header;
+        try {
+            header = Frames.readRequestHeader(reader);
+        } catch (ProtocolException e) {
+            return close(connection, "malformed request header: " + e.getMessage());
+        }
+        ApiKey api = ApiKey.forId(header.requestApiKey());
+        RouteTable.Route route = table.find(api);
+        if (route == null) {
+            return close(connection, api.title + " requests are not served by this broker");
+        }
+        short version = header.requestApiVersion();
+        if (!route.supports(version)) {
+            if (api == ApiKey.API_VERSIONS) {
+                return CompletableFuture.completedFuture(
+                        encode(connection, header, api, (short) 0, ApiVersionsHandler.unsupportedVersion(table)));
+            }
+            return close(connection, api.title + " v" + version + " is not supported (supported: "
+                    + route.minVersion() + "-" + route.maxVersion() + ")");
+        }
+        ApiMessage body;
+        try {
+            body = api.readRequest(reader, version);
+            if (reader.remaining() != 0) {
+                throw new ProtocolException(reader.remaining() + " unread bytes after the body");
+            }
+        } catch (ProtocolException e) {
+            return close(connection, "malformed " + api.title + " v" + version + " request: " + e.getMessage());
+        }
+        RequestContext context = new RequestContext(connection, header, api, version, System.nanoTime());
+        CompletionStage<? extends ApiMessage> answer;
+        try {
+            answer = route.handler().handle(context, body);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, api.title + " handler failed", e);
+            return close(connection, api.title + " handler failed: " + e);
+        }
+        return answer.thenApply(response -> response == null ? Response.None.INSTANCE
+                : encode(connection, header, api, version, response));
+    }
+
+    private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
+            ApiMessage response) {
+        Buffer[] buffer = new Buffer[1];
+        try {
+            Frames.encodeResponse(header.correlationId(), api, version, response, size -> {
+                buffer[0] = connection.pool().acquire(size);
+                return buffer[0].segment();
+            });
+        } catch (RuntimeException e) {
+            if (buffer[0] != null) {
+                buffer[0].close();
+            }
+            LOG.log(Level.ERROR, "cannot encode " + api.title + " v" + version + " response", e);
+            return new Response.Close("cannot encode " + api.title + " response: " + e.getMessage());
+        }
+        return new Response.Send(buffer[0]);
+    }
+
+    private static CompletionStage<Response> close(ConnectionContext connection, String reason) {
+        LOG.log(Level.INFO, "closing connection {0} from {1}: {2}", connection.id(), connection.remoteAddress(), reason);
+        return CompletableFuture.completedFuture(new Response.Close(reason));
     }
 }
