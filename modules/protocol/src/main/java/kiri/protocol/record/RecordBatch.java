@@ -236,7 +236,10 @@ public final class RecordBatch {
 
     // ---- CRC ----
 
-    /** CRC32C of attributes..end of batch, as it should be stored. The whole batch must be present. */
+    /**
+     * CRC32C of attributes..end of batch, as it should be stored. The whole batch must be present,
+     * and the segment native or backed by a {@code byte[]} (as every segment Kiri reads from is).
+     */
     public long computeCrc() {
         return crc32c(segment, offset + ATTRIBUTES_OFFSET, sizeInBytes() - ATTRIBUTES_OFFSET, crc32c);
     }
@@ -270,6 +273,9 @@ public final class RecordBatch {
      * the bytes batchLength promises are present; magic is 2; the batch holds at least a header;
      * the CRC32C matches; lastOffsetDelta + 1 is positive; recordCount is positive and equals
      * lastOffsetDelta + 1; the compression bits name a codec. Never throws for any content.
+     *
+     * <p>Like Kafka, an empty batch (recordCount 0) is invalid here: producers never send one.
+     * Records themselves are not parsed; {@link RecordCursor} reports malformed records.
      */
     public BatchStatus validate() {
         return validate(Long.MAX_VALUE, false);

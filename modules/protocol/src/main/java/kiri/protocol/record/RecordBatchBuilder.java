@@ -17,7 +17,7 @@ import kiri.protocol.WireWriter;
  *
  * <p>The builder knows its capacity: {@link #tryAppend} writes a record only if its exact encoded
  * size ({@link #recordSize}) fits, else leaves the batch unchanged and returns false, so a
- * producer can fill a fixed-size buffer and start the next batch. Offsets deltas are 0, 1, 2 ...
+ * producer can fill a fixed-size buffer and start the next batch. Offset deltas are 0, 1, 2 ...
  * in append order; baseTimestamp is the first record's timestamp and maxTimestamp the largest.
  *
  * <pre>{@code
