@@ -5,4 +5,5 @@
 module kiri.protocol {
     exports kiri.protocol;
     exports kiri.protocol.message;
+    exports kiri.protocol.record;
 }

@@ -1,0 +1,358 @@
+package kiri.protocol.record;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.zip.CRC32C;
+
+/**
+ * A flyweight over one Kafka record batch in the v2 format (magic 2), read in place from a
+ * {@link MemorySegment}: every header field sits at a constant offset, nothing is copied.
+ *
+ * <p>Layout (big-endian): baseOffset int64, batchLength int32, partitionLeaderEpoch int32,
+ * magic int8, crc uint32, attributes int16, lastOffsetDelta int32, baseTimestamp int64,
+ * maxTimestamp int64, producerId int64, producerEpoch int16, baseSequence int32, recordCount int32,
+ * then the records. batchLength counts the bytes after itself; the CRC32C covers attributes to the
+ * end, so baseOffset and partitionLeaderEpoch can be set in place without recomputing it.
+ *
+ * <p>Field getters do not check bounds beyond the segment's own: call {@link #validate()} (which
+ * never throws) before trusting a batch from the network. Lifetime: the flyweight holds the
+ * segment it wraps and is valid as long as that segment is; {@link #wrap} re-points it, so one
+ * instance serves any number of batches. Not thread-safe: one instance per thread.
+ */
+public final class RecordBatch {
+    // Field offsets from the start of the batch: the one place the layout is written down.
+    public static final int BASE_OFFSET_OFFSET = 0;
+    public static final int BATCH_LENGTH_OFFSET = 8;
+    public static final int PARTITION_LEADER_EPOCH_OFFSET = 12;
+    public static final int MAGIC_OFFSET = 16;
+    public static final int CRC_OFFSET = 17;
+    public static final int ATTRIBUTES_OFFSET = 21;
+    public static final int LAST_OFFSET_DELTA_OFFSET = 23;
+    public static final int BASE_TIMESTAMP_OFFSET = 27;
+    public static final int MAX_TIMESTAMP_OFFSET = 35;
+    public static final int PRODUCER_ID_OFFSET = 43;
+    public static final int PRODUCER_EPOCH_OFFSET = 51;
+    public static final int BASE_SEQUENCE_OFFSET = 53;
+    public static final int RECORD_COUNT_OFFSET = 57;
+    /** Bytes of the v2 batch header; the first record starts here. */
+    public static final int HEADER_SIZE = 61;
+    /** baseOffset + batchLength: the bytes that batchLength does not count. */
+    public static final int LOG_OVERHEAD = 12;
+    /** Bytes needed to read the magic byte. */
+    public static final int HEADER_SIZE_UP_TO_MAGIC = MAGIC_OFFSET + 1;
+    /** Smallest batchLength Kafka will even look at (its legacy v0 record overhead). */
+    static final int MIN_BATCH_LENGTH_TO_READ = 14;
+
+    public static final byte MAGIC_V2 = 2;
+    public static final long NO_PRODUCER_ID = -1L;
+    public static final short NO_PRODUCER_EPOCH = -1;
+    public static final int NO_SEQUENCE = -1;
+    public static final int NO_PARTITION_LEADER_EPOCH = -1;
+    public static final long NO_TIMESTAMP = -1L;
+
+    static final int COMPRESSION_MASK = 0x07;
+    static final int TIMESTAMP_TYPE_MASK = 0x08;
+    static final int TRANSACTIONAL_MASK = 0x10;
+    static final int CONTROL_MASK = 0x20;
+    static final int DELETE_HORIZON_MASK = 0x40;
+
+    // Fields sit at odd offsets (crc @17, attributes @21 ...): unaligned access is required.
+    static final ValueLayout.OfShort INT16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfByte INT8 = ValueLayout.JAVA_BYTE;
+
+    private final CRC32C crc32c = new CRC32C();
+    private MemorySegment segment;
+    private long offset;
+
+    /** Points this flyweight at the batch starting at {@code offset} of {@code segment}. */
+    public RecordBatch wrap(MemorySegment segment, long offset) {
+        if (offset < 0 || offset > segment.byteSize()) {
+            throw new IllegalArgumentException("offset " + offset + " outside segment of " + segment.byteSize() + " bytes");
+        }
+        this.segment = segment;
+        this.offset = offset;
+        return this;
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Where the batch starts in {@link #segment()}. */
+    public long offset() {
+        return offset;
+    }
+
+    /** Bytes of the segment from the start of the batch to the segment's end. */
+    public long available() {
+        return segment.byteSize() - offset;
+    }
+
+    // ---- header fields ----
+
+    public long baseOffset() {
+        return segment.get(INT64, offset + BASE_OFFSET_OFFSET);
+    }
+
+    public int batchLength() {
+        return segment.get(INT32, offset + BATCH_LENGTH_OFFSET);
+    }
+
+    public int partitionLeaderEpoch() {
+        return segment.get(INT32, offset + PARTITION_LEADER_EPOCH_OFFSET);
+    }
+
+    public byte magic() {
+        return segment.get(INT8, offset + MAGIC_OFFSET);
+    }
+
+    /** The stored CRC32C, unsigned. */
+    public long crc() {
+        return Integer.toUnsignedLong(segment.get(INT32, offset + CRC_OFFSET));
+    }
+
+    public short attributes() {
+        return segment.get(INT16, offset + ATTRIBUTES_OFFSET);
+    }
+
+    public int lastOffsetDelta() {
+        return segment.get(INT32, offset + LAST_OFFSET_DELTA_OFFSET);
+    }
+
+    public long baseTimestamp() {
+        return segment.get(INT64, offset + BASE_TIMESTAMP_OFFSET);
+    }
+
+    public long maxTimestamp() {
+        return segment.get(INT64, offset + MAX_TIMESTAMP_OFFSET);
+    }
+
+    public long producerId() {
+        return segment.get(INT64, offset + PRODUCER_ID_OFFSET);
+    }
+
+    public short producerEpoch() {
+        return segment.get(INT16, offset + PRODUCER_EPOCH_OFFSET);
+    }
+
+    public int baseSequence() {
+        return segment.get(INT32, offset + BASE_SEQUENCE_OFFSET);
+    }
+
+    public int recordCount() {
+        return segment.get(INT32, offset + RECORD_COUNT_OFFSET);
+    }
+
+    // ---- derived ----
+
+    /** The whole batch on the wire: batchLength plus baseOffset and batchLength themselves. */
+    public long sizeInBytes() {
+        return (long) batchLength() + LOG_OVERHEAD;
+    }
+
+    /** baseOffset + lastOffsetDelta. */
+    public long lastOffset() {
+        return baseOffset() + lastOffsetDelta();
+    }
+
+    /** The raw compression bits (0-7); see {@link #compressionType()}. */
+    public int compressionId() {
+        return attributes() & COMPRESSION_MASK;
+    }
+
+    /** The codec, or {@code null} for the unused ids 5-7 ({@link #validate()} rejects those). */
+    public CompressionType compressionType() {
+        return CompressionType.forId(compressionId());
+    }
+
+    public boolean isCompressed() {
+        return compressionId() != 0;
+    }
+
+    public TimestampType timestampType() {
+        return (attributes() & TIMESTAMP_TYPE_MASK) != 0 ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
+    }
+
+    public boolean isTransactional() {
+        return (attributes() & TRANSACTIONAL_MASK) != 0;
+    }
+
+    public boolean isControl() {
+        return (attributes() & CONTROL_MASK) != 0;
+    }
+
+    /** Set by log compaction: baseTimestamp then holds the delete horizon. */
+    public boolean hasDeleteHorizon() {
+        return (attributes() & DELETE_HORIZON_MASK) != 0;
+    }
+
+    /** The delete horizon (baseTimestamp) when {@link #hasDeleteHorizon()}, else {@link #NO_TIMESTAMP}. */
+    public long deleteHorizonMs() {
+        return hasDeleteHorizon() ? baseTimestamp() : NO_TIMESTAMP;
+    }
+
+    /** producerId >= 0: the batch comes from an idempotent or transactional producer. */
+    public boolean hasProducerId() {
+        return producerId() > NO_PRODUCER_ID;
+    }
+
+    /** A view of the whole batch ({@link #sizeInBytes()} bytes), e.g. to hand to storage. */
+    public MemorySegment asSlice() {
+        return segment.asSlice(offset, sizeInBytes());
+    }
+
+    // ---- in-place updates (outside the CRC) ----
+
+    /** Sets baseOffset in place, as the broker does when it assigns offsets; the CRC stays valid. */
+    public RecordBatch baseOffset(long baseOffset) {
+        segment.set(INT64, offset + BASE_OFFSET_OFFSET, baseOffset);
+        return this;
+    }
+
+    /** Sets partitionLeaderEpoch in place; the CRC stays valid. */
+    public RecordBatch partitionLeaderEpoch(int epoch) {
+        segment.set(INT32, offset + PARTITION_LEADER_EPOCH_OFFSET, epoch);
+        return this;
+    }
+
+    /**
+     * Sets the timestamp type and maxTimestamp, as a broker does for LOG_APPEND_TIME topics, and
+     * rewrites the CRC if anything changed (both fields are CRC-covered).
+     */
+    public RecordBatch maxTimestamp(TimestampType type, long maxTimestamp) {
+        short attrs = attributes();
+        short newAttrs = (short) (type == TimestampType.LOG_APPEND_TIME
+                ? attrs | TIMESTAMP_TYPE_MASK : attrs & ~TIMESTAMP_TYPE_MASK);
+        if (newAttrs != attrs || maxTimestamp() != maxTimestamp) {
+            segment.set(INT16, offset + ATTRIBUTES_OFFSET, newAttrs);
+            segment.set(INT64, offset + MAX_TIMESTAMP_OFFSET, maxTimestamp);
+            writeCrc();
+        }
+        return this;
+    }
+
+    // ---- CRC ----
+
+    /**
+     * CRC32C of attributes..end of batch, as it should be stored. The whole batch must be present,
+     * and the segment native or backed by a {@code byte[]} (as every segment Kiri reads from is).
+     */
+    public long computeCrc() {
+        return crc32c(segment, offset + ATTRIBUTES_OFFSET, sizeInBytes() - ATTRIBUTES_OFFSET, crc32c);
+    }
+
+    public boolean isCrcValid() {
+        return computeCrc() == crc();
+    }
+
+    /** Recomputes the CRC32C and stores it, after changing a CRC-covered field. */
+    public RecordBatch writeCrc() {
+        segment.set(INT32, offset + CRC_OFFSET, (int) computeCrc());
+        return this;
+    }
+
+    /**
+     * CRC32C of {@code length} bytes at {@code from}. Goes through a ByteBuffer view so that the
+     * JDK's intrinsic runs over native and heap memory alike without copying; the segment must be
+     * native or backed by a {@code byte[]}.
+     */
+    static long crc32c(MemorySegment segment, long from, long length, CRC32C crc) {
+        crc.reset();
+        crc.update(segment.asSlice(from, length).asByteBuffer());
+        return crc.getValue();
+    }
+
+    // ---- validation ----
+
+    /**
+     * Checks what a Kafka broker checks on a produced v2 batch, in Kafka's order, stopping at the
+     * first failure: enough bytes to read batchLength; batchLength at least Kafka's minimum;
+     * the bytes batchLength promises are present; magic is 2; the batch holds at least a header;
+     * the CRC32C matches; lastOffsetDelta + 1 is positive; recordCount is positive and equals
+     * lastOffsetDelta + 1; the compression bits name a codec. Never throws for any content.
+     *
+     * <p>Like Kafka, an empty batch (recordCount 0) is invalid here: producers never send one.
+     * Records themselves are not parsed; {@link RecordCursor} reports malformed records.
+     */
+    public BatchStatus validate() {
+        return validate(Long.MAX_VALUE, false);
+    }
+
+    /**
+     * {@link #validate()} plus the checks Kafka applies only to batches from producers: size at most
+     * {@code maxBatchBytes} (checked before the CRC, as Kafka does), no control batches, and a
+     * non-negative base sequence when the batch carries a producer id.
+     */
+    public BatchStatus validateForProduce(long maxBatchBytes) {
+        return validate(maxBatchBytes, true);
+    }
+
+    private BatchStatus validate(long maxBatchBytes, boolean fromProducer) {
+        long available = available();
+        if (available < LOG_OVERHEAD) {
+            return BatchStatus.TRUNCATED;
+        }
+        int batchLength = batchLength();
+        if (batchLength < MIN_BATCH_LENGTH_TO_READ) {
+            return BatchStatus.LENGTH_TOO_SMALL;
+        }
+        long size = (long) batchLength + LOG_OVERHEAD;
+        if (available < size || available < HEADER_SIZE_UP_TO_MAGIC) {
+            return BatchStatus.TRUNCATED;
+        }
+        if (magic() != MAGIC_V2) {
+            return BatchStatus.UNSUPPORTED_MAGIC;
+        }
+        if (size > maxBatchBytes) {
+            return BatchStatus.TOO_LARGE;
+        }
+        if (size < HEADER_SIZE) {
+            return BatchStatus.LENGTH_TOO_SMALL;
+        }
+        if (!isCrcValid()) {
+            return BatchStatus.CRC_MISMATCH;
+        }
+        int lastOffsetDelta = lastOffsetDelta();
+        int recordCount = recordCount();
+        if ((long) lastOffsetDelta + 1 <= 0) {
+            return BatchStatus.INVALID_OFFSET_RANGE;
+        }
+        if (recordCount <= 0) {
+            return BatchStatus.INVALID_RECORD_COUNT;
+        }
+        if ((long) lastOffsetDelta + 1 != recordCount) {
+            return BatchStatus.RECORD_COUNT_MISMATCH;
+        }
+        if (fromProducer) {
+            if (isControl()) {
+                return BatchStatus.CONTROL_BATCH_NOT_ALLOWED;
+            }
+            if (hasProducerId() && baseSequence() < 0) {
+                return BatchStatus.INVALID_SEQUENCE;
+            }
+        }
+        if (compressionType() == null) {
+            return BatchStatus.UNKNOWN_COMPRESSION;
+        }
+        return BatchStatus.VALID;
+    }
+
+    @Override
+    public String toString() {
+        if (segment == null) {
+            return "RecordBatch(unwrapped)";
+        }
+        if (available() < HEADER_SIZE) {
+            return "RecordBatch(truncated, " + available() + " bytes at " + offset + ")";
+        }
+        return "RecordBatch(baseOffset=" + baseOffset() + ", size=" + sizeInBytes() + ", magic=" + magic()
+                + ", records=" + recordCount() + ", lastOffsetDelta=" + lastOffsetDelta()
+                + ", compression=" + compressionId() + ", " + timestampType()
+                + ", transactional=" + isTransactional() + ", control=" + isControl()
+                + ", producerId=" + producerId() + ", producerEpoch=" + producerEpoch()
+                + ", baseSequence=" + baseSequence() + ")";
+    }
+}
