@@ -444,8 +444,13 @@ final class Connection implements ConnectionContext {
 
     // ---- closing ----
 
+    /**
+     * How long no bytes have moved, or 0 while a handler is still working on a request (a long
+     * poll is not idleness). Queued responses do not count as work: a peer that stops reading
+     * them is idle too.
+     */
     long idleFor(long now) {
-        return state == State.OPEN && slots.isEmpty() && outgoing.isEmpty() ? now - lastActive : 0;
+        return state != State.CLOSED && slots.isEmpty() ? now - lastActive : 0;
     }
 
     void startDraining() {

@@ -365,6 +365,20 @@ class ServerTest {
     }
 
     @Test
+    void aPeerThatStopsReadingIsClosedWhenIdle() throws Exception {
+        InetSocketAddress address = start(ECHO, b -> b.idleTimeout(Duration.ofMillis(200)));
+        try (TestSupport.RawClient client = new TestSupport.RawClient(address)) {
+            await("the connection to register", () -> server.connectionCount() == 1);
+            // 32 MiB of echoes cannot all fit in the socket buffers of a client that never reads
+            byte[] frame = request(1, 'E', 8 << 20);
+            for (int i = 0; i < 4; i++) {
+                client.write(frame);
+            }
+            await("the stalled connection to be closed", () -> server.connectionCount() == 0);
+        }
+    }
+
+    @Test
     void gracefulCloseFinishesInFlightRequests() throws Exception {
         CompletableFuture<Response> held = new CompletableFuture<>();
         AtomicInteger handled = new AtomicInteger();
