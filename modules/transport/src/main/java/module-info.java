@@ -1,3 +1,8 @@
-/** Sockets, length-prefixed frames in pooled off-heap segments, pipelining and back-pressure. */
+/**
+ * Sockets, length-prefixed frames in pooled off-heap segments, pipelining with ordered responses,
+ * limits and back-pressure. Knows nothing about Kafka messages: see {@link kiri.transport.Server},
+ * {@link kiri.transport.RequestHandler} and {@link kiri.transport.ClientConnection}.
+ */
 module kiri.transport {
+    exports kiri.transport;
 }

@@ -1,0 +1,530 @@
+package kiri.transport;
+
+import static kiri.transport.Frames.INT_BE;
+import static kiri.transport.Frames.LOG;
+import static kiri.transport.Frames.SIZE_PREFIX;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One accepted socket. Confined to its {@link EventLoop}'s thread, except {@link #complete}, which
+ * any thread may call and which hops to the loop.
+ *
+ * <p>Reading: the loop's shared read buffer takes whatever the socket has; complete frames are
+ * copied into exact-size pooled buffers and dispatched. A frame that does not fit gets its pooled
+ * buffer as soon as its size is known, and the rest of it is read straight into that buffer. Up to
+ * 3 bytes of a split size prefix are carried over to the next read. When back-pressure pauses
+ * reading mid-buffer, the unparsed bytes move to a pooled "stash" until it resumes.
+ *
+ * <p>Ordering: each dispatched request gets a {@link Slot} in FIFO order; only the head slot's
+ * response may be queued for writing, so completions out of order wait for their predecessors.
+ *
+ * <p>In flight = dispatched requests whose slot has not been retired: retired when a
+ * {@link Response.None} or {@link Response.Close} reaches the head, or when a
+ * {@link Response.Send} frame has been completely written. This also throttles peers that send
+ * but do not read their responses.
+ */
+final class Connection implements ConnectionContext {
+    /** Reads per readiness event, so one busy peer cannot starve the loop's other connections. */
+    private static final int MAX_READS_PER_EVENT = 16;
+
+    private enum State { OPEN, CLOSING, CLOSED }
+
+    /** A request whose response is pending or waiting for its predecessors. */
+    private static final class Slot {
+        final Buffer request;
+        boolean done;
+        Response response;
+        Throwable failure;
+
+        Slot(Buffer request) {
+            this.request = request;
+        }
+    }
+
+    private record Outgoing(Buffer frame, ByteBuffer view) {
+    }
+
+    private final EventLoop loop;
+    private final SocketChannel channel;
+    private final long id;
+    private final InetSocketAddress remoteAddress;
+    private final InetSocketAddress localAddress;
+    private final BufferPool pool;
+    private final RequestHandler handler;
+    private final int maxFrameSize;
+    private final int maxInFlight;
+    private final int resumeAt;
+    SelectionKey key;
+    boolean dirty;
+
+    private State state = State.OPEN;
+    private volatile boolean open = true;
+    private boolean paused;
+    private boolean inputEnded;
+    private boolean writeBlocked;
+    private int interestOps = SelectionKey.OP_READ;
+    private int inFlight;
+    private long lastActive = System.nanoTime();
+    private final ArrayDeque<Slot> slots = new ArrayDeque<>();
+    private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+
+    private Buffer partial;
+    private ByteBuffer partialView;
+    private Buffer stash;
+    private long stashPos;
+    private long stashLimit;
+    private final byte[] carry = new byte[SIZE_PREFIX - 1];
+    private int carryLength;
+
+    Connection(EventLoop loop, SocketChannel channel, long id) throws IOException {
+        this.loop = loop;
+        this.channel = channel;
+        this.id = id;
+        this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
+        this.localAddress = (InetSocketAddress) channel.getLocalAddress();
+        this.pool = loop.pool();
+        this.handler = loop.config().handler();
+        this.maxFrameSize = loop.config().maxFrameSize();
+        this.maxInFlight = loop.config().maxInFlightPerConnection();
+        // Hysteresis: resuming at half the limit avoids toggling OP_READ on every response.
+        this.resumeAt = maxInFlight / 2;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return remoteAddress;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    @Override
+    public BufferPool pool() {
+        return pool;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public String toString() {
+        return "connection " + id + " from " + remoteAddress;
+    }
+
+    void opened() {
+        try {
+            handler.connectionOpened(this);
+        } catch (Throwable t) {
+            abort("connectionOpened failed", t);
+        }
+    }
+
+    // ---- reading ----
+
+    void onReadable() throws IOException {
+        for (int i = 0; i < MAX_READS_PER_EVENT && reading(); i++) {
+            if (partial != null) {
+                int n = channel.read(partialView);
+                if (n < 0) {
+                    endOfInput();
+                    return;
+                }
+                if (n == 0) {
+                    return;
+                }
+                lastActive = System.nanoTime();
+                if (!partialView.hasRemaining()) {
+                    Buffer frame = partial;
+                    partial = null;
+                    partialView = null;
+                    dispatch(frame);
+                }
+                continue;
+            }
+            ByteBuffer buffer = loop.readBuffer;
+            buffer.clear();
+            buffer.put(carry, 0, carryLength);
+            int n = channel.read(buffer);
+            if (n < 0) {
+                endOfInput();
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+            lastActive = System.nanoTime();
+            carryLength = 0;
+            int limit = buffer.position();
+            long pos = parse(loop.readSegment, 0, limit);
+            keepTail(loop.readSegment, pos, limit, false);
+            if (limit < buffer.capacity()) {
+                return; // the socket had less than a buffer full: most likely drained
+            }
+        }
+    }
+
+    private boolean reading() {
+        return state == State.OPEN && !paused && !inputEnded && !loop.draining();
+    }
+
+    /**
+     * Dispatches the complete frames in {@code src[pos, limit)} and starts a partial one. Returns
+     * where it stopped: at {@code limit}, before fewer than 4 bytes, or at a frame boundary when
+     * reading paused or the connection stopped being open.
+     */
+    private long parse(MemorySegment src, long pos, long limit) {
+        while (reading()) {
+            long available = limit - pos;
+            if (available < SIZE_PREFIX) {
+                break;
+            }
+            int size = src.get(INT_BE, pos);
+            if (size < 0 || size > maxFrameSize) {
+                LOG.log(Level.WARNING, "closing " + this + ": frame size " + size + " outside [0, " + maxFrameSize + "]");
+                close();
+                return limit;
+            }
+            Buffer frame = pool.acquire(size);
+            long body = available - SIZE_PREFIX;
+            if (body >= size) {
+                MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, size);
+                pos += SIZE_PREFIX + size;
+                dispatch(frame);
+            } else {
+                MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, body);
+                partial = frame;
+                partialView = frame.segment().asByteBuffer().position((int) body);
+                return limit;
+            }
+        }
+        return pos;
+    }
+
+    /** Keeps the unparsed bytes {@code src[pos, limit)} for later: as a stash or as a carry. */
+    private void keepTail(MemorySegment src, long pos, long limit, boolean fromStash) {
+        if (pos == limit || state != State.OPEN || inputEnded || loop.draining()) {
+            if (fromStash) {
+                releaseStash();
+            }
+        } else if (paused) {
+            if (fromStash) {
+                stashPos = pos;
+            } else {
+                stash = pool.acquire(limit - pos);
+                MemorySegment.copy(src, pos, stash.segment(), 0, limit - pos);
+                stashPos = 0;
+                stashLimit = limit - pos;
+            }
+        } else {
+            // parse() consumed everything but a split size prefix
+            carryLength = (int) (limit - pos);
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, pos, carry, 0, carryLength);
+            if (fromStash) {
+                releaseStash();
+            }
+        }
+    }
+
+    private void endOfInput() {
+        // A half-closed peer still gets the responses to requests it sent completely.
+        LOG.log(Level.DEBUG, "{0}: end of input", this);
+        inputEnded = true;
+        releaseInput();
+        updateInterest();
+        loop.markDirty(this);
+    }
+
+    private void dispatch(Buffer frame) {
+        Slot slot = new Slot(frame);
+        slots.addLast(slot);
+        if (++inFlight >= maxInFlight) {
+            paused = true;
+            updateInterest();
+        }
+        CompletionStage<Response> stage;
+        try {
+            stage = handler.handle(this, frame.segment());
+            if (stage == null) {
+                stage = CompletableFuture.failedFuture(new NullPointerException("handler returned a null stage"));
+            }
+        } catch (Throwable t) {
+            stage = CompletableFuture.failedFuture(t);
+        }
+        stage.whenComplete((response, failure) -> complete(slot, response, failure));
+    }
+
+    // ---- completion (any thread) ----
+
+    private void complete(Slot slot, Response response, Throwable failure) {
+        if (loop.inLoop()) {
+            onComplete(slot, response, failure);
+        } else {
+            loop.execute(() -> onComplete(slot, response, failure));
+        }
+    }
+
+    /** On the loop (or on any thread once the loop terminated and the connection is closed). */
+    private void onComplete(Slot slot, Response response, Throwable failure) {
+        slot.request.close(); // the stage is done, so the handler is done with the request bytes
+        if (state == State.CLOSED) {
+            discard(response);
+            return;
+        }
+        if (failure == null && response == null) {
+            failure = new NullPointerException("handler completed with a null response");
+        }
+        slot.done = true;
+        slot.response = response;
+        slot.failure = failure;
+        retireCompletedHead();
+        loop.markDirty(this);
+    }
+
+    /** Moves completed responses at the head of the queue, in order, to the write queue. */
+    private void retireCompletedHead() {
+        Slot slot;
+        while ((slot = slots.peekFirst()) != null && slot.done) {
+            slots.pollFirst();
+            if (state != State.OPEN) {
+                discard(slot.response); // behind a Close
+                inFlight--;
+            } else if (slot.failure != null) {
+                inFlight--;
+                LOG.log(Level.WARNING, "closing " + this + ": request handler failed", Frames.unwrap(slot.failure));
+                closeAfterFlush();
+            } else {
+                switch (slot.response) {
+                    case Response.Send(Buffer frame) -> {
+                        if (Frames.wellFormed(frame.segment())) {
+                            outgoing.addLast(new Outgoing(frame, frame.segment().asByteBuffer()));
+                        } else {
+                            long n = frame.segment().byteSize();
+                            LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
+                                    + n + " bytes, size prefix "
+                                    + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
+                            frame.close();
+                            inFlight--;
+                            closeAfterFlush();
+                        }
+                    }
+                    case Response.None none -> inFlight--;
+                    case Response.Close(String reason) -> {
+                        LOG.log(Level.INFO, "closing {0}: {1}", this, reason);
+                        inFlight--;
+                        closeAfterFlush();
+                    }
+                }
+            }
+        }
+    }
+
+    private static void discard(Response response) {
+        if (response instanceof Response.Send(Buffer frame)) {
+            frame.close();
+        }
+    }
+
+    // ---- writing ----
+
+    void onWritable() {
+        writeBlocked = false;
+        flush();
+    }
+
+    /** Writes what it can, closes when finished, resumes reading when drained enough. */
+    void flush() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (!outgoing.isEmpty() && !writeBlocked) {
+            write();
+            if (state == State.CLOSED) {
+                return;
+            }
+        }
+        if (outgoing.isEmpty()) {
+            if (state == State.CLOSING) {
+                close();
+                return;
+            }
+            if ((inputEnded || loop.draining()) && slots.isEmpty()) {
+                close();
+                return;
+            }
+        }
+        if (paused && inFlight <= resumeAt && reading0()) {
+            resume();
+        }
+        updateInterest();
+    }
+
+    private boolean reading0() {
+        return state == State.OPEN && !inputEnded && !loop.draining();
+    }
+
+    private void resume() {
+        paused = false;
+        if (stash != null) {
+            long pos = parse(stash.segment(), stashPos, stashLimit);
+            // parse() may have closed the connection, which released the stash
+            if (stash != null) {
+                keepTail(stash.segment(), pos, stashLimit, true);
+            }
+        }
+    }
+
+    private void write() {
+        ByteBuffer[] gather = loop.gather;
+        while (!outgoing.isEmpty()) {
+            int count = 0;
+            long wanted = 0;
+            for (Outgoing out : outgoing) {
+                gather[count++] = out.view();
+                wanted += out.view().remaining();
+                if (count == gather.length) {
+                    break;
+                }
+            }
+            long written;
+            try {
+                written = channel.write(gather, 0, count);
+            } catch (IOException e) {
+                abort("write failed", e);
+                return;
+            } finally {
+                Arrays.fill(gather, 0, count, null);
+            }
+            if (written > 0) {
+                lastActive = System.nanoTime();
+            }
+            Outgoing head;
+            while ((head = outgoing.peekFirst()) != null && !head.view().hasRemaining()) {
+                outgoing.pollFirst();
+                head.frame().close();
+                inFlight--;
+            }
+            if (written < wanted) {
+                writeBlocked = true; // socket buffer full: wait for OP_WRITE
+                return;
+            }
+        }
+    }
+
+    private void updateInterest() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        int ops = (reading() ? SelectionKey.OP_READ : 0) | (writeBlocked ? SelectionKey.OP_WRITE : 0);
+        if (ops != interestOps) {
+            interestOps = ops;
+            key.interestOps(ops);
+        }
+    }
+
+    // ---- closing ----
+
+    /**
+     * How long no bytes have moved, or 0 while a handler is still working on a request (a long
+     * poll is not idleness). Queued responses do not count as work: a peer that stops reading
+     * them is idle too.
+     */
+    long idleFor(long now) {
+        return state != State.CLOSED && slots.isEmpty() ? now - lastActive : 0;
+    }
+
+    void startDraining() {
+        releaseInput();
+        updateInterest();
+        loop.markDirty(this);
+    }
+
+    /** Stops reading; closes once the responses already queued are written. */
+    private void closeAfterFlush() {
+        state = State.CLOSING;
+        open = false;
+        releaseInput();
+        updateInterest();
+        loop.markDirty(this);
+    }
+
+    void abort(String why, Throwable t) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (t instanceof IOException) {
+            LOG.log(Level.DEBUG, "closing {0}: {1}: {2}", this, why, t.getMessage());
+        } else {
+            LOG.log(Level.WARNING, "closing " + this + ": " + why, t);
+        }
+        close();
+    }
+
+    /** Closes now, releasing every buffer the connection holds. Idempotent. */
+    void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        open = false;
+        if (key != null) {
+            key.cancel();
+        }
+        Server.close(channel);
+        releaseInput();
+        for (Outgoing out : outgoing) {
+            out.frame().close();
+        }
+        outgoing.clear();
+        for (Slot slot : slots) {
+            if (slot.done) {
+                discard(slot.response);
+            } // else onComplete releases it when the stage completes
+        }
+        slots.clear();
+        inFlight = 0;
+        loop.removed(this);
+        try {
+            handler.connectionClosed(this);
+        } catch (Throwable t) {
+            LOG.log(Level.WARNING, "connectionClosed failed for " + this, t);
+        }
+    }
+
+    private void releaseInput() {
+        if (partial != null) {
+            partial.close();
+            partial = null;
+            partialView = null;
+        }
+        releaseStash();
+        carryLength = 0;
+    }
+
+    private void releaseStash() {
+        if (stash != null) {
+            stash.close();
+            stash = null;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package kiri.transport;
+
+import java.net.InetSocketAddress;
+
+/**
+ * Per-connection information for {@link RequestHandler}s. Safe to call from any thread, also
+ * after the connection closed.
+ */
+public interface ConnectionContext {
+
+    /** Unique within one {@link Server}, increasing in accept order, starting at 1. */
+    long id();
+
+    InetSocketAddress remoteAddress();
+
+    InetSocketAddress localAddress();
+
+    /** Where handlers allocate response frames for {@link Response.Send}. */
+    BufferPool pool();
+
+    /** False once the connection is closed or closing (after a {@link Response.Close}). */
+    boolean isOpen();
+}

@@ -1,7 +1,0 @@
-package kiri.transport;
-
-/** Placeholder. */
-final class Transport {
-    private Transport() {
-    }
-}
