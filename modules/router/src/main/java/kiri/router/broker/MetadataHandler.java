@@ -1,0 +1,117 @@
+package kiri.router.broker;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import kiri.protocol.ApiMessage;
+import kiri.protocol.Codec;
+import kiri.protocol.message.MetadataRequest;
+import kiri.protocol.message.MetadataResponse;
+import kiri.router.Handler;
+import kiri.router.RequestContext;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.NewTopic;
+import kiri.storage.api.PartitionInfo;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicRef;
+
+/**
+ * Metadata: this broker, and the topics asked for (all when the list is null). Unknown topics are
+ * created when the request allows it and the broker is configured to ({@code --auto-create-topics}).
+ */
+final class MetadataHandler implements Handler {
+    private final BrokerState broker;
+
+    MetadataHandler(BrokerState broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
+        MetadataRequest request = (MetadataRequest) message;
+        CompletionStage<List<MetadataResponse.MetadataResponseTopic>> topics;
+        if (request.topics() == null) {
+            topics = broker.storage().listTopics().thenApply(all -> {
+                List<MetadataResponse.MetadataResponseTopic> out = new ArrayList<>(all.size());
+                for (TopicInfo t : all) {
+                    broker.topics().put(t);
+                    out.add(describe(t));
+                }
+                return out;
+            });
+        } else {
+            // Metadata v4+ says whether auto-creation is allowed; v1-3 clients always allowed it
+            boolean create = broker.config().autoCreateTopics() && request.allowAutoTopicCreation();
+            List<CompletionStage<MetadataResponse.MetadataResponseTopic>> each = new ArrayList<>();
+            for (MetadataRequest.MetadataRequestTopic t : request.topics()) {
+                each.add(topic(t, create));
+            }
+            topics = Futures.all(each);
+        }
+        return topics.thenApply(list -> {
+            MetadataResponse response = new MetadataResponse()
+                    .setClusterId(broker.config().clusterId())
+                    .setControllerId(broker.config().nodeId());
+            response.brokers().add(new MetadataResponse.MetadataResponseBroker()
+                    .setNodeId(broker.config().nodeId())
+                    .setHost(broker.config().advertisedHost())
+                    .setPort(broker.config().advertisedPort()));
+            response.topics().addAll(list);
+            return response;
+        });
+    }
+
+    private CompletionStage<MetadataResponse.MetadataResponseTopic> topic(MetadataRequest.MetadataRequestTopic t,
+            boolean create) {
+        TopicRef ref = t.name() != null ? TopicRef.of(t.name()) : TopicRef.of(t.topicId());
+        if (t.name() != null) {
+            try {
+                kiri.storage.api.Topics.validateName(t.name());
+            } catch (StorageException e) {
+                return CompletableFuture.completedFuture(error(t, e.errorCode()));
+            }
+        }
+        return broker.topics().get(ref).thenCompose(found -> {
+            if (found != null) {
+                return CompletableFuture.completedFuture(describe(found));
+            }
+            if (!create || t.name() == null) {
+                return CompletableFuture.completedFuture(error(t, ref.unknownErrorCode()));
+            }
+            NewTopic topic = new NewTopic(t.name(), broker.config().defaultPartitions());
+            return broker.storage().createTopic(topic, false).handle((created, failure) -> {
+                if (failure == null) {
+                    broker.topics().put(created);
+                    return CompletableFuture.completedFuture(describe(created));
+                }
+                if (Futures.errorCode(failure) == ErrorCodes.TOPIC_ALREADY_EXISTS) {
+                    // another client created it first: answer with what exists now
+                    return broker.topics().get(ref).thenApply(now -> now == null
+                            ? error(t, ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) : describe(now));
+                }
+                return CompletableFuture.completedFuture(error(t, Futures.errorCode(failure)));
+            }).thenCompose(stage -> stage);
+        });
+    }
+
+    private static MetadataResponse.MetadataResponseTopic error(MetadataRequest.MetadataRequestTopic t, short code) {
+        return new MetadataResponse.MetadataResponseTopic().setErrorCode(code).setName(t.name())
+                .setTopicId(t.topicId() == null ? Codec.ZERO_UUID : t.topicId());
+    }
+
+    static MetadataResponse.MetadataResponseTopic describe(TopicInfo t) {
+        MetadataResponse.MetadataResponseTopic topic = new MetadataResponse.MetadataResponseTopic()
+                .setName(t.name()).setTopicId(t.id()).setIsInternal(false);
+        for (PartitionInfo p : t.partitions()) {
+            topic.partitions().add(new MetadataResponse.MetadataResponsePartition()
+                    .setPartitionIndex(p.partition())
+                    .setLeaderId(p.leaderId())
+                    .setLeaderEpoch(p.leaderEpoch())
+                    .setReplicaNodes(BrokerState.replicas(p))
+                    .setIsrNodes(BrokerState.isr(p)));
+        }
+        return topic;
+    }
+}
