@@ -3,4 +3,5 @@ module kiri.router {
     requires transitive kiri.protocol;
     requires transitive kiri.transport;
     requires transitive kiri.storage.api;
+    exports kiri.router;
 }

@@ -1,11 +1,56 @@
 package kiri.launcher;
 
-/** The kiri command. */
-public final class Main {
-    private Main() {
-    }
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code kiri} command: {@code kiri broker ...}. */
+@Command(name = "kiri", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Kiri: a Kafka-compatible broker, proxy and protocol library.",
+        subcommands = {BrokerCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.out.println("kiri: the broker is not built yet; it will listen on tcp://0.0.0.0:9092");
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new Errors());
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("kiri: " + e.getMessage());
+            return 2;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** User errors: one line, no stack trace unless --verbose. */
+    static final class Errors implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+            boolean verbose = parsed.subcommand() != null && parsed.subcommand().hasMatchedOption("--verbose");
+            if (verbose) {
+                e.printStackTrace(cli.getErr());
+            }
+            String message = e.getMessage() != null ? e.getMessage() : e.toString();
+            cli.getErr().println("kiri: " + message);
+            return 1;
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getModule().getDescriptor() != null
+                    ? Main.class.getModule().getDescriptor().rawVersion().orElse("dev") : "dev";
+            return new String[] {"kiri " + v};
+        }
     }
 }

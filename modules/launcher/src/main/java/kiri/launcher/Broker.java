@@ -1,0 +1,86 @@
+package kiri.launcher;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import kiri.router.ApiMetrics;
+import kiri.router.BrokerConfig;
+import kiri.router.BrokerRoutes;
+import kiri.storage.api.Storage;
+import kiri.storage.api.StorageContext;
+import kiri.storage.api.Storages;
+import kiri.transport.Server;
+import kiri.transport.ServerConfig;
+
+/**
+ * A running broker: storage, router and server, started together and closed in reverse order
+ * (stop accepting, finish in-flight requests, close storage). Used by {@code kiri broker} and by
+ * tests that need a real broker in-process.
+ */
+public final class Broker implements AutoCloseable {
+    /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
+    public record Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
+            int nodeId, boolean autoCreateTopics, int defaultPartitions) {
+    }
+
+    private final Storage storage;
+    private final Server server;
+    private final ApiMetrics metrics = new ApiMetrics();
+    private final BrokerConfig config;
+
+    private Broker(Settings s) throws IOException {
+        Storage opened = Storages.open(s.storageUrl(), new StorageContext(s.nodeId(), s.clusterId(),
+                s.advertised().host(), s.advertised().port()));
+        Server started = null;
+        try {
+            // the advertised port follows the real one when listening on an ephemeral port
+            BrokerConfig[] cfg = new BrokerConfig[1];
+            kiri.router.Router[] router = new kiri.router.Router[1];
+            started = Server.start(ServerConfig.builder((c, f) -> router[0] != null ? router[0].handle(c, f)
+                    : java.util.concurrent.CompletableFuture.completedFuture(new kiri.transport.Response.Close("starting")))
+                    .bind(new InetSocketAddress(s.listener().host(), s.listener().port())).build());
+            int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
+            cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
+                    s.autoCreateTopics(), s.defaultPartitions());
+            router[0] = BrokerRoutes.create(opened, cfg[0], metrics);
+            opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
+            this.config = cfg[0];
+        } catch (IOException | RuntimeException e) {
+            if (started != null) {
+                started.close();
+            }
+            opened.close();
+            throw e;
+        }
+        this.storage = opened;
+        this.server = started;
+    }
+
+    public static Broker start(Settings settings) throws IOException {
+        return new Broker(settings);
+    }
+
+    public InetSocketAddress localAddress() {
+        return server.localAddress();
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    public Storage storage() {
+        return storage;
+    }
+
+    public ApiMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } finally {
+            storage.close();
+        }
+    }
+}

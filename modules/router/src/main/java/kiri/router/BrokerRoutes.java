@@ -1,0 +1,22 @@
+package kiri.router;
+
+import java.util.List;
+import kiri.router.broker.Routes;
+import kiri.storage.api.Storage;
+
+/** The broker: every handled API over one storage engine, wrapped in the standard layers. */
+public final class BrokerRoutes {
+    private BrokerRoutes() {
+    }
+
+    /**
+     * The broker's router. {@code metrics} is the per-API timing layer (pass a fresh
+     * {@link ApiMetrics} and keep it to read the counters).
+     */
+    public static Router create(Storage storage, BrokerConfig config, ApiMetrics metrics) {
+        RouteTable[] table = new RouteTable[1];
+        RouteTable routes = Routes.broker(storage, config, () -> table[0]).build();
+        table[0] = routes.wrap(List.of(new RequestLogging(), metrics));
+        return new Router(table[0]);
+    }
+}

@@ -1,0 +1,64 @@
+package kiri.router.broker;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import kiri.protocol.ApiMessage;
+import kiri.protocol.message.DescribeClusterResponse;
+import kiri.protocol.message.FindCoordinatorRequest;
+import kiri.protocol.message.FindCoordinatorResponse;
+import kiri.protocol.message.InitProducerIdRequest;
+import kiri.protocol.message.InitProducerIdResponse;
+import kiri.router.Handler;
+import kiri.router.RequestContext;
+import kiri.storage.api.ProducerIdAndEpoch;
+
+/** The small handlers that only need this broker's identity or one storage call. */
+final class ClusterHandlers {
+    private ClusterHandlers() {
+    }
+
+    /** FindCoordinator: this broker coordinates every group and transactional id (v0-3 one key, v4+ batched). */
+    static Handler findCoordinator(BrokerState broker) {
+        return (context, message) -> {
+            FindCoordinatorRequest request = (FindCoordinatorRequest) message;
+            var config = broker.config();
+            FindCoordinatorResponse response = new FindCoordinatorResponse();
+            if (context.version() < 4) {
+                response.setNodeId(config.nodeId()).setHost(config.advertisedHost()).setPort(config.advertisedPort())
+                        .setErrorMessage(null);
+            } else {
+                for (String key : request.coordinatorKeys()) {
+                    response.coordinators().add(new FindCoordinatorResponse.Coordinator().setKey(key)
+                            .setNodeId(config.nodeId()).setHost(config.advertisedHost())
+                            .setPort(config.advertisedPort()).setErrorMessage(null));
+                }
+            }
+            return CompletableFuture.completedFuture(response);
+        };
+    }
+
+    /** DescribeCluster: this broker, which is also the controller. */
+    static Handler describeCluster(BrokerState broker) {
+        return (context, message) -> {
+            var config = broker.config();
+            DescribeClusterResponse response = new DescribeClusterResponse().setClusterId(config.clusterId())
+                    .setControllerId(config.nodeId());
+            response.brokers().add(new DescribeClusterResponse.DescribeClusterBroker().setBrokerId(config.nodeId())
+                    .setHost(config.advertisedHost()).setPort(config.advertisedPort()));
+            return CompletableFuture.completedFuture(response);
+        };
+    }
+
+    /** InitProducerId: a new id for idempotent producers; epochs and fencing for transactional ids. */
+    static Handler initProducerId(BrokerState broker) {
+        return (context, message) -> {
+            InitProducerIdRequest request = (InitProducerIdRequest) message;
+            ProducerIdAndEpoch expected = new ProducerIdAndEpoch(request.producerId(), request.producerEpoch());
+            CompletionStage<ProducerIdAndEpoch> init = broker.storage().initProducerId(request.transactionalId(),
+                    request.transactionTimeoutMs(), expected);
+            return init.handle((id, failure) -> failure != null
+                    ? new InitProducerIdResponse().setErrorCode(Futures.errorCode(failure))
+                    : new InitProducerIdResponse().setProducerId(id.producerId()).setProducerEpoch(id.epoch()));
+        };
+    }
+}

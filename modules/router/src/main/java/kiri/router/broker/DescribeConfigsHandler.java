@@ -1,0 +1,67 @@
+package kiri.router.broker;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import kiri.protocol.ApiMessage;
+import kiri.protocol.message.DescribeConfigsRequest;
+import kiri.protocol.message.DescribeConfigsResponse;
+import kiri.router.Handler;
+import kiri.router.RequestContext;
+import kiri.storage.api.ConfigEntry;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.TopicConfigs;
+import kiri.storage.api.TopicRef;
+
+/** DescribeConfigs: a topic's effective configs (overrides and Kafka's defaults); brokers have none to show yet. */
+final class DescribeConfigsHandler implements Handler {
+    private static final byte TOPIC = 2;
+    private static final byte BROKER = 4;
+
+    private final BrokerState broker;
+
+    DescribeConfigsHandler(BrokerState broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
+        DescribeConfigsRequest request = (DescribeConfigsRequest) message;
+        List<CompletionStage<DescribeConfigsResponse.DescribeConfigsResult>> results = new ArrayList<>();
+        for (DescribeConfigsRequest.DescribeConfigsResource r : request.resources()) {
+            var result = new DescribeConfigsResponse.DescribeConfigsResult().setResourceType(r.resourceType())
+                    .setResourceName(r.resourceName());
+            switch (r.resourceType()) {
+                case TOPIC -> results.add(broker.topics().get(TopicRef.of(r.resourceName())).thenApply(topic -> {
+                    if (topic == null) {
+                        return result.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)
+                                .setErrorMessage("Topic " + r.resourceName() + " does not exist");
+                    }
+                    for (ConfigEntry e : TopicConfigs.describe(topic.configs())) {
+                        if (r.configurationKeys() != null && !r.configurationKeys().contains(e.name())) {
+                            continue;
+                        }
+                        var c = new DescribeConfigsResponse.DescribeConfigsResourceResult().setName(e.name())
+                                .setValue(e.value()).setReadOnly(false).setIsSensitive(false)
+                                .setConfigSource(e.source().id()).setConfigType(e.type().id());
+                        if (request.includeSynonyms()) {
+                            c.synonyms().add(new DescribeConfigsResponse.DescribeConfigsSynonym().setName(e.name())
+                                    .setValue(e.value()).setSource(e.source().id()));
+                        }
+                        result.configs().add(c);
+                    }
+                    return result;
+                }));
+                case BROKER -> results.add(CompletableFuture.completedFuture(result));
+                default -> results.add(CompletableFuture.completedFuture(result.setErrorCode(ErrorCodes.INVALID_REQUEST)
+                        .setErrorMessage("unsupported resource type " + r.resourceType())));
+            }
+        }
+        return Futures.all(results).thenApply(list -> {
+            DescribeConfigsResponse response = new DescribeConfigsResponse();
+            response.results().addAll(list);
+            return response;
+        });
+    }
+}

@@ -1,0 +1,114 @@
+package kiri.router.broker;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import kiri.protocol.ApiMessage;
+import kiri.protocol.message.ProduceRequest;
+import kiri.protocol.message.ProduceResponse;
+import kiri.protocol.record.BatchStatus;
+import kiri.protocol.record.RecordBatch;
+import kiri.router.Handler;
+import kiri.router.RequestContext;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.TopicConfigs;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TopicRef;
+
+/**
+ * Produce: validates each partition's batch as Kafka does (exactly one magic v2 batch, CRC32C,
+ * size within max.message.bytes, lastOffsetDelta + 1 == record count, base offset 0, no control
+ * batches from clients) without decoding records, hands it to storage (which writes the base
+ * offset in place) and answers per partition. Failures are per-partition error codes; the
+ * connection lives. With acks=0 the batches are still stored but nothing is answered.
+ */
+final class ProduceHandler implements Handler {
+    private final BrokerState broker;
+
+    ProduceHandler(BrokerState broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
+        ProduceRequest request = (ProduceRequest) message;
+        boolean byId = context.version() >= 13;
+        List<CompletionStage<ProduceResponse.TopicProduceResponse>> topics = new ArrayList<>(request.topicData().size());
+        for (ProduceRequest.TopicProduceData data : request.topicData()) {
+            TopicRef ref = byId ? TopicRef.of(data.topicId()) : TopicRef.of(data.name());
+            topics.add(broker.topics().get(ref).thenCompose(topic -> produceTopic(request, data, ref, topic)));
+        }
+        CompletableFuture<List<ProduceResponse.TopicProduceResponse>> all = Futures.all(topics);
+        if (request.acks() == 0) {
+            return all.thenApply(ignored -> null);
+        }
+        return all.thenApply(list -> {
+            ProduceResponse response = new ProduceResponse();
+            response.responses().addAll(list);
+            return response;
+        });
+    }
+
+    private CompletionStage<ProduceResponse.TopicProduceResponse> produceTopic(ProduceRequest request,
+            ProduceRequest.TopicProduceData data, TopicRef ref, TopicInfo topic) {
+        ProduceResponse.TopicProduceResponse result = new ProduceResponse.TopicProduceResponse()
+                .setName(data.name()).setTopicId(data.topicId());
+        List<CompletionStage<ProduceResponse.PartitionProduceResponse>> partitions = new ArrayList<>(
+                data.partitionData().size());
+        for (ProduceRequest.PartitionProduceData p : data.partitionData()) {
+            if (topic == null || p.index() < 0 || p.index() >= topic.partitionCount()) {
+                short code = topic == null ? ref.unknownErrorCode() : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+                partitions.add(CompletableFuture.completedFuture(failed(p.index(), code,
+                        "This server does not host this topic-partition.")));
+                continue;
+            }
+            partitions.add(producePartition(request.transactionalId(), topic, p));
+        }
+        return Futures.all(partitions).thenApply(list -> {
+            result.partitionResponses().addAll(list);
+            return result;
+        });
+    }
+
+    private CompletionStage<ProduceResponse.PartitionProduceResponse> producePartition(String transactionalId,
+            TopicInfo topic, ProduceRequest.PartitionProduceData p) {
+        MemorySegment records = p.records();
+        if (records == null || records.byteSize() == 0) {
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+                    "Produce request must contain exactly one record batch"));
+        }
+        RecordBatch batch = new RecordBatch().wrap(records, 0);
+        int maxBytes = TopicConfigs.intValue(topic.configs(), TopicConfigs.MAX_MESSAGE_BYTES);
+        BatchStatus status = batch.validateForProduce(maxBytes);
+        if (!status.isValid()) {
+            return CompletableFuture.completedFuture(failed(p.index(), status.errorCode().code(), status.message()));
+        }
+        if (batch.sizeInBytes() != records.byteSize()) {
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+                    "Produce request must contain exactly one record batch"));
+        }
+        if (batch.baseOffset() != 0) {
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+                    "The base offset of the record batch should be 0, but it is " + batch.baseOffset()));
+        }
+        TopicPartition tp = new TopicPartition(topic.name(), p.index());
+        return broker.storage().produce(transactionalId, tp, records).handle((ignored, failure) -> {
+            if (failure != null) {
+                return failed(p.index(), Futures.errorCode(failure), Futures.message(failure));
+            }
+            // the engine wrote the assigned base offset (and a log-append time, if the topic uses it) in place
+            boolean logAppendTime = batch.timestampType() == kiri.protocol.record.TimestampType.LOG_APPEND_TIME;
+            return new ProduceResponse.PartitionProduceResponse().setIndex(p.index())
+                    .setBaseOffset(batch.baseOffset())
+                    .setLogAppendTimeMs(logAppendTime ? batch.maxTimestamp() : -1L);
+        });
+    }
+
+    private static ProduceResponse.PartitionProduceResponse failed(int partition, short code, String message) {
+        return new ProduceResponse.PartitionProduceResponse().setIndex(partition).setErrorCode(code)
+                .setBaseOffset(-1L).setErrorMessage(message);
+    }
+}
