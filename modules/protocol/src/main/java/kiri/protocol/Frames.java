@@ -82,14 +82,7 @@ public final class Frames {
     public static MemorySegment encodeResponse(int correlationId, ApiKey api, short version, ApiMessage body,
             LongFunction<MemorySegment> allocate) {
         ResponseHeader header = new ResponseHeader().setCorrelationId(correlationId);
-        short headerVersion = api.responseHeaderVersion(version);
-        int size = header.size(headerVersion) + body.size(version);
-        MemorySegment out = allocate.apply(4L + size);
-        WireWriter w = new WireWriter(out);
-        w.writeInt32(size);
-        header.write(w, headerVersion);
-        body.write(w, version);
-        return out;
+        return encode(header, api.responseHeaderVersion(version), body, version, allocate);
     }
 
     /** Encodes a request frame with its 4-byte size prefix; the header names api, version and correlation id. */
@@ -99,7 +92,11 @@ public final class Frames {
             throw new ProtocolException("unknown api key " + header.requestApiKey());
         }
         short version = header.requestApiVersion();
-        short headerVersion = api.requestHeaderVersion(version);
+        return encode(header, api.requestHeaderVersion(version), body, version, allocate);
+    }
+
+    private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
+            LongFunction<MemorySegment> allocate) {
         int size = header.size(headerVersion) + body.size(version);
         MemorySegment out = allocate.apply(4L + size);
         WireWriter w = new WireWriter(out);
