@@ -49,7 +49,8 @@ class ServerTest {
         if (server != null) {
             server.close();
         }
-        delays.shutdownNow();
+        // shutdown, not shutdownNow: delayed stages still complete, so their buffers must come back too
+        delays.shutdown();
         assertTrue(delays.awaitTermination(10, TimeUnit.SECONDS));
         if (expectNoLeaks) {
             assertEquals(0, pool.outstanding(), "every request and response buffer was released");
