@@ -7,7 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +42,15 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.requests.AbstractResponse;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.FetchResponse;
+import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -318,6 +331,100 @@ class ConsumeTest {
             assertEquals(40L, first.offset(), "records before the new log start are gone");
             assertEquals("key-40", first.key());
         }
+    }
+
+    @Test
+    void fetchSessionsAnswerIncrementally() throws Exception {
+        String topic = "sessions";
+        createTopic(topic, 3);
+        produce(topic, 10, 0);
+        try (Socket socket = new Socket("127.0.0.1", broker.localAddress().getPort())) {
+            socket.setSoTimeout(30_000);
+            var out = new DataOutputStream(socket.getOutputStream());
+            var in = new DataInputStream(socket.getInputStream());
+            int[] correlation = {0};
+
+            FetchRequestData full = fetch(0, 0, 0);
+            full.topics().add(fetchTopic(topic, new long[] {0, 0, 0}, 0, 1, 2));
+            FetchResponseData first = fetch(out, in, full, correlation);
+            assertEquals(0, first.errorCode());
+            int session = first.sessionId();
+            assertTrue(session != 0, "a full fetch with epoch 0 opens a session");
+            assertEquals(Map.of(0, 10, 1, 0, 2, 0), recordCounts(first), "a full response has every partition");
+
+            FetchRequestData unchanged = fetch(session, 1, 0);
+            unchanged.topics().add(fetchTopic(topic, new long[] {10}, 0));
+            assertEquals(Map.of(), recordCounts(fetch(out, in, unchanged, correlation)),
+                    "nothing new anywhere: an incremental response is empty");
+
+            produce(topic, 5, 1);
+            FetchRequestData waiting = fetch(session, 2, 20_000); // names no partition: the session remembers them
+            assertEquals(Map.of(1, 5), recordCounts(fetch(out, in, waiting, correlation)),
+                    "only the partition with news, after a long poll that new data ended");
+
+            FetchRequestData forget = fetch(session, 3, 0);
+            forget.topics().add(fetchTopic(topic, new long[] {5}, 1));
+            forget.forgottenTopicsData().add(new FetchRequestData.ForgottenTopic().setTopic(topic).setPartitions(List.of(2)));
+            assertEquals(Map.of(), recordCounts(fetch(out, in, forget, correlation)));
+            produce(topic, 3, 2);
+            assertEquals(Map.of(), recordCounts(fetch(out, in, fetch(session, 4, 0), correlation)),
+                    "a forgotten partition is no longer fetched");
+
+            assertEquals(Errors.INVALID_FETCH_SESSION_EPOCH.code(),
+                    fetch(out, in, fetch(session, 9, 0), correlation).errorCode());
+            assertEquals(0, fetch(out, in, fetch(session, -1, 0), correlation).sessionId(), "epoch -1 closes it");
+            assertEquals(Errors.FETCH_SESSION_ID_NOT_FOUND.code(),
+                    fetch(out, in, fetch(session, 5, 0), correlation).errorCode());
+        }
+    }
+
+    private static FetchRequestData fetch(int session, int epoch, int maxWaitMs) {
+        return new FetchRequestData().setReplicaId(-1).setMaxWaitMs(maxWaitMs).setMinBytes(1).setMaxBytes(1 << 20)
+                .setSessionId(session).setSessionEpoch(epoch);
+    }
+
+    private static FetchRequestData.FetchTopic fetchTopic(String topic, long[] offsets, int... partitions) {
+        FetchRequestData.FetchTopic t = new FetchRequestData.FetchTopic().setTopic(topic);
+        for (int i = 0; i < partitions.length; i++) {
+            t.partitions().add(new FetchRequestData.FetchPartition().setPartition(partitions[i])
+                    .setFetchOffset(offsets[i]).setPartitionMaxBytes(1 << 20));
+        }
+        return t;
+    }
+
+    /** Fetch v12 (topics by name) over a raw socket. */
+    private static FetchResponseData fetch(DataOutputStream out, DataInputStream in, FetchRequestData data,
+            int[] correlation) throws IOException {
+        short version = 12;
+        RequestHeader header = new RequestHeader(ApiKeys.FETCH, version, "test", ++correlation[0]);
+        ByteBuffer frame = new FetchRequest(data, version).serializeWithHeader(header);
+        byte[] b = new byte[frame.remaining()];
+        frame.duplicate().get(b);
+        out.writeInt(b.length);
+        out.write(b);
+        out.flush();
+        byte[] response = new byte[in.readInt()];
+        in.readFully(response);
+        return ((FetchResponse) AbstractResponse.parseResponse(ByteBuffer.wrap(response), header)).data();
+    }
+
+    /** Records per partition in a response. */
+    private static Map<Integer, Integer> recordCounts(FetchResponseData response) {
+        Map<Integer, Integer> out = new HashMap<>();
+        for (FetchResponseData.FetchableTopicResponse t : response.responses()) {
+            for (FetchResponseData.PartitionData p : t.partitions()) {
+                int n = 0;
+                if (p.records() != null) {
+                    for (var batch : ((MemoryRecords) p.records()).batches()) {
+                        for (var ignored : batch) {
+                            n++;
+                        }
+                    }
+                }
+                out.put(p.partitionIndex(), n);
+            }
+        }
+        return out;
     }
 
     @Test

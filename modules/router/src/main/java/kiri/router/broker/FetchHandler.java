@@ -43,19 +43,28 @@ import kiri.storage.api.TopicRef;
  * thread); the re-read and the copy into the response then run on {@link #WAKE_UPS}, a small daemon
  * pool, never on those threads.
  *
- * <p>Fetch sessions (KIP-227) are not kept: session id 0 in every response tells clients to send full
- * requests each time, which kafka-clients and librdkafka both handle (they keep asking for a new
- * session and keep receiving full responses). Batches are copied out of storage into the response for
- * now; serving file regions without a copy is the log-storage issue's work.
+ * <p>Fetch sessions (KIP-227, v7+) are kept in {@link FetchSessions}: incremental requests name only
+ * the partitions that changed, and their responses carry only partitions with news. Batches are copied
+ * out of storage into the response for now; serving file regions without a copy is the log-storage
+ * issue's work.
  */
 final class FetchHandler implements Handler {
     /** Where long polls continue after a wake-up or a timeout: not the producer's event loop. */
     private static final Executor WAKE_UPS = wakeUpPool();
 
+    /** Kafka's default max.incremental.fetch.session.cache.slots. */
+    static final int MAX_SESSIONS = 1000;
+
     private final BrokerState broker;
+    private final FetchSessions sessions;
 
     FetchHandler(BrokerState broker) {
+        this(broker, new FetchSessions(MAX_SESSIONS));
+    }
+
+    FetchHandler(BrokerState broker, FetchSessions sessions) {
         this.broker = broker;
+        this.sessions = sessions;
     }
 
     private static Executor wakeUpPool() {
@@ -71,8 +80,8 @@ final class FetchHandler implements Handler {
         return pool;
     }
 
-    /** One requested partition, resolved ({@code info} null if the topic is unknown). */
-    private record Wanted(FetchRequest.FetchTopic topic, FetchRequest.FetchPartition partition, TopicInfo info) {
+    /** One partition to read, resolved ({@code info} null if the topic is unknown). */
+    private record Wanted(FetchSessions.Entry entry, FetchRequest.FetchPartition partition, TopicInfo info) {
         boolean exists() {
             return info != null && partition.partition() >= 0 && partition.partition() < info.partitionCount();
         }
@@ -93,23 +102,20 @@ final class FetchHandler implements Handler {
     public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
         FetchRequest request = (FetchRequest) message;
         boolean byId = context.version() >= 13;
-        List<CompletionStage<List<Wanted>>> resolving = new ArrayList<>();
-        for (FetchRequest.FetchTopic t : request.topics()) {
-            TopicRef ref = byId ? TopicRef.of(t.topicId()) : TopicRef.of(t.topic());
-            resolving.add(broker.topics().get(ref).thenApply(info -> {
-                List<Wanted> out = new ArrayList<>();
-                for (FetchRequest.FetchPartition p : t.partitions()) {
-                    out.add(new Wanted(t, p, info));
-                }
-                return out;
-            }));
+        FetchSessions.Plan plan = sessions.plan(request, byId);
+        if (plan.error() != ErrorCodes.NONE) {
+            return CompletableFuture.completedFuture(new FetchResponse().setErrorCode(plan.error()).setSessionId(0));
+        }
+        List<CompletionStage<Wanted>> resolving = new ArrayList<>(plan.entries().size());
+        for (FetchSessions.Entry e : plan.entries()) {
+            TopicRef ref = byId ? TopicRef.of(e.topicId) : TopicRef.of(e.topic);
+            FetchRequest.FetchPartition p = e.asRequest();
+            resolving.add(broker.topics().get(ref).thenApply(info -> new Wanted(e, p, info)));
         }
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
-        return Futures.all(resolving).thenCompose(lists -> {
-            List<Wanted> wanted = lists.stream().flatMap(List::stream).toList();
-            return poll(wanted, request, isolation, deadline).thenApply(reads -> response(wanted, reads));
-        });
+        return Futures.all(resolving).thenCompose(wanted -> poll(wanted, request, isolation, deadline)
+                .thenApply(reads -> response(plan, wanted, reads)));
     }
 
     /** Reads every partition; answers if that is enough or time is up, else waits for new data and reads again. */
@@ -183,9 +189,9 @@ final class FetchHandler implements Handler {
         FetchResponse.PartitionData data = new FetchResponse.PartitionData().setPartitionIndex(p.partition())
                 .setHighWatermark(-1L).setRecords(null);
         if (!w.exists()) {
-            short code = w.info() == null ? (w.topic().topic().isEmpty()
-                    ? TopicRef.of(w.topic().topicId()).unknownErrorCode()
-                    : TopicRef.of(w.topic().topic()).unknownErrorCode())
+            short code = w.info() == null ? (w.entry().topic.isEmpty()
+                    ? TopicRef.of(w.entry().topicId).unknownErrorCode()
+                    : TopicRef.of(w.entry().topic).unknownErrorCode())
                     : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
             return CompletableFuture.completedFuture(new Read(data.setErrorCode(code), -1L));
         }
@@ -260,19 +266,36 @@ final class FetchHandler implements Handler {
         return target;
     }
 
-    private static FetchResponse response(List<Wanted> wanted, List<Read> reads) {
-        FetchResponse response = new FetchResponse();
+    /**
+     * The response: every partition for a full fetch; for an incremental one only partitions with
+     * records, an error or offsets that moved since the session's last response.
+     */
+    private static FetchResponse response(FetchSessions.Plan plan, List<Wanted> wanted, List<Read> reads) {
+        FetchResponse response = new FetchResponse().setSessionId(plan.sessionId());
+        FetchSessions.Session session = plan.session();
         FetchResponse.FetchableTopicResponse current = null;
-        FetchRequest.FetchTopic currentTopic = null;
+        FetchSessions.Entry currentTopic = null;
         for (int i = 0; i < wanted.size(); i++) {
-            Wanted w = wanted.get(i);
-            if (w.topic() != currentTopic) {
-                currentTopic = w.topic();
-                current = new FetchResponse.FetchableTopicResponse().setTopic(w.topic().topic())
-                        .setTopicId(w.topic().topicId());
+            FetchSessions.Entry e = wanted.get(i).entry();
+            FetchResponse.PartitionData data = reads.get(i).data();
+            if (session != null) {
+                synchronized (session) {
+                    boolean include = e.changedBy(data) || plan.full();
+                    if (reads.get(i).bytes() > 0) {
+                        session.rotate(e);
+                    }
+                    if (!include) {
+                        continue;
+                    }
+                }
+            }
+            if (currentTopic == null || !java.util.Objects.equals(currentTopic.topic, e.topic)
+                    || !java.util.Objects.equals(currentTopic.topicId, e.topicId)) {
+                currentTopic = e;
+                current = new FetchResponse.FetchableTopicResponse().setTopic(e.topic).setTopicId(e.topicId);
                 response.responses().add(current);
             }
-            current.partitions().add(reads.get(i).data());
+            current.partitions().add(data);
         }
         return response;
     }
