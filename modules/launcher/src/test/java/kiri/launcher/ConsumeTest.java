@@ -64,7 +64,8 @@ import org.junit.jupiter.api.Test;
  * (assign(), no consumer group) and kcat.
  */
 class ConsumeTest {
-    private static final long BASE_TS = 1_700_000_000_000L;
+    /** Record timestamps start an hour ago: recent enough for the default retention (a week) to keep them. */
+    private static final long BASE_TS = System.currentTimeMillis() - 3_600_000L;
     /** Fail-safe for loops that wait for records; never a timing assertion. */
     private static final long GIVE_UP_MS = 120_000;
 
@@ -425,6 +426,32 @@ class ConsumeTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void retentionRunsOnTheBrokersHousekeepingTimer() throws Exception {
+        String topic = "retained";
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("retention.ms", "60000"))))
+                    .all().get();
+        }
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (int i = 0; i < 50; i++) { // two hours old: expired under a one-minute retention
+                producer.send(new ProducerRecord<>(topic, 0, BASE_TS - 3_600_000L + i, "k" + i, value(i)));
+            }
+            producer.flush();
+        }
+        try (Admin admin = admin()) {
+            long giveUp = System.currentTimeMillis() + GIVE_UP_MS;
+            long earliest = 0;
+            while (earliest == 0 && System.currentTimeMillis() < giveUp) {
+                Thread.sleep(200);
+                earliest = admin.listOffsets(Map.of(tp, OffsetSpec.earliest())).all().get().get(tp).offset();
+            }
+            assertEquals(50L, earliest, "every expired batch was deleted by housekeeping");
+            assertEquals(50L, admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset());
+        }
     }
 
     @Test
