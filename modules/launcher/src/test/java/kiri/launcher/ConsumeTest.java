@@ -104,7 +104,12 @@ class ConsumeTest {
     }
 
     private static KafkaConsumer<String, byte[]> consumer(String reset) {
+        return consumer(reset, new Properties());
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(String reset, Properties extra) {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -245,6 +250,18 @@ class ConsumeTest {
             ConsumerRecord<String, byte[]> first = pollOne(consumer);
             assertEquals("k11", first.key(), "seeking to offsetsForTimes' answer reads the record found");
             assertEquals(BASE_TS + 110, first.timestamp());
+        }
+        Properties committed = new Properties();
+        committed.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<String, byte[]> consumer = consumer("earliest", committed)) {
+            consumer.assign(tps);
+            assertEquals(Map.of(p0, 500L, p1, 500L), consumer.endOffsets(tps), "no open transaction: LSO = HWM");
+            int n = 0;
+            long giveUp = System.currentTimeMillis() + GIVE_UP_MS;
+            while (n < 1000 && System.currentTimeMillis() < giveUp) {
+                n += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(1000, n, "a read_committed consumer reads every non-transactional record");
         }
         try (Admin admin = admin()) {
             var max = admin.listOffsets(Map.of(p1, OffsetSpec.maxTimestamp())).all().get().get(p1);
