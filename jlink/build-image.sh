@@ -42,12 +42,11 @@ if command -v strip >/dev/null 2>&1; then
 fi
 
 if [ "$aot" = true ]; then
-  # Training run: start a broker on an ephemeral port with no plugins, send one ApiVersions request,
-  # then SIGTERM; the JVM writes lib/kiri.aot as it exits.
+  # Training run: start a broker on an ephemeral port as a user would (the image's plugins/ holds only
+  # its README), send one ApiVersions request, then SIGTERM; the JVM writes lib/kiri.aot as it exits.
   log="$out/../aot-training.log"
-  empty=$(mktemp -d)
   KIRI_AOT_TRAIN="$out/lib/kiri.aot" "$out/bin/kiri" broker --listener tcp://127.0.0.1:0 \
-    --advertised-listener tcp://127.0.0.1:0 --plugins "$empty" >"$log" 2>&1 &
+    --advertised-listener tcp://127.0.0.1:0 >"$log" 2>&1 &
   pid=$!
   port=""
   for _ in $(seq 300); do
@@ -63,7 +62,6 @@ if [ "$aot" = true ]; then
   fi
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" || true
-  rmdir "$empty"
   if [ ! -s "$out/lib/kiri.aot" ]; then
     echo "kiri image: AOT training produced no cache (see $log); the image runs without it" >&2
     rm -f "$out/lib/kiri.aot"
