@@ -13,6 +13,7 @@ image=${KIRI_IMAGE:-$root/jlink/target/kiri}
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }   # ms
 
 # Starts the broker (coproc BROKER), waits for its "listening" line; sets start_ms and port.
 start_broker() {
@@ -25,7 +26,7 @@ start_broker() {
   case $line in "kiri broker listening on"*) ;; *) echo "footprint: unexpected output: $line" >&2; exit 1 ;; esac
   start_ms=$(( (t1 - t0) / 1000000 ))
   # CPU time (user + sys) the JVM used until then: less sensitive than wall time to a busy machine
-  cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$BROKER_PID/stat")
+  cpu_ms=$(cpu_of "$BROKER_PID")
   port=$(sed -n 's/^kiri broker listening on tcp:\/\/[^:]*:\([0-9]*\).*/\1/p' <<<"$line")
 }
 stop_broker() { kill -TERM "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; }
@@ -59,6 +60,7 @@ if [ ! -f "$clients" ] || [ ! -f "$slf4j" ]; then
   mvn -B -q -ntp org.apache.maven.plugins:maven-dependency-plugin:3.9.0:get -Dartifact=org.slf4j:slf4j-api:1.7.36 >/dev/null
 fi
 load_out=$(mktemp)
+cpu_before=$(cpu_of "$BROKER_PID")
 java -cp "$clients:$slf4j" "$root/bench/ProduceLoad.java" "127.0.0.1:$port" "$seconds" "$record_size" >"$load_out" 2>&1 &
 load=$!
 peak=0
@@ -67,6 +69,8 @@ while kill -0 "$load" 2>/dev/null; do
   sleep 0.2
 done
 wait "$load" || { cat "$load_out" >&2; stop_broker; exit 1; }
+records=$(sed -n 's/^produced \([0-9]*\) records.*/\1/p' "$load_out")
 echo "RSS under load:      peak $(mb "$peak"), after $(mb "$(rss_kb "$BROKER_PID")") ($(grep '^produced' "$load_out"))"
+echo "broker CPU per 1M records: $(awk -v c="$(( $(cpu_of "$BROKER_PID") - cpu_before ))" -v n="$records" 'BEGIN { printf "%.0f ms", n ? c * 1e6 / n : 0 }') (includes JIT work; depends on batch sizes)"
 rm -f "$load_out"
 stop_broker
