@@ -24,6 +24,8 @@ for jar in "$module_path"/*.jar; do
   fi
 done
 
+stamp="$(dirname "$out")/.kiri-built"   # ./kiri rebuilds when sources are newer than this
+rm -f "$stamp"
 rm -rf "$out"   # jlink refuses an existing output folder
 "$java_home/bin/jlink" --module-path "$module_path" --add-modules "$add_modules" \
   --strip-debug --no-header-files --no-man-pages --compress zip-6 --output "$out"
@@ -67,4 +69,5 @@ if [ "$aot" = true ]; then
     rm -f "$out/lib/kiri.aot"
   fi
 fi
+touch "$stamp"
 echo "kiri image: $out ($(du -sh "$out" | cut -f1))"
