@@ -66,7 +66,7 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
         Broker broker;
         try {
             broker = Broker.start(new Broker.Settings(listen, advertised, storage, clusterId, nodeId,
-                    autoCreateTopics, defaultPartitions), loaded.layer());
+                    autoCreateTopics, defaultPartitions), loaded.modules().isEmpty() ? null : loaded.layer());
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
         }
