@@ -38,9 +38,10 @@ public final class Broker implements AutoCloseable {
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
 
-    private Broker(Settings s) throws IOException {
-        Storage opened = Storages.open(s.storageUrl(), new StorageContext(s.nodeId(), s.clusterId(),
-                s.advertised().host(), s.advertised().port()));
+    private Broker(Settings s, ModuleLayer plugins) throws IOException {
+        StorageContext context = new StorageContext(s.nodeId(), s.clusterId(), s.advertised().host(), s.advertised().port());
+        Storage opened = plugins == null ? Storages.open(s.storageUrl(), context)
+                : Storages.open(s.storageUrl(), context, plugins);
         Server started = null;
         try {
             // the advertised port follows the real one when listening on an ephemeral port
@@ -85,7 +86,12 @@ public final class Broker implements AutoCloseable {
     }
 
     public static Broker start(Settings settings) throws IOException {
-        return new Broker(settings);
+        return new Broker(settings, null);
+    }
+
+    /** Starts one whose storage engine may also come from {@code plugins} (a child of the boot layer, see {@code --plugins}). */
+    public static Broker start(Settings settings, ModuleLayer plugins) throws IOException {
+        return new Broker(settings, plugins);
     }
 
     public InetSocketAddress localAddress() {

@@ -44,6 +44,11 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
             description = "Partitions of auto-created topics (default ${DEFAULT-VALUE}).")
     int defaultPartitions;
 
+    @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "${env:KIRI_PLUGINS}",
+            description = "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
+                    + "default: the runtime image's plugins/ folder).")
+    String plugins;
+
     @Option(names = "--verbose", description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -57,10 +62,11 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
         if (defaultPartitions < 1) {
             throw new IllegalArgumentException("--default-partitions must be >= 1, got " + defaultPartitions);
         }
+        Plugins.Loaded loaded = Plugins.load(Plugins.directory(plugins));
         Broker broker;
         try {
             broker = Broker.start(new Broker.Settings(listen, advertised, storage, clusterId, nodeId,
-                    autoCreateTopics, defaultPartitions));
+                    autoCreateTopics, defaultPartitions), loaded.modules().isEmpty() ? null : loaded.layer());
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -69,9 +75,10 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
             broker.close();
             stopped.countDown();
         }, "kiri-shutdown"));
-        spec.commandLine().getOut().printf("kiri broker listening on %s (advertised %s), storage %s, cluster %s, node %d%n",
+        String plugin = loaded.describe(broker.storage().getClass());
+        spec.commandLine().getOut().printf("kiri broker listening on %s (advertised %s), storage %s%s, cluster %s, node %d%n",
                 new ListenerUrl(listen.host(), broker.localAddress().getPort()), advertised, broker.storage().describe(),
-                broker.config().clusterId(), nodeId);
+                plugin == null ? "" : " [plugin " + plugin + "]", broker.config().clusterId(), nodeId);
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
