@@ -101,7 +101,8 @@ public final class Router implements RequestHandler {
     }
 
     private static CompletionStage<Response> close(ConnectionContext connection, String reason) {
-        LOG.log(Level.INFO, "closing connection {0} from {1}: {2}", connection.id(), connection.remoteAddress(), reason);
+        // the transport logs the reason when it closes; this line only adds which router decision it was
+        LOG.log(Level.DEBUG, "closing connection {0} from {1}: {2}", connection.id(), connection.remoteAddress(), reason);
         return CompletableFuture.completedFuture(new Response.Close(reason));
     }
 }
