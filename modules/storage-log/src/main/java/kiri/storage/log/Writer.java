@@ -74,13 +74,14 @@ final class Writer implements Runnable {
     public void run() {
         List<Append> group = new ArrayList<>();
         Set<Segment> dirty = Collections.newSetFromMap(new IdentityHashMap<>());
+        // Interval flushes run on the monotonic clock; the engine clock (which tests move) only drives segment.ms.
         long intervalMs = mode instanceof FsyncMode.Interval i ? i.ms() : 0L;
-        long nextForce = intervalMs > 0 ? clock.millis() + intervalMs : Long.MAX_VALUE;
+        long nextForce = intervalMs > 0 ? monotonicMs() + intervalMs : Long.MAX_VALUE;
         boolean stop = false;
         while (!stop) {
             Append first;
             try {
-                if (intervalMs > 0) first = queue.poll(Math.max(1L, nextForce - clock.millis()), TimeUnit.MILLISECONDS);
+                if (intervalMs > 0) first = queue.poll(Math.max(1L, nextForce - monotonicMs()), TimeUnit.MILLISECONDS);
                 else first = queue.take();
             } catch (InterruptedException e) {
                 continue; // only stop() ends the thread, after the queue drained
@@ -107,7 +108,9 @@ final class Writer implements Runnable {
                     failures[i] = e;
                 }
             }
-            boolean force = mode instanceof FsyncMode.Always || stop || (intervalMs > 0 && now >= nextForce);
+            long mono = monotonicMs();
+            boolean due = intervalMs > 0 && mono >= nextForce;
+            boolean force = mode instanceof FsyncMode.Always || stop || due;
             if (force && !dirty.isEmpty()) {
                 Throwable forceFailure = forceAll(dirty);
                 forceRounds++;
@@ -115,7 +118,7 @@ final class Writer implements Runnable {
                     for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
                 }
             }
-            if (intervalMs > 0 && now >= nextForce) nextForce = now + intervalMs;
+            if (due) nextForce = mono + intervalMs;
             publish(group, failures);
             group.clear();
         }
@@ -124,6 +127,10 @@ final class Writer implements Runnable {
         while ((a = queue.poll()) != null) {
             if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
         }
+    }
+
+    private static long monotonicMs() {
+        return System.nanoTime() / 1_000_000L;
     }
 
     private static Throwable forceAll(Set<Segment> dirty) {
