@@ -57,6 +57,12 @@ final class PartitionLog {
     private volatile long lastStableOffset;
     private volatile long logStart;
     private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
+    /**
+     * First offsets of transactions whose marker is assigned but not yet durable (count per offset);
+     * guarded by this. They still bound the last stable offset, so that READ_COMMITTED readers never
+     * see a transaction's records as ended before its marker is on disk.
+     */
+    private final TreeMap<Long, Integer> closing = new TreeMap<>();
     final DataWaiters waiters = new DataWaiters(() -> highWatermark);
     final DataWaiters committedWaiters = new DataWaiters(() -> lastStableOffset);
     private volatile boolean deleted;
@@ -195,7 +201,7 @@ final class PartitionLog {
         if (dup != PartitionProducerState.APPEND) {
             // A retry of a stored batch: the original offset, acknowledged once the original is durable.
             RecordBatchHeader.setBaseOffset(batch, dup);
-            writer.submit(new Writer.Append(this, null, dup, dup, done));
+            writer.submit(new Writer.Append(this, null, dup, dup, done, -1L));
             return done;
         }
         long base = nextOffset;
@@ -205,7 +211,7 @@ final class PartitionLog {
         long next = RecordBatchHeader.nextOffset(batch, base);
         nextOffset = next;
         producers.onAppend(batch, base);
-        writer.submit(new Writer.Append(this, batch, base, next, done));
+        writer.submit(new Writer.Append(this, batch, base, next, done, -1L));
         return done;
     }
 
@@ -219,8 +225,14 @@ final class PartitionLog {
         long base = nextOffset;
         RecordBatchHeader.setBaseOffset(marker, base);
         nextOffset = base + 1;
+        long pid = RecordBatchHeader.producerId(marker);
+        long txnStart = -1L;
+        for (ActiveProducer p : producers.activeProducers()) {
+            if (p.producerId() == pid) txnStart = p.currentTxnStartOffset();
+        }
+        if (txnStart >= 0) closing.merge(txnStart, 1, Integer::sum);
         producers.onAppend(marker, base);
-        writer.submit(new Writer.Append(this, marker, base, base + 1, done));
+        writer.submit(new Writer.Append(this, marker, base, base + 1, done, txnStart));
         return done;
     }
 
@@ -265,15 +277,22 @@ final class PartitionLog {
     }
 
     /** The writer made everything up to {@code next} durable: readers may see it. */
-    void publish(long next) {
-        if (next > highWatermark) highWatermark = next;
+    void publish(Writer.Append a) {
+        if (a.next() > highWatermark) highWatermark = a.next();
+        if (a.closesTxnAt() >= 0) {
+            synchronized (this) {
+                closing.computeIfPresent(a.closesTxnAt(), (k, n) -> n == 1 ? null : n - 1);
+            }
+        }
     }
 
     /** After a group is published: recomputes the last stable offset and wakes long polls. */
     void signal() {
         long lso;
         synchronized (this) {
-            lso = Math.max(logStart, producers.lastStableOffset(highWatermark));
+            lso = producers.lastStableOffset(highWatermark);
+            if (!closing.isEmpty()) lso = Math.min(lso, closing.firstKey());
+            lso = Math.max(logStart, lso);
         }
         lastStableOffset = lso;
         waiters.signal();

@@ -25,10 +25,14 @@ import kiri.storage.api.StorageException;
  * <p>Produce futures complete on this thread; callers hop to their own executors if they care.
  */
 final class Writer implements Runnable {
-    /** A batch to write (or, with a null batch, a retried duplicate to acknowledge in order). */
-    record Append(PartitionLog partition, MemorySegment batch, long base, long next, CompletableFuture<Void> future) {}
+    /**
+     * A batch to write (or, with a null batch, a retried duplicate to acknowledge in order);
+     * {@code closesTxnAt}: for a transaction marker, the first offset of the transaction it ends, else -1.
+     */
+    record Append(PartitionLog partition, MemorySegment batch, long base, long next, CompletableFuture<Void> future,
+                  long closesTxnAt) {}
 
-    private static final Append STOP = new Append(null, null, 0, 0, null);
+    private static final Append STOP = new Append(null, null, 0, 0, null, -1L);
     private static final int MAX_GROUP = 4096;
 
     private final LinkedBlockingQueue<Append> queue = new LinkedBlockingQueue<>();
@@ -155,7 +159,7 @@ final class Writer implements Runnable {
             Append a = group.get(i);
             if (a == STOP) continue;
             if (failures[i] == null) {
-                a.partition().publish(a.next());
+                a.partition().publish(a);
                 touched.add(a.partition());
             } else if (!(failures[i] instanceof StorageException)) {
                 a.partition().fail("write to " + a.partition().tp + " failed: " + failures[i]);
