@@ -14,9 +14,14 @@ final class FileWindow {
     private int limit;
 
     FileWindow(FileChannel channel, long fileSize, int capacity) {
+        this(channel, fileSize, ByteBuffer.allocate(capacity));
+    }
+
+    /** Reads through {@code buffer} (e.g. a per-thread one; grown privately if a range needs more). */
+    FileWindow(FileChannel channel, long fileSize, ByteBuffer buffer) {
         this.channel = channel;
         this.fileSize = fileSize;
-        this.buffer = ByteBuffer.allocate(capacity);
+        this.buffer = buffer;
     }
 
     /** A view of {@code [pos, pos + len)}, or null if the file ends before. Valid until the next call. */

@@ -365,13 +365,13 @@ final class PartitionLog {
     private static long[] scan(Segment s, long offset, long end, int maxBytes, boolean minOneBatch) throws IOException {
         long size = s.size;
         long pos = s.positionFor(offset);
-        ByteBuffer hdr = ByteBuffer.allocate(HEADER_PEEK);
-        MemorySegment h = MemorySegment.ofBuffer(hdr);
+        FileWindow w = new FileWindow(s.log, size, SCAN_BUFFER.get());
         long start = -1L;
         long stop = -1L;
         long after = offset;
         while (pos < size) {
-            readFully(s, hdr, pos);
+            MemorySegment h = w.view(pos, HEADER_PEEK);
+            if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
             long base = RecordBatchHeader.baseOffset(h);
             if (base >= end) break;
             long batchSize = RecordBatchHeader.LOG_OVERHEAD + (long) RecordBatchHeader.batchLength(h);
@@ -391,6 +391,9 @@ final class PartitionLog {
         return new long[] {start, stop, after};
     }
 
+    /** Header scans read 16 KiB at a time: one read covers hundreds of small batches' headers. */
+    private static final ThreadLocal<ByteBuffer> SCAN_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocate(16 * 1024));
+
     private static void readFully(Segment s, ByteBuffer buf, long pos) throws IOException {
         buf.clear();
         while (buf.hasRemaining()) {
@@ -405,10 +408,10 @@ final class PartitionLog {
             try {
                 long pos = s.positionFor(s.offsetForTimestamp(ts));
                 long size = s.size;
-                ByteBuffer hdr = ByteBuffer.allocate(HEADER_PEEK);
-                MemorySegment h = MemorySegment.ofBuffer(hdr);
+                FileWindow w = new FileWindow(s.log, size, SCAN_BUFFER.get());
                 while (pos < size) {
-                    readFully(s, hdr, pos);
+                    MemorySegment h = w.view(pos, HEADER_PEEK);
+                    if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
                     long base = RecordBatchHeader.baseOffset(h);
                     if (base >= end) return OffsetAndTimestamp.UNKNOWN;
                     int batchSize = RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h);

@@ -72,6 +72,14 @@ final class Writer implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        failQueued(); // a submit that raced with stop()
+    }
+
+    private void failQueued() {
+        Append a;
+        while ((a = queue.poll()) != null) {
+            if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+        }
     }
 
     @Override
@@ -126,11 +134,7 @@ final class Writer implements Runnable {
             publish(group, failures);
             group.clear();
         }
-        // Anything queued after STOP (submit raced with stop()) fails.
-        Append a;
-        while ((a = queue.poll()) != null) {
-            if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
-        }
+        failQueued(); // anything queued after STOP
     }
 
     private static long monotonicMs() {
