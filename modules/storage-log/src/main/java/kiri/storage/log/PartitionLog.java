@@ -114,6 +114,13 @@ final class PartitionLog {
                 deleteFiles(bases[i]);
                 continue;
             }
+            if (!open.isEmpty() && bases[i] != open.getLast().nextOffset) {
+                // A gap: the previous segment lost its tail (fsync=never and an OS crash). Offsets must stay contiguous.
+                truncatedBytes += Files.size(files.get(bases[i]));
+                truncated = true;
+                deleteFiles(bases[i]);
+                continue;
+            }
             Segment s = Segment.open(dir, bases[i], nowMs);
             open.add(s);
             boolean last = i == bases.length - 1;

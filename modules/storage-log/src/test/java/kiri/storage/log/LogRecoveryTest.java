@@ -183,6 +183,35 @@ class LogRecoveryTest {
     }
 
     @Test
+    void aSegmentAfterALostTailIsDroppedSoOffsetsStayContiguous() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        long lastSize;
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
+            produceBatches(s, 2);
+            MemorySegment last = Batches.plain(2);
+            lastSize = last.byteSize();
+            produce(s, TP, last);
+            clock.advance(2_000);
+            produce(s, TP, Batches.plain(2)); // offsets 6-7 in a second segment
+            assertEquals(2, segmentsOf(s, TP).size());
+        }
+        Path first;
+        try (var dirs = Files.list(dir.resolve("data"))) {
+            first = dirs.findFirst().orElseThrow().resolve(Segment.fileName(0, ".log"));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(first.toFile(), "rw")) {
+            f.setLength(f.length() - lastSize); // the first segment's last batch (offsets 4-5) lost at a batch boundary
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(4, await(s.offsets(TP)).highWatermark());
+            assertEquals(1, segmentsOf(s, TP).size());
+            assertEquals(List.of(0L, 1L, 2L, 3L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(4, produce(s, TP, Batches.plain(1)));
+        }
+    }
+
+    @Test
     void aZeroFilledTailIsTruncated() throws Exception {
         long size;
         try (LogStorage s = Harness.open(dir)) {
