@@ -98,6 +98,46 @@ class LogRecoveryTest {
     }
 
     @Test
+    void transactionsSurviveARestart() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        TopicPartition tp1 = new TopicPartition("t", 1);
+        ProducerIdAndEpoch committed;
+        ProducerIdAndEpoch open;
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 2, Map.of());
+            committed = await(s.initProducerId("done", 60_000, ProducerIdAndEpoch.NONE));
+            await(s.produce("done", TP, Batches.transactional(committed.producerId(), committed.epoch(), 0, 2)));
+            await(s.txnOffsetCommit("done", committed, "g", List.of(new OffsetCommit(TP, 2))));
+            await(s.endTxn("done", committed, true, false));
+            open = await(s.initProducerId("open", 60_000, ProducerIdAndEpoch.NONE));
+            // Joins tp1 through the produce alone (transaction version 2): the transaction record does not list it yet.
+            await(s.produce("open", tp1, Batches.transactional(open.producerId(), open.epoch(), 0, 3)));
+            assertEquals(0, await(s.offsets(tp1)).lastStableOffset());
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(3, await(s.offsets(TP)).lastStableOffset());
+            assertEquals(2, await(s.fetchOffsets("g", null, true)).get(TP).offset());
+            assertEquals(0, await(s.offsets(tp1)).lastStableOffset(), "the open transaction still bounds the LSO");
+            TransactionDescription d = await(s.describeTransactions(List.of("open"))).getFirst();
+            assertEquals(TransactionState.ONGOING, d.state());
+            assertEquals(java.util.Set.of(tp1), d.partitions(), "recovery adopted the partition");
+            clock.advance(60_001);
+            await(s.maintain(clock.millis())); // the timeout aborts it
+            assertEquals(4, await(s.offsets(tp1)).lastStableOffset());
+            try (var r = await(s.fetch(tp1, 0, 10_000, true, IsolationLevel.READ_COMMITTED))) {
+                assertEquals(List.of(new kiri.storage.api.AbortedTransaction(open.producerId(), 0)), r.abortedTransactions());
+            }
+            assertEquals(TransactionState.COMPLETE_ABORT, await(s.describeTransactions(List.of("open"))).getFirst().state());
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(4, await(s.offsets(tp1)).lastStableOffset());
+            TransactionDescription d = await(s.describeTransactions(List.of("open"))).getFirst();
+            assertEquals(TransactionState.COMPLETE_ABORT, d.state());
+            assertEquals(open.epoch() + 1, d.producerEpoch(), "the timeout's epoch bump is kept");
+        }
+    }
+
+    @Test
     void deletedTopicsStayDeleted() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
