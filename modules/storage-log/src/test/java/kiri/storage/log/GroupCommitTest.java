@@ -100,6 +100,18 @@ class GroupCommitTest {
     }
 
     @Test
+    void theEngineIsFoundByItsScheme() {
+        var found = kiri.storage.api.Storages.providers(ModuleLayer.boot());
+        assertInstanceOf(LogStorageProvider.class, kiri.storage.api.Storages.provider("file", found));
+        try (var s = kiri.storage.api.Storages.open("file:" + dir.resolve("a b") + "?fsync=never", new StorageContext(0, null, "localhost", 9092))) {
+            assertTrue(s.describe().startsWith("file:" + dir.resolve("a b")), s.describe());
+        }
+        try (var s = kiri.storage.api.Storages.open("file://" + dir.resolve("c"), new StorageContext(0, null, "localhost", 9092))) {
+            assertTrue(s.describe().contains("fsync=always"), s.describe());
+        }
+    }
+
+    @Test
     void theProviderRefusesBadUrls() {
         LogStorageProvider provider = new LogStorageProvider();
         assertEquals("file", provider.scheme());
