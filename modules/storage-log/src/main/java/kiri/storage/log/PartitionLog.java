@@ -81,7 +81,7 @@ final class PartitionLog {
 
     // ---- opening and recovery ----------------------------------------------------------------
 
-    /** Opens the partition in {@code dir}, creating it if needed, and recovers it (see the class README). */
+    /** Opens the partition in {@code dir}, creating it if needed, and recovers it (see the module README). */
     static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, LogConfig config, long nowMs) {
         PartitionLog p = new PartitionLog(tp, dir, fsync, config);
         try {
@@ -271,7 +271,10 @@ final class PartitionLog {
         }
     }
 
-    private Segment roll(long base, long nowMs) {
+    private Segment roll(long base, long nowMs) throws IOException {
+        // In every fsync mode a segment is forced when it is sealed: only the last segment can ever be torn,
+        // which is the one recovery CRC-checks.
+        segments[segments.length - 1].log.force(false);
         Segment s = Segment.open(dir, base, nowMs);
         AtomicFiles.forceDirectory(dir);
         synchronized (this) {
