@@ -143,6 +143,7 @@ final class PartitionLog {
             open.add(Segment.open(dir, end, nowMs));
             AtomicFiles.forceDirectory(dir);
         }
+        for (int i = 0; i < open.size() - 1; i++) open.get(i).seal();
         segments = open.toArray(new Segment[0]);
         nextOffset = end;
         highWatermark = end;
@@ -274,7 +275,9 @@ final class PartitionLog {
     private Segment roll(long base, long nowMs) throws IOException {
         // In every fsync mode a segment is forced when it is sealed: only the last segment can ever be torn,
         // which is the one recovery CRC-checks.
-        segments[segments.length - 1].log.force(false);
+        Segment sealed = segments[segments.length - 1];
+        sealed.log.force(false);
+        sealed.seal();
         Segment s = Segment.open(dir, base, nowMs);
         AtomicFiles.forceDirectory(dir);
         synchronized (this) {

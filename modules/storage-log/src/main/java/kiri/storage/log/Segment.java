@@ -16,7 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One segment of a partition's log: {@code <base>.log} holding whole v2 batches back to back, exactly as
  * produced (offsets assigned in place), and two sparse indexes memory-mapped from
- * {@code <base>.index} and {@code <base>.timeindex} in one long-lived shared arena per open segment.
+ * {@code <base>.index} and {@code <base>.timeindex}. While the segment is active the index files are
+ * preallocated (sparse, {@link #INDEX_BYTES}) and mapped read-write in one shared arena; when it rolls
+ * ({@link #seal}) they are trimmed to their entries and mapped read-only in a new arena, and the
+ * first arena closes once no reader uses it. Sealed segments opened by recovery are sealed the same way.
  *
  * <ul>
  *   <li>Offset index: 8-byte entries (offset - base, file position), one every {@link #INDEX_INTERVAL}
@@ -44,9 +47,8 @@ final class Segment {
     final Path indexPath;
     final Path timeIndexPath;
     final FileChannel log;
-    private final Arena arena;
-    private final MemorySegment index;
-    private final MemorySegment timeIndex;
+    /** The current index mappings; replaced once, by {@link #seal}. */
+    private volatile Indexes indexes;
     final long createdMs;
 
     /** Bytes of whole batches written (readers never look past it). */
@@ -75,10 +77,9 @@ final class Segment {
         this.timeIndexPath = dir.resolve(fileName(baseOffset, ".timeindex"));
         this.createdMs = createdMs;
         this.log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        this.arena = Arena.ofShared();
+        Arena arena = Arena.ofShared();
         try {
-            this.index = map(indexPath);
-            this.timeIndex = map(timeIndexPath);
+            this.indexes = new Indexes(arena, mapForAppend(indexPath, arena), mapForAppend(timeIndexPath, arena));
         } catch (IOException | RuntimeException e) {
             arena.close();
             log.close();
@@ -100,9 +101,47 @@ final class Segment {
         return String.format("%020d%s", baseOffset, suffix);
     }
 
-    private MemorySegment map(Path path) throws IOException {
+    /**
+     * Index mappings in one arena, reference-counted: the segment holds one reference, a lookup takes one
+     * for its duration, so {@link #seal} can swap them while lookups still read the old ones.
+     */
+    private static final class Indexes {
+        final Arena arena;
+        final MemorySegment offsets;
+        final MemorySegment times;
+        private final AtomicInteger refs = new AtomicInteger(1);
+
+        Indexes(Arena arena, MemorySegment offsets, MemorySegment times) {
+            this.arena = arena;
+            this.offsets = offsets;
+            this.times = times;
+        }
+
+        boolean retain() {
+            while (true) {
+                int r = refs.get();
+                if (r <= 0) return false;
+                if (refs.compareAndSet(r, r + 1)) return true;
+            }
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) arena.close();
+        }
+    }
+
+    /** The current mappings, pinned; the caller releases them. */
+    private Indexes acquire() {
+        while (true) {
+            Indexes ix = indexes;
+            if (ix.retain()) return ix;
+            if (ix == indexes) throw new IllegalStateException("segment " + logPath + " is closed"); // callers pin the segment first
+        }
+    }
+
+    private static MemorySegment mapForAppend(Path path, Arena arena) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (ch.size() != INDEX_BYTES) ch.truncate(Math.min(ch.size(), INDEX_BYTES));
+            if (ch.size() > INDEX_BYTES) ch.truncate(INDEX_BYTES);
             if (ch.size() < INDEX_BYTES) { // sparse: costs no disk until written
                 ch.write(ByteBuffer.wrap(new byte[1]), INDEX_BYTES - 1);
             }
@@ -148,7 +187,7 @@ final class Segment {
     }
 
     private void closeNow() {
-        arena.close();
+        indexes.release();
         try {
             log.close();
         } catch (IOException e) {
@@ -176,6 +215,8 @@ final class Segment {
      * compared and rewritten if they disagree).
      */
     void indexBatch(long pos, long base, long next, int len, long maxTs, boolean replay) {
+        MemorySegment index = indexes.offsets; // writer-owned while active: no pin needed
+        MemorySegment timeIndex = indexes.times;
         if (pos > 0 && pos - lastIndexedPosition >= INDEX_INTERVAL && !indexFull()) {
             int rel = (int) (base - baseOffset);
             if (runningMaxTimestamp > lastTimeIndexTs) {
@@ -203,6 +244,8 @@ final class Segment {
 
     /** After a replay: clears stale entries beyond the rebuilt ones and fixes the size. */
     void finishRecovery(long validSize) throws IOException {
+        MemorySegment index = indexes.offsets;
+        MemorySegment timeIndex = indexes.times;
         for (long at = (long) indexEntries * OFFSET_ENTRY; at + OFFSET_ENTRY <= INDEX_BYTES; at += OFFSET_ENTRY) {
             if (index.get(LONG, at) == 0L) break;
             index.set(LONG, at, 0L);
@@ -218,6 +261,39 @@ final class Segment {
         size = validSize;
     }
 
+    /**
+     * The segment will not grow any more (it rolled, or recovery found later segments): trims the index
+     * files to their entries, maps them read-only in a fresh arena and lets the append-time arena close
+     * once the lookups using it finish. Writer thread (or recovery).
+     */
+    void seal() throws IOException {
+        Indexes old = indexes;
+        if (old.offsets.byteSize() != INDEX_BYTES) return; // already sealed
+        long offsetBytes = (long) indexEntries * OFFSET_ENTRY;
+        long timeBytes = (long) timeEntries * TIME_ENTRY;
+        old.offsets.asSlice(0, offsetBytes).force();
+        old.times.asSlice(0, timeBytes).force();
+        Arena arena = Arena.ofShared();
+        try {
+            indexes = new Indexes(arena, mapSealed(indexPath, offsetBytes, arena), mapSealed(timeIndexPath, timeBytes, arena));
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        old.release();
+    }
+
+    private static MemorySegment mapSealed(Path path, long bytes, Arena arena) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.truncate(bytes);
+            return bytes == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena);
+        }
+    }
+
+    boolean isSealed() {
+        return indexes.offsets.byteSize() != INDEX_BYTES;
+    }
+
     // ---- lookups (any thread, segment retained) ----------------------------------------------
 
     /** Position of the last indexed batch starting at or before {@code offset} (0 if none). */
@@ -226,15 +302,21 @@ final class Segment {
         int lo = 0;
         int hi = indexEntries - 1;
         long pos = 0;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            long at = (long) mid * OFFSET_ENTRY;
-            if (index.get(INT, at) <= rel) {
-                pos = index.get(INT, at + 4);
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
+        Indexes ix = acquire();
+        try {
+            MemorySegment index = ix.offsets;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long at = (long) mid * OFFSET_ENTRY;
+                if (index.get(INT, at) <= rel) {
+                    pos = index.get(INT, at + 4);
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
             }
+        } finally {
+            ix.release();
         }
         return pos;
     }
@@ -244,15 +326,21 @@ final class Segment {
         int lo = 0;
         int hi = timeEntries - 1;
         long offset = baseOffset;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            long at = (long) mid * TIME_ENTRY;
-            if (timeIndex.get(LONG, at) < ts) {
-                offset = baseOffset + timeIndex.get(INT, at + 8);
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
+        Indexes ix = acquire();
+        try {
+            MemorySegment timeIndex = ix.times;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long at = (long) mid * TIME_ENTRY;
+                if (timeIndex.get(LONG, at) < ts) {
+                    offset = baseOffset + timeIndex.get(INT, at + 8);
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
             }
+        } finally {
+            ix.release();
         }
         return offset;
     }

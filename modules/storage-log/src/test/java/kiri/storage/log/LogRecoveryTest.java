@@ -276,10 +276,18 @@ class LogRecoveryTest {
             for (int i = 0; i < 200; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
             clock.advance(2_000);
             for (int i = 200; i < 400; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
-            assertEquals(2, segmentsOf(s, TP).size());
+            List<Segment> segs = segmentsOf(s, TP);
+            assertEquals(2, segs.size());
+            Segment sealed = segs.getFirst();
+            assertTrue(sealed.isSealed() && !segs.getLast().isSealed());
+            assertTrue(sealed.indexEntries() > 0);
+            // Rolling trimmed the sealed segment's indexes to their entries.
+            assertEquals(sealed.indexEntries() * (long) Segment.OFFSET_ENTRY, Files.size(sealed.indexPath));
+            assertEquals(sealed.timeIndexEntries() * (long) Segment.TIME_ENTRY, Files.size(sealed.timeIndexPath));
         }
         try (LogStorage s = Harness.open(dir, "", clock)) {
             assertFalse(s.partitionLog(TP).indexRebuilt, "a clean log's indexes are kept as they are");
+            assertTrue(segmentsOf(s, TP).getFirst().isSealed());
         }
         Path partitionDir;
         try (var dirs = Files.list(dir.resolve("data"))) {
