@@ -299,9 +299,9 @@ final class LogStorage implements Storage {
         return nextProducerId++;
     }
 
-    private static MemorySegment marker(ProducerIdAndEpoch producer, boolean commit) {
+    private MemorySegment marker(ProducerIdAndEpoch producer, boolean commit) {
         MemorySegment m = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(m, 0L, MARKER_LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, System.currentTimeMillis());
+        ControlBatches.write(m, 0L, MARKER_LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, clock.millis());
         return m;
     }
 

@@ -230,7 +230,16 @@ class LogRecordsTest {
             var producer = await(s.initProducerId("tx", 60_000, kiri.storage.api.ProducerIdAndEpoch.NONE));
             await(s.produce("tx", TP, Batches.transactional(producer.producerId(), producer.epoch(), 0, 2)));
             assertEquals(0, await(s.offsets(TP)).lastStableOffset());
+            try (FetchResult r = await(s.fetch(TP, 0, 10_000, true, IsolationLevel.READ_COMMITTED))) {
+                assertTrue(r.isEmpty(), "nothing is committed yet");
+            }
+            try (FetchResult r = await(s.fetch(TP, 0, 10_000, true, RU))) {
+                assertEquals(List.of(0L, 1L), Batches.offsets(Batches.bytes(r)));
+            }
+            CompletableFuture<Void> committedData = s.awaitData(TP, 0, IsolationLevel.READ_COMMITTED);
+            assertFalse(committedData.isDone(), "the high watermark moved, the last stable offset did not");
             await(s.endTxn("tx", producer, false, false));
+            await(committedData);
             var offsets = await(s.offsets(TP));
             assertEquals(3, offsets.highWatermark());
             assertEquals(3, offsets.lastStableOffset());
