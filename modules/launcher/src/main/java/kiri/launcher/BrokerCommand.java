@@ -23,9 +23,10 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
             description = "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default ${DEFAULT-VALUE}).")
     String advertisedListener;
 
-    @Option(names = "--storage", paramLabel = "URL", defaultValue = "${env:KIRI_STORAGE:-memory://}",
-            description = "Storage engine URL: memory:// (records in memory), null:// (records discarded) "
-                    + "(KIRI_STORAGE; default ${DEFAULT-VALUE}; file:PATH when that engine is installed).")
+    @Option(names = "--storage", paramLabel = "URL", defaultValue = "${env:KIRI_STORAGE:-file:./kiri-data}",
+            description = "Storage engine URL: file:PATH (durable log; ?fsync=always|never|interval:MS), "
+                    + "memory:// (records in memory), null:// (records discarded) "
+                    + "(KIRI_STORAGE; default ${DEFAULT-VALUE}).")
     String storage;
 
     @Option(names = "--cluster-id", paramLabel = "ID", defaultValue = "${env:KIRI_CLUSTER_ID}",

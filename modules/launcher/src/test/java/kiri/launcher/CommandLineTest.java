@@ -47,7 +47,7 @@ class CommandLineTest {
     void unknownStorageSchemeListsWhatIsThere() {
         Result r = run("broker", "--listener", "tcp://127.0.0.1:0", "--storage", "nosuch://x");
         assertEquals(1, r.exit());
-        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: memory, null)");
+        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: file, memory, null)");
     }
 
     @Test
@@ -68,7 +68,7 @@ class CommandLineTest {
             assertTrue(r.out().contains(flag), flag);
         }
         if (System.getenv("KIRI_STORAGE") == null) {
-            assertTrue(r.out().replaceAll("\\s+", "").contains("defaultmemory://"), "memory:// is the default storage: " + r.out());
+            assertTrue(r.out().replaceAll("\\s+", "").contains("defaultfile:./kiri-data"), "file:./kiri-data is the default storage: " + r.out());
         }
     }
 }

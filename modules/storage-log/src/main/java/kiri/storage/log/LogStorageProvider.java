@@ -1,0 +1,32 @@
+package kiri.storage.log;
+
+import java.nio.file.Path;
+import kiri.storage.api.Storage;
+import kiri.storage.api.StorageContext;
+import kiri.storage.api.StorageProvider;
+import kiri.storage.api.StorageUrl;
+
+/**
+ * The {@code file:PATH} engine: a durable append-only log per partition in a local directory.
+ * Parameters: {@code fsync=always} (default; acknowledge after the batch is forced to disk, with group
+ * commit), {@code fsync=never} (after write to the page cache) or {@code fsync=interval:MS}
+ * (after write; files forced at least every MS). See the module README for the guarantees.
+ */
+public final class LogStorageProvider implements StorageProvider {
+
+    @Override
+    public String scheme() {
+        return "file";
+    }
+
+    /** @throws IllegalArgumentException for an empty path, an unknown parameter or a bad fsync value */
+    @Override
+    public Storage open(StorageUrl url, StorageContext context) {
+        url.requireOnlyParams("fsync");
+        FsyncMode fsync = FsyncMode.parse(url.param("fsync", "always"));
+        if (url.location().isEmpty()) {
+            throw new IllegalArgumentException("storage URL '" + url + "' has no directory; expected file:PATH, e.g. file:./kiri-data");
+        }
+        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, context);
+    }
+}

@@ -1,0 +1,637 @@
+package kiri.storage.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.BatchRegion;
+import kiri.storage.api.DataWaiters;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.FetchResult;
+import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.OffsetAndTimestamp;
+import kiri.storage.api.PartitionOffsets;
+import kiri.storage.api.PartitionProducerState;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+
+/**
+ * One partition's log: segments in a directory, the offsets (log start, last stable, high
+ * watermark), producer state and long-poll waiters.
+ *
+ * <p>Offsets are assigned at {@link #assign} under the partition's monitor, in the caller's thread,
+ * together with the producer-state check, and the batch is queued to the engine's {@link Writer} in
+ * the same critical section, so the queue holds each partition's batches in offset order. The high
+ * watermark only moves when the writer publishes a batch that is as durable as the engine promises:
+ * readers never see a batch that a crash could take back (in the default fsync mode).
+ *
+ * <p>Locking: the monitor guards {@code nextOffset}, the producer state and changes of the segment
+ * list (copy-on-write, read lock-free by fetches).
+ */
+final class PartitionLog {
+    static final String LOG_START_FILE = "log-start";
+    private static final int LEADER_EPOCH = 0;
+    /** How much of a batch header lookups read: up to and including the max timestamp. */
+    private static final int HEADER_PEEK = RecordBatchHeader.PRODUCER_ID;
+
+    final TopicPartition tp;
+    final Path dir;
+    private final FsyncMode fsync;
+    volatile LogConfig config;
+
+    private volatile Segment[] segments;
+    private long nextOffset; // guarded by this
+    private volatile long highWatermark;
+    private volatile long lastStableOffset;
+    private volatile long logStart;
+    private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
+    /**
+     * First offsets of transactions whose marker is assigned but not yet durable (count per offset);
+     * guarded by this. They still bound the last stable offset, so that READ_COMMITTED readers never
+     * see a transaction's records as ended before its marker is on disk.
+     */
+    private final TreeMap<Long, Integer> closing = new TreeMap<>();
+    final DataWaiters waiters = new DataWaiters(() -> highWatermark);
+    final DataWaiters committedWaiters = new DataWaiters(() -> lastStableOffset);
+    private volatile boolean deleted;
+    private volatile String failure;
+
+    /** What recovery found, for logs and tests. */
+    long truncatedBytes;
+    boolean indexRebuilt;
+
+    private PartitionLog(TopicPartition tp, Path dir, FsyncMode fsync, LogConfig config) {
+        this.tp = tp;
+        this.dir = dir;
+        this.fsync = fsync;
+        this.config = config;
+    }
+
+    // ---- opening and recovery ----------------------------------------------------------------
+
+    /** Opens the partition in {@code dir}, creating it if needed, and recovers it (see the module README). */
+    static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, LogConfig config, long nowMs) {
+        PartitionLog p = new PartitionLog(tp, dir, fsync, config);
+        try {
+            p.recover(nowMs);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot recover " + tp + " in " + dir, e);
+        }
+        return p;
+    }
+
+    private void recover(long nowMs) throws IOException {
+        boolean created = !Files.isDirectory(dir);
+        AtomicFiles.createDirectories(dir);
+        if (created) AtomicFiles.forceDirectory(dir.getParent());
+        TreeMap<Long, Path> files = new TreeMap<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path f : entries) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(".log")) files.put(Long.parseLong(name.substring(0, name.length() - 4)), f);
+                if (name.endsWith(AtomicFiles.TMP_SUFFIX)) Files.deleteIfExists(f);
+            }
+        }
+        byte[] ls = AtomicFiles.read(dir.resolve(LOG_START_FILE));
+        long storedLogStart = ls == null ? 0L : MetaCodec.longValue(ls);
+        List<Segment> open = new ArrayList<>();
+        boolean truncated = false;
+        Long[] bases = files.keySet().toArray(new Long[0]);
+        for (int i = 0; i < bases.length; i++) {
+            if (truncated) { // everything after a torn or corrupt batch goes
+                deleteFiles(bases[i]);
+                continue;
+            }
+            if (!open.isEmpty() && bases[i] != open.getLast().nextOffset) {
+                // A gap: the previous segment lost its tail (fsync=never and an OS crash). Offsets must stay contiguous.
+                truncatedBytes += Files.size(files.get(bases[i]));
+                truncated = true;
+                deleteFiles(bases[i]);
+                continue;
+            }
+            Segment s = Segment.open(dir, bases[i], nowMs);
+            open.add(s);
+            boolean last = i == bases.length - 1;
+            long valid = replay(s, last);
+            long fileSize = s.log.size();
+            if (valid < fileSize) {
+                truncatedBytes += fileSize - valid;
+                truncated = true;
+            }
+            s.finishRecovery(valid);
+            indexRebuilt |= s.indexRebuilt;
+        }
+        if (truncated) AtomicFiles.forceDirectory(dir);
+        long end = open.isEmpty() ? storedLogStart : open.getLast().nextOffset;
+        if (open.isEmpty() || storedLogStart > end) {
+            // Nothing stored, or the tail below the log start was lost (fsync=never): start afresh at the log start.
+            for (Segment s : open) s.delete();
+            open.clear();
+            end = Math.max(end, storedLogStart);
+            open.add(Segment.open(dir, end, nowMs));
+            AtomicFiles.forceDirectory(dir);
+        }
+        for (int i = 0; i < open.size() - 1; i++) open.get(i).seal();
+        segments = open.toArray(new Segment[0]);
+        nextOffset = end;
+        highWatermark = end;
+        logStart = Math.max(storedLogStart, segments[0].baseOffset);
+        producers.onLogStartOffset(logStart);
+        lastStableOffset = Math.max(logStart, producers.lastStableOffset(end));
+    }
+
+    /**
+     * Replays a segment's batches: checks each header (and the CRC in the last segment, the only one a
+     * crash can tear), rebuilds the producer state and re-derives the index entries. Returns the size of
+     * the valid prefix.
+     */
+    private long replay(Segment s, boolean checkCrc) throws IOException {
+        long fileSize = s.log.size();
+        FileWindow window = new FileWindow(s.log, fileSize, 1 << 20);
+        long pos = 0;
+        long expected = s.baseOffset;
+        while (pos < fileSize) {
+            MemorySegment header = window.view(pos, RecordBatchHeader.HEADER_SIZE);
+            if (header == null) break; // torn header
+            int length = RecordBatchHeader.batchLength(header);
+            long base = RecordBatchHeader.baseOffset(header);
+            int delta = RecordBatchHeader.lastOffsetDelta(header);
+            if (length < RecordBatchHeader.HEADER_SIZE - RecordBatchHeader.LOG_OVERHEAD || RecordBatchHeader.magic(header) != 2
+                    || base != expected || delta < 0) {
+                break;
+            }
+            int size = RecordBatchHeader.LOG_OVERHEAD + length;
+            if (pos + size > fileSize) break; // torn batch
+            MemorySegment batch = header;
+            if (checkCrc || RecordBatchHeader.isControl(header)) {
+                batch = window.view(pos, size);
+                if (batch == null) break;
+                if (checkCrc && !RecordBatchHeader.isCrcValid(batch)) break;
+            }
+            long next = base + delta + 1L;
+            producers.onAppend(batch, base);
+            s.indexBatch(pos, base, next, size, RecordBatchHeader.maxTimestamp(batch), true);
+            expected = next;
+            pos += size;
+        }
+        return pos;
+    }
+
+    private void deleteFiles(long base) throws IOException {
+        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".log")));
+        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".index")));
+        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".timeindex")));
+    }
+
+    // ---- produce (caller thread) -------------------------------------------------------------
+
+    /**
+     * Checks the batch against the producer state, assigns its offsets in place and queues it to
+     * {@code writer}; the returned future completes once the batch is durable (or fails).
+     */
+    synchronized CompletableFuture<Void> assign(MemorySegment batch, Writer writer, long nowMs) {
+        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        long dup = producers.check(batch);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (dup != PartitionProducerState.APPEND) {
+            // A retry of a stored batch: the original offset, acknowledged once the original is durable.
+            RecordBatchHeader.setBaseOffset(batch, dup);
+            writer.submit(new Writer.Append(this, null, dup, dup, done, -1L));
+            return done;
+        }
+        long base = nextOffset;
+        RecordBatchHeader.setBaseOffset(batch, base);
+        RecordBatchHeader.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
+        if (config.logAppendTime()) RecordBatchHeader.setLogAppendTime(batch, nowMs);
+        long next = RecordBatchHeader.nextOffset(batch, base);
+        nextOffset = next;
+        producers.onAppend(batch, base);
+        writer.submit(new Writer.Append(this, batch, base, next, done, -1L));
+        return done;
+    }
+
+    /** Appends a transaction marker (no producer checks: the coordinator writes it). */
+    synchronized CompletableFuture<Void> appendMarker(MemorySegment marker, Writer writer) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (deleted || failure != null) {
+            done.complete(null); // nothing to end on a partition that is gone
+            return done;
+        }
+        long base = nextOffset;
+        RecordBatchHeader.setBaseOffset(marker, base);
+        nextOffset = base + 1;
+        long pid = RecordBatchHeader.producerId(marker);
+        long txnStart = -1L;
+        for (ActiveProducer p : producers.activeProducers()) {
+            if (p.producerId() == pid) txnStart = p.currentTxnStartOffset();
+        }
+        if (txnStart >= 0) closing.merge(txnStart, 1, Integer::sum);
+        producers.onAppend(marker, base);
+        writer.submit(new Writer.Append(this, marker, base, base + 1, done, txnStart));
+        return done;
+    }
+
+    // ---- writing (writer thread) -------------------------------------------------------------
+
+    /** Writes one queued batch into the active segment (rolling first if needed); returns the segment written. */
+    Segment write(Writer.Append a, long nowMs) throws IOException {
+        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        if (a.batch() == null) return null;
+        try {
+            ByteBuffer bytes = a.batch().asByteBuffer();
+            Segment active = segments[segments.length - 1];
+            LogConfig c = config;
+            if (active.size > 0 && (active.size + bytes.remaining() > c.segmentBytes() || nowMs - active.createdMs > c.segmentMs()
+                    || active.indexFull() || a.next() - active.baseOffset > Integer.MAX_VALUE)) {
+                active = roll(a.base(), nowMs);
+            }
+            if (!active.retain()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
+            try {
+                active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
+            } finally {
+                active.release();
+            }
+            return active;
+        } catch (IOException | RuntimeException e) {
+            if (!(e instanceof StorageException)) failure = "write to " + tp + " failed: " + e;
+            throw e;
+        }
+    }
+
+    private Segment roll(long base, long nowMs) throws IOException {
+        // In every fsync mode a segment is forced when it is sealed: only the last segment can ever be torn,
+        // which is the one recovery CRC-checks.
+        Segment sealed = segments[segments.length - 1];
+        sealed.log.force(false);
+        sealed.seal();
+        Segment s = Segment.open(dir, base, nowMs);
+        AtomicFiles.forceDirectory(dir);
+        synchronized (this) {
+            Segment[] old = segments;
+            Segment[] next = Arrays.copyOf(old, old.length + 1);
+            next[old.length] = s;
+            segments = next;
+        }
+        return s;
+    }
+
+    /** The writer made everything up to {@code next} durable: readers may see it. */
+    void publish(Writer.Append a) {
+        if (a.next() > highWatermark) highWatermark = a.next();
+        if (a.closesTxnAt() >= 0) {
+            synchronized (this) {
+                closing.computeIfPresent(a.closesTxnAt(), (k, n) -> n == 1 ? null : n - 1);
+            }
+        }
+    }
+
+    /** After a group is published: recomputes the last stable offset and wakes long polls. */
+    void signal() {
+        long lso;
+        synchronized (this) {
+            lso = producers.lastStableOffset(highWatermark);
+            if (!closing.isEmpty()) lso = Math.min(lso, closing.firstKey());
+            lso = Math.max(logStart, lso);
+        }
+        lastStableOffset = lso;
+        waiters.signal();
+        committedWaiters.signal();
+    }
+
+    void fail(String message) {
+        failure = message;
+    }
+
+    // ---- reading (any thread) ----------------------------------------------------------------
+
+    PartitionOffsets offsets() {
+        long ls = logStart;
+        long hwm = highWatermark;
+        return new PartitionOffsets(ls, Math.min(hwm, Math.max(ls, lastStableOffset)), hwm);
+    }
+
+    FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) throws IOException {
+        while (true) {
+            PartitionOffsets o = offsets();
+            if (offset < o.logStartOffset() || offset > o.highWatermark()) {
+                throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+                        + tp + " (log start offset " + o.logStartOffset() + ", high watermark " + o.highWatermark() + ")");
+            }
+            long end = o.fetchableEnd(isolation);
+            if (offset >= end) return FetchResult.empty(o);
+            Segment[] segs = segments;
+            int i = floor(segs, offset);
+            boolean retry = false;
+            for (; i < segs.length; i++) {
+                Segment s = segs[i];
+                if (!s.retain()) {
+                    retry = true; // deleted under us (retention): look again
+                    break;
+                }
+                boolean keep = false;
+                try {
+                    long[] range = scan(s, offset, end, maxBytes, minOneBatch);
+                    if (range == null) continue; // offset is past this segment's batches
+                    if (range[1] == range[0]) return FetchResult.empty(o);
+                    List<AbortedTransaction> aborted = List.of();
+                    if (isolation == IsolationLevel.READ_COMMITTED) {
+                        synchronized (this) {
+                            aborted = producers.abortedTransactions(offset, range[2]);
+                        }
+                    }
+                    keep = true;
+                    return new FetchResult(o.highWatermark(), o.lastStableOffset(), o.logStartOffset(),
+                            List.of(new BatchRegion.FileRange(s.log, range[0], range[1] - range[0])), aborted, s::release);
+                } finally {
+                    if (!keep) s.release();
+                }
+            }
+            if (!retry) return FetchResult.empty(o);
+        }
+    }
+
+    private static int floor(Segment[] segs, long offset) {
+        int i = segs.length - 1;
+        while (i > 0 && segs[i].baseOffset > offset) i--;
+        return i;
+    }
+
+    /**
+     * Whole batches of {@code s} from the one holding {@code offset}, below {@code end}, within
+     * {@code maxBytes}: {start, endPosition, offset after the last batch}; null if the segment has no
+     * batch holding {@code offset} or later.
+     */
+    private static long[] scan(Segment s, long offset, long end, int maxBytes, boolean minOneBatch) throws IOException {
+        long size = s.size;
+        long pos = s.positionFor(offset);
+        FileWindow w = new FileWindow(s.log, size, SCAN_BUFFER.get());
+        long start = -1L;
+        long stop = -1L;
+        long after = offset;
+        while (pos < size) {
+            MemorySegment h = w.view(pos, HEADER_PEEK);
+            if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
+            long base = RecordBatchHeader.baseOffset(h);
+            if (base >= end) break;
+            long batchSize = RecordBatchHeader.LOG_OVERHEAD + (long) RecordBatchHeader.batchLength(h);
+            long next = RecordBatchHeader.nextOffset(h, base);
+            if (next > offset) {
+                if (start < 0) {
+                    start = pos;
+                    stop = pos;
+                }
+                if (stop + batchSize - start > maxBytes && !(stop == start && minOneBatch)) break;
+                stop = pos + batchSize;
+                after = next;
+            }
+            pos += batchSize;
+        }
+        if (start < 0) return pos >= size ? null : new long[] {pos, pos, offset};
+        return new long[] {start, stop, after};
+    }
+
+    /** Header scans read 16 KiB at a time: one read covers hundreds of small batches' headers. */
+    private static final ThreadLocal<ByteBuffer> SCAN_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocate(16 * 1024));
+
+    private static void readFully(Segment s, ByteBuffer buf, long pos) throws IOException {
+        buf.clear();
+        while (buf.hasRemaining()) {
+            if (s.log.read(buf, pos + buf.position()) < 0) throw new IOException("unexpected end of " + s.logPath);
+        }
+    }
+
+    /** ListOffsets by timestamp: the first record with a timestamp {@code >= ts} below {@code end}. */
+    OffsetAndTimestamp offsetForTimestamp(long ts, long end) throws IOException {
+        for (Segment s : segments) {
+            if (s.maxTimestamp < ts || !s.retain()) continue;
+            try {
+                long pos = s.positionFor(s.offsetForTimestamp(ts));
+                long size = s.size;
+                FileWindow w = new FileWindow(s.log, size, SCAN_BUFFER.get());
+                while (pos < size) {
+                    MemorySegment h = w.view(pos, HEADER_PEEK);
+                    if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
+                    long base = RecordBatchHeader.baseOffset(h);
+                    if (base >= end) return OffsetAndTimestamp.UNKNOWN;
+                    int batchSize = RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h);
+                    if (RecordBatchHeader.maxTimestamp(h) >= ts) return recordAtOrAfter(s, pos, batchSize, ts);
+                    pos += batchSize;
+                }
+            } finally {
+                s.release();
+            }
+        }
+        return OffsetAndTimestamp.UNKNOWN;
+    }
+
+    /** ListOffsets MAX_TIMESTAMP: the record with the largest timestamp below {@code end}. */
+    OffsetAndTimestamp maxTimestamp(long end) throws IOException {
+        Segment best = null;
+        for (Segment s : segments) {
+            if (s.maxTimestamp >= 0 && (best == null || s.maxTimestamp > best.maxTimestamp)) best = s;
+        }
+        if (best == null || !best.retain()) return OffsetAndTimestamp.UNKNOWN;
+        try {
+            long pos = best.maxTimestampBatchPosition;
+            ByteBuffer hdr = ByteBuffer.allocate(HEADER_PEEK);
+            MemorySegment h = MemorySegment.ofBuffer(hdr);
+            readFully(best, hdr, pos);
+            if (RecordBatchHeader.baseOffset(h) >= end) return OffsetAndTimestamp.UNKNOWN;
+            return recordAtOrAfter(best, pos, RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h),
+                    RecordBatchHeader.maxTimestamp(h));
+        } finally {
+            best.release();
+        }
+    }
+
+    /**
+     * The first record of the batch at {@code pos} with a timestamp {@code >= ts}: decoded from the
+     * record headers of an uncompressed CreateTime batch; for LogAppendTime every record has the batch's
+     * time, and for compressed batches (not decompressed here) the batch's base offset and max timestamp.
+     */
+    private static OffsetAndTimestamp recordAtOrAfter(Segment s, long pos, int batchSize, long ts) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(batchSize);
+        MemorySegment b = MemorySegment.ofBuffer(buf);
+        readFully(s, buf, pos);
+        long base = RecordBatchHeader.baseOffset(b);
+        long maxTs = RecordBatchHeader.maxTimestamp(b);
+        if (RecordBatchHeader.hasLogAppendTime(b) || RecordBatchHeader.compression(b) != 0) {
+            return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
+        }
+        long baseTs = RecordBatchHeader.baseTimestamp(b);
+        long[] p = {RecordBatchHeader.HEADER_SIZE};
+        int count = RecordBatchHeader.recordCount(b);
+        for (int i = 0; i < count && p[0] < batchSize; i++) {
+            long length = zigzag(varlong(b, p));
+            long recordEnd = p[0] + length;
+            p[0] += 1; // attributes
+            long tsDelta = zigzag(varlong(b, p));
+            long offsetDelta = zigzag(varlong(b, p));
+            if (baseTs + tsDelta >= ts) return new OffsetAndTimestamp(base + offsetDelta, baseTs + tsDelta, LEADER_EPOCH);
+            p[0] = recordEnd;
+        }
+        return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
+    }
+
+    private static long varlong(MemorySegment b, long[] p) {
+        long v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            byte x = b.get(ValueLayout.JAVA_BYTE, p[0]++);
+            v |= (long) (x & 0x7F) << shift;
+            if ((x & 0x80) == 0) return v;
+        }
+        throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored record");
+    }
+
+    private static long zigzag(long v) {
+        return (v >>> 1) ^ -(v & 1);
+    }
+
+    synchronized List<ActiveProducer> activeProducers() {
+        return producers.activeProducers();
+    }
+
+    /** Producer ids with an open transaction here (recovery hands them to the transaction table). */
+    synchronized List<Long> openTransactionProducers() {
+        List<Long> out = new ArrayList<>();
+        for (ActiveProducer p : producers.activeProducers()) if (p.currentTxnStartOffset() >= 0) out.add(p.producerId());
+        return out;
+    }
+
+    synchronized long maxProducerId() {
+        long max = -1L;
+        for (ActiveProducer p : producers.activeProducers()) max = Math.max(max, p.producerId());
+        return max;
+    }
+
+    long sizeInBytes() {
+        long total = 0;
+        for (Segment s : segments) total += s.size;
+        return total;
+    }
+
+    int segmentCount() {
+        return segments.length;
+    }
+
+    long logStartOffset() {
+        return logStart;
+    }
+
+    long highWatermark() {
+        return highWatermark;
+    }
+
+    // ---- maintenance (engine's metadata thread) ----------------------------------------------
+
+    /** DeleteRecords: advances and persists the log start offset; returns the new one. */
+    long deleteRecords(long before) {
+        synchronized (this) {
+            if (before <= logStart) return logStart;
+        }
+        AtomicFiles.write(dir.resolve(LOG_START_FILE), MetaCodec.longValue(before));
+        synchronized (this) {
+            logStart = Math.max(logStart, before);
+            producers.onLogStartOffset(logStart);
+        }
+        dropSegmentsBelowLogStart();
+        signal();
+        return logStart;
+    }
+
+    /** Retention by time and size over sealed segments (the active one always stays); returns bytes deleted. */
+    long applyRetention(long nowMs) {
+        LogConfig c = config;
+        long deletedBytes = 0;
+        while (true) {
+            Segment[] segs = segments;
+            if (segs.length < 2) break;
+            Segment oldest = segs[0];
+            long total = 0;
+            for (Segment s : segs) total += s.size;
+            boolean byTime = c.retentionMs() >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - c.retentionMs();
+            boolean bySize = c.retentionBytes() >= 0 && total - oldest.size >= c.retentionBytes();
+            boolean byStart = segs[1].baseOffset <= logStart;
+            if (!byTime && !bySize && !byStart) break;
+            deletedBytes += oldest.size;
+            removeOldest(oldest, segs[1].baseOffset);
+        }
+        synchronized (this) {
+            producers.removeExpired(nowMs, PRODUCER_EXPIRATION_MS);
+        }
+        return deletedBytes;
+    }
+
+    static final long PRODUCER_EXPIRATION_MS = 24L * 60 * 60 * 1000;
+
+    private void dropSegmentsBelowLogStart() {
+        while (true) {
+            Segment[] segs = segments;
+            if (segs.length < 2 || segs[1].baseOffset > logStart) return;
+            removeOldest(segs[0], segs[1].baseOffset);
+        }
+    }
+
+    private void removeOldest(Segment oldest, long newStart) {
+        synchronized (this) {
+            segments = Arrays.copyOfRange(segments, 1, segments.length);
+            if (newStart > logStart) logStart = newStart;
+            producers.onLogStartOffset(logStart);
+        }
+        oldest.delete();
+        if (fsync instanceof FsyncMode.Always) AtomicFiles.forceDirectory(dir);
+    }
+
+    /** Forces every segment's bytes to disk (close, interval flushes). */
+    void force() {
+        for (Segment s : segments) {
+            if (!s.retain()) continue;
+            try {
+                s.log.force(false);
+            } catch (IOException e) {
+                // closed under us: nothing to force
+            } finally {
+                s.release();
+            }
+        }
+    }
+
+    /** Closes the files (engine close); waiters are woken to see the closed engine. */
+    void close() {
+        synchronized (this) {
+            deleted = true;
+        }
+        for (Segment s : segments) s.close();
+        waiters.wakeAll();
+        committedWaiters.wakeAll();
+    }
+
+    /** Deletes the partition with its files (topic deletion). */
+    void delete() {
+        synchronized (this) {
+            deleted = true;
+        }
+        for (Segment s : segments) s.delete();
+        AtomicFiles.deleteRecursively(dir);
+        waiters.wakeAll();
+        committedWaiters.wakeAll();
+    }
+
+    boolean isDeleted() {
+        return deleted;
+    }
+}

@@ -1,0 +1,355 @@
+package kiri.storage.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One segment of a partition's log: {@code <base>.log} holding whole v2 batches back to back, exactly as
+ * produced (offsets assigned in place), and two sparse indexes memory-mapped from
+ * {@code <base>.index} and {@code <base>.timeindex}. While the segment is active the index files are
+ * preallocated (sparse, {@link #INDEX_BYTES}) and mapped read-write in one shared arena; when it rolls
+ * ({@link #seal}) they are trimmed to their entries and mapped read-only in a new arena, and the
+ * first arena closes once no reader uses it. Sealed segments opened by recovery are sealed the same way.
+ *
+ * <ul>
+ *   <li>Offset index: 8-byte entries (offset - base, file position), one every {@link #INDEX_INTERVAL}
+ *       bytes of log; the batch at position 0 is implicit, so a zero entry marks the end.</li>
+ *   <li>Time index: 12-byte entries (T, offset - base) meaning "every batch before that offset has a max
+ *       timestamp {@code <= T}", written with an offset-index entry when T grew.</li>
+ * </ul>
+ *
+ * <p>Threading: only the partition's writer (the engine's writer thread, or recovery) appends; readers
+ * on any thread read the volatile sizes and counts first and then the bytes and entries below them.
+ * Lifetime: reference-counted. The partition owns one reference; fetches and the writer take one
+ * ({@link #retain}) while they use the channel or the indexes, so that retention or topic deletion
+ * ({@link #delete}) closes the files and the arena only once nobody uses them.
+ */
+final class Segment {
+    static final int INDEX_INTERVAL = 4096;
+    static final int INDEX_BYTES = 1 << 20;
+    static final int OFFSET_ENTRY = 8;
+    static final int TIME_ENTRY = 12;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    final long baseOffset;
+    final Path logPath;
+    final Path indexPath;
+    final Path timeIndexPath;
+    final FileChannel log;
+    /** The current index mappings; replaced once, by {@link #seal}. */
+    private volatile Indexes indexes;
+    final long createdMs;
+
+    /** Bytes of whole batches written (readers never look past it). */
+    volatile long size;
+    /** The offset after the last batch written. */
+    volatile long nextOffset;
+    /** Largest batch max timestamp in the segment, and the base offset of the batch holding it. */
+    volatile long maxTimestamp = -1L;
+    volatile long maxTimestampBatchPosition = -1L;
+    private volatile int indexEntries;
+    private volatile int timeEntries;
+    private long lastIndexedPosition;
+    /** Largest max timestamp of the batches appended so far (drives time index entries). */
+    private long runningMaxTimestamp = -1L;
+    private long lastTimeIndexTs = -1L;
+    /** Recovery found index entries that disagreed with the log and rewrote them. */
+    boolean indexRebuilt;
+
+    private final AtomicInteger refs = new AtomicInteger(1);
+    private volatile boolean deleted;
+
+    private Segment(long baseOffset, Path dir, long createdMs) throws IOException {
+        this.baseOffset = baseOffset;
+        this.logPath = dir.resolve(fileName(baseOffset, ".log"));
+        this.indexPath = dir.resolve(fileName(baseOffset, ".index"));
+        this.timeIndexPath = dir.resolve(fileName(baseOffset, ".timeindex"));
+        this.createdMs = createdMs;
+        this.log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        Arena arena = Arena.ofShared();
+        try {
+            this.indexes = new Indexes(arena, mapForAppend(indexPath, arena), mapForAppend(timeIndexPath, arena));
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            log.close();
+            throw e;
+        }
+        this.nextOffset = baseOffset;
+    }
+
+    /** Opens (creating if needed) the segment starting at {@code baseOffset} in {@code dir}; the caller then replays it with {@link #recover}. */
+    static Segment open(Path dir, long baseOffset, long nowMs) {
+        try {
+            return new Segment(baseOffset, dir, nowMs);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open segment " + baseOffset + " in " + dir, e);
+        }
+    }
+
+    static String fileName(long baseOffset, String suffix) {
+        return String.format("%020d%s", baseOffset, suffix);
+    }
+
+    /**
+     * Index mappings in one arena, reference-counted: the segment holds one reference, a lookup takes one
+     * for its duration, so {@link #seal} can swap them while lookups still read the old ones.
+     */
+    private static final class Indexes {
+        final Arena arena;
+        final MemorySegment offsets;
+        final MemorySegment times;
+        private final AtomicInteger refs = new AtomicInteger(1);
+
+        Indexes(Arena arena, MemorySegment offsets, MemorySegment times) {
+            this.arena = arena;
+            this.offsets = offsets;
+            this.times = times;
+        }
+
+        boolean retain() {
+            while (true) {
+                int r = refs.get();
+                if (r <= 0) return false;
+                if (refs.compareAndSet(r, r + 1)) return true;
+            }
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) arena.close();
+        }
+    }
+
+    /** The current mappings, pinned; the caller releases them. */
+    private Indexes acquire() {
+        while (true) {
+            Indexes ix = indexes;
+            if (ix.retain()) return ix;
+            if (ix == indexes) throw new IllegalStateException("segment " + logPath + " is closed"); // callers pin the segment first
+        }
+    }
+
+    private static MemorySegment mapForAppend(Path path, Arena arena) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            if (ch.size() > INDEX_BYTES) ch.truncate(INDEX_BYTES);
+            if (ch.size() < INDEX_BYTES) { // sparse: costs no disk until written
+                ch.write(ByteBuffer.wrap(new byte[1]), INDEX_BYTES - 1);
+            }
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, INDEX_BYTES, arena);
+        }
+    }
+
+    // ---- reference counting ------------------------------------------------------------------
+
+    /** Pins the segment; false if it is already being deleted or closed. */
+    boolean retain() {
+        while (true) {
+            int r = refs.get();
+            if (r <= 0) return false;
+            if (refs.compareAndSet(r, r + 1)) return true;
+        }
+    }
+
+    void release() {
+        if (refs.decrementAndGet() == 0) closeNow();
+    }
+
+    /** Drops the owner's reference: closes now or when the last fetch releases it. */
+    void close() {
+        release();
+    }
+
+    /** Deletes the files (at once: open channels keep working on Linux) and drops the owner's reference. */
+    void delete() {
+        deleted = true;
+        try {
+            Files.deleteIfExists(logPath);
+            Files.deleteIfExists(indexPath);
+            Files.deleteIfExists(timeIndexPath);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete segment " + logPath, e);
+        }
+        release();
+    }
+
+    boolean isDeleted() {
+        return deleted;
+    }
+
+    private void closeNow() {
+        indexes.release();
+        try {
+            log.close();
+        } catch (IOException e) {
+            // nothing left to do with it
+        }
+    }
+
+    // ---- appending (writer thread) -----------------------------------------------------------
+
+    boolean indexFull() {
+        return (indexEntries + 1) * (long) OFFSET_ENTRY > INDEX_BYTES || (timeEntries + 1) * (long) TIME_ENTRY > INDEX_BYTES;
+    }
+
+    /** Writes a whole batch at the end; indexes it; publishes the new size last. */
+    void append(ByteBuffer batch, long base, long next, long maxTs) throws IOException {
+        long pos = size;
+        int len = batch.remaining();
+        while (batch.hasRemaining()) log.write(batch, pos + (len - batch.remaining()));
+        indexBatch(pos, base, next, len, maxTs, false);
+        size = pos + len;
+    }
+
+    /**
+     * Indexes the batch at {@code pos} (appending, or replaying in recovery, where entries already on disk are
+     * compared and rewritten if they disagree).
+     */
+    void indexBatch(long pos, long base, long next, int len, long maxTs, boolean replay) {
+        MemorySegment index = indexes.offsets; // writer-owned while active: no pin needed
+        MemorySegment timeIndex = indexes.times;
+        if (pos > 0 && pos - lastIndexedPosition >= INDEX_INTERVAL && !indexFull()) {
+            int rel = (int) (base - baseOffset);
+            if (runningMaxTimestamp > lastTimeIndexTs) {
+                long at = (long) timeEntries * TIME_ENTRY;
+                if (replay && (timeIndex.get(LONG, at) != runningMaxTimestamp || timeIndex.get(INT, at + 8) != rel)) indexRebuilt = true;
+                timeIndex.set(LONG, at, runningMaxTimestamp);
+                timeIndex.set(INT, at + 8, rel);
+                lastTimeIndexTs = runningMaxTimestamp;
+                timeEntries = timeEntries + 1;
+            }
+            long at = (long) indexEntries * OFFSET_ENTRY;
+            if (replay && (index.get(INT, at) != rel || index.get(INT, at + 4) != (int) pos)) indexRebuilt = true;
+            index.set(INT, at, rel);
+            index.set(INT, at + 4, (int) pos);
+            lastIndexedPosition = pos;
+            indexEntries = indexEntries + 1;
+        }
+        if (maxTs > runningMaxTimestamp) {
+            runningMaxTimestamp = maxTs;
+            maxTimestampBatchPosition = pos;
+            maxTimestamp = maxTs;
+        }
+        nextOffset = next;
+    }
+
+    /** After a replay: clears stale entries beyond the rebuilt ones and fixes the size. */
+    void finishRecovery(long validSize) throws IOException {
+        MemorySegment index = indexes.offsets;
+        MemorySegment timeIndex = indexes.times;
+        for (long at = (long) indexEntries * OFFSET_ENTRY; at + OFFSET_ENTRY <= INDEX_BYTES; at += OFFSET_ENTRY) {
+            if (index.get(LONG, at) == 0L) break;
+            index.set(LONG, at, 0L);
+            indexRebuilt = true;
+        }
+        for (long at = (long) timeEntries * TIME_ENTRY; at + TIME_ENTRY <= INDEX_BYTES; at += TIME_ENTRY) {
+            if (timeIndex.get(LONG, at) == 0L && timeIndex.get(INT, at + 8) == 0) break;
+            timeIndex.set(LONG, at, 0L);
+            timeIndex.set(INT, at + 8, 0);
+            indexRebuilt = true;
+        }
+        if (log.size() != validSize) log.truncate(validSize);
+        size = validSize;
+    }
+
+    /**
+     * The segment will not grow any more (it rolled, or recovery found later segments): trims the index
+     * files to their entries, maps them read-only in a fresh arena and lets the append-time arena close
+     * once the lookups using it finish. Writer thread (or recovery).
+     */
+    void seal() throws IOException {
+        Indexes old = indexes;
+        if (old.offsets.byteSize() != INDEX_BYTES) return; // already sealed
+        long offsetBytes = (long) indexEntries * OFFSET_ENTRY;
+        long timeBytes = (long) timeEntries * TIME_ENTRY;
+        old.offsets.asSlice(0, offsetBytes).force();
+        old.times.asSlice(0, timeBytes).force();
+        Arena arena = Arena.ofShared();
+        try {
+            indexes = new Indexes(arena, mapSealed(indexPath, offsetBytes, arena), mapSealed(timeIndexPath, timeBytes, arena));
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        old.release();
+    }
+
+    private static MemorySegment mapSealed(Path path, long bytes, Arena arena) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.truncate(bytes);
+            return bytes == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena);
+        }
+    }
+
+    boolean isSealed() {
+        return indexes.offsets.byteSize() != INDEX_BYTES;
+    }
+
+    // ---- lookups (any thread, segment retained) ----------------------------------------------
+
+    /** Position of the last indexed batch starting at or before {@code offset} (0 if none). */
+    long positionFor(long offset) {
+        long rel = offset - baseOffset;
+        int lo = 0;
+        int hi = indexEntries - 1;
+        long pos = 0;
+        Indexes ix = acquire();
+        try {
+            MemorySegment index = ix.offsets;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long at = (long) mid * OFFSET_ENTRY;
+                if (index.get(INT, at) <= rel) {
+                    pos = index.get(INT, at + 4);
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+        } finally {
+            ix.release();
+        }
+        return pos;
+    }
+
+    /** An offset from which to scan for the first batch with a timestamp {@code >= ts}: every batch before it is older. */
+    long offsetForTimestamp(long ts) {
+        int lo = 0;
+        int hi = timeEntries - 1;
+        long offset = baseOffset;
+        Indexes ix = acquire();
+        try {
+            MemorySegment timeIndex = ix.times;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long at = (long) mid * TIME_ENTRY;
+                if (timeIndex.get(LONG, at) < ts) {
+                    offset = baseOffset + timeIndex.get(INT, at + 8);
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+        } finally {
+            ix.release();
+        }
+        return offset;
+    }
+
+    int indexEntries() {
+        return indexEntries;
+    }
+
+    int timeIndexEntries() {
+        return timeEntries;
+    }
+}

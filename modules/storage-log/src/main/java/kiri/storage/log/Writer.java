@@ -1,0 +1,181 @@
+package kiri.storage.log;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.StorageException;
+
+/**
+ * The engine's one writer thread: group commit. It takes every batch queued since its last round,
+ * writes each to its partition's active segment, then (fsync=always) forces each file written once
+ * for the whole round, and only then publishes the new high watermarks and completes the produce
+ * futures. Many concurrent appends therefore share one {@code force}: the more producers wait, the
+ * larger the group. With fsync=never it publishes after the writes; with interval:MS it also forces
+ * the files written at least every MS.
+ *
+ * <p>Produce futures complete on this thread; callers hop to their own executors if they care.
+ */
+final class Writer implements Runnable {
+    /**
+     * A batch to write (or, with a null batch, a retried duplicate to acknowledge in order);
+     * {@code closesTxnAt}: for a transaction marker, the first offset of the transaction it ends, else -1.
+     */
+    record Append(PartitionLog partition, MemorySegment batch, long base, long next, CompletableFuture<Void> future,
+                  long closesTxnAt) {}
+
+    private static final Append STOP = new Append(null, null, 0, 0, null, -1L);
+    private static final int MAX_GROUP = 4096;
+
+    private final LinkedBlockingQueue<Append> queue = new LinkedBlockingQueue<>();
+    private final FsyncMode mode;
+    private final InstantSource clock;
+    private final Thread thread;
+    private volatile boolean stopping;
+    /** Rounds that forced at least once, and appends written: group commit's effect, for tests. */
+    volatile long forceRounds;
+    volatile long appendsWritten;
+
+    Writer(FsyncMode mode, InstantSource clock, String name) {
+        this.mode = mode;
+        this.clock = clock;
+        this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Queues an append; never blocks. Called under the partition's monitor (so per-partition order is offset order). */
+    void submit(Append a) {
+        if (stopping) {
+            a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+            return;
+        }
+        queue.add(a);
+    }
+
+    /** Writes and forces what is queued, then stops the thread. */
+    void stop() {
+        stopping = true;
+        queue.add(STOP);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        failQueued(); // a submit that raced with stop()
+    }
+
+    private void failQueued() {
+        Append a;
+        while ((a = queue.poll()) != null) {
+            if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+        }
+    }
+
+    @Override
+    public void run() {
+        List<Append> group = new ArrayList<>();
+        Set<Segment> dirty = Collections.newSetFromMap(new IdentityHashMap<>());
+        // Interval flushes run on the monotonic clock; the engine clock (which tests move) only drives segment.ms.
+        long intervalMs = mode instanceof FsyncMode.Interval i ? i.ms() : 0L;
+        long nextForce = intervalMs > 0 ? monotonicMs() + intervalMs : Long.MAX_VALUE;
+        boolean stop = false;
+        while (!stop) {
+            Append first;
+            try {
+                if (intervalMs > 0) first = queue.poll(Math.max(1L, nextForce - monotonicMs()), TimeUnit.MILLISECONDS);
+                else first = queue.take();
+            } catch (InterruptedException e) {
+                continue; // only stop() ends the thread, after the queue drained
+            }
+            if (first != null) {
+                group.add(first);
+                queue.drainTo(group, MAX_GROUP);
+            }
+            long now = clock.millis();
+            Throwable[] failures = new Throwable[group.size()];
+            for (int i = 0; i < group.size(); i++) {
+                Append a = group.get(i);
+                if (a == STOP) {
+                    stop = true;
+                    continue;
+                }
+                try {
+                    Segment s = a.partition().write(a, now);
+                    if (s != null) {
+                        if (!(mode instanceof FsyncMode.Never)) dirty.add(s); // never: the engine forces on close
+                        appendsWritten++;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    failures[i] = e;
+                }
+            }
+            long mono = monotonicMs();
+            boolean due = intervalMs > 0 && mono >= nextForce;
+            boolean force = mode instanceof FsyncMode.Always || stop || due;
+            if (force && !dirty.isEmpty()) {
+                Throwable forceFailure = forceAll(dirty);
+                forceRounds++;
+                if (forceFailure != null) {
+                    for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
+                }
+            }
+            if (due) nextForce = mono + intervalMs;
+            publish(group, failures);
+            group.clear();
+        }
+        failQueued(); // anything queued after STOP
+    }
+
+    private static long monotonicMs() {
+        return System.nanoTime() / 1_000_000L;
+    }
+
+    private static Throwable forceAll(Set<Segment> dirty) {
+        Throwable failure = null;
+        for (Segment s : dirty) {
+            if (!s.retain()) continue; // deleted meanwhile: nobody will read it
+            try {
+                s.log.force(false);
+            } catch (IOException e) {
+                failure = e;
+            } finally {
+                s.release();
+            }
+        }
+        dirty.clear();
+        return failure;
+    }
+
+    private static void publish(List<Append> group, Throwable[] failures) {
+        Set<PartitionLog> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < group.size(); i++) {
+            Append a = group.get(i);
+            if (a == STOP) continue;
+            if (failures[i] == null) {
+                a.partition().publish(a);
+                touched.add(a.partition());
+            } else if (!(failures[i] instanceof StorageException)) {
+                a.partition().fail("write to " + a.partition().tp + " failed: " + failures[i]);
+            }
+        }
+        for (PartitionLog p : touched) p.signal();
+        for (int i = 0; i < group.size(); i++) {
+            Append a = group.get(i);
+            if (a == STOP) continue;
+            if (failures[i] == null) a.future().complete(null);
+            else a.future().completeExceptionally(failures[i] instanceof StorageException se ? se
+                    : new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot write " + a.partition().tp + ": " + failures[i]));
+        }
+    }
+}

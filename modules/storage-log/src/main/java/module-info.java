@@ -1,0 +1,5 @@
+/** The durable log engine ({@code file:PATH}): append-only segment files with offset and time indexes. */
+module kiri.storage.log {
+    requires kiri.storage.api;
+    provides kiri.storage.api.StorageProvider with kiri.storage.log.LogStorageProvider;
+}

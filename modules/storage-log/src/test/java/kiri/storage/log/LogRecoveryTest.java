@@ -1,0 +1,324 @@
+package kiri.storage.log;
+
+import static kiri.storage.log.Harness.await;
+import static kiri.storage.log.Harness.errorOf;
+import static kiri.storage.log.LogRecordsTest.fetchAll;
+import static kiri.storage.log.LogRecordsTest.produce;
+import static kiri.storage.log.LogRecordsTest.segmentsOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.RandomAccessFile;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageContext;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.StorageUrl;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TransactionDescription;
+import kiri.storage.api.TransactionState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LogRecoveryTest {
+    static final TopicPartition TP = new TopicPartition("t", 0);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void restartOnTheSameDirectoryKeepsEverything() throws Exception {
+        TopicPartition other = new TopicPartition("u", 2);
+        TopicInfo t;
+        TopicInfo u;
+        String clusterId;
+        ProducerIdAndEpoch idempotent;
+        ProducerIdAndEpoch txn;
+        GroupState group;
+        try (LogStorage s = Harness.open(dir)) {
+            clusterId = s.clusterId();
+            t = Harness.topic(s, "t");
+            u = Harness.topic(s, "u", 3, Map.of("retention.ms", "123456"));
+            idempotent = await(s.initProducerId(null, 60_000, ProducerIdAndEpoch.NONE));
+            produce(s, TP, Batches.plain("a", 2, 1_000));
+            produce(s, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3));
+            produce(s, other, Batches.plain("b", 4, 1_000));
+            await(s.deleteRecords(other, 1));
+            await(s.commitOffsets("g", List.of(new OffsetCommit(TP, 4, 0, "meta", -1L), new OffsetCommit(other, 2))));
+            group = await(s.updateGroup(new GroupState("g", "classic", "consumer", "Empty", new byte[] {1, 2, 3}, GroupState.NO_VERSION)));
+            txn = await(s.initProducerId("tx", 30_000, ProducerIdAndEpoch.NONE));
+            await(s.addPartitionsToTxn("tx", txn, List.of(other)));
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(clusterId, s.clusterId());
+            assertEquals(List.of(t, u), Harness.topics(s));
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(5, await(s.offsets(TP)).highWatermark());
+            assertEquals(1, await(s.offsets(other)).logStartOffset());
+            assertEquals(4, await(s.offsets(other)).highWatermark());
+            Map<TopicPartition, CommittedOffset> committed = await(s.fetchOffsets("g", null, false));
+            assertEquals(2, committed.size());
+            assertEquals(4, committed.get(TP).offset());
+            assertEquals("meta", committed.get(TP).metadata());
+            Optional<GroupState> g = await(s.group("g"));
+            assertEquals(group.version(), g.orElseThrow().version());
+            assertEquals(List.of(1, 2, 3), List.of(g.get().data()[0] + 0, g.get().data()[1] + 0, g.get().data()[2] + 0));
+            // The compare-and-set continues from the stored version.
+            assertTrue(await(s.updateGroup(g.get())).version() > group.version());
+            // Producer state was rebuilt from the batch headers: a retry is recognised, a gap refused.
+            MemorySegment retry = Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3);
+            assertEquals(2, produce(s, TP, retry));
+            assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    errorOf(s.produce(null, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 7, 1))));
+            assertEquals(5, produce(s, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 3, 1)));
+            // Producer ids are never handed out twice.
+            ProducerIdAndEpoch fresh = await(s.initProducerId(null, 60_000, ProducerIdAndEpoch.NONE));
+            assertTrue(fresh.producerId() > Math.max(idempotent.producerId(), txn.producerId()), fresh + " after " + txn);
+            List<TransactionDescription> txns = await(s.describeTransactions(List.of("tx")));
+            assertEquals(1, txns.size());
+            assertEquals(TransactionState.ONGOING, txns.getFirst().state());
+            assertEquals(txn.producerId(), txns.getFirst().producerId());
+            assertEquals(java.util.Set.of(other), txns.getFirst().partitions());
+        }
+    }
+
+    @Test
+    void transactionsSurviveARestart() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        TopicPartition tp1 = new TopicPartition("t", 1);
+        ProducerIdAndEpoch committed;
+        ProducerIdAndEpoch open;
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 2, Map.of());
+            committed = await(s.initProducerId("done", 60_000, ProducerIdAndEpoch.NONE));
+            await(s.produce("done", TP, Batches.transactional(committed.producerId(), committed.epoch(), 0, 2)));
+            await(s.txnOffsetCommit("done", committed, "g", List.of(new OffsetCommit(TP, 2))));
+            await(s.endTxn("done", committed, true, false));
+            open = await(s.initProducerId("open", 60_000, ProducerIdAndEpoch.NONE));
+            // Joins tp1 through the produce alone (transaction version 2): the transaction record does not list it yet.
+            await(s.produce("open", tp1, Batches.transactional(open.producerId(), open.epoch(), 0, 3)));
+            assertEquals(0, await(s.offsets(tp1)).lastStableOffset());
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(3, await(s.offsets(TP)).lastStableOffset());
+            assertEquals(2, await(s.fetchOffsets("g", null, true)).get(TP).offset());
+            assertEquals(0, await(s.offsets(tp1)).lastStableOffset(), "the open transaction still bounds the LSO");
+            TransactionDescription d = await(s.describeTransactions(List.of("open"))).getFirst();
+            assertEquals(TransactionState.ONGOING, d.state());
+            assertEquals(java.util.Set.of(tp1), d.partitions(), "recovery adopted the partition");
+            clock.advance(60_001);
+            await(s.maintain(clock.millis())); // the timeout aborts it
+            assertEquals(4, await(s.offsets(tp1)).lastStableOffset());
+            try (var r = await(s.fetch(tp1, 0, 10_000, true, IsolationLevel.READ_COMMITTED))) {
+                assertEquals(List.of(new kiri.storage.api.AbortedTransaction(open.producerId(), 0)), r.abortedTransactions());
+            }
+            assertEquals(TransactionState.COMPLETE_ABORT, await(s.describeTransactions(List.of("open"))).getFirst().state());
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(4, await(s.offsets(tp1)).lastStableOffset());
+            TransactionDescription d = await(s.describeTransactions(List.of("open"))).getFirst();
+            assertEquals(TransactionState.COMPLETE_ABORT, d.state());
+            assertEquals(open.epoch() + 1, d.producerEpoch(), "the timeout's epoch bump is kept");
+        }
+    }
+
+    @Test
+    void deletedTopicsStayDeleted() throws Exception {
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+            produce(s, TP, Batches.plain(1));
+            await(s.commitOffsets("g", List.of(new OffsetCommit(TP, 1))));
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of("t")));
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of(), Harness.topics(s));
+            assertEquals(Map.of(), await(s.fetchOffsets("g", null, false)));
+            try (var entries = Files.list(dir.resolve("data"))) {
+                assertEquals(0, entries.count());
+            }
+        }
+    }
+
+    /** Sizes of the batches written, in order. */
+    private List<Long> produceBatches(LogStorage s, int count) {
+        List<Long> sizes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            MemorySegment b = Batches.plain("r" + i + "-", 2, 1_000L + i);
+            sizes.add(b.byteSize());
+            produce(s, TP, b);
+        }
+        return sizes;
+    }
+
+    private Path activeLog() {
+        try (var dirs = Files.list(dir.resolve("data"))) {
+            Path p = dirs.findFirst().orElseThrow();
+            try (var files = Files.list(p)) {
+                return files.filter(f -> f.toString().endsWith(".log")).sorted().toList().getLast();
+            }
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aTornTailIsTruncatedToTheValidPrefix() throws Exception {
+        List<Long> sizes;
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+            sizes = produceBatches(s, 5);
+        }
+        long keep = sizes.get(0) + sizes.get(1) + sizes.get(2);
+        try (RandomAccessFile f = new RandomAccessFile(activeLog().toFile(), "rw")) {
+            f.setLength(keep + sizes.get(3) / 2); // the 4th batch torn in the middle, the 5th gone
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(6, await(s.offsets(TP)).highWatermark());
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(sizes.get(3) / 2, s.partitionLog(TP).truncatedBytes);
+            assertEquals(keep, Files.size(activeLog()));
+            assertEquals(6, produce(s, TP, Batches.plain(1))); // appends continue right after the valid prefix
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(0, s.partitionLog(TP).truncatedBytes);
+            assertEquals(7, Batches.offsets(fetchAll(s, TP, 0)).size());
+        }
+    }
+
+    @Test
+    void aCorruptBatchAndEverythingAfterItAreDropped() throws Exception {
+        List<Long> sizes;
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+            sizes = produceBatches(s, 5);
+        }
+        long third = sizes.get(0) + sizes.get(1);
+        try (RandomAccessFile f = new RandomAccessFile(activeLog().toFile(), "rw")) {
+            long at = third + RecordBatchHeader.HEADER_SIZE + 3; // a byte of the 3rd batch's first record
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x5A);
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(4, await(s.offsets(TP)).highWatermark());
+            assertEquals(List.of(0L, 1L, 2L, 3L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(sizes.get(2) + sizes.get(3) + sizes.get(4), s.partitionLog(TP).truncatedBytes);
+        }
+    }
+
+    @Test
+    void aSegmentAfterALostTailIsDroppedSoOffsetsStayContiguous() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        long lastSize;
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
+            produceBatches(s, 2);
+            MemorySegment last = Batches.plain(2);
+            lastSize = last.byteSize();
+            produce(s, TP, last);
+            clock.advance(2_000);
+            produce(s, TP, Batches.plain(2)); // offsets 6-7 in a second segment
+            assertEquals(2, segmentsOf(s, TP).size());
+        }
+        Path first;
+        try (var dirs = Files.list(dir.resolve("data"))) {
+            first = dirs.findFirst().orElseThrow().resolve(Segment.fileName(0, ".log"));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(first.toFile(), "rw")) {
+            f.setLength(f.length() - lastSize); // the first segment's last batch (offsets 4-5) lost at a batch boundary
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertEquals(4, await(s.offsets(TP)).highWatermark());
+            assertEquals(1, segmentsOf(s, TP).size());
+            assertEquals(List.of(0L, 1L, 2L, 3L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(4, produce(s, TP, Batches.plain(1)));
+        }
+    }
+
+    @Test
+    void aZeroFilledTailIsTruncated() throws Exception {
+        long size;
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+            produceBatches(s, 3);
+        }
+        size = Files.size(activeLog());
+        try (RandomAccessFile f = new RandomAccessFile(activeLog().toFile(), "rw")) {
+            f.setLength(size + 4096); // what a file system can show after a crash: length grew, data did not
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(6, await(s.offsets(TP)).highWatermark());
+            assertEquals(size, Files.size(activeLog()));
+        }
+    }
+
+    @Test
+    void indexesThatDisagreeWithTheLogAreRebuilt() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
+            for (int i = 0; i < 200; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
+            clock.advance(2_000);
+            for (int i = 200; i < 400; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
+            List<Segment> segs = segmentsOf(s, TP);
+            assertEquals(2, segs.size());
+            Segment sealed = segs.getFirst();
+            assertTrue(sealed.isSealed() && !segs.getLast().isSealed());
+            assertTrue(sealed.indexEntries() > 0);
+            // Rolling trimmed the sealed segment's indexes to their entries.
+            assertEquals(sealed.indexEntries() * (long) Segment.OFFSET_ENTRY, Files.size(sealed.indexPath));
+            assertEquals(sealed.timeIndexEntries() * (long) Segment.TIME_ENTRY, Files.size(sealed.timeIndexPath));
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertFalse(s.partitionLog(TP).indexRebuilt, "a clean log's indexes are kept as they are");
+            assertTrue(segmentsOf(s, TP).getFirst().isSealed());
+        }
+        Path partitionDir;
+        try (var dirs = Files.list(dir.resolve("data"))) {
+            partitionDir = dirs.findFirst().orElseThrow();
+        }
+        // Scribble over both indexes of the sealed segment and the offset index of the active one.
+        for (String name : List.of(Segment.fileName(0, ".index"), Segment.fileName(0, ".timeindex"), Segment.fileName(400, ".index"))) {
+            try (RandomAccessFile f = new RandomAccessFile(partitionDir.resolve(name).toFile(), "rw")) {
+                f.seek(8);
+                f.write(new byte[] {0x7F, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+            }
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            assertTrue(s.partitionLog(TP).indexRebuilt);
+            for (long offset = 0; offset < 800; offset += 13) {
+                assertEquals(offset - offset % 2, Batches.offsets(fetchAll(s, TP, offset)).getFirst(), "fetch at " + offset);
+            }
+            for (int i = 0; i < 400; i += 17) {
+                assertEquals(2L * i, await(s.listOffset(TP, 10_000L + 10L * i, IsolationLevel.READ_UNCOMMITTED)).offset());
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryIsOpenedByOneEngineAndKeepsItsClusterId() {
+        try (LogStorage s = Harness.open(dir)) {
+            StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, e.errorCode());
+        }
+        StorageException e = assertThrows(StorageException.class, () -> new LogStorageProvider().open(
+                StorageUrl.parse("file:" + dir), new StorageContext(0, "another-cluster", "localhost", 9092)));
+        assertEquals(ErrorCodes.INCONSISTENT_CLUSTER_ID, e.errorCode());
+    }
+}
