@@ -2,6 +2,12 @@ package kiri.launcher;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import kiri.coordinator.CoordinatorConfig;
+import kiri.coordinator.GroupCoordinator;
+import kiri.coordinator.Timer;
 import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
@@ -22,14 +28,27 @@ public final class Broker implements AutoCloseable {
             int nodeId, boolean autoCreateTopics, int defaultPartitions) {
     }
 
+    /** Storage housekeeping (transaction timeouts, offset expiry, retention): how often maintain(now) runs. */
+    static final long MAINTENANCE_INTERVAL_MS = 1_000;
+
     private final Storage storage;
     private final Server server;
+    /** One thread for the group coordinator's timeouts and the storage maintenance timer. */
+    private final ScheduledExecutorService timers = timerThread();
+    private final GroupCoordinator groups;
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
 
     private Broker(Settings s) throws IOException {
-        Storage opened = Storages.open(s.storageUrl(), new StorageContext(s.nodeId(), s.clusterId(),
+        Storage opened;
+        try {
+            opened = Storages.open(s.storageUrl(), new StorageContext(s.nodeId(), s.clusterId(),
                 s.advertised().host(), s.advertised().port()));
+        } catch (RuntimeException e) {
+            timers.shutdownNow();
+            throw e;
+        }
+        GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(), Timer.of(timers));
         Server started = null;
         try {
             // the advertised port follows the real one when listening on an ephemeral port
@@ -41,7 +60,7 @@ public final class Broker implements AutoCloseable {
             int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
             cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
                     s.autoCreateTopics(), s.defaultPartitions());
-            router[0] = BrokerRoutes.create(opened, cfg[0], metrics);
+            router[0] = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
             opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
             this.config = cfg[0];
         } catch (IOException | RuntimeException e) {
@@ -49,10 +68,40 @@ public final class Broker implements AutoCloseable {
                 started.close();
             }
             opened.close();
+            timers.shutdownNow();
             throw e;
         }
         this.storage = opened;
         this.server = started;
+        this.groups = coordinator;
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                opened.maintain(System.currentTimeMillis());
+            } catch (RuntimeException e) {
+                System.getLogger(Broker.class.getName()).log(System.Logger.Level.WARNING, "storage maintenance failed", e);
+            }
+        }, MAINTENANCE_INTERVAL_MS, MAINTENANCE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private static ScheduledExecutorService timerThread() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "kiri-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true); // every heartbeat cancels a session expiry
+        return executor;
+    }
+
+    /**
+     * Kafka's group defaults; the system properties {@code kiri.group.min.session.timeout.ms} and
+     * {@code kiri.group.initial.rebalance.delay.ms} override them (tests use short ones).
+     */
+    static CoordinatorConfig coordinatorConfig() {
+        CoordinatorConfig c = CoordinatorConfig.defaults();
+        c = c.withMinSessionTimeoutMs(Integer.getInteger("kiri.group.min.session.timeout.ms", c.minSessionTimeoutMs()));
+        return c.withInitialRebalanceDelayMs(Integer.getInteger("kiri.group.initial.rebalance.delay.ms",
+                c.initialRebalanceDelayMs()));
     }
 
     public static Broker start(Settings settings) throws IOException {
@@ -80,6 +129,8 @@ public final class Broker implements AutoCloseable {
         try {
             server.close();
         } finally {
+            timers.shutdownNow();
+            groups.close();
             storage.close();
         }
     }
