@@ -267,6 +267,35 @@ class GroupsTest {
     }
 
     @Test
+    void aTransactionOpenLongerThanItsTimeoutIsAbortedByTheBroker() throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "slow-tx");
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "1000");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>("events", 0, "k", "v")).get();
+            waitFor(() -> {
+                try {
+                    return admin.describeTransactions(List.of("slow-tx")).all().get().get("slow-tx").state()
+                            == org.apache.kafka.clients.admin.TransactionState.COMPLETE_ABORT;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "the broker's maintenance timer to abort the transaction");
+            // the producer was fenced by the abort's epoch bump
+            org.apache.kafka.common.KafkaException late = assertThrows(org.apache.kafka.common.KafkaException.class,
+                    producer::commitTransaction);
+            assertTrue(late instanceof ProducerFencedException
+                    || late instanceof org.apache.kafka.common.errors.InvalidProducerEpochException
+                    || late.getCause() instanceof org.apache.kafka.common.errors.InvalidProducerEpochException, late.toString());
+        }
+    }
+
+    @Test
     void offsetsSentToATransactionAreCommittedWithIt() throws Exception {
         TopicPartition p1 = new TopicPartition("events", 1);
         try (KafkaProducer<String, String> producer = transactional("ctp")) {
