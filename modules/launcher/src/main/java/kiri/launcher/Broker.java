@@ -2,6 +2,7 @@ package kiri.launcher;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -19,8 +20,11 @@ import kiri.transport.ServerConfig;
 
 /**
  * A running broker: storage, router and server, started together and closed in reverse order
- * (stop accepting, finish in-flight requests, close storage). Used by {@code kiri broker} and by
- * tests that need a real broker in-process.
+ * (stop accepting, finish in-flight requests, stop housekeeping, close storage). Used by
+ * {@code kiri broker} and by tests that need a real broker in-process.
+ *
+ * <p>Housekeeping: {@link Storage#maintain} runs every {@link #MAINTAIN_INTERVAL_MS} on one daemon
+ * thread (retention, transaction timeouts, expired offsets).
  */
 public final class Broker implements AutoCloseable {
     /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
@@ -28,12 +32,14 @@ public final class Broker implements AutoCloseable {
             int nodeId, boolean autoCreateTopics, int defaultPartitions) {
     }
 
-    /** Storage housekeeping (transaction timeouts, offset expiry, retention): how often maintain(now) runs. */
-    static final long MAINTENANCE_INTERVAL_MS = 1_000;
+    /** How often storage housekeeping runs. */
+    static final long MAINTAIN_INTERVAL_MS = 5_000;
+    private static final System.Logger LOG = System.getLogger(Broker.class.getName());
 
     private final Storage storage;
     private final Server server;
-    /** One thread for the group coordinator's timeouts and the storage maintenance timer. */
+    private final ScheduledExecutorService housekeeping;
+    /** The group coordinator's session and rebalance timeouts (one thread). */
     private final ScheduledExecutorService timers = timerThread();
     private final GroupCoordinator groups;
     private final ApiMetrics metrics = new ApiMetrics();
@@ -74,13 +80,13 @@ public final class Broker implements AutoCloseable {
         this.storage = opened;
         this.server = started;
         this.groups = coordinator;
-        timers.scheduleWithFixedDelay(() -> {
-            try {
-                opened.maintain(System.currentTimeMillis());
-            } catch (RuntimeException e) {
-                System.getLogger(Broker.class.getName()).log(System.Logger.Level.WARNING, "storage maintenance failed", e);
-            }
-        }, MAINTENANCE_INTERVAL_MS, MAINTENANCE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kiri-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(this::maintain, MAINTAIN_INTERVAL_MS, MAINTAIN_INTERVAL_MS,
+                TimeUnit.MILLISECONDS);
     }
 
     private static ScheduledExecutorService timerThread() {
@@ -102,6 +108,17 @@ public final class Broker implements AutoCloseable {
         c = c.withMinSessionTimeoutMs(Integer.getInteger("kiri.group.min.session.timeout.ms", c.minSessionTimeoutMs()));
         return c.withInitialRebalanceDelayMs(Integer.getInteger("kiri.group.initial.rebalance.delay.ms",
                 c.initialRebalanceDelayMs()));
+    }
+
+    private void maintain() {
+        try {
+            storage.maintain(System.currentTimeMillis()).toCompletableFuture().exceptionally(e -> {
+                LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
+                return null;
+            });
+        } catch (RuntimeException e) { // keep the schedule alive
+            LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
+        }
     }
 
     public static Broker start(Settings settings) throws IOException {
@@ -129,6 +146,7 @@ public final class Broker implements AutoCloseable {
         try {
             server.close();
         } finally {
+            housekeeping.shutdownNow();
             timers.shutdownNow();
             groups.close();
             storage.close();

@@ -47,7 +47,7 @@ class CommandLineTest {
     void unknownStorageSchemeListsWhatIsThere() {
         Result r = run("broker", "--listener", "tcp://127.0.0.1:0", "--storage", "nosuch://x");
         assertEquals(1, r.exit());
-        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: null)");
+        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: memory, null)");
     }
 
     @Test
