@@ -588,8 +588,8 @@ public final class GroupCoordinator implements AutoCloseable {
             TreeMap<String, GroupListing> all = new TreeMap<>();
             for (GroupListing l : stored) all.put(l.groupId(), l);
             for (CompletableFuture<Group> f : groups.values()) {
-                Group g = f.getNow(null);
-                if (g == null) continue;
+                if (!f.isDone() || f.isCompletedExceptionally()) continue; // still loading, or failed to
+                Group g = f.join();
                 synchronized (g) {
                     if (g.dead) {
                         all.remove(g.groupId);
