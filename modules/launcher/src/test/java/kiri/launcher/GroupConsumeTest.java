@@ -1,6 +1,7 @@
 package kiri.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -125,10 +126,22 @@ class GroupConsumeTest {
         final AtomicBoolean kill = new AtomicBoolean();
         final Thread thread;
         volatile Throwable failure;
+        /** What it polled and never committed when it died. */
+        final Set<String> lost = ConcurrentHashMap.newKeySet();
+        volatile boolean died;
+
+        /** Members pause their partitions while this many records are consumed (they still poll, so they still rebalance). */
+        final AtomicInteger allowance;
 
         Member(String name, String group, String topic, Map<String, AtomicInteger> consumed, Map<String, Object> extra) {
+            this(name, group, topic, consumed, extra, new AtomicInteger(Integer.MAX_VALUE));
+        }
+
+        Member(String name, String group, String topic, Map<String, AtomicInteger> consumed, Map<String, Object> extra,
+               AtomicInteger allowance) {
             this.consumer = consumer(group, extra);
             this.consumed = consumed;
+            this.allowance = allowance;
             this.thread = new Thread(() -> run(topic), name);
             thread.setDaemon(true);
             thread.start();
@@ -138,8 +151,18 @@ class GroupConsumeTest {
             try {
                 consumer.subscribe(List.of(topic));
                 while (!stop.get()) {
-                    ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
-                    if (kill.get()) return; // never commits, never closes: the broker must expel it
+                    if (consumed.size() >= allowance.get()) {
+                        consumer.pause(consumer.assignment());
+                    } else if (!consumer.paused().isEmpty()) {
+                        consumer.resume(consumer.paused());
+                    }
+                    ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(50));
+                    if (kill.get()) {
+                        if (records.isEmpty()) continue; // wait for something to lose
+                        for (ConsumerRecord<String, String> r : records) lost.add(r.value());
+                        died = true;
+                        return; // never commits, never closes: the broker must take its partitions away
+                    }
                     if (records.isEmpty()) continue;
                     Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
                     for (TopicPartition tp : records.partitions()) {
@@ -185,33 +208,57 @@ class GroupConsumeTest {
         return sum;
     }
 
+    private static void waitForMembers(String group, int n) throws InterruptedException {
+        waitFor(() -> {
+            try {
+                var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+                return d.groupState() == org.apache.kafka.common.GroupState.STABLE && d.members().size() == n;
+            } catch (Exception e) {
+                return false;
+            }
+        }, n + " stable members");
+    }
+
     @Test
     void aGroupConsumes300kRecordsExactlyOnceThroughJoinsLeavesAndAKill() throws Exception {
         int n = 300_000;
         createTopic("stream", 6);
         produce("stream", 6, n);
         Map<String, AtomicInteger> consumed = new ConcurrentHashMap<>();
+        // consumption is gated so that every membership change happens with records left everywhere
+        AtomicInteger allowance = new AtomicInteger(30_000);
         Map<String, Object> fast = Map.of(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000",
                 ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500", ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "5000");
-        Member a = new Member("member-a", "stream-group", "stream", consumed, fast);
+        Member a = new Member("member-a", "stream-group", "stream", consumed, fast, allowance);
         waitFor(() -> consumed.size() >= 30_000, "the first member to consume");
-        Member b = new Member("member-b", "stream-group", "stream", consumed, fast);
+        Member b = new Member("member-b", "stream-group", "stream", consumed, fast, allowance);
+        waitForMembers("stream-group", 2);
+        allowance.set(80_000);
         waitFor(() -> consumed.size() >= 80_000, "two members to consume");
-        Member c = new Member("member-c", "stream-group", "stream", consumed, fast);
+        Member c = new Member("member-c", "stream-group", "stream", consumed, fast, allowance);
+        waitForMembers("stream-group", 3);
+        allowance.set(130_000);
         waitFor(() -> consumed.size() >= 130_000, "three members to consume");
-        b.kill.set(true); // b stops between a poll and its commit
+        b.kill.set(true); // b dies between its next poll and that poll's commit
+        allowance.set(180_000);
+        waitFor(() -> b.died, "b to die");
         waitFor(() -> consumed.size() >= 180_000, "the others to go on without b");
+        waitForMembers("stream-group", 2); // b's heartbeat thread gives up after max.poll.interval.ms
         a.leave();
-        Member d = new Member("member-d", "stream-group", "stream", consumed, fast);
+        Member d = new Member("member-d", "stream-group", "stream", consumed, fast, allowance);
+        waitForMembers("stream-group", 2);
+        allowance.set(Integer.MAX_VALUE);
         waitFor(() -> consumed.size() >= n, "every record");
         c.leave();
         d.leave();
-        b.thread.join(1000);
+        b.leave();
         b.consumer.close(Duration.ofSeconds(5));
         for (Member m : List.of(a, b, c, d)) {
             if (m.failure != null) throw new AssertionError(m.thread.getName() + " failed", m.failure);
         }
         assertExactlyOnce(consumed, n);
+        assertFalse(b.lost.isEmpty());
+        for (String v : b.lost) assertEquals(1, consumed.get(v).get(), "b's uncommitted record " + v + " went to another member");
         assertEquals(n, committedTotal("stream-group"), "the committed offsets are the log end offsets");
     }
 
