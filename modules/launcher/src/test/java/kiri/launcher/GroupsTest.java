@@ -267,6 +267,38 @@ class GroupsTest {
     }
 
     @Test
+    void adminDescribesProducersAndFiltersTransactions() throws Exception {
+        admin.createTopics(List.of(new NewTopic("producers", 1, (short) 1))).all().get();
+        TopicPartition tp = new TopicPartition("producers", 0);
+        try (KafkaProducer<String, String> producer = transactional("described-tx")) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>("producers", 0, "k", "v")).get();
+
+            var described = admin.describeProducers(List.of(tp)).partitionResult(tp).get().activeProducers();
+            assertEquals(1, described.size(), described.toString());
+            long producerId = described.getFirst().producerId();
+            assertTrue(described.getFirst().currentTransactionStartOffset().isPresent(), "inside a transaction");
+
+            var ongoing = admin.listTransactions(new org.apache.kafka.clients.admin.ListTransactionsOptions()
+                    .filterStates(List.of(org.apache.kafka.clients.admin.TransactionState.ONGOING))).all().get();
+            assertTrue(ongoing.stream().anyMatch(l -> l.transactionalId().equals("described-tx")
+                    && l.producerId() == producerId), ongoing.toString());
+            var byOtherProducer = admin.listTransactions(new org.apache.kafka.clients.admin.ListTransactionsOptions()
+                    .filterProducerIds(java.util.Set.of(producerId + 1000))).all().get();
+            assertTrue(byOtherProducer.stream().noneMatch(l -> l.transactionalId().equals("described-tx")));
+            producer.commitTransaction();
+
+            var committed = admin.listTransactions(new org.apache.kafka.clients.admin.ListTransactionsOptions()
+                    .filterStates(List.of(org.apache.kafka.clients.admin.TransactionState.ONGOING))).all().get();
+            assertTrue(committed.stream().noneMatch(l -> l.transactionalId().equals("described-tx")), committed.toString());
+            ExecutionException unknown = assertThrows(ExecutionException.class,
+                    () -> admin.describeTransactions(List.of("never-used")).all().get());
+            assertInstanceOf(org.apache.kafka.common.errors.TransactionalIdNotFoundException.class, unknown.getCause());
+        }
+    }
+
+    @Test
     void aTransactionOpenLongerThanItsTimeoutIsAbortedByTheBroker() throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
