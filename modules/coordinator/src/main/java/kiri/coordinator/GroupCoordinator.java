@@ -284,8 +284,12 @@ public final class GroupCoordinator implements AutoCloseable {
         copy.forEach((id, member) -> g.members.put(id.equals(old.memberId) ? newId : id, id.equals(old.memberId) ? m : member));
         g.staticMembers.put(r.groupInstanceId(), newId);
         if (old.memberId.equals(g.leaderId)) g.leaderId = newId;
+        // consumers' metadata also carries owned partitions and a generation, which a restarted
+        // instance does not have: for them the subscription is what must not have changed
         boolean unchanged = g.protocolName != null && m.supports(g.protocolName)
-                && java.util.Arrays.equals(old.metadata(g.protocolName), m.metadata(g.protocolName));
+                && (CONSUMER.equals(g.protocolType)
+                        ? subscribedTopics(old.metadata(g.protocolName)).equals(subscribedTopics(m.metadata(g.protocolName)))
+                        : java.util.Arrays.equals(old.metadata(g.protocolName), m.metadata(g.protocolName)));
         switch (g.state) {
             case STABLE -> {
                 if (unchanged) {

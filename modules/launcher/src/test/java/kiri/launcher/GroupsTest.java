@@ -182,6 +182,40 @@ class GroupsTest {
     }
 
     @Test
+    void aRestartedStaticMemberGetsItsPartitionsBackWithoutARebalance() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger rebalances = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, Object> staticMember = Map.of(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "static-1",
+                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
+        try (KafkaConsumer<String, String> other = consumer("static", Map.of())) {
+            KafkaConsumer<String, String> first = consumer("static", staticMember);
+            first.subscribe(List.of("events"));
+            other.subscribe(List.of("events"), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    rebalances.incrementAndGet();
+                }
+            });
+            pollUntil(() -> first.assignment().size() == 2 && other.assignment().size() == 2, "two members", first, other);
+            Set<TopicPartition> owned = Set.copyOf(first.assignment());
+            int seen = rebalances.get();
+            first.close(); // a static member does not leave: its place is kept for its session timeout
+
+            try (KafkaConsumer<String, String> restarted = consumer("static", staticMember)) {
+                restarted.subscribe(List.of("events"));
+                pollUntil(() -> restarted.assignment().size() == 2, "the restarted instance's assignment", restarted, other);
+                assertEquals(owned, restarted.assignment(), "the same partitions, by instance id");
+                for (int i = 0; i < 10; i++) other.poll(Duration.ofMillis(50));
+                assertEquals(seen, rebalances.get(), "the other member never rebalanced");
+                assertEquals(2, describe("static").members().size());
+            }
+        }
+    }
+
+    @Test
     void adminListsDescribesAltersAndDeletesGroups() throws Exception {
         try (KafkaConsumer<String, String> c = consumer("admin-live", Map.of())) {
             c.subscribe(List.of("events"));
