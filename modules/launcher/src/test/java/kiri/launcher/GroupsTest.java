@@ -160,6 +160,28 @@ class GroupsTest {
     }
 
     @Test
+    void cooperativeStickyConsumersRebalanceIncrementally() throws Exception {
+        Map<String, Object> cooperative = Map.of(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
+        try (KafkaConsumer<String, String> a = consumer("cooperative", cooperative);
+             KafkaConsumer<String, String> b = consumer("cooperative", cooperative)) {
+            a.subscribe(List.of("events"));
+            pollUntil(() -> a.assignment().size() == 4, "the first member's assignment", a);
+            Set<TopicPartition> before = Set.copyOf(a.assignment());
+            b.subscribe(List.of("events"));
+            // cooperative: a gives up two partitions in a first rebalance, b gets them in a second
+            pollUntil(() -> a.assignment().size() == 2 && b.assignment().size() == 2, "an incremental split", a, b);
+            assertTrue(before.containsAll(a.assignment()), "a kept partitions it owned");
+            Set<TopicPartition> union = new HashSet<>(a.assignment());
+            union.addAll(b.assignment());
+            assertEquals(all("events", 4), union);
+            ConsumerGroupDescription d = describe("cooperative");
+            assertEquals("cooperative-sticky", d.partitionAssignor());
+            assertEquals(2, d.members().size());
+        }
+    }
+
+    @Test
     void aSilentMemberIsExpelledAfterItsSessionTimeout() throws Exception {
         // a static member does not leave the group on close: the broker must notice its silence
         KafkaConsumer<String, String> silent = consumer("expiry", Map.of(
