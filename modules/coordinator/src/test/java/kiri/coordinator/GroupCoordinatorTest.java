@@ -354,4 +354,47 @@ class GroupCoordinatorTest {
         assertEquals(Errors.NONE, now(rejoin).error());
         assertEquals(1, now(rejoin).members().size());
     }
+
+    @Test
+    void aGroupStoredMidRebalanceRebalancesAgainWhereItIsLoaded() {
+        JoinResult[] m = stableGroup("g", 2);
+        // a third member starts a rebalance; the state is stored as PreparingRebalance
+        CompletableFuture<JoinResult> third = join("g", range("t"));
+        assertFalse(third.isDone());
+        now(coordinator.flushed("g"));
+        assertEquals("PreparingRebalance", now(storage.group("g")).orElseThrow().state());
+
+        // another coordinator (a restarted broker) loads it: the known members must join again
+        ManualTimer timer2 = new ManualTimer();
+        GroupCoordinator restarted = new GroupCoordinator(storage, coordinator.config(), timer2);
+        assertEquals(Errors.REBALANCE_IN_PROGRESS, now(restarted.heartbeat("g", m[0].memberId(), null, m[0].generationId())));
+        CompletableFuture<JoinResult> j0 = restarted.join(joinReq("g", m[0].memberId(), null, range("t"))).toCompletableFuture();
+        CompletableFuture<JoinResult> j1 = restarted.join(joinReq("g", m[1].memberId(), null, range("t"))).toCompletableFuture();
+        timer2.advance(REBALANCE); // the third member never comes back there
+        JoinResult r0 = now(j0);
+        assertEquals(Errors.NONE, r0.error());
+        assertEquals(m[0].generationId() + 1, r0.generationId(), "the generation continues from storage");
+        assertEquals(Errors.NONE, now(j1).error());
+        assertEquals(2, r0.members().size() + now(j1).members().size(), "only the leader lists the members");
+    }
+
+    @Test
+    void transactionalOffsetCommitsAreCheckedAgainstTheGroup() {
+        kiri.storage.api.ProducerIdAndEpoch producer = now(storage.initProducerId("tx", 60_000,
+                kiri.storage.api.ProducerIdAndEpoch.NONE));
+        now(storage.addOffsetsToTxn("tx", producer, "g"));
+        List<OffsetCommit> offsets = List.of(new OffsetCommit(t0, 7L));
+        // no group: a producer that is not a consumer may commit for it
+        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.txnCommitOffsets("tx", producer, "g", "", null, -1, offsets)));
+        JoinResult[] m = stableGroup("g", 1);
+        assertEquals(Map.of(t0, Errors.ILLEGAL_GENERATION), now(coordinator.txnCommitOffsets("tx", producer, "g",
+                m[0].memberId(), null, m[0].generationId() + 1, offsets)));
+        assertEquals(Map.of(t0, Errors.UNKNOWN_MEMBER_ID), now(coordinator.txnCommitOffsets("tx", producer, "g",
+                "stranger", null, m[0].generationId(), offsets)));
+        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.txnCommitOffsets("tx", producer, "g",
+                m[0].memberId(), null, m[0].generationId(), offsets)));
+        assertFalse(now(coordinator.fetchOffsets("g", List.of(t0), false)).containsKey(t0), "pending until the commit");
+        now(storage.endTxn("tx", producer, true, false));
+        assertEquals(7L, now(coordinator.fetchOffsets("g", List.of(t0), false)).get(t0).offset());
+    }
 }
