@@ -67,5 +67,8 @@ class CommandLineTest {
                 "auto-create-topics", "--default-partitions"}) {
             assertTrue(r.out().contains(flag), flag);
         }
+        if (System.getenv("KIRI_STORAGE") == null) {
+            assertTrue(r.out().replaceAll("\\s+", "").contains("defaultmemory://"), "memory:// is the default storage: " + r.out());
+        }
     }
 }

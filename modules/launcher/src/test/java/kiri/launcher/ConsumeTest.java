@@ -104,7 +104,12 @@ class ConsumeTest {
     }
 
     private static KafkaConsumer<String, byte[]> consumer(String reset) {
+        return consumer(reset, new Properties());
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(String reset, Properties extra) {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -245,6 +250,18 @@ class ConsumeTest {
             ConsumerRecord<String, byte[]> first = pollOne(consumer);
             assertEquals("k11", first.key(), "seeking to offsetsForTimes' answer reads the record found");
             assertEquals(BASE_TS + 110, first.timestamp());
+        }
+        Properties committed = new Properties();
+        committed.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<String, byte[]> consumer = consumer("earliest", committed)) {
+            consumer.assign(tps);
+            assertEquals(Map.of(p0, 500L, p1, 500L), consumer.endOffsets(tps), "no open transaction: LSO = HWM");
+            int n = 0;
+            long giveUp = System.currentTimeMillis() + GIVE_UP_MS;
+            while (n < 1000 && System.currentTimeMillis() < giveUp) {
+                n += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(1000, n, "a read_committed consumer reads every non-transactional record");
         }
         try (Admin admin = admin()) {
             var max = admin.listOffsets(Map.of(p1, OffsetSpec.maxTimestamp())).all().get().get(p1);
@@ -453,6 +470,64 @@ class ConsumeTest {
             assertEquals(50L, admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset());
         }
     }
+
+    @Test
+    void fetchByteLimitsFollowKafka() throws Exception {
+        String topic = "limits";
+        createTopic(topic, 2);
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (int i = 0; i < 8; i++) { // one batch per send: flushed one by one
+                producer.send(new ProducerRecord<>(topic, i % 2, "k" + i, value(i))).get();
+            }
+        }
+        try (Socket socket = new Socket("127.0.0.1", broker.localAddress().getPort())) {
+            socket.setSoTimeout(30_000);
+            var out = new DataOutputStream(socket.getOutputStream());
+            var in = new DataInputStream(socket.getInputStream());
+            int[] correlation = {0};
+
+            FetchRequestData tiny = fetch(0, FINAL, 0).setMaxBytes(1);
+            tiny.topics().add(fetchTopic(topic, new long[] {0, 0}, 0, 1));
+            FetchResponseData r = fetch(out, in, tiny, correlation);
+            assertEquals(0, r.sessionId(), "epoch -1: no session");
+            assertEquals(Map.of(0, 1, 1, 0), recordCounts(r),
+                    "one whole batch for the first partition with data even beyond max bytes, none for the next");
+
+            FetchRequestData perPartition = fetch(0, FINAL, 0);
+            FetchRequestData.FetchTopic t = fetchTopic(topic, new long[] {1, 0}, 0, 1);
+            t.partitions().forEach(p -> p.setPartitionMaxBytes(1));
+            perPartition.topics().add(t);
+            assertEquals(Map.of(0, 1, 1, 0), recordCounts(fetch(out, in, perPartition, correlation)),
+                    "partition max bytes: the first partition still gets one batch, the second none");
+
+            FetchRequestData all = fetch(0, FINAL, 0).setIsolationLevel((byte) 1);
+            all.topics().add(fetchTopic(topic, new long[] {0, 2}, 0, 1));
+            assertEquals(Map.of(0, 4, 1, 2), recordCounts(fetch(out, in, all, correlation)),
+                    "within the limits everything from the fetch offsets (read_committed: no transactions here)");
+
+            FetchRequestData beyond = fetch(0, FINAL, 0);
+            beyond.topics().add(fetchTopic(topic, new long[] {99}, 1));
+            FetchResponseData.PartitionData oor = fetch(out, in, beyond, correlation).responses().get(0).partitions().get(0);
+            assertEquals(Errors.OFFSET_OUT_OF_RANGE.code(), oor.errorCode());
+            assertEquals(4L, oor.highWatermark(), "the error carries the high watermark");
+            assertEquals(0L, oor.logStartOffset(), "and the log start offset");
+
+            FetchRequestData atEnd = fetch(0, FINAL, 20_000).setMinBytes(1);
+            atEnd.topics().add(fetchTopic(topic, new long[] {4, 4}, 0, 1));
+            CompletableFuture<FetchResponseData> polling = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return fetch(out, in, atEnd, correlation);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            produce(topic, 1, 1);
+            assertEquals(Map.of(0, 0, 1, 1), recordCounts(polling.get(60, TimeUnit.SECONDS)),
+                    "a long poll at the end answers with the record that arrived");
+        }
+    }
+
+    private static final int FINAL = -1;
 
     @Test
     void kcatRoundTripIsByteIdentical() throws Exception {

@@ -106,10 +106,18 @@ final class FetchHandler implements Handler {
         if (plan.error() != ErrorCodes.NONE) {
             return CompletableFuture.completedFuture(new FetchResponse().setErrorCode(plan.error()).setSessionId(0));
         }
+        List<FetchRequest.FetchPartition> positions = new ArrayList<>(plan.entries().size());
+        Object lock = plan.session() != null ? plan.session() : positions;
+        synchronized (lock) { // the positions as of this request
+            for (FetchSessions.Entry e : plan.entries()) {
+                positions.add(e.asRequest());
+            }
+        }
         List<CompletionStage<Wanted>> resolving = new ArrayList<>(plan.entries().size());
-        for (FetchSessions.Entry e : plan.entries()) {
+        for (int i = 0; i < positions.size(); i++) {
+            FetchSessions.Entry e = plan.entries().get(i);
+            FetchRequest.FetchPartition p = positions.get(i);
             TopicRef ref = byId ? TopicRef.of(e.topicId) : TopicRef.of(e.topic);
-            FetchRequest.FetchPartition p = e.asRequest();
             resolving.add(broker.topics().get(ref).thenApply(info -> new Wanted(e, p, info)));
         }
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
@@ -123,6 +131,10 @@ final class FetchHandler implements Handler {
             long deadline) {
         return readAll(wanted, request, isolation).thenCompose(reads -> {
             long waitNanos = deadline - System.nanoTime();
+            if (reads.isEmpty() && waitNanos > 0) { // nothing to wait for (an emptied session): wait out max wait, as Kafka does
+                return CompletableFuture.supplyAsync(() -> reads,
+                        CompletableFuture.delayedExecutor(waitNanos, TimeUnit.NANOSECONDS, WAKE_UPS));
+            }
             if (enough(reads, request) || waitNanos <= 0) {
                 return CompletableFuture.completedFuture(reads);
             }
@@ -139,7 +151,7 @@ final class FetchHandler implements Handler {
             }
             bytes += r.bytes();
         }
-        return reads.isEmpty() || bytes >= Math.max(1, request.minBytes());
+        return bytes >= Math.max(1, request.minBytes());
     }
 
     /** Completes when any partition's fetchable end moves past what the last read saw, or after waitNanos. */

@@ -337,4 +337,43 @@ class MemoryRecordsTest {
         assertTrue(later.isDone(), "deleting the topic wakes waiters");
         assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 100, true, IsolationLevel.READ_UNCOMMITTED));
     }
+
+    @Test
+    void concurrentIdempotentProducersGetContiguousOffsets() throws Exception {
+        int threads = 4;
+        int batches = 500;
+        List<Thread> running = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < threads; t++) {
+            long pid = 100 + t;
+            Thread thread = new Thread(() -> {
+                try {
+                    for (int b = 0; b < batches; b++) {
+                        await(storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, b * 2, 2)));
+                        if (b % 50 == 0) { // a retry of the previous batch is a duplicate, never stored twice
+                            await(storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, b * 2, 2)));
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            running.add(thread);
+            thread.start();
+        }
+        for (Thread t : running) {
+            t.join();
+        }
+        assertEquals(List.of(), failures);
+        long expected = (long) threads * batches * 2;
+        assertEquals(new PartitionOffsets(0, expected, expected), await(storage.offsets(p0)));
+        try (FetchResult r = fetch(p0, 0, Integer.MAX_VALUE, IsolationLevel.READ_UNCOMMITTED)) {
+            long next = 0;
+            for (RecordBatch b : batches(r)) {
+                assertEquals(next, b.baseOffset(), "no gap, no overlap");
+                next = b.nextOffset();
+            }
+            assertEquals(expected, next);
+        }
+    }
 }
