@@ -323,6 +323,23 @@ class GroupsTest {
     }
 
     @Test
+    void aTransactionTimeoutAboveTheBrokersMaximumIsRefused() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "too-patient");
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "900001"); // transaction.max.timeout.ms is 900000
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            // the client reports INVALID_TRANSACTION_TIMEOUT as a fatal KafkaException naming the broker's limit
+            org.apache.kafka.common.KafkaException e = assertThrows(org.apache.kafka.common.KafkaException.class,
+                    producer::initTransactions);
+            assertTrue(e instanceof org.apache.kafka.common.errors.InvalidTxnTimeoutException
+                    || String.valueOf(e.getMessage()).contains("transaction.max.timeout.ms"), e.toString());
+        }
+    }
+
+    @Test
     void adminDescribesProducersAndFiltersTransactions() throws Exception {
         admin.createTopics(List.of(new NewTopic("producers", 1, (short) 1))).all().get();
         TopicPartition tp = new TopicPartition("producers", 0);
