@@ -3,5 +3,6 @@ module kiri.router {
     requires transitive kiri.protocol;
     requires transitive kiri.transport;
     requires transitive kiri.storage.api;
+    requires transitive kiri.coordinator;
     exports kiri.router;
 }

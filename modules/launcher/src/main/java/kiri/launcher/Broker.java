@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import kiri.coordinator.CoordinatorConfig;
+import kiri.coordinator.GroupCoordinator;
+import kiri.coordinator.Timer;
 import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
@@ -35,13 +39,23 @@ public final class Broker implements AutoCloseable {
     private final Storage storage;
     private final Server server;
     private final ScheduledExecutorService housekeeping;
+    /** The group coordinator's session and rebalance timeouts (one thread). */
+    private final ScheduledExecutorService timers = timerThread();
+    private final GroupCoordinator groups;
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
 
     private Broker(Settings s, ModuleLayer plugins) throws IOException {
         StorageContext context = new StorageContext(s.nodeId(), s.clusterId(), s.advertised().host(), s.advertised().port());
-        Storage opened = plugins == null ? Storages.open(s.storageUrl(), context)
-                : Storages.open(s.storageUrl(), context, plugins);
+        Storage opened;
+        try {
+            opened = plugins == null ? Storages.open(s.storageUrl(), context)
+                    : Storages.open(s.storageUrl(), context, plugins);
+        } catch (RuntimeException e) {
+            timers.shutdownNow();
+            throw e;
+        }
+        GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(), Timer.of(timers));
         Server started = null;
         try {
             // the advertised port follows the real one when listening on an ephemeral port
@@ -53,7 +67,7 @@ public final class Broker implements AutoCloseable {
             int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
             cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
                     s.autoCreateTopics(), s.defaultPartitions());
-            router[0] = BrokerRoutes.create(opened, cfg[0], metrics);
+            router[0] = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
             opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
             this.config = cfg[0];
         } catch (IOException | RuntimeException e) {
@@ -61,10 +75,12 @@ public final class Broker implements AutoCloseable {
                 started.close();
             }
             opened.close();
+            timers.shutdownNow();
             throw e;
         }
         this.storage = opened;
         this.server = started;
+        this.groups = coordinator;
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kiri-housekeeping");
             t.setDaemon(true);
@@ -72,6 +88,27 @@ public final class Broker implements AutoCloseable {
         });
         housekeeping.scheduleWithFixedDelay(this::maintain, MAINTAIN_INTERVAL_MS, MAINTAIN_INTERVAL_MS,
                 TimeUnit.MILLISECONDS);
+    }
+
+    private static ScheduledExecutorService timerThread() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "kiri-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true); // every heartbeat cancels a session expiry
+        return executor;
+    }
+
+    /**
+     * Kafka's group defaults; the system properties {@code kiri.group.min.session.timeout.ms} and
+     * {@code kiri.group.initial.rebalance.delay.ms} override them (tests use short ones).
+     */
+    static CoordinatorConfig coordinatorConfig() {
+        CoordinatorConfig c = CoordinatorConfig.defaults();
+        c = c.withMinSessionTimeoutMs(Integer.getInteger("kiri.group.min.session.timeout.ms", c.minSessionTimeoutMs()));
+        return c.withInitialRebalanceDelayMs(Integer.getInteger("kiri.group.initial.rebalance.delay.ms",
+                c.initialRebalanceDelayMs()));
     }
 
     private void maintain() {
@@ -116,6 +153,8 @@ public final class Broker implements AutoCloseable {
             server.close();
         } finally {
             housekeeping.shutdownNow();
+            timers.shutdownNow();
+            groups.close();
             storage.close();
         }
     }

@@ -1,6 +1,7 @@
 package kiri.router;
 
 import java.util.List;
+import kiri.coordinator.GroupCoordinator;
 import kiri.router.broker.Routes;
 import kiri.storage.api.Storage;
 
@@ -14,8 +15,16 @@ public final class BrokerRoutes {
      * {@link ApiMetrics} and keep it to read the counters).
      */
     public static Router create(Storage storage, BrokerConfig config, ApiMetrics metrics) {
+        return create(storage, config, metrics, null);
+    }
+
+    /**
+     * The broker's router with the group and transaction APIs served by {@code groups} (owned by the
+     * caller, who closes it and its timer); {@code null} leaves those APIs out.
+     */
+    public static Router create(Storage storage, BrokerConfig config, ApiMetrics metrics, GroupCoordinator groups) {
         RouteTable[] table = new RouteTable[1];
-        RouteTable routes = Routes.broker(storage, config, () -> table[0]).build();
+        RouteTable routes = Routes.broker(storage, config, () -> table[0], groups).build();
         table[0] = routes.wrap(List.of(new RequestLogging(), metrics));
         return new Router(table[0]);
     }

@@ -14,6 +14,8 @@ import kiri.storage.api.ProducerIdAndEpoch;
 
 /** The small handlers that only need this broker's identity or one storage call. */
 final class ClusterHandlers {
+    static final int MAX_TRANSACTION_TIMEOUT_MS = 900_000;
+
     private ClusterHandlers() {
     }
 
@@ -53,6 +55,11 @@ final class ClusterHandlers {
     static Handler initProducerId(BrokerState broker) {
         return (context, message) -> {
             InitProducerIdRequest request = (InitProducerIdRequest) message;
+            if (request.transactionalId() != null && request.transactionTimeoutMs() > MAX_TRANSACTION_TIMEOUT_MS) {
+                // transaction.max.timeout.ms, Kafka's default
+                return CompletableFuture.completedFuture(new InitProducerIdResponse()
+                        .setErrorCode(kiri.storage.api.ErrorCodes.INVALID_TRANSACTION_TIMEOUT));
+            }
             ProducerIdAndEpoch expected = new ProducerIdAndEpoch(request.producerId(), request.producerEpoch());
             CompletionStage<ProducerIdAndEpoch> init = broker.storage().initProducerId(request.transactionalId(),
                     request.transactionTimeoutMs(), expected);

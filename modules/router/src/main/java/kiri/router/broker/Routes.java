@@ -1,5 +1,6 @@
 package kiri.router.broker;
 
+import kiri.coordinator.GroupCoordinator;
 import kiri.protocol.message.ApiKey;
 import kiri.router.ApiVersionsHandler;
 import kiri.router.BrokerConfig;
@@ -13,8 +14,14 @@ public final class Routes {
 
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
             java.util.function.Supplier<RouteTable> finalTable) {
+        return broker(storage, config, finalTable, null);
+    }
+
+    /** With the group coordinator ({@code null}: no group or transaction APIs are served). */
+    public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
+            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups) {
         BrokerState broker = new BrokerState(storage, config);
-        return RouteTable.builder()
+        RouteTable.Builder builder = RouteTable.builder()
                 .route(ApiKey.API_VERSIONS, new ApiVersionsHandler(finalTable))
                 .route(ApiKey.METADATA, new MetadataHandler(broker))
                 .route(ApiKey.CREATE_TOPICS, new CreateTopicsHandler(broker))
@@ -29,5 +36,25 @@ public final class Routes {
                 .route(ApiKey.DESCRIBE_CLUSTER, ClusterHandlers.describeCluster(broker))
                 .route(ApiKey.DESCRIBE_CONFIGS, new DescribeConfigsHandler(broker))
                 .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker));
+        if (groups != null) {
+            builder.route(ApiKey.JOIN_GROUP, GroupHandlers.joinGroup(groups))
+                    .route(ApiKey.SYNC_GROUP, GroupHandlers.syncGroup(groups))
+                    .route(ApiKey.HEARTBEAT, GroupHandlers.heartbeat(groups))
+                    .route(ApiKey.LEAVE_GROUP, GroupHandlers.leaveGroup(groups))
+                    .route(ApiKey.DESCRIBE_GROUPS, GroupHandlers.describeGroups(groups))
+                    .route(ApiKey.LIST_GROUPS, GroupHandlers.listGroups(groups))
+                    .route(ApiKey.DELETE_GROUPS, GroupHandlers.deleteGroups(groups))
+                    .route(ApiKey.OFFSET_COMMIT, OffsetHandlers.offsetCommit(broker, groups))
+                    .route(ApiKey.OFFSET_FETCH, OffsetHandlers.offsetFetch(broker, groups))
+                    .route(ApiKey.OFFSET_DELETE, OffsetHandlers.offsetDelete(groups))
+                    .route(ApiKey.ADD_PARTITIONS_TO_TXN, TxnHandlers.addPartitionsToTxn(broker))
+                    .route(ApiKey.ADD_OFFSETS_TO_TXN, TxnHandlers.addOffsetsToTxn(broker))
+                    .route(ApiKey.TXN_OFFSET_COMMIT, TxnHandlers.txnOffsetCommit(groups))
+                    .route(ApiKey.END_TXN, TxnHandlers.endTxn(broker))
+                    .route(ApiKey.DESCRIBE_TRANSACTIONS, TxnHandlers.describeTransactions(broker))
+                    .route(ApiKey.LIST_TRANSACTIONS, TxnHandlers.listTransactions(broker))
+                    .route(ApiKey.DESCRIBE_PRODUCERS, TxnHandlers.describeProducers(broker));
+        }
+        return builder;
     }
 }

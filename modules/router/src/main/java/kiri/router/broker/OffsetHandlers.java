@@ -1,0 +1,259 @@
+package kiri.router.broker;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import kiri.coordinator.Errors;
+import kiri.coordinator.GroupCoordinator;
+import kiri.protocol.message.OffsetCommitRequest;
+import kiri.protocol.message.OffsetCommitResponse;
+import kiri.protocol.message.OffsetDeleteRequest;
+import kiri.protocol.message.OffsetDeleteResponse;
+import kiri.protocol.message.OffsetFetchRequest;
+import kiri.protocol.message.OffsetFetchResponse;
+import kiri.router.Handler;
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TopicRef;
+
+/**
+ * OffsetCommit (v2-v10; v10 names topics by id), OffsetFetch (v1-v7 one group, v8+ batched groups,
+ * v10 topic ids) and OffsetDelete, through the {@link GroupCoordinator}'s member and generation checks.
+ */
+final class OffsetHandlers {
+    private static final UUID ZERO = new UUID(0L, 0L);
+
+    private OffsetHandlers() {
+    }
+
+    /** Topic ids to names (null for an unknown id); names need no lookup. */
+    private static CompletionStage<Map<UUID, String>> names(BrokerState broker, List<UUID> ids) {
+        List<CompletionStage<TopicInfo>> lookups = new ArrayList<>();
+        for (UUID id : ids) lookups.add(broker.topics().get(TopicRef.of(id)));
+        return Futures.all(lookups).thenApply(infos -> {
+            Map<UUID, String> out = new LinkedHashMap<>();
+            for (int i = 0; i < ids.size(); i++) {
+                TopicInfo t = infos.get(i);
+                out.put(ids.get(i), t == null ? null : t.name());
+            }
+            return out;
+        });
+    }
+
+    static Handler offsetCommit(BrokerState broker, GroupCoordinator coordinator) {
+        return (context, message) -> {
+            OffsetCommitRequest request = (OffsetCommitRequest) message;
+            short version = context.version();
+            boolean byId = version >= 10;
+            List<UUID> ids = new ArrayList<>();
+            if (byId) for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) ids.add(t.topicId());
+            CompletionStage<Map<UUID, String>> resolved = byId ? names(broker, ids) : GroupHandlers.done(Map.of());
+            return resolved.thenCompose(names -> {
+                List<OffsetCommit> commits = new ArrayList<>();
+                for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
+                    String name = byId ? names.get(t.topicId()) : t.name();
+                    if (name == null) continue;
+                    for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
+                        commits.add(new OffsetCommit(new TopicPartition(name, p.partitionIndex()), p.committedOffset(),
+                                p.committedLeaderEpoch(), p.committedMetadata(), -1L));
+                    }
+                }
+                long retention = version <= 4 ? request.retentionTimeMs() : -1L;
+                CompletionStage<Map<TopicPartition, Short>> stored = commits.isEmpty() ? GroupHandlers.done(Map.of())
+                        : coordinator.commitOffsets(request.groupId(), request.memberId(), request.groupInstanceId(),
+                                request.generationIdOrMemberEpoch(), commits, version, retention);
+                return stored.thenApply(errors -> {
+                    OffsetCommitResponse response = new OffsetCommitResponse();
+                    for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
+                        String name = byId ? names.get(t.topicId()) : t.name();
+                        OffsetCommitResponse.OffsetCommitResponseTopic rt = new OffsetCommitResponse.OffsetCommitResponseTopic()
+                                .setName(byId ? "" : t.name()).setTopicId(t.topicId());
+                        for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
+                            short error = name == null ? ErrorCodes.UNKNOWN_TOPIC_ID
+                                    : errors.getOrDefault(new TopicPartition(name, p.partitionIndex()), Errors.NONE);
+                            rt.partitions().add(new OffsetCommitResponse.OffsetCommitResponsePartition()
+                                    .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
+                        }
+                        response.topics().add(rt);
+                    }
+                    return response;
+                });
+            });
+        };
+    }
+
+    /** One group's part of an OffsetFetch, version-neutral. */
+    private record Wanted(String topic, UUID topicId, int[] partitions) {
+    }
+
+    private record Fetched(short groupError, List<Wanted> topics, Map<TopicPartition, CommittedOffset> offsets,
+                           Map<TopicPartition, Short> errors) {
+    }
+
+    static Handler offsetFetch(BrokerState broker, GroupCoordinator coordinator) {
+        return (context, message) -> {
+            OffsetFetchRequest request = (OffsetFetchRequest) message;
+            short version = context.version();
+            if (version < 8) {
+                List<Wanted> wanted = null;
+                if (request.topics() != null) {
+                    wanted = new ArrayList<>();
+                    for (OffsetFetchRequest.OffsetFetchRequestTopic t : request.topics()) {
+                        wanted.add(new Wanted(t.name(), ZERO, t.partitionIndexes()));
+                    }
+                }
+                return fetch(broker, coordinator, request.groupId(), wanted, request.requireStable(), false).thenApply(f -> {
+                    OffsetFetchResponse response = new OffsetFetchResponse().setErrorCode(f.groupError());
+                    for (Wanted w : f.topics()) {
+                        OffsetFetchResponse.OffsetFetchResponseTopic rt = new OffsetFetchResponse.OffsetFetchResponseTopic()
+                                .setName(w.topic());
+                        for (int p : w.partitions()) {
+                            TopicPartition tp = new TopicPartition(w.topic(), p);
+                            CommittedOffset c = f.offsets().get(tp);
+                            rt.partitions().add(new OffsetFetchResponse.OffsetFetchResponsePartition().setPartitionIndex(p)
+                                    .setCommittedOffset(c == null ? -1L : c.offset())
+                                    .setCommittedLeaderEpoch(c == null ? -1 : c.leaderEpoch())
+                                    .setMetadata(c == null || c.metadata() == null ? "" : c.metadata())
+                                    .setErrorCode(f.errors().getOrDefault(tp, Errors.NONE)));
+                        }
+                        response.topics().add(rt);
+                    }
+                    return response;
+                });
+            }
+            boolean byId = version >= 10;
+            List<CompletionStage<OffsetFetchResponse.OffsetFetchResponseGroup>> groups = new ArrayList<>();
+            for (OffsetFetchRequest.OffsetFetchRequestGroup g : request.groups()) {
+                CompletionStage<List<Wanted>> wantedStage;
+                if (g.topics() == null) {
+                    wantedStage = GroupHandlers.done(null);
+                } else if (byId) {
+                    List<UUID> ids = new ArrayList<>();
+                    for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) ids.add(t.topicId());
+                    wantedStage = names(broker, ids).thenApply(names -> {
+                        List<Wanted> out = new ArrayList<>();
+                        for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) {
+                            out.add(new Wanted(names.get(t.topicId()), t.topicId(), t.partitionIndexes()));
+                        }
+                        return out;
+                    });
+                } else {
+                    List<Wanted> out = new ArrayList<>();
+                    for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) {
+                        out.add(new Wanted(t.name(), ZERO, t.partitionIndexes()));
+                    }
+                    wantedStage = GroupHandlers.done(out);
+                }
+                groups.add(wantedStage
+                        .thenCompose(wanted -> fetch(broker, coordinator, g.groupId(), wanted, request.requireStable(), byId))
+                        .thenApply(f -> {
+                            OffsetFetchResponse.OffsetFetchResponseGroup rg = new OffsetFetchResponse.OffsetFetchResponseGroup()
+                                    .setGroupId(g.groupId()).setErrorCode(f.groupError());
+                            for (Wanted w : f.topics()) {
+                                OffsetFetchResponse.OffsetFetchResponseTopics rt = new OffsetFetchResponse.OffsetFetchResponseTopics()
+                                        .setName(w.topic() == null ? "" : w.topic()).setTopicId(w.topicId());
+                                for (int p : w.partitions()) {
+                                    TopicPartition tp = w.topic() == null ? null : new TopicPartition(w.topic(), p);
+                                    CommittedOffset c = tp == null ? null : f.offsets().get(tp);
+                                    short error = tp == null ? ErrorCodes.UNKNOWN_TOPIC_ID : f.errors().getOrDefault(tp, Errors.NONE);
+                                    rt.partitions().add(new OffsetFetchResponse.OffsetFetchResponsePartitions()
+                                            .setPartitionIndex(p)
+                                            .setCommittedOffset(c == null ? -1L : c.offset())
+                                            .setCommittedLeaderEpoch(c == null ? -1 : c.leaderEpoch())
+                                            .setMetadata(c == null || c.metadata() == null ? "" : c.metadata())
+                                            .setErrorCode(error));
+                                }
+                                rg.topics().add(rt);
+                            }
+                            return rg;
+                        }));
+            }
+            return Futures.all(groups).thenApply(list -> {
+                OffsetFetchResponse response = new OffsetFetchResponse();
+                response.groups().addAll(list);
+                return response;
+            });
+        };
+    }
+
+    /**
+     * Fetches one group's offsets; {@code wanted} null means every committed partition (the answer then
+     * lists what is stored). With topic ids, stored topics are answered with their ids.
+     */
+    private static CompletionStage<Fetched> fetch(BrokerState broker, GroupCoordinator coordinator, String groupId,
+                                                  List<Wanted> wanted, boolean requireStable, boolean byId) {
+        List<TopicPartition> partitions = null;
+        if (wanted != null) {
+            partitions = new ArrayList<>();
+            for (Wanted w : wanted) {
+                if (w.topic() == null) continue;
+                for (int p : w.partitions()) partitions.add(new TopicPartition(w.topic(), p));
+            }
+        }
+        List<TopicPartition> asked = partitions;
+        return coordinator.fetchOffsets(groupId, partitions, requireStable).thenCompose(offsets -> {
+            if (wanted != null) return GroupHandlers.done(new Fetched(Errors.NONE, wanted, offsets, Map.of()));
+            // every stored partition, grouped by topic
+            Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
+            offsets.keySet().stream().sorted((a, b) -> a.topic().equals(b.topic())
+                    ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()))
+                    .forEach(tp -> byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp.partition()));
+            List<CompletionStage<TopicInfo>> infos = new ArrayList<>();
+            for (String t : byTopic.keySet()) {
+                infos.add(byId ? broker.topics().get(TopicRef.of(t)) : GroupHandlers.done(null));
+            }
+            return Futures.all(infos).thenApply(topics -> {
+                List<Wanted> out = new ArrayList<>();
+                int i = 0;
+                for (var e : byTopic.entrySet()) {
+                    TopicInfo info = topics.get(i++);
+                    if (byId && info == null) continue; // no id to answer with: the topic is gone
+                    out.add(new Wanted(e.getKey(), info == null ? ZERO : info.id(),
+                            e.getValue().stream().mapToInt(Integer::intValue).toArray()));
+                }
+                return new Fetched(Errors.NONE, out, offsets, Map.of());
+            });
+        }).exceptionally(failure -> {
+            short code = Futures.errorCode(failure);
+            if (code == Errors.UNSTABLE_OFFSET_COMMIT && asked != null) {
+                Map<TopicPartition, Short> errors = new LinkedHashMap<>();
+                for (TopicPartition tp : asked) errors.put(tp, code);
+                return new Fetched(Errors.NONE, wanted, Map.of(), errors);
+            }
+            return new Fetched(code, wanted == null ? List.of() : wanted, Map.of(), Map.of());
+        });
+    }
+
+    static Handler offsetDelete(GroupCoordinator coordinator) {
+        return (context, message) -> {
+            OffsetDeleteRequest request = (OffsetDeleteRequest) message;
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
+                for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
+                    partitions.add(new TopicPartition(t.name(), p.partitionIndex()));
+                }
+            }
+            return coordinator.deleteOffsets(request.groupId(), partitions).thenApply(r -> {
+                OffsetDeleteResponse response = new OffsetDeleteResponse().setErrorCode(r.error());
+                if (r.error() != Errors.NONE) return response;
+                for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
+                    OffsetDeleteResponse.OffsetDeleteResponseTopic rt = new OffsetDeleteResponse.OffsetDeleteResponseTopic()
+                            .setName(t.name());
+                    for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
+                        rt.partitions().add(new OffsetDeleteResponse.OffsetDeleteResponsePartition()
+                                .setPartitionIndex(p.partitionIndex()).setErrorCode(r.partitions()
+                                        .getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), Errors.NONE)));
+                    }
+                    response.topics().add(rt);
+                }
+                return response;
+            });
+        };
+    }
+}
