@@ -168,8 +168,9 @@ class GroupProtocolVersionsTest {
         }
     }
 
+    // v10 (topic ids) is marked unstable in the 4.1 specs: like Kafka, the broker neither advertises nor serves it
     @ParameterizedTest(name = "OffsetCommit v{0}")
-    @ValueSource(shorts = {2, 3, 4, 5, 6, 7, 8, 9, 10})
+    @ValueSource(shorts = {2, 3, 4, 5, 6, 7, 8, 9})
     void offsetsCommitAndFetchAtEveryVersion(short v) throws Exception {
         String group = "offsets-v" + v;
         short fetch = (short) Math.min(v, 10);

@@ -222,6 +222,8 @@ class RealClientsTest {
             assertEquals(Errors.NONE.code(), versions.data().errorCode(), "same connection still answers");
             assertEquals(0, versions.data().apiKeys().find(ApiKeys.PRODUCE.id).minVersion(),
                     "Produce advertised from v0 for librdkafka, like Kafka 4");
+            assertEquals(9, versions.data().apiKeys().find(ApiKeys.OFFSET_COMMIT.id).maxVersion(),
+                    "the unstable latest version (v10) is not advertised");
         }
     }
 

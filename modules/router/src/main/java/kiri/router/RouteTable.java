@@ -62,9 +62,13 @@ public final class RouteTable {
     public static final class Builder {
         private final Map<ApiKey, Route> routes = new EnumMap<>(ApiKey.class);
 
-        /** Serves every version the codec supports. */
+        /**
+         * Serves every stable version the codec supports: like Kafka, a latest version the spec
+         * marks unstable is neither advertised nor served unless routed explicitly.
+         */
         public Builder route(ApiKey api, Handler handler) {
-            return route(api, api.lowestVersion, api.highestVersion, handler);
+            short highest = api.latestVersionUnstable ? (short) (api.highestVersion - 1) : api.highestVersion;
+            return route(api, api.lowestVersion, highest, handler);
         }
 
         public Builder route(ApiKey api, short minVersion, short maxVersion, Handler handler) {
