@@ -37,6 +37,11 @@ final class ForwardingHandler implements RequestHandler {
         this.pool = pool;
     }
 
+    /** Client connections whose origin connection is open right now. */
+    int connectedLinks() {
+        return (int) links.values().stream().filter(OriginLink::connected).count();
+    }
+
     @Override
     public void connectionOpened(ConnectionContext connection) {
         links.put(connection.id(), new OriginLink(targets, origins, connector));

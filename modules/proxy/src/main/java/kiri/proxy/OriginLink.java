@@ -119,6 +119,11 @@ final class OriginLink {
         }
     }
 
+    /** True while an origin connection is open (tests, monitoring). */
+    synchronized boolean connected() {
+        return connection != null && connection.isOpen();
+    }
+
     /**
      * The client connection closed: an origin connection with nothing in flight goes back to the
      * pool, one with requests in flight is closed (their late responses have nowhere to go).

@@ -38,6 +38,8 @@ public final class Proxy implements AutoCloseable {
     private record NodeListener(Server server, Endpoint advertised) {
     }
 
+    private final List<ForwardingHandler> handlers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private final ProxyConfig config;
     private final BufferPool pool = new BufferPool();
     private final OriginPool origins;
@@ -93,6 +95,11 @@ public final class Proxy implements AutoCloseable {
         return origins.idleCount();
     }
 
+    /** Client connections that have an open origin connection right now (monitoring, tests). */
+    public int connectedOriginLinks() {
+        return handlers.stream().mapToInt(ForwardingHandler::connectedLinks).sum();
+    }
+
     private List<Endpoint> bootstrapTargets() {
         int n = bootstrapOrigins.size();
         int start = Math.floorMod(rotation.getAndIncrement(), n);
@@ -105,6 +112,7 @@ public final class Proxy implements AutoCloseable {
 
     private Server listen(InetSocketAddress bind, java.util.function.Supplier<List<Endpoint>> targets) throws IOException {
         ForwardingHandler handler = new ForwardingHandler(targets, origins, connector, this::advertise, pool);
+        handlers.add(handler);
         return Server.start(ServerConfig.builder(handler).bind(bind).pool(pool).eventLoops(config.eventLoops()).build());
     }
 
