@@ -90,7 +90,7 @@ final class ForwardingHandler implements RequestHandler {
         }
         try (response) {
             MemorySegment body = response.segment();
-            if (Rewriter.rewrites(apiKey)) {
+            if (Rewriter.rewrites(apiKey, version)) {
                 Buffer rewritten = Rewriter.rewrite(apiKey, version, body, addresses, pool);
                 if (rewritten != null) {
                     return new Response.Send(rewritten);

@@ -1,6 +1,9 @@
 package kiri.proxy;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
@@ -8,18 +11,25 @@ import kiri.protocol.WireReader;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.ApiVersionsResponse;
 import kiri.protocol.message.DescribeClusterResponse;
+import kiri.protocol.message.FetchResponse;
 import kiri.protocol.message.FindCoordinatorResponse;
 import kiri.protocol.message.MetadataResponse;
+import kiri.protocol.message.ProduceResponse;
 import kiri.protocol.message.ResponseHeader;
+import kiri.protocol.message.ShareAcknowledgeResponse;
+import kiri.protocol.message.ShareFetchResponse;
 import kiri.transport.Buffer;
 import kiri.transport.BufferPool;
 
 /**
  * Rewrites the responses that carry broker addresses so clients keep talking to the proxy:
  * Metadata (brokers), FindCoordinator (the coordinator, or each batched coordinator from v4),
- * DescribeCluster (brokers). ApiVersions is capped to the versions of those three APIs this codec
- * can decode, so a newer origin cannot lead a client to a version the proxy would have to pass
- * through unrewritten. Every other response passes through untouched.
+ * DescribeCluster (brokers), and the new-leader hints (KIP-951 {@code NodeEndpoints}) of Produce
+ * v10+, Fetch v16+, ShareFetch and ShareAcknowledge. Those hints come only with leadership errors,
+ * so such responses are decoded (record data stays a view, never copied) and re-encoded only when
+ * they carry one. ApiVersions is capped to the versions of these APIs this codec can decode, so a
+ * newer origin cannot lead a client to a version the proxy would have to pass through unrewritten.
+ * Every other response passes through untouched, undecoded.
  */
 final class Rewriter {
     /** Where clients should connect for an origin broker; creates the proxy listener if needed. */
@@ -33,9 +43,14 @@ final class Rewriter {
     }
 
     /** True for the responses {@link #rewrite} may change; the rest need no look at all. */
-    static boolean rewrites(short apiKey) {
-        return apiKey == ApiKey.METADATA.id || apiKey == ApiKey.FIND_COORDINATOR.id
-                || apiKey == ApiKey.DESCRIBE_CLUSTER.id || apiKey == ApiKey.API_VERSIONS.id;
+    static boolean rewrites(short apiKey, short version) {
+        ApiKey api = ApiKey.forId(apiKey);
+        return api != null && switch (api) {
+            case METADATA, FIND_COORDINATOR, DESCRIBE_CLUSTER, API_VERSIONS, SHARE_FETCH, SHARE_ACKNOWLEDGE -> true;
+            case PRODUCE -> version >= 10;
+            case FETCH -> version >= 16;
+            default -> false;
+        };
     }
 
     /**
@@ -48,7 +63,7 @@ final class Rewriter {
      */
     static Buffer rewrite(short apiKey, short version, MemorySegment response, AddressMap map, BufferPool pool) {
         ApiKey api = ApiKey.forId(apiKey);
-        if (api == null || !rewrites(apiKey)) {
+        if (api == null || !rewrites(apiKey, version)) {
             return null;
         }
         if (!api.isVersionSupported(version)) {
@@ -68,6 +83,18 @@ final class Rewriter {
             case FindCoordinatorResponse f -> findCoordinator(f, version, map);
             case DescribeClusterResponse d -> describeCluster(d, map);
             case ApiVersionsResponse v -> capVersions(v);
+            case ProduceResponse p -> leaderHints(p.nodeEndpoints(), ProduceResponse.NodeEndpoint::nodeId,
+                    ProduceResponse.NodeEndpoint::host, ProduceResponse.NodeEndpoint::port,
+                    (e, to) -> e.setHost(to.host()).setPort(to.port()), map);
+            case FetchResponse f -> leaderHints(f.nodeEndpoints(), FetchResponse.NodeEndpoint::nodeId,
+                    FetchResponse.NodeEndpoint::host, FetchResponse.NodeEndpoint::port,
+                    (e, to) -> e.setHost(to.host()).setPort(to.port()), map);
+            case ShareFetchResponse f -> leaderHints(f.nodeEndpoints(), ShareFetchResponse.NodeEndpoint::nodeId,
+                    ShareFetchResponse.NodeEndpoint::host, ShareFetchResponse.NodeEndpoint::port,
+                    (e, to) -> e.setHost(to.host()).setPort(to.port()), map);
+            case ShareAcknowledgeResponse a -> leaderHints(a.nodeEndpoints(),
+                    ShareAcknowledgeResponse.NodeEndpoint::nodeId, ShareAcknowledgeResponse.NodeEndpoint::host,
+                    ShareAcknowledgeResponse.NodeEndpoint::port, (e, to) -> e.setHost(to.host()).setPort(to.port()), map);
             default -> false;
         };
         if (!changed) {
@@ -137,11 +164,26 @@ final class Rewriter {
         return changed;
     }
 
+    /** KIP-951 new-leader hints: the same rewrite for the four generated NodeEndpoint types. */
+    private static <E> boolean leaderHints(java.util.List<E> endpoints, ToIntFunction<E> nodeId,
+            Function<E, String> host, ToIntFunction<E> port, BiConsumer<E, Endpoint> set, AddressMap map) {
+        boolean changed = false;
+        for (E e : endpoints) {
+            Endpoint to = map.advertise(nodeId.applyAsInt(e), host.apply(e), port.applyAsInt(e));
+            if (to != null) {
+                set.accept(e, to);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
     private static boolean capVersions(ApiVersionsResponse v) {
         boolean changed = false;
         for (var k : v.apiKeys()) {
             ApiKey api = ApiKey.forId(k.apiKey());
-            if (api != null && api != ApiKey.API_VERSIONS && rewrites(k.apiKey()) && k.maxVersion() > api.highestVersion) {
+            if (api != null && api != ApiKey.API_VERSIONS && rewrites(k.apiKey(), k.maxVersion())
+                    && k.maxVersion() > api.highestVersion) {
                 k.setMaxVersion(api.highestVersion);
                 changed = true;
             }

@@ -14,8 +14,10 @@ import kiri.protocol.ProtocolException;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.ApiVersionsResponse;
 import kiri.protocol.message.DescribeClusterResponse;
+import kiri.protocol.message.FetchResponse;
 import kiri.protocol.message.FindCoordinatorResponse;
 import kiri.protocol.message.MetadataResponse;
+import kiri.protocol.message.ProduceResponse;
 import kiri.transport.Buffer;
 import kiri.transport.BufferPool;
 import org.junit.jupiter.api.AfterAll;
@@ -135,8 +137,11 @@ class RewriterTest {
                 .setMaxVersion((short) 99));
         r.apiKeys().add(new ApiVersionsResponse.ApiVersion().setApiKey(ApiKey.METADATA.id).setMinVersion((short) 0)
                 .setMaxVersion((short) 99));
+        r.apiKeys().add(new ApiVersionsResponse.ApiVersion().setApiKey(ApiKey.LIST_OFFSETS.id).setMinVersion((short) 1)
+                .setMaxVersion((short) 99));
         ApiVersionsResponse out = (ApiVersionsResponse) roundTrip(ApiKey.API_VERSIONS, (short) 3, r);
-        assertEquals(99, out.apiKeys().get(0).maxVersion(), "pass-through APIs keep the origin's range");
+        assertEquals(ApiKey.PRODUCE.highestVersion, out.apiKeys().get(0).maxVersion(), "produce carries leader hints");
+        assertEquals(99, out.apiKeys().get(2).maxVersion(), "pass-through APIs keep the origin's range");
         assertEquals(ApiKey.METADATA.highestVersion, out.apiKeys().get(1).maxVersion());
 
         ApiVersionsResponse fine = new ApiVersionsResponse();
@@ -147,10 +152,57 @@ class RewriterTest {
     }
 
     @Test
+    void produceLeaderHintsPointAtTheProxy() {
+        for (short v = 10; v <= ApiKey.PRODUCE.highestVersion; v++) {
+            ProduceResponse p = new ProduceResponse();
+            ProduceResponse.TopicProduceResponse t = v <= 12 // names until v12, topic ids from v13
+                    ? new ProduceResponse.TopicProduceResponse().setName("t")
+                    : new ProduceResponse.TopicProduceResponse().setTopicId(java.util.UUID.randomUUID());
+            t.partitionResponses().add(new ProduceResponse.PartitionProduceResponse().setIndex(0).setErrorCode((short) 6)
+                    .setCurrentLeader(new ProduceResponse.LeaderIdAndEpoch().setLeaderId(7).setLeaderEpoch(3)));
+            p.responses().add(t);
+            p.nodeEndpoints().add(new ProduceResponse.NodeEndpoint().setNodeId(7).setHost("origin-g").setPort(9097));
+            ProduceResponse out = (ProduceResponse) roundTrip(ApiKey.PRODUCE, v, p);
+            assertEquals(20_007, out.nodeEndpoints().get(0).port(), "v" + v);
+            assertEquals("proxy-host", out.nodeEndpoints().get(0).host());
+            assertEquals(p.responses(), out.responses(), "partition results untouched at v" + v);
+        }
+        ProduceResponse plain = new ProduceResponse();
+        assertNull(roundTrip(ApiKey.PRODUCE, (short) 11, plain), "no hint: bytes pass through");
+        assertNull(Rewriter.rewrite(ApiKey.PRODUCE.id, (short) 9, Arena.ofAuto().allocate(3), map, POOL),
+                "before v10 there are no hints: not even decoded");
+    }
+
+    @Test
+    void fetchLeaderHintsPointAtTheProxyAndRecordsSurvive() {
+        byte[] records = new byte[300];
+        new java.util.Random(1).nextBytes(records);
+        for (short v = 16; v <= ApiKey.FETCH.highestVersion; v++) {
+            FetchResponse f = new FetchResponse().setSessionId(12);
+            FetchResponse.FetchableTopicResponse t = new FetchResponse.FetchableTopicResponse()
+                    .setTopicId(java.util.UUID.randomUUID());
+            t.partitions().add(new FetchResponse.PartitionData().setPartitionIndex(0).setHighWatermark(100)
+                    .setRecords(MemorySegment.ofArray(records)));
+            t.partitions().add(new FetchResponse.PartitionData().setPartitionIndex(1).setErrorCode((short) 6)
+                    .setCurrentLeader(new FetchResponse.LeaderIdAndEpoch().setLeaderId(8).setLeaderEpoch(1)));
+            f.responses().add(t);
+            f.nodeEndpoints().add(new FetchResponse.NodeEndpoint().setNodeId(8).setHost("origin-h").setPort(9098));
+            FetchResponse out = (FetchResponse) roundTrip(ApiKey.FETCH, v, f);
+            assertEquals(20_008, out.nodeEndpoints().get(0).port(), "v" + v);
+            MemorySegment got = out.responses().get(0).partitions().get(0).records();
+            assertEquals(-1, got.mismatch(MemorySegment.ofArray(records)), "record bytes intact at v" + v);
+            assertEquals(12, out.sessionId());
+        }
+        FetchResponse plain = new FetchResponse().setSessionId(3);
+        assertNull(roundTrip(ApiKey.FETCH, (short) 17, plain), "no hint: bytes pass through");
+    }
+
+    @Test
     void otherResponsesAreNotLookedAt() {
         MemorySegment garbage = Arena.ofAuto().allocate(3);
-        assertNull(Rewriter.rewrite(ApiKey.PRODUCE.id, (short) 11, garbage, map, POOL));
-        assertNull(Rewriter.rewrite(ApiKey.FETCH.id, (short) 17, garbage, map, POOL));
+        assertNull(Rewriter.rewrite(ApiKey.PRODUCE.id, (short) 9, garbage, map, POOL));
+        assertNull(Rewriter.rewrite(ApiKey.FETCH.id, (short) 15, garbage, map, POOL));
+        assertNull(Rewriter.rewrite(ApiKey.LIST_OFFSETS.id, (short) 9, garbage, map, POOL));
         assertEquals(List.of(), seen);
     }
 
