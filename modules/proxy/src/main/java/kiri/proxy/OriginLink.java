@@ -7,7 +7,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import kiri.transport.Buffer;
-import kiri.transport.ClientConnection;
 
 /**
  * The origin side of one client connection: its own origin connection, so the origin answers in
@@ -29,7 +28,7 @@ final class OriginLink {
     private final OriginPool origins;
     private final Executor connector;
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
-    private ClientConnection connection;
+    private OriginIo.Connection connection;
     private Endpoint endpoint;
     /** The last request sent: responses come in order, so once it is done nothing is in flight. */
     private CompletableFuture<Buffer> last;
@@ -61,18 +60,18 @@ final class OriginLink {
         waiting.add(w);
         if (!connecting) {
             connecting = true;
-            ClientConnection dead = connection;
+            OriginIo.Connection dead = connection;
             connection = null;
             connector.execute(() -> connect(dead));
         }
         return last = w.future();
     }
 
-    private void connect(ClientConnection dead) {
+    private void connect(OriginIo.Connection dead) {
         if (dead != null) {
             dead.close();
         }
-        ClientConnection opened = null;
+        OriginIo.Connection opened = null;
         Endpoint to = null;
         IOException failure = null;
         for (Endpoint candidate : targets.get()) {
@@ -129,7 +128,7 @@ final class OriginLink {
      * pool, one with requests in flight is closed (their late responses have nowhere to go).
      */
     void close() {
-        ClientConnection c;
+        OriginIo.Connection c;
         Endpoint e;
         boolean idle;
         synchronized (this) {

@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import kiri.transport.BufferPool;
-import kiri.transport.ClientConnection;
+import kiri.transport.ServerConfig;
 
 /**
  * Connections to origin brokers: new ones, and idle ones handed back when their client connection
@@ -20,22 +20,21 @@ final class OriginPool implements AutoCloseable {
     static final int MAX_IDLE_PER_ORIGIN = 16;
     static final Duration MAX_IDLE = Duration.ofMinutes(5);
 
-    private record Idle(ClientConnection connection, long since) {
+    private record Idle(OriginIo.Connection connection, long since) {
     }
 
     private final ConcurrentHashMap<Endpoint, ConcurrentLinkedDeque<Idle>> idle = new ConcurrentHashMap<>();
-    private final BufferPool buffers;
-    private final ClientConnection.Options options;
+    private final OriginIo io;
+    private final Duration connectTimeout;
     private volatile boolean closed;
 
-    OriginPool(BufferPool buffers, Duration connectTimeout) {
-        this.buffers = buffers;
-        // ClientConnection's default: a reader and a writer daemon thread per origin connection.
-        this.options = ClientConnection.Options.defaults().withConnectTimeout(connectTimeout);
+    OriginPool(BufferPool buffers, Duration connectTimeout, int ioThreads) throws java.io.IOException {
+        this.io = new OriginIo(ioThreads, buffers, ServerConfig.DEFAULT_MAX_FRAME_SIZE);
+        this.connectTimeout = connectTimeout;
     }
 
     /** An open connection to {@code origin}: a recently idle one, else a new one (blocks to connect). */
-    ClientConnection borrow(Endpoint origin) throws IOException {
+    OriginIo.Connection borrow(Endpoint origin) throws IOException {
         ConcurrentLinkedDeque<Idle> list = idle.get(origin);
         if (list != null) {
             long now = System.nanoTime();
@@ -50,11 +49,11 @@ final class OriginPool implements AutoCloseable {
         if (closed) {
             throw new IOException("proxy is closing");
         }
-        return ClientConnection.connect(origin.resolve(), buffers, options);
+        return io.connect(origin.resolve(), connectTimeout);
     }
 
     /** Takes back a connection with nothing in flight; closes it if the pool is full or closed. */
-    void giveBack(Endpoint origin, ClientConnection connection) {
+    void giveBack(Endpoint origin, OriginIo.Connection connection) {
         if (closed || !connection.isOpen()) {
             connection.close();
             return;
@@ -79,6 +78,7 @@ final class OriginPool implements AutoCloseable {
     public void close() {
         closed = true;
         idle.values().forEach(OriginPool::drain);
+        io.close(); // closes the connections still lent out
     }
 
     private static void drain(ConcurrentLinkedDeque<Idle> list) {
