@@ -2,6 +2,9 @@ package kiri.launcher;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
@@ -13,8 +16,11 @@ import kiri.transport.ServerConfig;
 
 /**
  * A running broker: storage, router and server, started together and closed in reverse order
- * (stop accepting, finish in-flight requests, close storage). Used by {@code kiri broker} and by
- * tests that need a real broker in-process.
+ * (stop accepting, finish in-flight requests, stop housekeeping, close storage). Used by
+ * {@code kiri broker} and by tests that need a real broker in-process.
+ *
+ * <p>Housekeeping: {@link Storage#maintain} runs every {@link #MAINTAIN_INTERVAL_MS} on one daemon
+ * thread (retention, transaction timeouts, expired offsets).
  */
 public final class Broker implements AutoCloseable {
     /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
@@ -22,8 +28,13 @@ public final class Broker implements AutoCloseable {
             int nodeId, boolean autoCreateTopics, int defaultPartitions) {
     }
 
+    /** How often storage housekeeping runs. */
+    static final long MAINTAIN_INTERVAL_MS = 5_000;
+    private static final System.Logger LOG = System.getLogger(Broker.class.getName());
+
     private final Storage storage;
     private final Server server;
+    private final ScheduledExecutorService housekeeping;
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
 
@@ -53,6 +64,24 @@ public final class Broker implements AutoCloseable {
         }
         this.storage = opened;
         this.server = started;
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kiri-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(this::maintain, MAINTAIN_INTERVAL_MS, MAINTAIN_INTERVAL_MS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    private void maintain() {
+        try {
+            storage.maintain(System.currentTimeMillis()).toCompletableFuture().exceptionally(e -> {
+                LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
+                return null;
+            });
+        } catch (RuntimeException e) { // keep the schedule alive
+            LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
+        }
     }
 
     public static Broker start(Settings settings) throws IOException {
@@ -80,6 +109,7 @@ public final class Broker implements AutoCloseable {
         try {
             server.close();
         } finally {
+            housekeeping.shutdownNow();
             storage.close();
         }
     }

@@ -23,9 +23,9 @@ final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
             description = "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default ${DEFAULT-VALUE}).")
     String advertisedListener;
 
-    @Option(names = "--storage", paramLabel = "URL", defaultValue = "${env:KIRI_STORAGE:-null://}",
-            description = "Storage engine URL: null:// (KIRI_STORAGE; default ${DEFAULT-VALUE}; "
-                    + "memory:// and file:PATH when those engines are installed).")
+    @Option(names = "--storage", paramLabel = "URL", defaultValue = "${env:KIRI_STORAGE:-memory://}",
+            description = "Storage engine URL: memory:// (records in memory), null:// (records discarded) "
+                    + "(KIRI_STORAGE; default ${DEFAULT-VALUE}; file:PATH when that engine is installed).")
     String storage;
 
     @Option(names = "--cluster-id", paramLabel = "ID", defaultValue = "${env:KIRI_CLUSTER_ID}",

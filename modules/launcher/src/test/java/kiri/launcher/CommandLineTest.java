@@ -47,7 +47,7 @@ class CommandLineTest {
     void unknownStorageSchemeListsWhatIsThere() {
         Result r = run("broker", "--listener", "tcp://127.0.0.1:0", "--storage", "nosuch://x");
         assertEquals(1, r.exit());
-        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: null)");
+        assertOneLine(r, "no storage engine for scheme 'nosuch' (found: memory, null)");
     }
 
     @Test
@@ -66,6 +66,9 @@ class CommandLineTest {
         for (String flag : new String[] {"--listener", "--advertised-listener", "--storage", "--cluster-id", "--node-id",
                 "auto-create-topics", "--default-partitions"}) {
             assertTrue(r.out().contains(flag), flag);
+        }
+        if (System.getenv("KIRI_STORAGE") == null) {
+            assertTrue(r.out().replaceAll("\\s+", "").contains("defaultmemory://"), "memory:// is the default storage: " + r.out());
         }
     }
 }

@@ -8,7 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
@@ -16,6 +20,7 @@ import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.BatchRegion;
+import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.TopicInfo;
@@ -23,104 +28,190 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 
 /**
- * Fetch: stored batches per partition, within the partition and request byte limits (the first
- * batch of the response always goes, whole), waiting up to max.wait.ms for min.bytes by
- * listening to storage's data notifications rather than polling. Fetch sessions are not kept:
- * session id 0 tells clients to send full requests.
+ * Fetch: stored batches per partition, as a long poll.
  *
- * <p>Batches are copied out of storage into the response for now; serving them without a copy
- * (file regions to the socket) is the log-storage issue's work.
+ * <p>Limits, as Kafka's broker applies them: partitions are read in request order, each up to
+ * {@code min(partition max bytes, what is left of the request's max bytes)}, whole batches only; the
+ * first partition that returns data may exceed both with one batch (so consumers always progress),
+ * later ones may not. The response goes out as soon as it holds {@code min.bytes} (at least 1) or a
+ * partition error, else once new data arrives and brings it there, else after {@code max.wait.ms}.
+ * Waiting listens to storage's data notifications ({@link kiri.storage.api.Storage#awaitData}) for
+ * data beyond what each partition had at the last read, so a consumer behind the high watermark but
+ * short of min.bytes does not spin.
+ *
+ * <p>Threading: wake-ups arrive on the producing connection's event loop (or on the JDK's timeout
+ * thread); the re-read and the copy into the response then run on {@link #WAKE_UPS}, a small daemon
+ * pool, never on those threads.
+ *
+ * <p>Fetch sessions (KIP-227, v7+) are kept in {@link FetchSessions}: incremental requests name only
+ * the partitions that changed, and their responses carry only partitions with news. Batches are copied
+ * out of storage into the response for now; serving file regions without a copy is the log-storage
+ * issue's work.
  */
 final class FetchHandler implements Handler {
+    /** Where long polls continue after a wake-up or a timeout: not the producer's event loop. */
+    private static final Executor WAKE_UPS = wakeUpPool();
+
+    /** Kafka's default max.incremental.fetch.session.cache.slots. */
+    static final int MAX_SESSIONS = 1000;
+
     private final BrokerState broker;
+    private final FetchSessions sessions;
 
     FetchHandler(BrokerState broker) {
-        this.broker = broker;
+        this(broker, new FetchSessions(MAX_SESSIONS));
     }
 
-    /** One requested partition, resolved. */
-    private record Wanted(FetchRequest.FetchTopic topic, FetchRequest.FetchPartition partition, TopicInfo info) {
+    FetchHandler(BrokerState broker, FetchSessions sessions) {
+        this.broker = broker;
+        this.sessions = sessions;
+    }
+
+    private static Executor wakeUpPool() {
+        int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "kiri-fetch-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    /** One partition to read, resolved ({@code info} null if the topic is unknown). */
+    private record Wanted(FetchSessions.Entry entry, FetchRequest.FetchPartition partition, TopicInfo info) {
+        boolean exists() {
+            return info != null && partition.partition() >= 0 && partition.partition() < info.partitionCount();
+        }
+
+        TopicPartition tp() {
+            return new TopicPartition(info.name(), partition.partition());
+        }
+    }
+
+    /** One partition's answer and the fetchable end it saw (-1 after an error). */
+    private record Read(FetchResponse.PartitionData data, long end) {
+        long bytes() {
+            return data.records() == null ? 0 : data.records().byteSize();
+        }
     }
 
     @Override
     public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
         FetchRequest request = (FetchRequest) message;
         boolean byId = context.version() >= 13;
-        List<CompletionStage<List<Wanted>>> resolving = new ArrayList<>();
-        for (FetchRequest.FetchTopic t : request.topics()) {
-            TopicRef ref = byId ? TopicRef.of(t.topicId()) : TopicRef.of(t.topic());
-            resolving.add(broker.topics().get(ref).thenApply(info -> {
-                List<Wanted> out = new ArrayList<>();
-                for (FetchRequest.FetchPartition p : t.partitions()) {
-                    out.add(new Wanted(t, p, info));
-                }
-                return out;
-            }));
+        FetchSessions.Plan plan = sessions.plan(request, byId);
+        if (plan.error() != ErrorCodes.NONE) {
+            return CompletableFuture.completedFuture(new FetchResponse().setErrorCode(plan.error()).setSessionId(0));
+        }
+        List<FetchRequest.FetchPartition> positions = new ArrayList<>(plan.entries().size());
+        Object lock = plan.session() != null ? plan.session() : positions;
+        synchronized (lock) { // the positions as of this request
+            for (FetchSessions.Entry e : plan.entries()) {
+                positions.add(e.asRequest());
+            }
+        }
+        List<CompletionStage<Wanted>> resolving = new ArrayList<>(plan.entries().size());
+        for (int i = 0; i < positions.size(); i++) {
+            FetchSessions.Entry e = plan.entries().get(i);
+            FetchRequest.FetchPartition p = positions.get(i);
+            TopicRef ref = byId ? TopicRef.of(e.topicId) : TopicRef.of(e.topic);
+            resolving.add(broker.topics().get(ref).thenApply(info -> new Wanted(e, p, info)));
         }
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
-        return Futures.all(resolving).thenCompose(lists -> {
-            List<Wanted> wanted = lists.stream().flatMap(List::stream).toList();
-            return fetchAll(wanted, request, isolation).thenCompose(first -> {
-                if (request.maxWaitMs() <= 0 || bytesOf(first) >= Math.max(1, request.minBytes()) || wanted.isEmpty()) {
-                    return CompletableFuture.completedFuture(first);
-                }
-                return awaitAny(wanted, isolation, request.maxWaitMs())
-                        .thenCompose(ignored -> fetchAll(wanted, request, isolation));
-            }).thenApply(partitions -> response(wanted, partitions));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
+        return Futures.all(resolving).thenCompose(wanted -> poll(wanted, request, isolation, deadline)
+                .thenApply(reads -> response(plan, wanted, reads)));
+    }
+
+    /** Reads every partition; answers if that is enough or time is up, else waits for new data and reads again. */
+    private CompletionStage<List<Read>> poll(List<Wanted> wanted, FetchRequest request, IsolationLevel isolation,
+            long deadline) {
+        return readAll(wanted, request, isolation).thenCompose(reads -> {
+            long waitNanos = deadline - System.nanoTime();
+            if (reads.isEmpty() && waitNanos > 0) { // nothing to wait for (an emptied session): wait out max wait, as Kafka does
+                return CompletableFuture.supplyAsync(() -> reads,
+                        CompletableFuture.delayedExecutor(waitNanos, TimeUnit.NANOSECONDS, WAKE_UPS));
+            }
+            if (enough(reads, request) || waitNanos <= 0) {
+                return CompletableFuture.completedFuture(reads);
+            }
+            return awaitAny(wanted, reads, isolation, waitNanos)
+                    .thenComposeAsync(ignored -> poll(wanted, request, isolation, deadline), WAKE_UPS);
         });
     }
 
-    private static long bytesOf(List<FetchResponse.PartitionData> partitions) {
-        long n = 0;
-        for (FetchResponse.PartitionData p : partitions) {
-            n += p.records() == null ? 0 : p.records().byteSize();
+    private static boolean enough(List<Read> reads, FetchRequest request) {
+        long bytes = 0;
+        for (Read r : reads) {
+            if (r.data().errorCode() != ErrorCodes.NONE) {
+                return true; // errors are answered at once, as Kafka does
+            }
+            bytes += r.bytes();
         }
-        return n;
+        return bytes >= Math.max(1, request.minBytes());
     }
 
-    /** Completes when any partition may have new data, or after maxWaitMs, whichever is first. */
-    private CompletionStage<Void> awaitAny(List<Wanted> wanted, IsolationLevel isolation, int maxWaitMs) {
+    /** Completes when any partition's fetchable end moves past what the last read saw, or after waitNanos. */
+    private CompletionStage<Void> awaitAny(List<Wanted> wanted, List<Read> reads, IsolationLevel isolation,
+            long waitNanos) {
         CompletableFuture<Void> any = new CompletableFuture<>();
         List<CompletableFuture<Void>> waits = new ArrayList<>();
-        for (Wanted w : wanted) {
-            if (w.info() != null && w.partition().partition() < w.info().partitionCount()) {
-                CompletableFuture<Void> wait = broker.storage().awaitData(
-                        new TopicPartition(w.info().name(), w.partition().partition()),
-                        w.partition().fetchOffset(), isolation);
-                waits.add(wait);
-                wait.whenComplete((v, e) -> any.complete(null));
+        for (int i = 0; i < wanted.size(); i++) {
+            Wanted w = wanted.get(i);
+            if (!w.exists()) {
+                continue;
             }
+            long from = Math.max(w.partition().fetchOffset(), reads.get(i).end());
+            CompletableFuture<Void> wait = broker.storage().awaitData(w.tp(), from, isolation);
+            waits.add(wait);
+            wait.whenComplete((v, e) -> any.complete(null));
         }
-        any.completeOnTimeout(null, maxWaitMs, TimeUnit.MILLISECONDS);
+        any.completeOnTimeout(null, waitNanos, TimeUnit.NANOSECONDS);
         // stop listening once answered, so waiters don't pile up in storage
         return any.whenComplete((v, e) -> waits.forEach(w -> w.cancel(false)));
     }
 
-    private CompletionStage<List<FetchResponse.PartitionData>> fetchAll(List<Wanted> wanted, FetchRequest request,
-            IsolationLevel isolation) {
-        List<CompletionStage<FetchResponse.PartitionData>> each = new ArrayList<>(wanted.size());
+    /** Reads the partitions in order within the request's byte budget (see the class comment). */
+    private CompletionStage<List<Read>> readAll(List<Wanted> wanted, FetchRequest request, IsolationLevel isolation) {
+        List<Read> reads = new ArrayList<>(wanted.size());
+        long[] left = {Math.max(0, request.maxBytes())};
+        boolean[] gotData = {false};
+        CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
         for (Wanted w : wanted) {
-            each.add(fetchOne(w, isolation));
+            chain = chain.thenCompose(ignored -> {
+                int limit = (int) Math.min(Math.max(0, w.partition().partitionMaxBytes()), left[0]);
+                return readOne(w, limit, !gotData[0], isolation).thenAccept(read -> {
+                    reads.add(read);
+                    long n = read.bytes();
+                    if (n > 0) {
+                        gotData[0] = true;
+                        left[0] = Math.max(0, left[0] - n);
+                    }
+                });
+            });
         }
-        return Futures.all(each).thenApply(list -> limitToMaxBytes(list, request.maxBytes()));
+        return chain.thenApply(ignored -> reads);
     }
 
-    private CompletionStage<FetchResponse.PartitionData> fetchOne(Wanted w, IsolationLevel isolation) {
+    private CompletionStage<Read> readOne(Wanted w, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
         FetchRequest.FetchPartition p = w.partition();
         FetchResponse.PartitionData data = new FetchResponse.PartitionData().setPartitionIndex(p.partition())
                 .setHighWatermark(-1L).setRecords(null);
-        if (w.info() == null || p.partition() < 0 || p.partition() >= w.info().partitionCount()) {
-            short code = w.info() == null ? (w.topic().topic().isEmpty()
-                    ? TopicRef.of(w.topic().topicId()).unknownErrorCode()
-                    : TopicRef.of(w.topic().topic()).unknownErrorCode())
-                    : kiri.storage.api.ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
-            return CompletableFuture.completedFuture(data.setErrorCode(code));
+        if (!w.exists()) {
+            short code = w.info() == null ? (w.entry().topic.isEmpty()
+                    ? TopicRef.of(w.entry().topicId).unknownErrorCode()
+                    : TopicRef.of(w.entry().topic).unknownErrorCode())
+                    : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+            return CompletableFuture.completedFuture(new Read(data.setErrorCode(code), -1L));
         }
-        TopicPartition tp = new TopicPartition(w.info().name(), p.partition());
-        return broker.storage().fetch(tp, p.fetchOffset(), Math.max(0, p.partitionMaxBytes()), true, isolation)
-                .handle((result, failure) -> {
+        TopicPartition tp = w.tp();
+        return broker.storage().fetch(tp, p.fetchOffset(), maxBytes, minOneBatch, isolation)
+                .<CompletionStage<Read>>handle((result, failure) -> {
                     if (failure != null) {
-                        return data.setErrorCode(Futures.errorCode(failure));
+                        return outOfRange(tp, data.setErrorCode(Futures.errorCode(failure)));
                     }
                     try (FetchResult r = result) {
                         data.setHighWatermark(r.highWatermark()).setLastStableOffset(r.lastStableOffset())
@@ -135,9 +226,24 @@ final class FetchHandler implements Handler {
                         } else {
                             data.setAbortedTransactions(null);
                         }
-                        return data;
+                        long end = isolation == IsolationLevel.READ_COMMITTED ? r.lastStableOffset() : r.highWatermark();
+                        return CompletableFuture.completedFuture(new Read(data, end));
                     }
-                });
+                }).thenCompose(stage -> stage);
+    }
+
+    /** OFFSET_OUT_OF_RANGE also tells the client the partition's log start offset and high watermark. */
+    private CompletionStage<Read> outOfRange(TopicPartition tp, FetchResponse.PartitionData data) {
+        if (data.errorCode() != ErrorCodes.OFFSET_OUT_OF_RANGE) {
+            return CompletableFuture.completedFuture(new Read(data, -1L));
+        }
+        return broker.storage().offsets(tp).handle((o, failure) -> {
+            if (o != null) {
+                data.setHighWatermark(o.highWatermark()).setLastStableOffset(o.lastStableOffset())
+                        .setLogStartOffset(o.logStartOffset());
+            }
+            return new Read(data, -1L);
+        });
     }
 
     /** The batches as one heap segment (storage's views end when the result is closed). */
@@ -172,39 +278,36 @@ final class FetchHandler implements Handler {
         return target;
     }
 
-    /** Keeps the response within the request's max bytes; the first partition with data always goes whole. */
-    private static List<FetchResponse.PartitionData> limitToMaxBytes(List<FetchResponse.PartitionData> list,
-            int maxBytes) {
-        long used = 0;
-        boolean first = true;
-        for (FetchResponse.PartitionData p : list) {
-            long n = p.records() == null ? 0 : p.records().byteSize();
-            if (n == 0) {
-                continue;
-            }
-            if (!first && used + n > maxBytes) {
-                p.setRecords(MemorySegment.ofArray(new byte[0]));
-                continue;
-            }
-            used += n;
-            first = false;
-        }
-        return list;
-    }
-
-    private static FetchResponse response(List<Wanted> wanted, List<FetchResponse.PartitionData> partitions) {
-        FetchResponse response = new FetchResponse();
+    /**
+     * The response: every partition for a full fetch; for an incremental one only partitions with
+     * records, an error or offsets that moved since the session's last response.
+     */
+    private static FetchResponse response(FetchSessions.Plan plan, List<Wanted> wanted, List<Read> reads) {
+        FetchResponse response = new FetchResponse().setSessionId(plan.sessionId());
+        FetchSessions.Session session = plan.session();
         FetchResponse.FetchableTopicResponse current = null;
-        FetchRequest.FetchTopic currentTopic = null;
+        FetchSessions.Entry currentTopic = null;
         for (int i = 0; i < wanted.size(); i++) {
-            Wanted w = wanted.get(i);
-            if (w.topic() != currentTopic) {
-                currentTopic = w.topic();
-                current = new FetchResponse.FetchableTopicResponse().setTopic(w.topic().topic())
-                        .setTopicId(w.topic().topicId());
+            FetchSessions.Entry e = wanted.get(i).entry();
+            FetchResponse.PartitionData data = reads.get(i).data();
+            if (session != null) {
+                synchronized (session) {
+                    boolean include = e.changedBy(data) || plan.full();
+                    if (reads.get(i).bytes() > 0) {
+                        session.rotate(e);
+                    }
+                    if (!include) {
+                        continue;
+                    }
+                }
+            }
+            if (currentTopic == null || !java.util.Objects.equals(currentTopic.topic, e.topic)
+                    || !java.util.Objects.equals(currentTopic.topicId, e.topicId)) {
+                currentTopic = e;
+                current = new FetchResponse.FetchableTopicResponse().setTopic(e.topic).setTopicId(e.topicId);
                 response.responses().add(current);
             }
-            current.partitions().add(partitions.get(i));
+            current.partitions().add(data);
         }
         return response;
     }

@@ -23,6 +23,7 @@ public final class Routes {
                 .route(ApiKey.PRODUCE, new ProduceHandler(broker))
                 .route(ApiKey.FETCH, new FetchHandler(broker))
                 .route(ApiKey.LIST_OFFSETS, new ListOffsetsHandler(broker))
+                .route(ApiKey.DELETE_RECORDS, new DeleteRecordsHandler(broker))
                 .route(ApiKey.INIT_PRODUCER_ID, ClusterHandlers.initProducerId(broker))
                 .route(ApiKey.FIND_COORDINATOR, ClusterHandlers.findCoordinator(broker))
                 .route(ApiKey.DESCRIBE_CLUSTER, ClusterHandlers.describeCluster(broker))

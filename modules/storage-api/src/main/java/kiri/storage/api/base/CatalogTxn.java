@@ -1,4 +1,4 @@
-package kiri.storage.nullstore;
+package kiri.storage.api.base;
 
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -11,7 +11,7 @@ import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
 
 /** A transactional id's producer and open transaction. Guarded by its own monitor. */
-final class NullTxn {
+final class CatalogTxn {
     final String id;
     ProducerIdAndEpoch producer = ProducerIdAndEpoch.NONE;
     ProducerIdAndEpoch previous = ProducerIdAndEpoch.NONE;
@@ -22,7 +22,7 @@ final class NullTxn {
     /** TxnOffsetCommit offsets by group, applied on commit, dropped on abort. */
     final Map<String, Map<TopicPartition, OffsetCommit>> pendingOffsets = new HashMap<>();
 
-    NullTxn(String id) {
+    CatalogTxn(String id) {
         this.id = id;
     }
 

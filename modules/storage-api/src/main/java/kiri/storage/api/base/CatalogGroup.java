@@ -1,4 +1,4 @@
-package kiri.storage.nullstore;
+package kiri.storage.api.base;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -11,7 +11,7 @@ import kiri.storage.api.TopicPartition;
  * both atomically. Guarded by its own monitor; {@code dead} once removed from the map, so that a
  * writer that looked it up just before must retry with a fresh entry.
  */
-final class NullGroup {
+final class CatalogGroup {
     GroupState state;
     final Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
     boolean dead;

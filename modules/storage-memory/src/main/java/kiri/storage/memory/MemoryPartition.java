@@ -1,0 +1,300 @@
+package kiri.storage.memory;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.BatchRegion;
+import kiri.storage.api.ControlBatches;
+import kiri.storage.api.DataWaiters;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.FetchResult;
+import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.OffsetAndTimestamp;
+import kiri.storage.api.PartitionOffsets;
+import kiri.storage.api.PartitionProducerState;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+
+/**
+ * One partition of the memory engine: an append-only list of stored batches (each a heap copy of the
+ * produced batch with its offsets assigned), the offset stages and the producer state.
+ *
+ * <p>Appends, reads and truncation take the partition's monitor: the critical sections are a binary
+ * search and a few list operations, and a fetch hands out the stored (immutable) segments themselves,
+ * so nothing is copied under the lock except the produced batch. The offset stages are also kept in
+ * volatile fields so that long-poll waiters read them without the lock.
+ */
+final class MemoryPartition {
+    /** A stored batch: its bytes (offsets assigned) and what lookups need without reading them. */
+    private record Stored(long baseOffset, long nextOffset, long maxTimestamp, MemorySegment bytes) {
+        boolean isControl() {
+            return RecordBatchHeader.isControl(bytes);
+        }
+    }
+
+    private final TopicPartition tp;
+    /** Stored batches in offset order; those before {@code head} are deleted (compacted away lazily). Guarded by this. */
+    private final ArrayList<Stored> batches = new ArrayList<>();
+    private int head;
+    private long bytes; // guarded by this
+    private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
+    private boolean removed; // guarded by this
+
+    private volatile long highWatermark;
+    private volatile long lastStable;
+    private volatile long logStart;
+
+    final DataWaiters uncommittedWaiters = new DataWaiters(() -> highWatermark);
+    final DataWaiters committedWaiters = new DataWaiters(() -> lastStable);
+
+    MemoryPartition(TopicPartition tp) {
+        this.tp = tp;
+    }
+
+    PartitionOffsets offsets() {
+        long ls = logStart;
+        long lso = lastStable;
+        long hwm = highWatermark;
+        return new PartitionOffsets(ls, Math.max(ls, Math.min(lso, hwm)), hwm);
+    }
+
+    long highWatermark() {
+        return highWatermark;
+    }
+
+    /**
+     * Appends a data batch (the caller has validated its size and flags): sequence checks, offset
+     * assignment into {@code batch} (the caller's segment, whose answer the router reads), then a copy.
+     * A duplicate gets its original base offset written and is not stored again.
+     *
+     * @param appendTimeMs the append time to stamp for LogAppendTime topics, else -1
+     * @throws StorageException from the producer-state checks
+     */
+    synchronized void append(MemorySegment batch, int leaderEpoch, long appendTimeMs) {
+        if (removed) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+        long dup = producers.check(batch);
+        if (dup != PartitionProducerState.APPEND) {
+            RecordBatchHeader.setBaseOffset(batch, dup);
+            return;
+        }
+        long base = highWatermark;
+        RecordBatchHeader.setBaseOffset(batch, base);
+        RecordBatchHeader.setPartitionLeaderEpoch(batch, leaderEpoch);
+        if (appendTimeMs >= 0) RecordBatchHeader.setLogAppendTime(batch, appendTimeMs);
+        byte[] copy = new byte[Math.toIntExact(batch.byteSize())];
+        MemorySegment stored = MemorySegment.ofArray(copy);
+        MemorySegment.copy(batch, 0, stored, 0, copy.length);
+        store(stored, base);
+    }
+
+    /** Appends a COMMIT or ABORT marker for a producer's transaction. */
+    synchronized void appendMarker(long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs) {
+        if (removed) return;
+        long base = highWatermark;
+        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
+        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        store(marker, base);
+    }
+
+    private void store(MemorySegment stored, long base) {
+        long next = RecordBatchHeader.nextOffset(stored, base);
+        batches.add(new Stored(base, next, RecordBatchHeader.maxTimestamp(stored), stored));
+        bytes += stored.byteSize();
+        producers.onAppend(stored, base);
+        highWatermark = next;
+        lastStable = producers.lastStableOffset(next);
+    }
+
+    /** Wakes the long polls waiting on this partition (after an append, outside the lock). */
+    void signal() {
+        uncommittedWaiters.signal();
+        committedWaiters.signal();
+    }
+
+    /** See {@link kiri.storage.api.Storage#fetch}. */
+    synchronized FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
+        PartitionOffsets offsets = offsets();
+        if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
+            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+                    + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
+        }
+        long end = offsets.fetchableEnd(isolation);
+        if (offset >= end) return FetchResult.empty(offsets);
+        List<BatchRegion> regions = new ArrayList<>();
+        long total = 0;
+        long first = -1L;
+        long last = -1L;
+        for (int i = indexOf(offset); i < batches.size(); i++) {
+            Stored b = batches.get(i);
+            // READ_COMMITTED's end (the first open transaction's first offset) is always a batch boundary.
+            if (b.baseOffset() >= end) break;
+            long size = b.bytes().byteSize();
+            if (total + size > maxBytes && !(regions.isEmpty() && minOneBatch)) break;
+            regions.add(new BatchRegion.Segment(b.bytes().asReadOnly()));
+            total += size;
+            if (first < 0) first = b.baseOffset();
+            last = b.nextOffset();
+        }
+        List<AbortedTransaction> aborted = isolation == IsolationLevel.READ_COMMITTED && first >= 0
+                ? producers.abortedTransactions(first, last) : List.of();
+        return new FetchResult(offsets.highWatermark(), offsets.lastStableOffset(), offsets.logStartOffset(), regions,
+                aborted, null);
+    }
+
+    /** Index of the stored batch containing {@code offset}, or of the first batch after it (size if none). */
+    private int indexOf(long offset) {
+        int lo = head;
+        int hi = batches.size();
+        while (lo < hi) { // first batch whose next offset is after `offset`
+            int mid = (lo + hi) >>> 1;
+            if (batches.get(mid).nextOffset() <= offset) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /**
+     * ListOffsets by timestamp ({@code >= 0}) or the max-timestamp spec, bounded by {@code end} (the
+     * fetchable end at the request's isolation level).
+     */
+    synchronized OffsetAndTimestamp findByTimestamp(long timestamp, long end, int leaderEpoch) {
+        long ls = logStart;
+        for (int i = head; i < batches.size(); i++) {
+            Stored b = batches.get(i);
+            if (b.baseOffset() >= end) break;
+            if (b.isControl() || b.maxTimestamp() < timestamp) continue; // the batch's max timestamp lets us skip it whole
+            OffsetAndTimestamp found = firstRecordAtOrAfter(b, timestamp, Math.max(ls, b.baseOffset()), leaderEpoch);
+            if (found != null && found.offset() < end) return found;
+        }
+        return OffsetAndTimestamp.UNKNOWN;
+    }
+
+    /** ListOffsets MAX_TIMESTAMP: the first record with the largest timestamp, below {@code end}. */
+    synchronized OffsetAndTimestamp maxTimestamp(long end, int leaderEpoch) {
+        Stored best = null;
+        for (int i = head; i < batches.size(); i++) {
+            Stored b = batches.get(i);
+            if (b.baseOffset() >= end) break;
+            if (b.isControl()) continue;
+            if (best == null || b.maxTimestamp() > best.maxTimestamp()) best = b;
+        }
+        if (best == null) return OffsetAndTimestamp.UNKNOWN;
+        OffsetAndTimestamp found = firstRecordAtOrAfter(best, best.maxTimestamp(), Math.max(logStart, best.baseOffset()), leaderEpoch);
+        return found != null ? found : new OffsetAndTimestamp(best.nextOffset() - 1, best.maxTimestamp(), leaderEpoch);
+    }
+
+    /**
+     * The first record of {@code b} at or after {@code minOffset} whose timestamp is {@code >= timestamp}.
+     * LogAppendTime batches give every record the batch's max timestamp. Compressed batches are not
+     * decompressed here: the answer is the batch's first offset (clients then skip a few records more).
+     */
+    private static OffsetAndTimestamp firstRecordAtOrAfter(Stored b, long timestamp, long minOffset, int leaderEpoch) {
+        MemorySegment s = b.bytes();
+        if (RecordBatchHeader.hasLogAppendTime(s) || RecordBatchHeader.compression(s) != 0) {
+            return new OffsetAndTimestamp(minOffset, b.maxTimestamp(), leaderEpoch);
+        }
+        long baseTs = RecordBatchHeader.baseTimestamp(s);
+        int count = RecordBatchHeader.recordCount(s);
+        long[] cursor = {RecordBatchHeader.HEADER_SIZE};
+        for (int r = 0; r < count && cursor[0] < s.byteSize(); r++) {
+            long length = varlong(s, cursor);
+            long recordEnd = cursor[0] + length;
+            cursor[0] += 1; // attributes
+            long ts = baseTs + varlong(s, cursor);
+            long offset = b.baseOffset() + varlong(s, cursor);
+            if (offset >= minOffset && ts >= timestamp) return new OffsetAndTimestamp(offset, ts, leaderEpoch);
+            cursor[0] = recordEnd;
+        }
+        return null;
+    }
+
+    /** A zig-zag varint/varlong at {@code cursor[0]}, advancing it. */
+    private static long varlong(MemorySegment s, long[] cursor) {
+        long raw = 0;
+        int shift = 0;
+        long p = cursor[0];
+        while (true) {
+            byte b = s.get(ValueLayout.JAVA_BYTE, p++);
+            raw |= (long) (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) break;
+            shift += 7;
+            if (shift > 63) throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored batch");
+        }
+        cursor[0] = p;
+        return (raw >>> 1) ^ -(raw & 1);
+    }
+
+    /** DeleteRecords: moves the log start offset to {@code before} (never back) and frees whole batches below it. */
+    synchronized long deleteBefore(long before) {
+        long hwm = highWatermark;
+        if (before < 0 || before > hwm) {
+            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                    + before + ": the high watermark is " + hwm);
+        }
+        if (before > logStart) advanceLogStart(before);
+        return logStart;
+    }
+
+    /**
+     * Retention: drops whole batches from the start while they are older than {@code retentionMs}
+     * (by their max timestamp) or while the partition stays at least {@code retentionBytes} without them;
+     * a negative limit is off.
+     */
+    synchronized void applyRetention(long nowMs, long retentionMs, long retentionBytes) {
+        long newStart = logStart;
+        long size = bytes;
+        for (int i = head; i < batches.size(); i++) {
+            Stored b = batches.get(i);
+            boolean expired = retentionMs >= 0 && b.maxTimestamp() < nowMs - retentionMs;
+            boolean tooBig = retentionBytes >= 0 && size - b.bytes().byteSize() >= retentionBytes;
+            if (!expired && !tooBig) break;
+            size -= b.bytes().byteSize();
+            newStart = Math.max(newStart, b.nextOffset());
+        }
+        if (newStart > logStart) advanceLogStart(newStart);
+    }
+
+    /** Producer state idle longer than {@code expirationMs} is forgotten, as Kafka's producer.id.expiration.ms. */
+    synchronized void expireProducers(long nowMs, long expirationMs) {
+        producers.removeExpired(nowMs, expirationMs);
+    }
+
+    private void advanceLogStart(long newStart) {
+        logStart = newStart;
+        while (head < batches.size() && batches.get(head).nextOffset() <= newStart) {
+            bytes -= batches.get(head).bytes().byteSize();
+            batches.set(head, null);
+            head++;
+        }
+        if (head > 1024 && head > batches.size() / 2) { // compact the dropped prefix away
+            batches.subList(0, head).clear();
+            head = 0;
+        }
+        producers.onLogStartOffset(newStart);
+        lastStable = producers.lastStableOffset(highWatermark);
+    }
+
+    synchronized long sizeInBytes() {
+        return bytes;
+    }
+
+    synchronized List<ActiveProducer> activeProducers() {
+        return producers.activeProducers();
+    }
+
+    /** The topic was deleted or the storage closes: frees the batches and wakes every waiter. */
+    void remove() {
+        synchronized (this) {
+            removed = true;
+            batches.clear();
+            head = 0;
+            bytes = 0;
+        }
+        uncommittedWaiters.wakeAll();
+        committedWaiters.wakeAll();
+    }
+}

@@ -1,0 +1,5 @@
+/** The memory storage engine ({@code memory://}): keeps every record batch in memory, until the broker stops. */
+module kiri.storage.memory {
+    requires kiri.storage.api;
+    provides kiri.storage.api.StorageProvider with kiri.storage.memory.MemoryStorageProvider;
+}
