@@ -160,7 +160,10 @@ public final class Proxy implements AutoCloseable {
         }
         try {
             Server server = listen(new InetSocketAddress(config.bind().getAddress(), bindPort),
-                    () -> List.of(nodeOrigins.get(nodeId)));
+                    () -> {
+                        Endpoint origin = nodeOrigins.get(nodeId);
+                        return origin == null ? List.of() : List.of(origin);
+                    });
             Endpoint advertised = new Endpoint(config.advertisedHost(), advertisedPort(server.localAddress().getPort()));
             LOG.log(Level.INFO, "origin broker {0} at {1}:{2} -> proxy listener {3} (advertised {4})",
                     nodeId, host, port, server.localAddress(), advertised);

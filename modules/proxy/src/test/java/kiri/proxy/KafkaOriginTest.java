@@ -100,6 +100,9 @@ class KafkaOriginTest {
         assertEquals(0, format.exitValue(), () -> read(dir.resolve("format.out")));
 
         kafka = java("kafka.Kafka", props.toString()).redirectOutput(dir.resolve("kafka.out").toFile()).start();
+        Process started = kafka;
+        // if the test JVM dies without running @AfterAll (e.g. surefire's fork timeout), take Kafka along
+        Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, "kill-test-kafka"));
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (!accepts(kafkaPort)) {
             if (!kafka.isAlive() || System.nanoTime() > deadline) {
