@@ -7,7 +7,7 @@
 # Usage: bench/proxy-vs-direct.sh [-n RECORDS] [--rate-records N] [--record-size B] [--acks A]
 #                                 [--rounds R] [--keep] [-h]
 # Environment: KIRI_JAVA_OPTS (JVM options of broker and proxy, passed to ./kiri; PROXY_JAVA_OPTS
-#   overrides them for the proxy alone),
+#   overrides them for the proxy alone), PROXY_ARGS (extra `kiri proxy` flags, e.g. --event-loops 1),
 #   PERF_HEAP_OPTS (default -Xmx512M), BROKER_PORT (29092), PROXY_PORT (29192; brokers get 29193+).
 set -uo pipefail
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -102,7 +102,7 @@ start broker "$BROKER_PORT" "$root/kiri" broker --listener "tcp://127.0.0.1:$BRO
 proxy_env=()
 [ -n "${PROXY_JAVA_OPTS:-}" ] && proxy_env=(env "KIRI_JAVA_OPTS=$PROXY_JAVA_OPTS")
 start proxy "$PROXY_PORT" "${proxy_env[@]}" "$root/kiri" proxy --listener "tcp://127.0.0.1:$PROXY_PORT" \
-  --origin "tcp://127.0.0.1:$BROKER_PORT"
+  --origin "tcp://127.0.0.1:$BROKER_PORT" ${PROXY_ARGS:-}
 grep -h 'listening' "$tmp/broker.out" "$tmp/proxy.out" >&2
 BROKER_PID="${PIDS[0]}"; PROXY_PID="${PIDS[1]}"
 TICKS="$(getconf CLK_TCK)"

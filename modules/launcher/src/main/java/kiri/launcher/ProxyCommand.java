@@ -43,6 +43,10 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             description = "How long a connect to an origin broker may take (default ${DEFAULT-VALUE}).")
     long connectTimeoutMs;
 
+    @Option(names = "--event-loops", paramLabel = "N", defaultValue = "0",
+            description = "Selector threads per listener and for origin connections (default: one per processor).")
+    int eventLoops;
+
     @Option(names = "--verbose", description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -68,9 +72,13 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         if (connectTimeoutMs <= 0) {
             throw new IllegalArgumentException("--connect-timeout-ms must be > 0, got " + connectTimeoutMs);
         }
+        if (eventLoops < 0) {
+            throw new IllegalArgumentException("--event-loops must be positive (0: one per processor), got " + eventLoops);
+        }
+        int loops = eventLoops == 0 ? Runtime.getRuntime().availableProcessors() : eventLoops;
         int base = brokerPortBase >= 0 ? brokerPortBase : listen.port() == 0 ? -1 : listen.port() + 1;
         ProxyConfig config = new ProxyConfig(new InetSocketAddress(listen.host(), listen.port()), advertised.host(),
-                advertised.port(), originAddresses, base, Runtime.getRuntime().availableProcessors(),
+                advertised.port(), originAddresses, base, loops,
                 Duration.ofMillis(connectTimeoutMs));
         Proxy proxy;
         try {

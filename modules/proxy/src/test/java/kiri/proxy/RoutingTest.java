@@ -216,6 +216,23 @@ class RoutingTest {
     }
 
     @Test
+    void bootstrapSkipsAnUnreachableOrigin() throws Exception {
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadPort = s.getLocalPort();
+        }
+        try (Proxy p = Proxy.start(ProxyConfig.of(new InetSocketAddress("127.0.0.1", 0), "127.0.0.1", 0,
+                List.of(InetSocketAddress.createUnresolved("127.0.0.1", deadPort),
+                        InetSocketAddress.createUnresolved("127.0.0.1", brokers.get(1).port()))))) {
+            for (int i = 0; i < 3; i++) { // whichever origin the rotation tries first
+                try (ClientConnection c = connect(p.localAddress().getPort())) {
+                    assertEquals(2, echo(c, i)[1], "answered by the live origin");
+                }
+            }
+        }
+    }
+
+    @Test
     void acksZeroProduceGetsNoResponseAndLaterResponsesStayMatched() throws Exception {
         // acks=0, no transactional id (v3+ puts it before acks): null string, then acks, timeout, no topics
         byte[] produceBody = {-1, -1, 0, 0, 0, 0, 3, -24, 0, 0, 0, 0};
