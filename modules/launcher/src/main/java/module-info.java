@@ -1,6 +1,7 @@
 /** The kiri command line. */
 module kiri.launcher {
     requires kiri.router;
+    requires kiri.proxy;
     requires kiri.storage.api;
     requires info.picocli;
     uses kiri.storage.api.StorageProvider;
