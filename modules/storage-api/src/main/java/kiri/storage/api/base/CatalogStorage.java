@@ -5,12 +5,9 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,18 +23,15 @@ import kiri.storage.api.GroupState;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
-import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
-import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
-import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionTable;
 
@@ -62,10 +56,8 @@ public abstract class CatalogStorage<P> implements Storage {
     private final String clusterId;
 
     private final Object adminLock = new Object();
-    private final ConcurrentHashMap<String, CatalogTopic<P>> byName = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<UUID, CatalogTopic<P>> byId = new ConcurrentHashMap<>();
-    /** {@link Topics#collisionKey} -> topic name; guarded by adminLock. */
-    private final Map<String, String> collisionKeys = new HashMap<>();
+    /** Changed under adminLock. */
+    private final TopicCatalog<CatalogTopic<P>> catalog;
 
     private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
     private final GroupTable groups = new GroupTable();
@@ -78,6 +70,7 @@ public abstract class CatalogStorage<P> implements Storage {
         this.context = context;
         this.clock = context.clock();
         this.clusterId = context.clusterId() != null ? context.clusterId() : KafkaUuid.toString(KafkaUuid.random());
+        this.catalog = new TopicCatalog<>(context.nodeId(), CatalogTopic::info);
         brokers.put(context.nodeId(), context.broker());
     }
 
@@ -111,17 +104,17 @@ public abstract class CatalogStorage<P> implements Storage {
 
     /** The topic snapshot, or null. */
     protected final CatalogTopic<P> topic(String name) {
-        return byName.get(name);
+        return catalog.get(name);
     }
 
     /** Every topic snapshot (a weakly consistent view). */
     protected final Collection<CatalogTopic<P>> topics() {
-        return byName.values();
+        return catalog.all();
     }
 
     /** The partition, or null if it (or its topic) does not exist. */
     protected final P partition(TopicPartition tp) {
-        CatalogTopic<P> t = byName.get(tp.topic());
+        CatalogTopic<P> t = catalog.get(tp.topic());
         return t == null ? null : t.partition(tp.partition());
     }
 
@@ -184,19 +177,11 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                Topics.validateName(request.name());
-                if (byName.containsKey(request.name())) throw Topics.alreadyExists(request.name());
-                String clash = collisionKeys.get(Topics.collisionKey(request.name()));
-                if (clash != null) throw Topics.collision(request.name(), clash);
-                NewTopic topic = Topics.validate(request, brokers.size());
-                UUID id = KafkaUuid.random();
-                TopicInfo info = new TopicInfo(topic.name(), id, partitionInfos(0, topic.partitions(), List.of()),
-                        topic.replicationFactor(), topic.configs());
+                TopicInfo info = catalog.newTopic(request, brokers.size());
                 if (!validateOnly) {
-                    List<P> partitions = new ArrayList<>(topic.partitions());
-                    for (int i = 0; i < topic.partitions(); i++) partitions.add(newPartition(new TopicPartition(topic.name(), i)));
-                    publish(CatalogTopic.of(info, partitions));
-                    collisionKeys.put(Topics.collisionKey(topic.name()), topic.name());
+                    List<P> partitions = new ArrayList<>(info.partitionCount());
+                    for (int i = 0; i < info.partitionCount(); i++) partitions.add(newPartition(new TopicPartition(info.name(), i)));
+                    catalog.add(CatalogTopic.of(info, partitions));
                 }
                 return info;
             }
@@ -208,14 +193,13 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         CatalogTopic<P> removed;
         synchronized (adminLock) {
-            removed = lookup(ref);
-            if (removed == null) return Stages.failed(Topics.unknown(ref));
-            byName.remove(removed.info().name());
-            byId.remove(removed.info().id());
-            collisionKeys.remove(Topics.collisionKey(removed.info().name()));
+            try {
+                removed = catalog.remove(ref);
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
         }
-        String name = removed.info().name();
-        groups.removeTopic(name);
+        groups.removeTopic(removed.info().name());
         for (P p : removed.partitions()) onPartitionRemoved(p);
         return CompletableFuture.completedFuture(removed.info());
     }
@@ -225,17 +209,12 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                CatalogTopic<P> current = byName.get(topic);
-                if (current == null) throw Topics.unknown(TopicRef.of(topic));
-                int have = current.partitions().size();
-                Topics.validatePartitionIncrease(topic, have, totalCount);
-                TopicInfo old = current.info();
-                TopicInfo info = new TopicInfo(old.name(), old.id(), partitionInfos(have, totalCount, old.partitions()),
-                        old.replicationFactor(), old.configs());
+                CatalogTopic<P> current = catalog.existing(topic);
+                TopicInfo info = catalog.withPartitions(current, totalCount);
                 if (!validateOnly) {
                     List<P> partitions = new ArrayList<>(current.partitions());
-                    for (int i = have; i < totalCount; i++) partitions.add(newPartition(new TopicPartition(topic, i)));
-                    publish(CatalogTopic.of(info, partitions));
+                    for (int i = partitions.size(); i < totalCount; i++) partitions.add(newPartition(new TopicPartition(topic, i)));
+                    catalog.publish(CatalogTopic.of(info, partitions));
                 }
                 return info;
             }
@@ -245,20 +224,13 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<List<TopicInfo>> listTopics() {
         if (closed) return closedStage();
-        TreeMap<String, TopicInfo> sorted = new TreeMap<>();
-        for (CatalogTopic<P> t : byName.values()) sorted.put(t.info().name(), t.info());
-        return CompletableFuture.completedFuture(new ArrayList<>(sorted.values()));
+        return CompletableFuture.completedFuture(catalog.list());
     }
 
     @Override
     public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
         if (closed) return closedStage();
-        List<TopicInfo> out = new ArrayList<>(refs.size());
-        for (TopicRef ref : refs) {
-            CatalogTopic<P> t = lookup(ref);
-            if (t != null) out.add(t.info());
-        }
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(catalog.describe(refs));
     }
 
     @Override
@@ -266,34 +238,12 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                CatalogTopic<P> current = byName.get(topic);
-                if (current == null) throw Topics.unknown(TopicRef.of(topic));
-                TopicInfo old = current.info();
-                Map<String, String> configs = TopicConfigs.apply(old.configs(), ops);
-                TopicInfo info = new TopicInfo(old.name(), old.id(), old.partitions(), old.replicationFactor(), configs);
-                if (!validateOnly) publish(CatalogTopic.of(info, current.partitions()));
+                CatalogTopic<P> current = catalog.existing(topic);
+                TopicInfo info = catalog.withConfigs(current, ops);
+                if (!validateOnly) catalog.publish(CatalogTopic.of(info, current.partitions()));
                 return info;
             }
         });
-    }
-
-    private void publish(CatalogTopic<P> topic) {
-        byName.put(topic.info().name(), topic);
-        byId.put(topic.info().id(), topic);
-    }
-
-    private CatalogTopic<P> lookup(TopicRef ref) {
-        return switch (ref) {
-            case TopicRef.Name(String name) -> byName.get(name);
-            case TopicRef.Id(UUID id) -> byId.get(id);
-        };
-    }
-
-    private List<PartitionInfo> partitionInfos(int from, int to, List<PartitionInfo> existing) {
-        List<PartitionInfo> out = new ArrayList<>(to);
-        out.addAll(existing);
-        for (int i = from; i < to; i++) out.add(PartitionInfo.singleNode(i, context.nodeId()));
-        return out;
     }
 
     // ---- committed offsets -------------------------------------------------------------------
@@ -439,7 +389,7 @@ public abstract class CatalogStorage<P> implements Storage {
     public void close() {
         if (closed) return;
         closed = true;
-        for (CatalogTopic<P> t : byName.values()) {
+        for (CatalogTopic<P> t : catalog.all()) {
             for (P p : t.partitions()) onPartitionRemoved(p);
         }
     }
