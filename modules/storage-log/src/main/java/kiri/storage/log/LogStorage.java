@@ -13,7 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -25,7 +24,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -97,7 +95,6 @@ final class LogStorage implements Storage {
 
     /** Changed on the metadata thread only. */
     private final TopicCatalog<LogTopic> catalog;
-    private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
     private final GroupTable groups = new GroupTable();
     private final TransactionTable txns;
     private final Writer writer;
@@ -121,7 +118,7 @@ final class LogStorage implements Storage {
         this.fsync = fsync;
         this.context = context;
         this.clock = context.clock();
-        this.catalog = new TopicCatalog<>(context.nodeId(), LogTopic::info);
+        this.catalog = new TopicCatalog<>(context.nodeId(), context.broker(), LogTopic::info);
         AtomicFiles.createDirectories(root);
         AtomicFiles.createDirectories(dataDir);
         AtomicFiles.createDirectories(groupsDir);
@@ -147,7 +144,6 @@ final class LogStorage implements Storage {
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
         try {
             this.clusterId = loadClusterId(context.clusterId());
-            brokers.put(context.nodeId(), context.broker());
             loadTopics();
             loadGroupsAndTxns();
             writer.start();
@@ -385,16 +381,14 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<Void> registerBroker(BrokerInfo broker) {
         if (closed) return closedStage();
-        brokers.put(broker.nodeId(), broker);
+        catalog.registerBroker(broker);
         return Stages.DONE;
     }
 
     @Override
     public CompletionStage<List<BrokerInfo>> brokers() {
         if (closed) return closedStage();
-        List<BrokerInfo> list = new ArrayList<>(brokers.values());
-        list.sort(Comparator.comparingInt(BrokerInfo::nodeId));
-        return CompletableFuture.completedFuture(list);
+        return CompletableFuture.completedFuture(catalog.brokers());
     }
 
     @Override
@@ -407,7 +401,7 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
         return onMeta(() -> {
-            TopicInfo info = catalog.newTopic(request, brokers.size());
+            TopicInfo info = catalog.newTopic(request);
             if (validateOnly) return info;
             LogTopic t = new LogTopic(info, openPartitions(info, 0, new PartitionLog[info.partitionCount()]));
             catalog.add(t);

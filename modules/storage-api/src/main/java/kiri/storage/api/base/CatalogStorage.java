@@ -4,13 +4,11 @@ import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import kiri.storage.api.BrokerInfo;
@@ -59,7 +57,6 @@ public abstract class CatalogStorage<P> implements Storage {
     /** Changed under adminLock. */
     private final TopicCatalog<CatalogTopic<P>> catalog;
 
-    private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
     private final GroupTable groups = new GroupTable();
     private final AtomicLong producerIds = new AtomicLong();
     private final TransactionTable txns = new TransactionTable(new TxnEngine(), producerIds::getAndIncrement);
@@ -70,8 +67,7 @@ public abstract class CatalogStorage<P> implements Storage {
         this.context = context;
         this.clock = context.clock();
         this.clusterId = context.clusterId() != null ? context.clusterId() : KafkaUuid.toString(KafkaUuid.random());
-        this.catalog = new TopicCatalog<>(context.nodeId(), CatalogTopic::info);
-        brokers.put(context.nodeId(), context.broker());
+        this.catalog = new TopicCatalog<>(context.nodeId(), context.broker(), CatalogTopic::info);
     }
 
     // ---- what subclasses supply --------------------------------------------------------------
@@ -153,16 +149,14 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<Void> registerBroker(BrokerInfo broker) {
         if (closed) return closedStage();
-        brokers.put(broker.nodeId(), broker);
+        catalog.registerBroker(broker);
         return Stages.DONE;
     }
 
     @Override
     public CompletionStage<List<BrokerInfo>> brokers() {
         if (closed) return closedStage();
-        List<BrokerInfo> list = new ArrayList<>(brokers.values());
-        list.sort(Comparator.comparingInt(BrokerInfo::nodeId));
-        return CompletableFuture.completedFuture(list);
+        return CompletableFuture.completedFuture(catalog.brokers());
     }
 
     @Override
@@ -177,7 +171,7 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                TopicInfo info = catalog.newTopic(request, brokers.size());
+                TopicInfo info = catalog.newTopic(request);
                 if (!validateOnly) {
                     List<P> partitions = new ArrayList<>(info.partitionCount());
                     for (int i = 0; i < info.partitionCount(); i++) partitions.add(newPartition(new TopicPartition(info.name(), i)));

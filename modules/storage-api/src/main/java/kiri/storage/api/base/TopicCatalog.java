@@ -2,6 +2,7 @@ package kiri.storage.api.base;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +10,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
@@ -19,9 +21,9 @@ import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
 
 /**
- * A single node's topic catalogue with Kafka's rules, shared by engines: topics by name and by id,
- * name collisions ('.' vs '_'), and the {@link TopicInfo} that CreateTopics, CreatePartitions and
- * AlterConfigs produce. The engine keeps its own topic type {@code T} (the info plus its partitions),
+ * A single node's topic catalogue with Kafka's rules, shared by engines: the registered brokers (what
+ * a replication factor is checked against), topics by name and by id, name collisions ('.' vs '_'),
+ * and the {@link TopicInfo} that CreateTopics, CreatePartitions and AlterConfigs produce. The engine keeps its own topic type {@code T} (the info plus its partitions),
  * creates the partitions and persists what it must; this class only checks and indexes.
  *
  * <p>Threads: reads ({@link #get}, {@link #lookup}, {@link #all}, {@link #list}, {@link #describe}) are
@@ -32,6 +34,7 @@ import kiri.storage.api.Topics;
  */
 public final class TopicCatalog<T> {
     private final int nodeId;
+    private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
     private final Function<T, TopicInfo> info;
     private final ConcurrentHashMap<String, T> byName = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<UUID, T> byId = new ConcurrentHashMap<>();
@@ -40,11 +43,25 @@ public final class TopicCatalog<T> {
 
     /**
      * @param nodeId the node that leads every partition
+     * @param self   this node, the first registered broker
      * @param info   a topic's info
      */
-    public TopicCatalog(int nodeId, Function<T, TopicInfo> info) {
+    public TopicCatalog(int nodeId, BrokerInfo self, Function<T, TopicInfo> info) {
         this.nodeId = nodeId;
         this.info = info;
+        brokers.put(nodeId, self);
+    }
+
+    /** Registers (or replaces) a broker. */
+    public void registerBroker(BrokerInfo broker) {
+        brokers.put(broker.nodeId(), broker);
+    }
+
+    /** The registered brokers, by node id. */
+    public List<BrokerInfo> brokers() {
+        List<BrokerInfo> list = new ArrayList<>(brokers.values());
+        list.sort(Comparator.comparingInt(BrokerInfo::nodeId));
+        return list;
     }
 
     /** The topic, or null. */
@@ -93,12 +110,12 @@ public final class TopicCatalog<T> {
      *
      * @throws kiri.storage.api.StorageException INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, ...
      */
-    public TopicInfo newTopic(NewTopic request, int brokerCount) {
+    public TopicInfo newTopic(NewTopic request) {
         Topics.validateName(request.name());
         if (byName.containsKey(request.name())) throw Topics.alreadyExists(request.name());
         String clash = collisionKeys.get(Topics.collisionKey(request.name()));
         if (clash != null) throw Topics.collision(request.name(), clash);
-        NewTopic topic = Topics.validate(request, brokerCount);
+        NewTopic topic = Topics.validate(request, brokers.size());
         return new TopicInfo(topic.name(), KafkaUuid.random(), partitionInfos(0, topic.partitions(), List.of()),
                 topic.replicationFactor(), topic.configs());
     }
