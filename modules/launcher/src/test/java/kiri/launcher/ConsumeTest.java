@@ -74,9 +74,8 @@ class ConsumeTest {
 
     @BeforeAll
     static void start() throws Exception {
-        broker = Broker.start(new Broker.Settings(new ListenerUrl("127.0.0.1", 0), new ListenerUrl("127.0.0.1", 0),
-                "memory://", null, 0, true, 1));
-        bootstrap = "127.0.0.1:" + broker.localAddress().getPort();
+        broker = InProcessBroker.start("memory://");
+        bootstrap = InProcessBroker.bootstrap(broker);
     }
 
     @AfterAll

@@ -56,9 +56,8 @@ class GroupConsumeTest {
     static void start() throws Exception {
         System.setProperty("kiri.group.min.session.timeout.ms", "1000");
         System.setProperty("kiri.group.initial.rebalance.delay.ms", "0");
-        broker = Broker.start(new Broker.Settings(new ListenerUrl("127.0.0.1", 0), new ListenerUrl("127.0.0.1", 0),
-                "memory://", null, 0, true, 1));
-        bootstrap = "127.0.0.1:" + broker.localAddress().getPort();
+        broker = InProcessBroker.start("memory://");
+        bootstrap = InProcessBroker.bootstrap(broker);
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
     }
 

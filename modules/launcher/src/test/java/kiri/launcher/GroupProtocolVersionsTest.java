@@ -69,10 +69,8 @@ class GroupProtocolVersionsTest {
     @BeforeAll
     static void start() throws Exception {
         System.setProperty("kiri.group.initial.rebalance.delay.ms", "0");
-        broker = Broker.start(new Broker.Settings(new ListenerUrl("127.0.0.1", 0), new ListenerUrl("127.0.0.1", 0),
-                "null://", null, 0, true, 1));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                "127.0.0.1:" + broker.localAddress().getPort()))) {
+        broker = InProcessBroker.start("null://");
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, InProcessBroker.bootstrap(broker)))) {
             admin.createTopics(List.of(new NewTopic("versions", 2, (short) 1))).all().get();
             topicId = admin.describeTopics(List.of("versions")).allTopicNames().get().get("versions").topicId();
         }

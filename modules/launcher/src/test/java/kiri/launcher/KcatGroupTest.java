@@ -28,9 +28,8 @@ class KcatGroupTest {
     @BeforeAll
     static void start() throws Exception {
         System.setProperty("kiri.group.initial.rebalance.delay.ms", "0");
-        broker = Broker.start(new Broker.Settings(new ListenerUrl("127.0.0.1", 0), new ListenerUrl("127.0.0.1", 0),
-                "null://", null, 0, true, 1));
-        bootstrap = "127.0.0.1:" + broker.localAddress().getPort();
+        broker = InProcessBroker.start("null://");
+        bootstrap = InProcessBroker.bootstrap(broker);
     }
 
     @AfterAll

@@ -11,6 +11,7 @@ import org.apache.kafka.common.record.EndTransactionMarker;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class ControlBatchesTest {
 

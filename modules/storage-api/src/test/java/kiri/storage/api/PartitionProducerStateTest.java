@@ -1,6 +1,6 @@
 package kiri.storage.api;
 
-import static kiri.storage.api.Assert.assertCode;
+import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class PartitionProducerStateTest {
     private final PartitionProducerState state = new PartitionProducerState();

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class RecordBatchHeaderTest {
 

@@ -1,6 +1,6 @@
 package kiri.storage.api;
 
-import static kiri.storage.api.Assert.assertCode;
+import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -13,7 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -21,12 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -48,7 +45,6 @@ import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
-import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
@@ -56,13 +52,13 @@ import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
-import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionTable;
+import kiri.storage.api.base.TopicCatalog;
 
 /**
  * The durable log engine. Layout under the root directory:
@@ -97,10 +93,8 @@ final class LogStorage implements Storage {
     private final FileChannel lockChannel;
     private final FileLock lock;
 
-    private final ConcurrentHashMap<String, LogTopic> byName = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<UUID, LogTopic> byId = new ConcurrentHashMap<>();
-    private final Map<String, String> collisionKeys = new HashMap<>(); // metadata thread
-    private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
+    /** Changed on the metadata thread only. */
+    private final TopicCatalog<LogTopic> catalog;
     private final GroupTable groups = new GroupTable();
     private final TransactionTable txns;
     private final Writer writer;
@@ -124,6 +118,7 @@ final class LogStorage implements Storage {
         this.fsync = fsync;
         this.context = context;
         this.clock = context.clock();
+        this.catalog = new TopicCatalog<>(context.nodeId(), context.broker(), LogTopic::info);
         AtomicFiles.createDirectories(root);
         AtomicFiles.createDirectories(dataDir);
         AtomicFiles.createDirectories(groupsDir);
@@ -149,7 +144,6 @@ final class LogStorage implements Storage {
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
         try {
             this.clusterId = loadClusterId(context.clusterId());
-            brokers.put(context.nodeId(), context.broker());
             loadTopics();
             loadGroupsAndTxns();
             writer.start();
@@ -185,7 +179,8 @@ final class LogStorage implements Storage {
         Set<String> dirs = new HashSet<>();
         long now = clock.millis();
         for (MetaCodec.StoredTopic t : topics) {
-            TopicInfo info = new TopicInfo(t.name(), t.id(), partitionInfos(0, t.partitions(), List.of()), t.replicationFactor(), t.configs());
+            TopicInfo info = new TopicInfo(t.name(), t.id(), catalog.partitionInfos(0, t.partitions(), List.of()), t.replicationFactor(),
+                    t.configs());
             PartitionLog[] partitions = new PartitionLog[t.partitions()];
             LogConfig config = LogConfig.of(t.configs());
             for (int i = 0; i < partitions.length; i++) {
@@ -193,8 +188,7 @@ final class LogStorage implements Storage {
                 dirs.add(dir.getFileName().toString());
                 partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, config, now);
             }
-            publish(new LogTopic(info, partitions));
-            collisionKeys.put(Topics.collisionKey(t.name()), t.name());
+            catalog.add(new LogTopic(info, partitions));
         }
         // Directories of topics deleted (or never recorded) before a crash.
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dataDir)) {
@@ -227,7 +221,7 @@ final class LogStorage implements Storage {
         byte[] stored = AtomicFiles.read(root.resolve("producer-ids.meta"));
         long next = stored == null ? 0L : MetaCodec.longValue(stored);
         next = Math.max(next, txns.maxProducerId() + 1);
-        for (LogTopic t : byName.values()) for (PartitionLog p : t.partitions()) next = Math.max(next, p.maxProducerId() + 1);
+        for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) next = Math.max(next, p.maxProducerId() + 1);
         nextProducerId = next;
         producerIdBlockEnd = next; // the first allocation reserves and persists a new block
     }
@@ -236,7 +230,7 @@ final class LogStorage implements Storage {
     private void adoptOpenTransactions() {
         long now = clock.millis();
         Set<String> adopted = new LinkedHashSet<>();
-        for (LogTopic t : byName.values()) {
+        for (LogTopic t : catalog.all()) {
             for (PartitionLog p : t.partitions()) {
                 for (long pid : p.openTransactionProducers()) {
                     String id = txns.adopt(pid, p.tp, now);
@@ -361,8 +355,7 @@ final class LogStorage implements Storage {
 
     private void persistTopics() {
         List<MetaCodec.StoredTopic> list = new ArrayList<>();
-        for (LogTopic t : new TreeMap<>(byName).values()) {
-            TopicInfo i = t.info();
+        for (TopicInfo i : catalog.list()) {
             list.add(new MetaCodec.StoredTopic(i.name(), i.id(), i.partitionCount(), i.replicationFactor(), i.configs()));
         }
         AtomicFiles.write(root.resolve("topics.meta"), MetaCodec.topics(list));
@@ -388,16 +381,14 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<Void> registerBroker(BrokerInfo broker) {
         if (closed) return closedStage();
-        brokers.put(broker.nodeId(), broker);
+        catalog.registerBroker(broker);
         return Stages.DONE;
     }
 
     @Override
     public CompletionStage<List<BrokerInfo>> brokers() {
         if (closed) return closedStage();
-        List<BrokerInfo> list = new ArrayList<>(brokers.values());
-        list.sort(Comparator.comparingInt(BrokerInfo::nodeId));
-        return CompletableFuture.completedFuture(list);
+        return CompletableFuture.completedFuture(catalog.brokers());
     }
 
     @Override
@@ -410,22 +401,14 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
         return onMeta(() -> {
-            Topics.validateName(request.name());
-            if (byName.containsKey(request.name())) throw Topics.alreadyExists(request.name());
-            String clash = collisionKeys.get(Topics.collisionKey(request.name()));
-            if (clash != null) throw Topics.collision(request.name(), clash);
-            NewTopic topic = Topics.validate(request, brokers.size());
-            UUID id = KafkaUuid.random();
-            TopicInfo info = new TopicInfo(topic.name(), id, partitionInfos(0, topic.partitions(), List.of()),
-                    topic.replicationFactor(), topic.configs());
+            TopicInfo info = catalog.newTopic(request);
             if (validateOnly) return info;
-            LogTopic t = new LogTopic(info, openPartitions(info, 0, new PartitionLog[topic.partitions()]));
-            publish(t);
-            collisionKeys.put(Topics.collisionKey(topic.name()), topic.name());
+            LogTopic t = new LogTopic(info, openPartitions(info, 0, new PartitionLog[info.partitionCount()]));
+            catalog.add(t);
             try {
                 persistTopics();
             } catch (RuntimeException e) {
-                unpublish(t);
+                catalog.remove(t);
                 for (PartitionLog p : t.partitions()) p.delete();
                 throw e;
             }
@@ -445,9 +428,7 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<TopicInfo> deleteTopic(TopicRef ref) {
         return onMeta(() -> {
-            LogTopic removed = lookup(ref);
-            if (removed == null) throw Topics.unknown(ref);
-            unpublish(removed);
+            LogTopic removed = catalog.remove(ref);
             persistTopics();
             for (PartitionLog p : removed.partitions()) p.delete();
             for (String g : groups.removeTopic(removed.info().name())) persistGroup(g);
@@ -455,25 +436,15 @@ final class LogStorage implements Storage {
         });
     }
 
-    private void unpublish(LogTopic t) {
-        byName.remove(t.info().name());
-        byId.remove(t.info().id());
-        collisionKeys.remove(Topics.collisionKey(t.info().name()));
-    }
-
     @Override
     public CompletionStage<TopicInfo> createPartitions(String topic, int totalCount, boolean validateOnly) {
         return onMeta(() -> {
-            LogTopic current = byName.get(topic);
-            if (current == null) throw Topics.unknown(TopicRef.of(topic));
-            int have = current.partitions().length;
-            Topics.validatePartitionIncrease(topic, have, totalCount);
-            TopicInfo old = current.info();
-            TopicInfo info = new TopicInfo(old.name(), old.id(), partitionInfos(have, totalCount, old.partitions()),
-                    old.replicationFactor(), old.configs());
+            LogTopic current = catalog.existing(topic);
+            TopicInfo info = catalog.withPartitions(current, totalCount);
             if (validateOnly) return info;
-            PartitionLog[] partitions = openPartitions(info, have, java.util.Arrays.copyOf(current.partitions(), totalCount));
-            publish(new LogTopic(info, partitions));
+            PartitionLog[] partitions = openPartitions(info, current.partitions().length,
+                    java.util.Arrays.copyOf(current.partitions(), totalCount));
+            catalog.publish(new LogTopic(info, partitions));
             persistTopics();
             return info;
         });
@@ -482,60 +453,31 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<List<TopicInfo>> listTopics() {
         if (closed) return closedStage();
-        TreeMap<String, TopicInfo> sorted = new TreeMap<>();
-        for (LogTopic t : byName.values()) sorted.put(t.info().name(), t.info());
-        return CompletableFuture.completedFuture(new ArrayList<>(sorted.values()));
+        return CompletableFuture.completedFuture(catalog.list());
     }
 
     @Override
     public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
         if (closed) return closedStage();
-        List<TopicInfo> out = new ArrayList<>(refs.size());
-        for (TopicRef ref : refs) {
-            LogTopic t = lookup(ref);
-            if (t != null) out.add(t.info());
-        }
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(catalog.describe(refs));
     }
 
     @Override
     public CompletionStage<TopicInfo> alterTopicConfigs(String topic, List<ConfigOp> ops, boolean validateOnly) {
         return onMeta(() -> {
-            LogTopic current = byName.get(topic);
-            if (current == null) throw Topics.unknown(TopicRef.of(topic));
-            TopicInfo old = current.info();
-            Map<String, String> configs = TopicConfigs.apply(old.configs(), ops);
-            TopicInfo info = new TopicInfo(old.name(), old.id(), old.partitions(), old.replicationFactor(), configs);
+            LogTopic current = catalog.existing(topic);
+            TopicInfo info = catalog.withConfigs(current, ops);
             if (validateOnly) return info;
-            publish(new LogTopic(info, current.partitions()));
+            catalog.publish(new LogTopic(info, current.partitions()));
             persistTopics();
-            LogConfig config = LogConfig.of(configs);
+            LogConfig config = LogConfig.of(info.configs());
             for (PartitionLog p : current.partitions()) p.config = config;
             return info;
         });
     }
 
-    private void publish(LogTopic topic) {
-        byName.put(topic.info().name(), topic);
-        byId.put(topic.info().id(), topic);
-    }
-
-    private LogTopic lookup(TopicRef ref) {
-        return switch (ref) {
-            case TopicRef.Name(String name) -> byName.get(name);
-            case TopicRef.Id(UUID id) -> byId.get(id);
-        };
-    }
-
-    private List<PartitionInfo> partitionInfos(int from, int to, List<PartitionInfo> existing) {
-        List<PartitionInfo> out = new ArrayList<>(to);
-        out.addAll(existing);
-        for (int i = from; i < to; i++) out.add(PartitionInfo.singleNode(i, context.nodeId()));
-        return out;
-    }
-
     private PartitionLog partition(TopicPartition tp) {
-        LogTopic t = byName.get(tp.topic());
+        LogTopic t = catalog.get(tp.topic());
         if (t == null) return null;
         int p = tp.partition();
         PartitionLog[] ps = t.partitions();
@@ -787,7 +729,7 @@ final class LogStorage implements Storage {
             List<String> aborted = txns.abortExpired(nowMs);
             persistTxnEffects(aborted);
             for (String g : groups.expireOffsets(nowMs)) persistGroup(g);
-            for (LogTopic t : byName.values()) {
+            for (LogTopic t : catalog.all()) {
                 for (PartitionLog p : t.partitions()) {
                     if (!p.isDeleted()) p.applyRetention(nowMs);
                 }
@@ -800,7 +742,7 @@ final class LogStorage implements Storage {
     public CompletionStage<Map<TopicPartition, Long>> partitionSizes() {
         if (closed) return closedStage();
         Map<TopicPartition, Long> out = new HashMap<>();
-        for (LogTopic t : byName.values()) for (PartitionLog p : t.partitions()) out.put(p.tp, p.sizeInBytes());
+        for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) out.put(p.tp, p.sizeInBytes());
         return CompletableFuture.completedFuture(out);
     }
 
@@ -830,7 +772,7 @@ final class LogStorage implements Storage {
             Thread.currentThread().interrupt();
         }
         writer.stop();
-        for (LogTopic t : byName.values()) {
+        for (LogTopic t : catalog.all()) {
             for (PartitionLog p : t.partitions()) {
                 p.force();
                 p.close();

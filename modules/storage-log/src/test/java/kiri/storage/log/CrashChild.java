@@ -10,6 +10,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.api.TopicPartition;
+import kiri.testsupport.KafkaBatches;
 
 /**
  * The process {@link CrashTest} kills: opens the engine on {@code args[0]} (default fsync), produces to
@@ -31,7 +32,7 @@ public final class CrashChild {
         for (int i = 0; ; i++) {
             inFlight.acquire();
             int records = 1 + i % 4;
-            MemorySegment batch = Batches.plain("c" + i + "-", records, System.currentTimeMillis());
+            MemorySegment batch = KafkaBatches.plain("c" + i + "-", records, System.currentTimeMillis());
             s.produce(null, tp, batch).whenComplete((v, t) -> {
                 if (t == null) {
                     synchronized (out) {

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import kiri.storage.api.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import kiri.testsupport.KafkaBatches;
 
 /**
  * Kills a producing JVM with SIGKILL in the middle of its stream and checks, after reopening the
@@ -41,11 +42,11 @@ class CrashTest {
             assertTrue(acked.size() >= ACKS_BEFORE_KILL, "acks: " + acked.size());
             try (LogStorage s = Harness.open(data)) {
                 long hwm = await(s.offsets(TP)).highWatermark();
-                List<Long> offsets = Batches.offsets(LogRecordsTest.fetchAll(s, TP, 0));
+                List<Long> offsets = KafkaBatches.offsets(LogRecordsTest.fetchAll(s, TP, 0));
                 assertEquals(hwm, offsets.size(), "round " + round + ": the log holds offsets 0..hwm-1");
                 for (int i = 0; i < offsets.size(); i++) assertEquals(i, offsets.get(i), "round " + round + ": offsets are contiguous");
                 Set<Long> batchBases = new LinkedHashSet<>();
-                for (var b : Batches.parse(LogRecordsTest.fetchAll(s, TP, 0))) batchBases.add(b.baseOffset());
+                for (var b : KafkaBatches.parse(LogRecordsTest.fetchAll(s, TP, 0))) batchBases.add(b.baseOffset());
                 for (long[] a : acked) {
                     assertTrue(a[0] + a[1] <= hwm, "round " + round + ": acknowledged batch at " + a[0] + " is readable (hwm " + hwm + ")");
                     assertTrue(batchBases.contains(a[0]), "round " + round + ": a batch starts at acknowledged offset " + a[0]);

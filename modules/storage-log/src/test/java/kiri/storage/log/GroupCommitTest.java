@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import kiri.testsupport.KafkaBatches;
 
 class GroupCommitTest {
     @TempDir
@@ -48,7 +49,7 @@ class GroupCommitTest {
                         for (int i = 0; i < perThread; i++) {
                             int p = (id + i) % partitions;
                             int records = 1 + i % 3;
-                            MemorySegment batch = Batches.plain("p" + id + "-" + i + "-", records, 1_000L);
+                            MemorySegment batch = KafkaBatches.plain("p" + id + "-" + i + "-", records, 1_000L);
                             // Up to 8 in flight per thread, like a pipelining producer.
                             inFlight.add(s.produce(null, new TopicPartition("t", p), batch).toCompletableFuture()
                                     .thenRun(() -> acked.add(new long[] {p, RecordBatchHeader.baseOffset(batch), records})));
@@ -77,7 +78,7 @@ class GroupCommitTest {
                 }
                 TopicPartition tp = new TopicPartition("t", p);
                 assertEquals(expected, await(s.offsets(tp)).highWatermark());
-                List<Long> offsets = Batches.offsets(fetchAll(s, tp, 0));
+                List<Long> offsets = KafkaBatches.offsets(fetchAll(s, tp, 0));
                 assertEquals(expected, offsets.size());
                 for (int i = 0; i < offsets.size(); i++) assertEquals(i, offsets.get(i));
             }
@@ -129,10 +130,10 @@ class GroupCommitTest {
         try (LogStorage s = Harness.open(dir, params, new Harness.Clock())) {
             assertTrue(s.describe().contains(params), s.describe());
             Harness.topic(s, "t");
-            for (int i = 0; i < 20; i++) LogRecordsTest.produce(s, tp, Batches.plain(3));
+            for (int i = 0; i < 20; i++) LogRecordsTest.produce(s, tp, KafkaBatches.plain(3));
         }
         try (LogStorage s = Harness.open(dir, params, new Harness.Clock())) {
-            assertEquals(60, Batches.offsets(fetchAll(s, tp, 0)).size());
+            assertEquals(60, KafkaBatches.offsets(fetchAll(s, tp, 0)).size());
         }
     }
 }

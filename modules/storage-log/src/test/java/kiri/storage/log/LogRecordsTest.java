@@ -25,6 +25,7 @@ import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import kiri.testsupport.KafkaBatches;
 
 class LogRecordsTest {
     static final TopicPartition TP = new TopicPartition("t", 0);
@@ -48,23 +49,23 @@ class LogRecordsTest {
     void appendAndFetchRoundTripThroughFileRanges() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            assertEquals(0, produce(s, TP, Batches.plain("a", 3, 1_000)));
-            assertEquals(3, produce(s, TP, Batches.plain("b", 2, 2_000)));
-            assertEquals(5, produce(s, TP, Batches.plain("c", 1, 3_000)));
+            assertEquals(0, produce(s, TP, KafkaBatches.plain("a", 3, 1_000)));
+            assertEquals(3, produce(s, TP, KafkaBatches.plain("b", 2, 2_000)));
+            assertEquals(5, produce(s, TP, KafkaBatches.plain("c", 1, 3_000)));
             try (FetchResult r = await(s.fetch(TP, 0, Integer.MAX_VALUE, true, RU))) {
                 assertEquals(1, r.batches().size());
                 assertInstanceOf(BatchRegion.FileRange.class, r.batches().getFirst());
                 assertEquals(6, r.highWatermark());
                 assertEquals(6, r.lastStableOffset());
                 assertEquals(0, r.logStartOffset());
-                List<RecordBatch> batches = Batches.parse(Batches.bytes(r));
+                List<RecordBatch> batches = KafkaBatches.parse(Batches.bytes(r));
                 assertEquals(3, batches.size());
                 List<String> values = new ArrayList<>();
-                for (RecordBatch b : batches) for (Record rec : b) values.add(rec.offset() + "=" + Batches.value(rec));
+                for (RecordBatch b : batches) for (Record rec : b) values.add(rec.offset() + "=" + KafkaBatches.value(rec));
                 assertEquals(List.of("0=a0", "1=a1", "2=a2", "3=b0", "4=b1", "5=c0"), values);
             }
             // From the middle of a batch: the whole batch comes back, clients skip what precedes the offset.
-            assertEquals(List.of(3L, 4L, 5L), Batches.offsets(fetchAll(s, TP, 4)));
+            assertEquals(List.of(3L, 4L, 5L), KafkaBatches.offsets(fetchAll(s, TP, 4)));
         }
     }
 
@@ -72,10 +73,10 @@ class LogRecordsTest {
     void fetchLimitsAndOutOfRange() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            MemorySegment first = Batches.plain(2);
+            MemorySegment first = KafkaBatches.plain(2);
             long firstSize = first.byteSize();
             produce(s, TP, first);
-            produce(s, TP, Batches.plain(2));
+            produce(s, TP, KafkaBatches.plain(2));
             try (FetchResult r = await(s.fetch(TP, 0, (int) firstSize, false, RU))) {
                 assertEquals(firstSize, r.byteSize()); // exactly one whole batch fits
             }
@@ -99,13 +100,13 @@ class LogRecordsTest {
         int batches = 300; // ~100 bytes each: many index entries at a 4 KiB interval
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            for (int i = 0; i < batches; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
+            for (int i = 0; i < batches; i++) produce(s, TP, KafkaBatches.plain("x", 2, 10_000L + 10L * i));
             Segment seg = segmentsOf(s, TP).getFirst();
             assertTrue(seg.indexEntries() > 3, "entries: " + seg.indexEntries());
             assertTrue(seg.timeIndexEntries() > 3, "time entries: " + seg.timeIndexEntries());
             for (long offset = 0; offset < 2L * batches; offset += 7) {
                 try (FetchResult r = await(s.fetch(TP, offset, 1, true, RU))) {
-                    List<Long> offsets = Batches.offsets(Batches.bytes(r));
+                    List<Long> offsets = KafkaBatches.offsets(Batches.bytes(r));
                     assertEquals(offset - offset % 2, offsets.getFirst(), "fetch at " + offset);
                 }
             }
@@ -136,12 +137,12 @@ class LogRecordsTest {
         try (LogStorage s = Harness.open(dir, "", clock)) {
             Harness.topic(s, "t", 1, Map.of("segment.bytes", "1048576", "segment.ms", "60000"));
             // By size: 300 KiB records, four per MiB.
-            for (int i = 0; i < 8; i++) produce(s, TP, Batches.big(300 * 1024, 5_000));
+            for (int i = 0; i < 8; i++) produce(s, TP, KafkaBatches.big(300 * 1024, 5_000));
             int bySize = segmentsOf(s, TP).size();
             assertEquals(3, bySize, "8 batches of 300 KiB in 1 MiB segments");
             // By time: the active segment is older than segment.ms at the next append.
             clock.advance(61_000);
-            produce(s, TP, Batches.plain("late", 1, clock.millis()));
+            produce(s, TP, KafkaBatches.plain("late", 1, clock.millis()));
             assertEquals(bySize + 1, segmentsOf(s, TP).size());
             assertEquals(8, segmentsOf(s, TP).getLast().baseOffset);
 
@@ -154,7 +155,7 @@ class LogRecordsTest {
             long start = left.getFirst().baseOffset;
             assertEquals(start, await(s.offsets(TP)).logStartOffset());
             assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, 0, 1000, true, RU)));
-            assertEquals(start, Batches.offsets(fetchAll(s, TP, start)).getFirst());
+            assertEquals(start, KafkaBatches.offsets(fetchAll(s, TP, start)).getFirst());
 
             // Retention by time: the old segment's records (timestamp 5000) are older than retention.ms.
             await(s.alterTopicConfigs("t", List.of(
@@ -163,7 +164,7 @@ class LogRecordsTest {
             await(s.maintain(clock.millis()));
             assertEquals(1, segmentsOf(s, TP).size());
             assertEquals(8, await(s.offsets(TP)).logStartOffset());
-            assertEquals(List.of(8L), Batches.offsets(fetchAll(s, TP, 8)));
+            assertEquals(List.of(8L), KafkaBatches.offsets(fetchAll(s, TP, 8)));
         }
     }
 
@@ -172,13 +173,13 @@ class LogRecordsTest {
         Harness.Clock clock = new Harness.Clock();
         try (LogStorage s = Harness.open(dir, "", clock)) {
             Harness.topic(s, "t", 1, Map.of("segment.ms", "1000", "retention.ms", "1000"));
-            produce(s, TP, Batches.plain("old", 3, 1_000));
+            produce(s, TP, KafkaBatches.plain("old", 3, 1_000));
             clock.advance(2_000);
-            produce(s, TP, Batches.plain("new", 1, clock.millis()));
+            produce(s, TP, KafkaBatches.plain("new", 1, clock.millis()));
             try (FetchResult pinned = await(s.fetch(TP, 0, 10_000, true, RU))) {
                 await(s.maintain(clock.millis()));
                 assertEquals(3, await(s.offsets(TP)).logStartOffset());
-                assertEquals(List.of(0L, 1L, 2L), Batches.offsets(Batches.bytes(pinned)));
+                assertEquals(List.of(0L, 1L, 2L), KafkaBatches.offsets(Batches.bytes(pinned)));
             }
         }
     }
@@ -187,12 +188,12 @@ class LogRecordsTest {
     void deleteRecordsAdvancesTheLogStartAndNeverMovesBack() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            for (int i = 0; i < 4; i++) produce(s, TP, Batches.plain(2));
+            for (int i = 0; i < 4; i++) produce(s, TP, KafkaBatches.plain(2));
             assertEquals(3L, await(s.deleteRecords(TP, 3)));
             assertEquals(3L, await(s.deleteRecords(TP, 1)));
             assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.deleteRecords(TP, 9)));
             assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, 2, 1000, true, RU)));
-            assertEquals(List.of(2L, 3L, 4L, 5L, 6L, 7L), Batches.offsets(fetchAll(s, TP, 3)));
+            assertEquals(List.of(2L, 3L, 4L, 5L, 6L, 7L), KafkaBatches.offsets(fetchAll(s, TP, 3)));
             assertEquals(3, await(s.listOffset(TP, OffsetSpec.EARLIEST, RU)).offset());
             assertEquals(3, await(s.listOffset(TP, 0, RU)).offset()); // records before the start are gone for clients
             assertEquals(8L, await(s.deleteRecords(TP, -1)));
@@ -205,7 +206,7 @@ class LogRecordsTest {
             Harness.topic(s, "t");
             CompletableFuture<Void> waiting = s.awaitData(TP, 0, RU);
             assertFalse(waiting.isDone());
-            produce(s, TP, Batches.plain(1));
+            produce(s, TP, KafkaBatches.plain(1));
             await(waiting);
             assertTrue(s.awaitData(TP, 0, RU).isDone());
         }
@@ -215,10 +216,10 @@ class LogRecordsTest {
     void idempotentRetryGetsTheOriginalOffsetAndGapsFail() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            assertEquals(0, produce(s, TP, Batches.idempotent(7, (short) 0, 0, 3)));
-            assertEquals(3, produce(s, TP, Batches.idempotent(7, (short) 0, 3, 2)));
-            assertEquals(0, produce(s, TP, Batches.idempotent(7, (short) 0, 0, 3))); // retry
-            assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, errorOf(s.produce(null, TP, Batches.idempotent(7, (short) 0, 9, 1))));
+            assertEquals(0, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 0, 3)));
+            assertEquals(3, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 3, 2)));
+            assertEquals(0, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 0, 3))); // retry
+            assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, errorOf(s.produce(null, TP, KafkaBatches.idempotent(7, (short) 0, 9, 1))));
             assertEquals(5, await(s.offsets(TP)).highWatermark());
         }
     }
@@ -228,13 +229,13 @@ class LogRecordsTest {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
             var producer = await(s.initProducerId("tx", 60_000, kiri.storage.api.ProducerIdAndEpoch.NONE));
-            await(s.produce("tx", TP, Batches.transactional(producer.producerId(), producer.epoch(), 0, 2)));
+            await(s.produce("tx", TP, KafkaBatches.transactional(producer.producerId(), producer.epoch(), 0, 2)));
             assertEquals(0, await(s.offsets(TP)).lastStableOffset());
             try (FetchResult r = await(s.fetch(TP, 0, 10_000, true, IsolationLevel.READ_COMMITTED))) {
                 assertTrue(r.isEmpty(), "nothing is committed yet");
             }
             try (FetchResult r = await(s.fetch(TP, 0, 10_000, true, RU))) {
-                assertEquals(List.of(0L, 1L), Batches.offsets(Batches.bytes(r)));
+                assertEquals(List.of(0L, 1L), KafkaBatches.offsets(Batches.bytes(r)));
             }
             CompletableFuture<Void> committedData = s.awaitData(TP, 0, IsolationLevel.READ_COMMITTED);
             assertFalse(committedData.isDone(), "the high watermark moved, the last stable offset did not");
@@ -245,7 +246,7 @@ class LogRecordsTest {
             assertEquals(3, offsets.lastStableOffset());
             try (FetchResult r = await(s.fetch(TP, 0, 10_000, true, IsolationLevel.READ_COMMITTED))) {
                 assertEquals(List.of(new kiri.storage.api.AbortedTransaction(producer.producerId(), 0)), r.abortedTransactions());
-                List<RecordBatch> batches = Batches.parse(Batches.bytes(r));
+                List<RecordBatch> batches = KafkaBatches.parse(Batches.bytes(r));
                 assertEquals(2, batches.size());
                 assertTrue(batches.get(1).isControlBatch());
             }

@@ -34,6 +34,7 @@ import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import kiri.testsupport.KafkaBatches;
 
 class LogRecoveryTest {
     static final TopicPartition TP = new TopicPartition("t", 0);
@@ -55,9 +56,9 @@ class LogRecoveryTest {
             t = Harness.topic(s, "t");
             u = Harness.topic(s, "u", 3, Map.of("retention.ms", "123456"));
             idempotent = await(s.initProducerId(null, 60_000, ProducerIdAndEpoch.NONE));
-            produce(s, TP, Batches.plain("a", 2, 1_000));
-            produce(s, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3));
-            produce(s, other, Batches.plain("b", 4, 1_000));
+            produce(s, TP, KafkaBatches.plain("a", 2, 1_000));
+            produce(s, TP, KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3));
+            produce(s, other, KafkaBatches.plain("b", 4, 1_000));
             await(s.deleteRecords(other, 1));
             await(s.commitOffsets("g", List.of(new OffsetCommit(TP, 4, 0, "meta", -1L), new OffsetCommit(other, 2))));
             group = await(s.updateGroup(new GroupState("g", "classic", "consumer", "Empty", new byte[] {1, 2, 3}, GroupState.NO_VERSION)));
@@ -67,7 +68,7 @@ class LogRecoveryTest {
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(clusterId, s.clusterId());
             assertEquals(List.of(t, u), Harness.topics(s));
-            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
             assertEquals(5, await(s.offsets(TP)).highWatermark());
             assertEquals(1, await(s.offsets(other)).logStartOffset());
             assertEquals(4, await(s.offsets(other)).highWatermark());
@@ -81,11 +82,11 @@ class LogRecoveryTest {
             // The compare-and-set continues from the stored version.
             assertTrue(await(s.updateGroup(g.get())).version() > group.version());
             // Producer state was rebuilt from the batch headers: a retry is recognised, a gap refused.
-            MemorySegment retry = Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3);
+            MemorySegment retry = KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3);
             assertEquals(2, produce(s, TP, retry));
             assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
-                    errorOf(s.produce(null, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 7, 1))));
-            assertEquals(5, produce(s, TP, Batches.idempotent(idempotent.producerId(), idempotent.epoch(), 3, 1)));
+                    errorOf(s.produce(null, TP, KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 7, 1))));
+            assertEquals(5, produce(s, TP, KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 3, 1)));
             // Producer ids are never handed out twice.
             ProducerIdAndEpoch fresh = await(s.initProducerId(null, 60_000, ProducerIdAndEpoch.NONE));
             assertTrue(fresh.producerId() > Math.max(idempotent.producerId(), txn.producerId()), fresh + " after " + txn);
@@ -106,12 +107,12 @@ class LogRecoveryTest {
         try (LogStorage s = Harness.open(dir, "", clock)) {
             Harness.topic(s, "t", 2, Map.of());
             committed = await(s.initProducerId("done", 60_000, ProducerIdAndEpoch.NONE));
-            await(s.produce("done", TP, Batches.transactional(committed.producerId(), committed.epoch(), 0, 2)));
+            await(s.produce("done", TP, KafkaBatches.transactional(committed.producerId(), committed.epoch(), 0, 2)));
             await(s.txnOffsetCommit("done", committed, "g", List.of(new OffsetCommit(TP, 2))));
             await(s.endTxn("done", committed, true, false));
             open = await(s.initProducerId("open", 60_000, ProducerIdAndEpoch.NONE));
             // Joins tp1 through the produce alone (transaction version 2): the transaction record does not list it yet.
-            await(s.produce("open", tp1, Batches.transactional(open.producerId(), open.epoch(), 0, 3)));
+            await(s.produce("open", tp1, KafkaBatches.transactional(open.producerId(), open.epoch(), 0, 3)));
             assertEquals(0, await(s.offsets(tp1)).lastStableOffset());
         }
         try (LogStorage s = Harness.open(dir, "", clock)) {
@@ -141,7 +142,7 @@ class LogRecoveryTest {
     void deletedTopicsStayDeleted() throws Exception {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
-            produce(s, TP, Batches.plain(1));
+            produce(s, TP, KafkaBatches.plain(1));
             await(s.commitOffsets("g", List.of(new OffsetCommit(TP, 1))));
             await(s.deleteTopic(kiri.storage.api.TopicRef.of("t")));
         }
@@ -158,7 +159,7 @@ class LogRecoveryTest {
     private List<Long> produceBatches(LogStorage s, int count) {
         List<Long> sizes = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            MemorySegment b = Batches.plain("r" + i + "-", 2, 1_000L + i);
+            MemorySegment b = KafkaBatches.plain("r" + i + "-", 2, 1_000L + i);
             sizes.add(b.byteSize());
             produce(s, TP, b);
         }
@@ -189,14 +190,14 @@ class LogRecoveryTest {
         }
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(6, await(s.offsets(TP)).highWatermark());
-            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
             assertEquals(sizes.get(3) / 2, s.partitionLog(TP).truncatedBytes);
             assertEquals(keep, Files.size(activeLog()));
-            assertEquals(6, produce(s, TP, Batches.plain(1))); // appends continue right after the valid prefix
+            assertEquals(6, produce(s, TP, KafkaBatches.plain(1))); // appends continue right after the valid prefix
         }
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(0, s.partitionLog(TP).truncatedBytes);
-            assertEquals(7, Batches.offsets(fetchAll(s, TP, 0)).size());
+            assertEquals(7, KafkaBatches.offsets(fetchAll(s, TP, 0)).size());
         }
     }
 
@@ -217,7 +218,7 @@ class LogRecoveryTest {
         }
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(4, await(s.offsets(TP)).highWatermark());
-            assertEquals(List.of(0L, 1L, 2L, 3L), Batches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(List.of(0L, 1L, 2L, 3L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
             assertEquals(sizes.get(2) + sizes.get(3) + sizes.get(4), s.partitionLog(TP).truncatedBytes);
         }
     }
@@ -229,11 +230,11 @@ class LogRecoveryTest {
         try (LogStorage s = Harness.open(dir, "", clock)) {
             Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
             produceBatches(s, 2);
-            MemorySegment last = Batches.plain(2);
+            MemorySegment last = KafkaBatches.plain(2);
             lastSize = last.byteSize();
             produce(s, TP, last);
             clock.advance(2_000);
-            produce(s, TP, Batches.plain(2)); // offsets 6-7 in a second segment
+            produce(s, TP, KafkaBatches.plain(2)); // offsets 6-7 in a second segment
             assertEquals(2, segmentsOf(s, TP).size());
         }
         Path first;
@@ -246,8 +247,8 @@ class LogRecoveryTest {
         try (LogStorage s = Harness.open(dir, "", clock)) {
             assertEquals(4, await(s.offsets(TP)).highWatermark());
             assertEquals(1, segmentsOf(s, TP).size());
-            assertEquals(List.of(0L, 1L, 2L, 3L), Batches.offsets(fetchAll(s, TP, 0)));
-            assertEquals(4, produce(s, TP, Batches.plain(1)));
+            assertEquals(List.of(0L, 1L, 2L, 3L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(4, produce(s, TP, KafkaBatches.plain(1)));
         }
     }
 
@@ -273,9 +274,9 @@ class LogRecoveryTest {
         Harness.Clock clock = new Harness.Clock();
         try (LogStorage s = Harness.open(dir, "", clock)) {
             Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
-            for (int i = 0; i < 200; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
+            for (int i = 0; i < 200; i++) produce(s, TP, KafkaBatches.plain("x", 2, 10_000L + 10L * i));
             clock.advance(2_000);
-            for (int i = 200; i < 400; i++) produce(s, TP, Batches.plain("x", 2, 10_000L + 10L * i));
+            for (int i = 200; i < 400; i++) produce(s, TP, KafkaBatches.plain("x", 2, 10_000L + 10L * i));
             List<Segment> segs = segmentsOf(s, TP);
             assertEquals(2, segs.size());
             Segment sealed = segs.getFirst();
@@ -303,7 +304,7 @@ class LogRecoveryTest {
         try (LogStorage s = Harness.open(dir, "", clock)) {
             assertTrue(s.partitionLog(TP).indexRebuilt);
             for (long offset = 0; offset < 800; offset += 13) {
-                assertEquals(offset - offset % 2, Batches.offsets(fetchAll(s, TP, offset)).getFirst(), "fetch at " + offset);
+                assertEquals(offset - offset % 2, KafkaBatches.offsets(fetchAll(s, TP, offset)).getFirst(), "fetch at " + offset);
             }
             for (int i = 0; i < 400; i += 17) {
                 assertEquals(2L * i, await(s.listOffset(TP, 10_000L + 10L * i, IsolationLevel.READ_UNCOMMITTED)).offset());

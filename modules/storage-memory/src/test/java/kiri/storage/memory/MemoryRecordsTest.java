@@ -1,7 +1,7 @@
 package kiri.storage.memory;
 
-import static kiri.storage.memory.Assert.assertFails;
-import static kiri.storage.memory.Assert.await;
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,6 +45,7 @@ import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class MemoryRecordsTest {
     private final AtomicLong now = new AtomicLong(1_000_000L);

@@ -1,7 +1,7 @@
 package kiri.storage.nullstore;
 
-import static kiri.storage.nullstore.Assert.assertFails;
-import static kiri.storage.nullstore.Assert.await;
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

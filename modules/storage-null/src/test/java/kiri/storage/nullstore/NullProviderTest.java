@@ -1,6 +1,6 @@
 package kiri.storage.nullstore;
 
-import static kiri.storage.nullstore.Assert.await;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,7 +1,7 @@
 package kiri.storage.nullstore;
 
-import static kiri.storage.nullstore.Assert.assertFails;
-import static kiri.storage.nullstore.Assert.await;
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -33,6 +33,7 @@ import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class NullRecordsTest {
     private final Storage storage = new NullStorage(new StorageContext(1, "c", "localhost", 9092,

@@ -1,7 +1,7 @@
 package kiri.storage.nullstore;
 
-import static kiri.storage.nullstore.Assert.assertFails;
-import static kiri.storage.nullstore.Assert.await;
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +22,7 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class NullTopicsTest {
     private final Storage storage = new NullStorage(new StorageContext(1, "c", "localhost", 9092));

@@ -1,7 +1,7 @@
 package kiri.storage.nullstore;
 
-import static kiri.storage.nullstore.Assert.assertFails;
-import static kiri.storage.nullstore.Assert.await;
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
@@ -25,6 +25,7 @@ import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import kiri.testsupport.KafkaBatches;
 
 class NullTransactionsTest {
     private final Storage storage = new NullStorage(new StorageContext(1, "c", "localhost", 9092));

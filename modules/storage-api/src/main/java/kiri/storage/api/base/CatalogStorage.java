@@ -4,18 +4,11 @@ import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import kiri.storage.api.BrokerInfo;
@@ -23,26 +16,22 @@ import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
+import kiri.storage.api.GroupTable;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
-import kiri.storage.api.PartitionInfo;
-import kiri.storage.api.ProducerEpochs;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
-import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
-import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionState;
-import kiri.storage.api.VersionConflictException;
+import kiri.storage.api.TransactionTable;
 
 /**
  * The part of a {@link Storage} that is the same for every engine keeping its catalogue in memory
@@ -65,17 +54,12 @@ public abstract class CatalogStorage<P> implements Storage {
     private final String clusterId;
 
     private final Object adminLock = new Object();
-    private final ConcurrentHashMap<String, CatalogTopic<P>> byName = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<UUID, CatalogTopic<P>> byId = new ConcurrentHashMap<>();
-    /** {@link Topics#collisionKey} -> topic name; guarded by adminLock. */
-    private final Map<String, String> collisionKeys = new HashMap<>();
+    /** Changed under adminLock. */
+    private final TopicCatalog<CatalogTopic<P>> catalog;
 
-    private final ConcurrentHashMap<Integer, BrokerInfo> brokers = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CatalogGroup> groups = new ConcurrentHashMap<>();
-    /** Group versions come from one counter, so a deleted and re-created group never reuses a version (no ABA). */
-    private final AtomicLong groupVersions = new AtomicLong();
-    private final ConcurrentHashMap<String, CatalogTxn> txns = new ConcurrentHashMap<>();
+    private final GroupTable groups = new GroupTable();
     private final AtomicLong producerIds = new AtomicLong();
+    private final TransactionTable txns = new TransactionTable(new TxnEngine(), producerIds::getAndIncrement);
 
     private volatile boolean closed;
 
@@ -83,7 +67,7 @@ public abstract class CatalogStorage<P> implements Storage {
         this.context = context;
         this.clock = context.clock();
         this.clusterId = context.clusterId() != null ? context.clusterId() : KafkaUuid.toString(KafkaUuid.random());
-        brokers.put(context.nodeId(), context.broker());
+        this.catalog = new TopicCatalog<>(context.nodeId(), context.broker(), CatalogTopic::info);
     }
 
     // ---- what subclasses supply --------------------------------------------------------------
@@ -116,17 +100,17 @@ public abstract class CatalogStorage<P> implements Storage {
 
     /** The topic snapshot, or null. */
     protected final CatalogTopic<P> topic(String name) {
-        return byName.get(name);
+        return catalog.get(name);
     }
 
     /** Every topic snapshot (a weakly consistent view). */
     protected final Collection<CatalogTopic<P>> topics() {
-        return byName.values();
+        return catalog.all();
     }
 
     /** The partition, or null if it (or its topic) does not exist. */
     protected final P partition(TopicPartition tp) {
-        CatalogTopic<P> t = byName.get(tp.topic());
+        CatalogTopic<P> t = catalog.get(tp.topic());
         return t == null ? null : t.partition(tp.partition());
     }
 
@@ -146,25 +130,8 @@ public abstract class CatalogStorage<P> implements Storage {
         if (transactionalId == null) {
             throw new StorageException(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        CatalogTxn txn = txns.get(transactionalId);
-        if (txn == null) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
-        }
-        long pid = RecordBatchHeader.producerId(batch);
-        short epoch = RecordBatchHeader.producerEpoch(batch);
-        synchronized (txn) {
-            if (pid != txn.producer.producerId()) {
-                throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Producer id " + pid
-                        + " is not the current producer of transactional id '" + transactionalId + "'");
-            }
-            if (epoch != txn.producer.epoch()) {
-                throw new StorageException(ErrorCodes.INVALID_PRODUCER_EPOCH, "Epoch of producer " + pid + " is " + epoch
-                        + ", but the current epoch is " + txn.producer.epoch());
-            }
-            txn.begin(clock.millis());
-            txn.partitions.add(tp);
-            return append.get();
-        }
+        return txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch), RecordBatchHeader.producerEpoch(batch),
+                clock.millis(), append);
     }
 
     // ---- identity and cluster ---------------------------------------------------------------
@@ -182,16 +149,14 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<Void> registerBroker(BrokerInfo broker) {
         if (closed) return closedStage();
-        brokers.put(broker.nodeId(), broker);
+        catalog.registerBroker(broker);
         return Stages.DONE;
     }
 
     @Override
     public CompletionStage<List<BrokerInfo>> brokers() {
         if (closed) return closedStage();
-        List<BrokerInfo> list = new ArrayList<>(brokers.values());
-        list.sort(Comparator.comparingInt(BrokerInfo::nodeId));
-        return CompletableFuture.completedFuture(list);
+        return CompletableFuture.completedFuture(catalog.brokers());
     }
 
     @Override
@@ -206,19 +171,11 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                Topics.validateName(request.name());
-                if (byName.containsKey(request.name())) throw Topics.alreadyExists(request.name());
-                String clash = collisionKeys.get(Topics.collisionKey(request.name()));
-                if (clash != null) throw Topics.collision(request.name(), clash);
-                NewTopic topic = Topics.validate(request, brokers.size());
-                UUID id = KafkaUuid.random();
-                TopicInfo info = new TopicInfo(topic.name(), id, partitionInfos(0, topic.partitions(), List.of()),
-                        topic.replicationFactor(), topic.configs());
+                TopicInfo info = catalog.newTopic(request);
                 if (!validateOnly) {
-                    List<P> partitions = new ArrayList<>(topic.partitions());
-                    for (int i = 0; i < topic.partitions(); i++) partitions.add(newPartition(new TopicPartition(topic.name(), i)));
-                    publish(CatalogTopic.of(info, partitions));
-                    collisionKeys.put(Topics.collisionKey(topic.name()), topic.name());
+                    List<P> partitions = new ArrayList<>(info.partitionCount());
+                    for (int i = 0; i < info.partitionCount(); i++) partitions.add(newPartition(new TopicPartition(info.name(), i)));
+                    catalog.add(CatalogTopic.of(info, partitions));
                 }
                 return info;
             }
@@ -230,18 +187,13 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         CatalogTopic<P> removed;
         synchronized (adminLock) {
-            removed = lookup(ref);
-            if (removed == null) return Stages.failed(Topics.unknown(ref));
-            byName.remove(removed.info().name());
-            byId.remove(removed.info().id());
-            collisionKeys.remove(Topics.collisionKey(removed.info().name()));
-        }
-        String name = removed.info().name();
-        for (CatalogGroup g : groups.values()) {
-            synchronized (g) {
-                g.offsets.keySet().removeIf(tp -> tp.topic().equals(name));
+            try {
+                removed = catalog.remove(ref);
+            } catch (StorageException e) {
+                return Stages.failed(e);
             }
         }
+        groups.removeTopic(removed.info().name());
         for (P p : removed.partitions()) onPartitionRemoved(p);
         return CompletableFuture.completedFuture(removed.info());
     }
@@ -251,17 +203,12 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                CatalogTopic<P> current = byName.get(topic);
-                if (current == null) throw Topics.unknown(TopicRef.of(topic));
-                int have = current.partitions().size();
-                Topics.validatePartitionIncrease(topic, have, totalCount);
-                TopicInfo old = current.info();
-                TopicInfo info = new TopicInfo(old.name(), old.id(), partitionInfos(have, totalCount, old.partitions()),
-                        old.replicationFactor(), old.configs());
+                CatalogTopic<P> current = catalog.existing(topic);
+                TopicInfo info = catalog.withPartitions(current, totalCount);
                 if (!validateOnly) {
                     List<P> partitions = new ArrayList<>(current.partitions());
-                    for (int i = have; i < totalCount; i++) partitions.add(newPartition(new TopicPartition(topic, i)));
-                    publish(CatalogTopic.of(info, partitions));
+                    for (int i = partitions.size(); i < totalCount; i++) partitions.add(newPartition(new TopicPartition(topic, i)));
+                    catalog.publish(CatalogTopic.of(info, partitions));
                 }
                 return info;
             }
@@ -271,20 +218,13 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<List<TopicInfo>> listTopics() {
         if (closed) return closedStage();
-        TreeMap<String, TopicInfo> sorted = new TreeMap<>();
-        for (CatalogTopic<P> t : byName.values()) sorted.put(t.info().name(), t.info());
-        return CompletableFuture.completedFuture(new ArrayList<>(sorted.values()));
+        return CompletableFuture.completedFuture(catalog.list());
     }
 
     @Override
     public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
         if (closed) return closedStage();
-        List<TopicInfo> out = new ArrayList<>(refs.size());
-        for (TopicRef ref : refs) {
-            CatalogTopic<P> t = lookup(ref);
-            if (t != null) out.add(t.info());
-        }
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(catalog.describe(refs));
     }
 
     @Override
@@ -292,34 +232,12 @@ public abstract class CatalogStorage<P> implements Storage {
         if (closed) return closedStage();
         return Stages.of(() -> {
             synchronized (adminLock) {
-                CatalogTopic<P> current = byName.get(topic);
-                if (current == null) throw Topics.unknown(TopicRef.of(topic));
-                TopicInfo old = current.info();
-                Map<String, String> configs = TopicConfigs.apply(old.configs(), ops);
-                TopicInfo info = new TopicInfo(old.name(), old.id(), old.partitions(), old.replicationFactor(), configs);
-                if (!validateOnly) publish(CatalogTopic.of(info, current.partitions()));
+                CatalogTopic<P> current = catalog.existing(topic);
+                TopicInfo info = catalog.withConfigs(current, ops);
+                if (!validateOnly) catalog.publish(CatalogTopic.of(info, current.partitions()));
                 return info;
             }
         });
-    }
-
-    private void publish(CatalogTopic<P> topic) {
-        byName.put(topic.info().name(), topic);
-        byId.put(topic.info().id(), topic);
-    }
-
-    private CatalogTopic<P> lookup(TopicRef ref) {
-        return switch (ref) {
-            case TopicRef.Name(String name) -> byName.get(name);
-            case TopicRef.Id(UUID id) -> byId.get(id);
-        };
-    }
-
-    private List<PartitionInfo> partitionInfos(int from, int to, List<PartitionInfo> existing) {
-        List<PartitionInfo> out = new ArrayList<>(to);
-        out.addAll(existing);
-        for (int i = from; i < to; i++) out.add(PartitionInfo.singleNode(i, context.nodeId()));
-        return out;
     }
 
     // ---- committed offsets -------------------------------------------------------------------
@@ -327,19 +245,8 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<Void> commitOffsets(String groupId, List<OffsetCommit> offsets) {
         if (closed) return closedStage();
-        long now = clock.millis();
-        while (true) {
-            CatalogGroup g = groups.computeIfAbsent(groupId, k -> new CatalogGroup());
-            synchronized (g) {
-                if (g.dead) continue;
-                for (OffsetCommit c : offsets) g.offsets.put(c.partition(), committed(c, now));
-                return Stages.DONE;
-            }
-        }
-    }
-
-    private static CommittedOffset committed(OffsetCommit c, long now) {
-        return new CommittedOffset(c.offset(), c.leaderEpoch(), c.metadata(), now, c.expireAtMs());
+        groups.commit(groupId, offsets, clock.millis());
+        return Stages.DONE;
     }
 
     @Override
@@ -347,46 +254,19 @@ public abstract class CatalogStorage<P> implements Storage {
                                                                               boolean requireStable) {
         if (closed) return closedStage();
         if (requireStable) {
-            for (CatalogTxn txn : txns.values()) {
-                synchronized (txn) {
-                    Map<TopicPartition, OffsetCommit> pending = txn.pendingOffsets.get(groupId);
-                    if (pending == null || txn.state != TransactionState.ONGOING) continue;
-                    for (TopicPartition tp : pending.keySet()) {
-                        if (partitions == null || partitions.contains(tp)) {
-                            return Stages.failed(ErrorCodes.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
-                                    + tp + " in group '" + groupId + "' (open transaction '" + txn.id + "')");
-                        }
-                    }
-                }
-            }
+            StorageException unstable = txns.unstableOffsets(groupId, partitions);
+            if (unstable != null) return Stages.failed(unstable);
         }
-        CatalogGroup g = groups.get(groupId);
-        Map<TopicPartition, CommittedOffset> out = new LinkedHashMap<>();
-        if (g != null) {
-            synchronized (g) {
-                if (partitions == null) {
-                    out.putAll(g.offsets);
-                } else {
-                    for (TopicPartition tp : partitions) {
-                        CommittedOffset c = g.offsets.get(tp);
-                        if (c != null) out.put(tp, c);
-                    }
-                }
-            }
-        }
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(groups.fetch(groupId, partitions));
     }
 
     @Override
     public CompletionStage<Void> deleteOffsets(String groupId, Collection<TopicPartition> partitions) {
         if (closed) return closedStage();
-        CatalogGroup g = groups.get(groupId);
-        if (g == null) return Stages.failed(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
-        synchronized (g) {
-            if (g.dead || g.isEmpty()) return Stages.failed(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
-            partitions.forEach(g.offsets::remove);
-        }
-        return Stages.DONE;
+        return Stages.of(() -> {
+            groups.deleteOffsets(groupId, partitions);
+            return null;
+        });
     }
 
     // ---- consumer groups ---------------------------------------------------------------------
@@ -394,60 +274,28 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<List<GroupListing>> listGroups() {
         if (closed) return closedStage();
-        TreeMap<String, GroupListing> out = new TreeMap<>();
-        groups.forEach((id, g) -> {
-            synchronized (g) {
-                if (!g.dead && !g.isEmpty()) out.put(id, (g.state != null ? g.state : GroupState.offsetsOnly(id)).listing());
-            }
-        });
-        return CompletableFuture.completedFuture(new ArrayList<>(out.values()));
+        return CompletableFuture.completedFuture(groups.list());
     }
 
     @Override
     public CompletionStage<Optional<GroupState>> group(String groupId) {
         if (closed) return closedStage();
-        CatalogGroup g = groups.get(groupId);
-        Optional<GroupState> out = Optional.empty();
-        if (g != null) {
-            synchronized (g) {
-                if (!g.dead && !g.isEmpty()) out = Optional.of(g.state != null ? g.state : GroupState.offsetsOnly(groupId));
-            }
-        }
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(groups.group(groupId));
     }
 
     @Override
     public CompletionStage<GroupState> updateGroup(GroupState state) {
         if (closed) return closedStage();
-        while (true) {
-            CatalogGroup g = groups.computeIfAbsent(state.groupId(), k -> new CatalogGroup());
-            synchronized (g) {
-                if (g.dead) continue;
-                long stored = g.state == null ? GroupState.NO_VERSION : g.state.version();
-                if (stored != state.version()) {
-                    return Stages.failed(new VersionConflictException("group " + state.groupId(), state.version(), stored));
-                }
-                g.state = state.withVersion(groupVersions.incrementAndGet());
-                return CompletableFuture.completedFuture(g.state);
-            }
-        }
+        return Stages.of(() -> groups.update(state));
     }
 
     @Override
     public CompletionStage<Void> deleteGroup(String groupId) {
         if (closed) return closedStage();
-        CatalogGroup g = groups.get(groupId);
-        if (g == null) return Stages.failed(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
-        synchronized (g) {
-            if (g.dead || g.isEmpty()) return Stages.failed(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
-            if (g.state != null && !g.state.isDeletable()) {
-                return Stages.failed(ErrorCodes.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state "
-                        + g.state.state() + ")");
-            }
-            g.dead = true;
-            groups.remove(groupId, g);
-        }
-        return Stages.DONE;
+        return Stages.of(() -> {
+            groups.delete(groupId);
+            return null;
+        });
     }
 
     // ---- producers and transactions ----------------------------------------------------------
@@ -459,67 +307,22 @@ public abstract class CatalogStorage<P> implements Storage {
         if (transactionalId == null) {
             return CompletableFuture.completedFuture(new ProducerIdAndEpoch(producerIds.getAndIncrement(), (short) 0));
         }
-        if (transactionTimeoutMs <= 0) {
-            return Stages.failed(ErrorCodes.INVALID_TRANSACTION_TIMEOUT, "Transaction timeout must be positive: " + transactionTimeoutMs);
-        }
-        CatalogTxn txn = txns.computeIfAbsent(transactionalId, CatalogTxn::new);
-        return Stages.of(() -> {
-            synchronized (txn) {
-                ProducerIdAndEpoch next = ProducerEpochs.reinit(txn.producer, txn.previous, expected, producerIds::getAndIncrement);
-                if (next.equals(txn.producer)) return next; // a retried bump: already done
-                if (txn.state == TransactionState.ONGOING) end(txn, false);
-                txn.previous = txn.producer;
-                txn.producer = next;
-                txn.timeoutMs = transactionTimeoutMs;
-                txn.state = TransactionState.EMPTY;
-                return next;
-            }
-        });
-    }
-
-    /** The transactional id's state; the caller verifies the producer under its lock. */
-    private CatalogTxn txn(String transactionalId) {
-        CatalogTxn txn = txns.get(transactionalId);
-        if (txn == null) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
-        }
-        return txn;
+        return Stages.of(() -> txns.initProducerId(transactionalId, transactionTimeoutMs, expected, clock.millis()));
     }
 
     @Override
     public CompletionStage<Map<TopicPartition, Short>> addPartitionsToTxn(String transactionalId, ProducerIdAndEpoch producer,
                                                                           Collection<TopicPartition> partitions) {
         if (closed) return closedStage();
-        return Stages.of(() -> {
-            CatalogTxn txn = txn(transactionalId);
-            synchronized (txn) {
-                ProducerEpochs.verify(transactionalId, txn.producer, producer);
-                Map<TopicPartition, Short> errors = new LinkedHashMap<>();
-                boolean missing = false;
-                for (TopicPartition tp : partitions) {
-                    boolean exists = partition(tp) != null;
-                    missing |= !exists;
-                    errors.put(tp, exists ? ErrorCodes.OPERATION_NOT_ATTEMPTED : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION);
-                }
-                if (missing) return errors;
-                txn.begin(clock.millis());
-                txn.partitions.addAll(partitions);
-                return Map.of();
-            }
-        });
+        return Stages.of(() -> txns.addPartitions(transactionalId, producer, partitions, clock.millis()));
     }
 
     @Override
     public CompletionStage<Void> addOffsetsToTxn(String transactionalId, ProducerIdAndEpoch producer, String groupId) {
         if (closed) return closedStage();
         return Stages.of(() -> {
-            CatalogTxn txn = txn(transactionalId);
-            synchronized (txn) {
-                ProducerEpochs.verify(transactionalId, txn.producer, producer);
-                txn.begin(clock.millis());
-                txn.pendingOffsets.computeIfAbsent(groupId, k -> new LinkedHashMap<>());
-                return null;
-            }
+            txns.addOffsets(transactionalId, producer, groupId, clock.millis());
+            return null;
         });
     }
 
@@ -528,14 +331,8 @@ public abstract class CatalogStorage<P> implements Storage {
                                                  List<OffsetCommit> offsets) {
         if (closed) return closedStage();
         return Stages.of(() -> {
-            CatalogTxn txn = txn(transactionalId);
-            synchronized (txn) {
-                ProducerEpochs.verify(transactionalId, txn.producer, producer);
-                txn.begin(clock.millis());
-                Map<TopicPartition, OffsetCommit> pending = txn.pendingOffsets.computeIfAbsent(groupId, k -> new LinkedHashMap<>());
-                for (OffsetCommit c : offsets) pending.put(c.partition(), c);
-                return null;
-            }
+            txns.txnOffsetCommit(transactionalId, producer, groupId, offsets, clock.millis());
+            return null;
         });
     }
 
@@ -543,66 +340,32 @@ public abstract class CatalogStorage<P> implements Storage {
     public CompletionStage<ProducerIdAndEpoch> endTxn(String transactionalId, ProducerIdAndEpoch producer, boolean commit,
                                                       boolean bumpEpoch) {
         if (closed) return closedStage();
-        return Stages.of(() -> {
-            CatalogTxn txn = txn(transactionalId);
-            synchronized (txn) {
-                TransactionState done = commit ? TransactionState.COMPLETE_COMMIT : TransactionState.COMPLETE_ABORT;
-                // A retried transaction-version-2 end: the bump happened, the client still has the old epoch.
-                if (bumpEpoch && txn.state == done && producer.equals(txn.previous)) return txn.producer;
-                ProducerEpochs.verify(transactionalId, txn.producer, producer);
-                switch (txn.state) {
-                    case ONGOING -> end(txn, commit);
-                    case EMPTY, COMPLETE_ABORT, COMPLETE_COMMIT -> {
-                        boolean retry = txn.state == done;
-                        boolean abortNothing = !commit && txn.state == TransactionState.EMPTY;
-                        if (!retry && !abortNothing) {
-                            throw new StorageException(ErrorCodes.INVALID_TXN_STATE, "Cannot " + (commit ? "commit" : "abort")
-                                    + " transactional id '" + transactionalId + "' in state " + txn.state.kafkaName());
-                        }
-                        if (retry && bumpEpoch) return txn.producer; // no second bump for a retry
-                    }
-                    default -> throw new StorageException(ErrorCodes.CONCURRENT_TRANSACTIONS,
-                            "Transactional id '" + transactionalId + "' is in state " + txn.state.kafkaName());
-                }
-                if (bumpEpoch) {
-                    txn.previous = txn.producer;
-                    txn.producer = ProducerEpochs.bump(txn.producer, producerIds::getAndIncrement);
-                }
-                return txn.producer;
-            }
-        });
-    }
-
-    /** Ends the open transaction (caller holds the txn lock): a marker per partition, then the pending offsets. */
-    private void end(CatalogTxn txn, boolean commit) {
-        for (TopicPartition tp : txn.partitions) {
-            P partition = partition(tp);
-            if (partition == null) continue; // deleted meanwhile
-            writeMarker(tp, partition, txn.producer, commit);
-        }
-        if (commit) {
-            txn.pendingOffsets.forEach((groupId, offsets) -> {
-                if (!offsets.isEmpty()) commitOffsets(groupId, List.copyOf(offsets.values()));
-            });
-        }
-        txn.partitions.clear();
-        txn.pendingOffsets.clear();
-        txn.state = commit ? TransactionState.COMPLETE_COMMIT : TransactionState.COMPLETE_ABORT;
+        return Stages.of(() -> txns.end(transactionalId, producer, commit, bumpEpoch));
     }
 
     @Override
     public CompletionStage<List<TransactionDescription>> describeTransactions(Collection<String> transactionalIds) {
         if (closed) return closedStage();
-        List<TransactionDescription> out = new ArrayList<>();
-        Collection<String> ids = transactionalIds != null ? transactionalIds : new TreeSet<>(txns.keySet());
-        for (String id : ids) {
-            CatalogTxn txn = txns.get(id);
-            if (txn == null) continue;
-            synchronized (txn) {
-                if (!txn.producer.isNone()) out.add(txn.describe());
-            }
+        return CompletableFuture.completedFuture(txns.describe(transactionalIds));
+    }
+
+    /** The transaction table's view of this engine's partitions; called under a transaction's monitor. */
+    private final class TxnEngine implements TransactionTable.Engine {
+        @Override
+        public boolean partitionExists(TopicPartition tp) {
+            return partition(tp) != null;
         }
-        return CompletableFuture.completedFuture(out);
+
+        @Override
+        public void writeMarker(TopicPartition tp, ProducerIdAndEpoch producer, boolean commit) {
+            P partition = partition(tp);
+            if (partition != null) CatalogStorage.this.writeMarker(tp, partition, producer, commit); // else deleted meanwhile
+        }
+
+        @Override
+        public void commitOffsets(String groupId, List<OffsetCommit> offsets) {
+            groups.commit(groupId, offsets, clock.millis());
+        }
     }
 
     // ---- maintenance and lifecycle -------------------------------------------------------------
@@ -610,22 +373,8 @@ public abstract class CatalogStorage<P> implements Storage {
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
         if (closed) return closedStage();
-        for (CatalogTxn txn : txns.values()) {
-            synchronized (txn) {
-                if (txn.state == TransactionState.ONGOING && nowMs - txn.startMs > txn.timeoutMs) {
-                    // As Kafka: abort and bump the epoch so that the late producer is fenced.
-                    end(txn, false);
-                    txn.previous = txn.producer;
-                    txn.producer = ProducerEpochs.bump(txn.producer, producerIds::getAndIncrement);
-                }
-            }
-        }
-        for (CatalogGroup g : groups.values()) {
-            synchronized (g) {
-                if (g.state != null && !g.state.isDeletable()) continue; // never expire offsets of a group with members
-                g.offsets.values().removeIf(c -> c.expireAtMs() >= 0 && nowMs >= c.expireAtMs());
-            }
-        }
+        txns.abortExpired(nowMs);
+        groups.expireOffsets(nowMs);
         maintainRecords(nowMs);
         return Stages.DONE;
     }
@@ -634,7 +383,7 @@ public abstract class CatalogStorage<P> implements Storage {
     public void close() {
         if (closed) return;
         closed = true;
-        for (CatalogTopic<P> t : byName.values()) {
+        for (CatalogTopic<P> t : catalog.all()) {
             for (P p : t.partitions()) onPartitionRemoved(p);
         }
     }
