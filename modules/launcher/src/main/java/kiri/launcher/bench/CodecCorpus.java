@@ -18,6 +18,7 @@ import kiri.protocol.Message;
 import kiri.protocol.RawTaggedField;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.FetchResponse;
+import kiri.protocol.message.MetadataResponse;
 import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
 import kiri.protocol.message.RequestHeader;
@@ -52,6 +53,9 @@ public final class CodecCorpus {
     public static final int BATCH_SIZE = 16 * 1024;
     public static final int PARTITIONS = 4;
     public static final int BATCHES_PER_FETCHED_PARTITION = 2;
+    public static final int METADATA_BROKERS = 3;
+    public static final int METADATA_TOPICS = 20;
+    public static final int METADATA_PARTITIONS = 8;
 
     private final Arena arena = Arena.ofAuto();
     private int counter;
@@ -81,6 +85,10 @@ public final class CodecCorpus {
         for (short v : new short[] {4, 11, 12, 16, 18}) {
             frames.add(c.response(ApiKey.FETCH, v, c.fetchResponse()).renamed("Fetch v" + v + " response, " + PARTITIONS
                     + " partitions x " + BATCHES_PER_FETCHED_PARTITION + " x 16 KiB batches of 1 KiB records"));
+        }
+        for (short v : new short[] {0, 8, 9, 12, 13}) {
+            frames.add(c.response(ApiKey.METADATA, v, c.metadataResponse()).renamed("Metadata v" + v + " response, "
+                    + METADATA_BROKERS + " brokers, " + METADATA_TOPICS + " topics x " + METADATA_PARTITIONS + " partitions"));
         }
         frames.sort(Comparator.comparingInt((Frame f) -> f.api().id));
         return List.copyOf(frames);
@@ -162,6 +170,29 @@ public final class CodecCorpus {
         return new FetchResponse().setSessionId(0).setResponses(new ArrayList<>(List.of(
                 new FetchResponse.FetchableTopicResponse().setTopic("orders").setTopicId(new UUID(0x1234L, 0x5678L))
                         .setPartitions(parts))));
+    }
+
+    private MetadataResponse metadataResponse() {
+        List<MetadataResponse.MetadataResponseBroker> brokers = new ArrayList<>();
+        for (int b = 0; b < METADATA_BROKERS; b++) {
+            brokers.add(new MetadataResponse.MetadataResponseBroker().setNodeId(b).setHost("broker-" + b + ".kiri.internal")
+                    .setPort(9092).setRack("rack-" + b));
+        }
+        List<MetadataResponse.MetadataResponseTopic> topics = new ArrayList<>();
+        for (int t = 0; t < METADATA_TOPICS; t++) {
+            List<MetadataResponse.MetadataResponsePartition> parts = new ArrayList<>();
+            for (int p = 0; p < METADATA_PARTITIONS; p++) {
+                int leader = (t + p) % METADATA_BROKERS;
+                int[] replicas = {leader, (leader + 1) % METADATA_BROKERS, (leader + 2) % METADATA_BROKERS};
+                parts.add(new MetadataResponse.MetadataResponsePartition().setPartitionIndex(p).setLeaderId(leader)
+                        .setLeaderEpoch(5).setReplicaNodes(replicas).setIsrNodes(replicas).setOfflineReplicas(new int[0]));
+            }
+            topics.add(new MetadataResponse.MetadataResponseTopic().setName("topic-" + t)
+                    .setTopicId(new UUID(t + 1L, 0xabcdefL * (t + 1))).setPartitions(parts)
+                    .setTopicAuthorizedOperations(Integer.MIN_VALUE));
+        }
+        return new MetadataResponse().setBrokers(brokers).setClusterId("kiri-cluster-0001").setControllerId(1)
+                .setTopics(topics).setClusterAuthorizedOperations(Integer.MIN_VALUE);
     }
 
     // ---- framing
