@@ -29,6 +29,28 @@ final class TopicCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    static String one(String positional, String option) {
+        if (positional != null && option != null && !positional.equals(option)) {
+            throw new IllegalArgumentException("name the topic once: '" + positional + "' or --topic '" + option + "'");
+        }
+        String topic = positional != null ? positional : option;
+        if (topic == null || topic.isBlank()) {
+            throw new IllegalArgumentException("name the topic (TOPIC or --topic TOPIC)");
+        }
+        return topic;
+    }
+
+    static List<String> all(List<String> positional, List<String> options) {
+        List<String> out = new java.util.ArrayList<>();
+        if (positional != null) {
+            out.addAll(positional);
+        }
+        if (options != null) {
+            out.addAll(options);
+        }
+        return out;
+    }
+
     static Map<String, String> parseConfigs(List<String> pairs) {
         Map<String, String> configs = new LinkedHashMap<>();
         if (pairs != null) {
@@ -49,8 +71,10 @@ final class TopicCommand implements Runnable {
         CommandLine.Model.CommandSpec spec;
         @Mixin
         ClientOptions client;
-        @Parameters(index = "0", paramLabel = "TOPIC", description = "The topic's name.")
+        @Parameters(index = "0", arity = "0..1", paramLabel = "TOPIC", description = "The topic's name (or --topic).")
         String topic;
+        @Option(names = "--topic", paramLabel = "TOPIC", description = "The topic's name, as kafka-topics takes it.")
+        String topicOption;
         @Option(names = "--partitions", paramLabel = "N", defaultValue = "1", description = "Partitions (default ${DEFAULT-VALUE}).")
         int partitions;
         @Option(names = "--replication-factor", paramLabel = "N", defaultValue = "-1",
@@ -63,6 +87,7 @@ final class TopicCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            topic = one(topic, topicOption);
             if (partitions < 1) {
                 throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
             }
@@ -113,12 +138,15 @@ final class TopicCommand implements Runnable {
         ClientOptions client;
         @Parameters(paramLabel = "TOPIC", arity = "0..*", description = "Topics to describe.")
         List<String> topics;
+        @Option(names = "--topic", paramLabel = "TOPIC", description = "A topic to describe; repeatable.")
+        List<String> topicOptions;
 
         @Override
         public Integer call() throws Exception {
             try (Cluster cluster = client.connect()) {
                 Admin admin = new Admin(cluster);
-                List<String> names = topics == null || topics.isEmpty() ? admin.listTopics(false) : topics;
+                List<String> named = all(topics, topicOptions);
+                List<String> names = named.isEmpty() ? admin.listTopics(false) : named;
                 PrintWriter out = spec.commandLine().getOut();
                 for (Cluster.TopicInfo t : admin.describeTopics(names).values()) {
                     String configs;
@@ -153,16 +181,22 @@ final class TopicCommand implements Runnable {
         CommandLine.Model.CommandSpec spec;
         @Mixin
         ClientOptions client;
-        @Parameters(paramLabel = "TOPIC", arity = "1..*", description = "Topics to delete.")
+        @Parameters(paramLabel = "TOPIC", arity = "0..*", description = "Topics to delete.")
         List<String> topics;
+        @Option(names = "--topic", paramLabel = "TOPIC", description = "A topic to delete; repeatable.")
+        List<String> topicOptions;
         @Option(names = "--if-exists", description = "Succeed quietly for topics that don't exist.")
         boolean ifExists;
 
         @Override
         public Integer call() throws Exception {
+            List<String> named = all(topics, topicOptions);
+            if (named.isEmpty()) {
+                throw new IllegalArgumentException("name the topics to delete");
+            }
             try (Cluster cluster = client.connect()) {
                 Admin admin = new Admin(cluster);
-                for (String topic : topics) {
+                for (String topic : named) {
                     try {
                         admin.deleteTopics(List.of(topic));
                         spec.commandLine().getOut().println("Deleted topic " + topic + ".");

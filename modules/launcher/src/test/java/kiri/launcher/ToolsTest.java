@@ -97,6 +97,11 @@ class ToolsTest {
 
         assertOneLineError(run("topic", "create", "tools-orders", "--bootstrap", bootstrap), "TOPIC_ALREADY_EXISTS");
         assertOk(run("topic", "create", "tools-orders", "--bootstrap", bootstrap, "--if-not-exists"));
+        assertOk(run("topic", "create", "--topic", "tools-other", "--bootstrap", bootstrap));
+        assertTrue(run("topic", "describe", "--topic", "tools-other", "--bootstrap", bootstrap).out()
+                .contains("PartitionCount: 1"));
+        assertOk(run("topic", "delete", "--topic", "tools-other", "--bootstrap", bootstrap));
+        assertOneLineError(run("topic", "create", "--bootstrap", bootstrap), "name the topic");
 
         assertOk(run("topic", "delete", "tools-orders", "--bootstrap", bootstrap));
         assertFalse(run("topic", "list", "--bootstrap", bootstrap).out().lines().anyMatch("tools-orders"::equals));
