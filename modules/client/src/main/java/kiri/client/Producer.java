@@ -170,8 +170,18 @@ public final class Producer implements AutoCloseable {
         if (config.idempotent()) {
             InitProducerIdRequest request = new InitProducerIdRequest().setTransactionalId(null)
                     .setTransactionTimeoutMs(Integer.MAX_VALUE).setProducerId(-1).setProducerEpoch((short) -1);
-            InitProducerIdResponse response = (InitProducerIdResponse) NodeConnection.await(
-                    cluster.bootstrapConnection().send(ApiKey.INIT_PRODUCER_ID, request), cluster.timeout());
+            InitProducerIdResponse response;
+            long deadline = System.nanoTime() + cluster.timeout().toNanos();
+            while (true) {
+                response = (InitProducerIdResponse) NodeConnection.await(
+                        cluster.bootstrapConnection().send(ApiKey.INIT_PRODUCER_ID, request), cluster.timeout());
+                ErrorCode error = ErrorCode.isKnown(response.errorCode()) ? ErrorCode.forCode(response.errorCode()) : null;
+                // a fresh Kafka cluster answers COORDINATOR_LOAD_IN_PROGRESS for a while: retry like Kafka's producer
+                if (error == null || !error.retriable() || System.nanoTime() > deadline) {
+                    break;
+                }
+                sleep(100);
+            }
             ClientException.check(response.errorCode(), null, "InitProducerId");
             this.producerId = response.producerId();
             this.producerEpoch = response.producerEpoch();
@@ -180,6 +190,15 @@ public final class Producer implements AutoCloseable {
             this.producerEpoch = -1;
         }
         this.sender = Thread.ofPlatform().daemon().name("kiri-producer-sender").start(this::sendLoop);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("interrupted", e);
+        }
     }
 
     public long producerId() {
