@@ -106,6 +106,33 @@ public final class Consumer implements AutoCloseable {
         return out;
     }
 
+    /** Moves a partition's position (it must be assigned). */
+    public void seek(String topic, int partition, long offset) {
+        for (Map.Entry<Assigned, long[]> e : positions.entrySet()) {
+            if (e.getKey().partition() == partition && e.getKey().topic().equals(topic)) {
+                e.getValue()[0] = offset;
+                return;
+            }
+        }
+        throw new IllegalStateException(topic + "-" + partition + " is not assigned");
+    }
+
+    /** Drops every assignment (for a group rebalance). */
+    public void unassignAll() {
+        positions.clear();
+    }
+
+    public boolean hasAssignment() {
+        return !positions.isEmpty();
+    }
+
+    /** Next offset to read, per topic and partition. */
+    public Map<String, Map<Integer, Long>> positionsByTopic() {
+        Map<String, Map<Integer, Long>> out = new LinkedHashMap<>();
+        positions.forEach((a, p) -> out.computeIfAbsent(a.topic(), t -> new java.util.TreeMap<>()).put(a.partition(), p[0]));
+        return out;
+    }
+
     /** Next offset to read per "topic-partition". */
     public Map<String, Long> positions() {
         Map<String, Long> out = new LinkedHashMap<>();

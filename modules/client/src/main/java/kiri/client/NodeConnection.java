@@ -93,11 +93,14 @@ public final class NodeConnection implements AutoCloseable {
 
     /**
      * The newest version of each API this client speaks: the codec's newest, except where newer
-     * versions identify topics by id only (Produce 13+, Fetch 13+), which this client does not track.
+     * versions identify topics by id only (Produce 13+, Fetch 13+, OffsetFetch and OffsetCommit 10+),
+     * which this client does not track.
      */
     static short clientMax(ApiKey api) {
         return switch (api) {
             case PRODUCE, FETCH -> 12;
+            case OFFSET_FETCH -> 9; // 10+: topic ids
+            case OFFSET_COMMIT -> 9;
             default -> api.highestVersion;
         };
     }

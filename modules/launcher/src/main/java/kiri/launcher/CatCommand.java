@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import kiri.client.Cluster;
 import kiri.client.Consumer;
+import kiri.client.GroupMember;
 import kiri.client.Producer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -143,13 +144,16 @@ final class CatCommand implements Runnable {
         boolean printKey;
         @Option(names = "--key-separator", defaultValue = "\t", paramLabel = "SEP", description = "Default: a tab.")
         String keySeparator;
-        @Option(names = "--group", paramLabel = "GROUP", description = "Consumer group (not supported yet).")
+        @Option(names = "--group", paramLabel = "GROUP",
+                description = "Consume as a member of this consumer group (classic protocol, range assignor): start "
+                        + "at the group's committed offsets and commit after each batch of records.")
         String group;
 
         @Override
         public Integer call() throws Exception {
-            if (group != null) {
-                throw new IllegalArgumentException("--group is not supported yet: consume partitions directly");
+            if (group != null && (partitions != null || offset >= 0)) {
+                throw new IllegalArgumentException("--group takes its partitions and offsets from the group: "
+                        + "drop --partition and --offset");
             }
             long start = offset >= 0 ? offset : fromBeginning ? Consumer.EARLIEST : Consumer.LATEST;
             long max = maxMessages < 0 ? Long.MAX_VALUE : maxMessages;
@@ -171,19 +175,67 @@ final class CatCommand implements Runnable {
                 printed[0]++;
             };
             try (Cluster cluster = client.connect(); Consumer consumer = new Consumer(cluster, Consumer.Config.defaults())) {
-                consumer.assign(topic, partitions, start);
-                long idleSince = System.nanoTime();
-                while (printed[0] < max) {
-                    int n = consumer.poll(handler, max - printed[0]);
-                    out.flush();
-                    if (n > 0) {
-                        idleSince = System.nanoTime();
-                    } else if (timeoutMs >= 0 && (System.nanoTime() - idleSince) / 1_000_000 >= timeoutMs) {
-                        break;
+                GroupMember member = group == null ? null : new GroupMember(cluster, group, List.of(topic));
+                try {
+                    if (member == null) {
+                        consumer.assign(topic, partitions, start);
+                    } else {
+                        join(member, consumer, start);
+                    }
+                    long idleSince = System.nanoTime();
+                    long lastHeartbeat = System.nanoTime();
+                    while (printed[0] < max) {
+                        int n = consumer.hasAssignment() ? consumer.poll(handler, max - printed[0]) : idle();
+                        out.flush();
+                        if (member != null) {
+                            if (n > 0) {
+                                member.commit(consumer.positionsByTopic());
+                            }
+                            if (System.nanoTime() - lastHeartbeat > 3_000_000_000L) {
+                                lastHeartbeat = System.nanoTime();
+                                if (!member.heartbeat()) {
+                                    join(member, consumer, start);
+                                }
+                            }
+                        }
+                        if (n > 0) {
+                            idleSince = System.nanoTime();
+                        } else if (timeoutMs >= 0 && (System.nanoTime() - idleSince) / 1_000_000 >= timeoutMs) {
+                            break;
+                        }
+                    }
+                    if (member != null) {
+                        member.commit(consumer.positionsByTopic());
+                    }
+                } finally {
+                    if (member != null) {
+                        member.close();
                     }
                 }
             }
             out.flush();
+            return 0;
+        }
+
+        /** Joins (or rejoins) the group and positions the consumer at the committed offsets (else at {@code reset}). */
+        private void join(GroupMember member, Consumer consumer, long reset) throws java.io.IOException {
+            Map<String, List<Integer>> assignment = member.join();
+            consumer.unassignAll();
+            List<Integer> mine = assignment.getOrDefault(topic, List.of());
+            if (mine.isEmpty()) {
+                return;
+            }
+            consumer.assign(topic, mine, reset);
+            member.committed(Map.of(topic, mine)).forEach((tp, committed) -> {
+                if (committed >= 0) {
+                    int partition = Integer.parseInt(tp.substring(tp.lastIndexOf('-') + 1));
+                    consumer.seek(topic, partition, committed);
+                }
+            });
+        }
+
+        private static int idle() throws InterruptedException {
+            Thread.sleep(200);
             return 0;
         }
 
