@@ -155,6 +155,36 @@ class KiriClientTest {
     }
 
     @Test
+    void sendingAllocatesNothingPerRecordOnTheCallersThread() throws Exception {
+        // reflection, so the test module needn't read java.management/jdk.management
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method allocated = Class.forName("com.sun.management.ThreadMXBean")
+                .getMethod("getCurrentThreadAllocatedBytes");
+        try (Cluster c = Cluster.connect(bootstrap)) {
+            new Admin(c).createTopic("client-alloc", 2, (short) -1, Map.of());
+            java.util.concurrent.atomic.LongAdder acked = new java.util.concurrent.atomic.LongAdder();
+            Producer.Callback callback = (token, partition, offset, error) -> acked.increment();
+            byte[] value = new byte[100];
+            int n = 50_000;
+            try (Producer p = new Producer(c, Producer.Config.defaults())) {
+                for (int round = 0; round < 2; round++) { // the first round warms up (and sizes the batch pool)
+                    long before = (long) allocated.invoke(threads);
+                    for (int i = 0; i < n; i++) {
+                        p.send("client-alloc", -1, null, value, i, callback);
+                    }
+                    long perRecord = ((long) allocated.invoke(threads) - before) / n;
+                    p.flush();
+                    if (round == 1) {
+                        // lock hand-offs with the sender thread may allocate a queue node now and then; records don't
+                        assertTrue(perRecord < 4, perRecord + " bytes allocated per record on the sending thread");
+                    }
+                }
+            }
+            assertEquals(2L * n, acked.sum());
+        }
+    }
+
+    @Test
     void errorsAreClear() throws Exception {
         try (Cluster c = Cluster.connect(bootstrap, "t", Duration.ofSeconds(2))) {
             try (Producer p = new Producer(c, Producer.Config.defaults())) {
