@@ -25,6 +25,23 @@ final class BenchCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /**
+     * A note for stderr when the JVM runs without its optimizing compiler (./kiri starts the
+     * launcher with -XX:TieredStopAtLevel=1 for a fast start), or null.
+     */
+    static String c1OnlyNote() {
+        java.util.Optional<String[]> args = ProcessHandle.current().info().arguments();
+        if (args.isPresent()) {
+            for (String a : args.get()) {
+                if (a.startsWith("-XX:TieredStopAtLevel=") && !a.endsWith("=4")) {
+                    return "kiri: note: this JVM runs with " + a + " (no C2), so figures understate steady-state speed; "
+                            + "set KIRI_JAVA_OPTS (e.g. KIRI_JAVA_OPTS=-XX:+UseParallelGC) to measure";
+                }
+            }
+        }
+        return null;
+    }
+
     @Command(name = "codec", mixinStandardHelpOptions = true,
             description = "Decode and re-encode a corpus of request/response frames (every API a broker serves in "
                     + "old, flexible and tagged versions, plus produce/fetch frames with 1 KiB records in 16 KiB "
@@ -57,6 +74,10 @@ final class BenchCommand implements Runnable {
             }
             if (requestsOnly && responsesOnly) {
                 throw new IllegalArgumentException("--request and --response exclude each other");
+            }
+            String note = c1OnlyNote();
+            if (note != null) {
+                spec.commandLine().getErr().println(note);
             }
             List<ApiKey> wanted = new ArrayList<>();
             if (apiKeys != null) {

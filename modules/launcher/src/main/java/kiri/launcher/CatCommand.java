@@ -161,9 +161,19 @@ final class CatCommand implements Runnable {
             long[] printed = {0};
             Consumer.RecordHandler handler = (t, p, o, ts, key, value, record) -> {
                 if (format == Format.json) {
-                    out.print("{\"topic\":" + Json.quote(t) + ",\"partition\":" + p + ",\"offset\":" + o
-                            + ",\"timestamp\":" + ts + ",\"key\":" + Json.quote(text(key)) + ",\"value\":"
-                            + Json.quote(text(value)) + "}\n");
+                    StringBuilder line = new StringBuilder("{\"topic\":").append(Json.quote(t)).append(",\"partition\":")
+                            .append(p).append(",\"offset\":").append(o).append(",\"timestamp\":").append(ts)
+                            .append(",\"key\":").append(Json.quote(text(key))).append(",\"value\":")
+                            .append(Json.quote(text(value)));
+                    if (record.headerCount() > 0) {
+                        line.append(",\"headers\":{");
+                        for (int h = 0; record.nextHeader(); h++) {
+                            line.append(h == 0 ? "" : ",").append(Json.quote(record.headerKeyAsString())).append(':')
+                                    .append(Json.quote(text(record.headerValue())));
+                        }
+                        line.append('}');
+                    }
+                    out.print(line.append("}\n"));
                 } else {
                     if (printKey) {
                         out.print(key == null ? "null" : text(key));

@@ -97,6 +97,10 @@ final class PerfCommand implements Runnable {
                     .withLingerMs(lingerMs).withMaxInFlight(maxInFlight);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter progress = json ? spec.commandLine().getErr() : out;
+            String note = BenchCommand.c1OnlyNote();
+            if (note != null) {
+                spec.commandLine().getErr().println(note);
+            }
 
             List<Cluster> clusters = new ArrayList<>();
             List<Producer> started = new ArrayList<>();
