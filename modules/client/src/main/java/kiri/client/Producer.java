@@ -105,7 +105,8 @@ public final class Producer implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final Condition space = lock.newCondition();
-    private final Map<String, TopicState> topics = new HashMap<>();
+    /** Read without the lock (one lookup per record); written under it. */
+    private final Map<String, TopicState> topics = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<PartitionState> open = new ArrayList<>();
     private final ArrayDeque<Batch> ready = new ArrayDeque<>();
     private final ArrayDeque<Batch> freeBatches = new ArrayDeque<>();
@@ -279,14 +280,9 @@ public final class Producer implements AutoCloseable {
     }
 
     private TopicState topicState(String topic) throws IOException {
-        lock.lock();
-        try {
-            TopicState t = topics.get(topic);
-            if (t != null) {
-                return t;
-            }
-        } finally {
-            lock.unlock();
+        TopicState known = topics.get(topic);
+        if (known != null) {
+            return known;
         }
         Cluster.TopicInfo info = cluster.topic(topic, true);
         lock.lock();
@@ -604,9 +600,5 @@ public final class Producer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-    }
-
-    static ErrorCode errorOf(Throwable t) {
-        return t instanceof ClientException c ? c.error() : null;
     }
 }

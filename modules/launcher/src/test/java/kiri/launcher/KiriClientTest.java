@@ -175,8 +175,9 @@ class KiriClientTest {
                     long perRecord = ((long) allocated.invoke(threads) - before) / n;
                     p.flush();
                     if (round == 1) {
-                        // lock hand-offs with the sender thread may allocate a queue node now and then; records don't
-                        assertTrue(perRecord < 4, perRecord + " bytes allocated per record on the sending thread");
+                        // Lock hand-offs with the sender thread may allocate a queue node now and then (more on a busy
+                        // machine); an object per record would cost 16 bytes or more.
+                        assertTrue(perRecord < 12, perRecord + " bytes allocated per record on the sending thread");
                     }
                 }
             }
