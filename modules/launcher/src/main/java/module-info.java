@@ -3,6 +3,8 @@ module kiri.launcher {
     requires kiri.router;
     requires kiri.proxy;
     requires kiri.storage.api;
+    requires kiri.client;
+    requires HdrHistogram;
     requires info.picocli;
     uses kiri.storage.api.StorageProvider;
     opens kiri.launcher to info.picocli;

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code kiri} command: {@code kiri broker ...}. */
 @Command(name = "kiri", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Kiri: a Kafka-compatible broker, proxy and protocol library.",
-        subcommands = {BrokerCommand.class, ProxyCommand.class})
+        subcommands = {BrokerCommand.class, ProxyCommand.class, TopicCommand.class, CatCommand.class, PerfCommand.class,
+                BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

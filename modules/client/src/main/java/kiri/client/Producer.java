@@ -1,0 +1,604 @@
+package kiri.client;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.message.ApiKey;
+import kiri.protocol.message.InitProducerIdRequest;
+import kiri.protocol.message.InitProducerIdResponse;
+import kiri.protocol.message.ProduceRequest;
+import kiri.protocol.message.ProduceResponse;
+import kiri.protocol.record.RecordBatchBuilder;
+import kiri.transport.Buffer;
+
+/**
+ * A batching, pipelining producer. Records are appended straight into v2 record batches (one open
+ * batch per partition, in pooled off-heap buffers, reused); a batch is sent when it is full or
+ * {@code lingerMs} after its first record. One sender thread groups ready batches by partition
+ * leader into one Produce request per broker and keeps up to {@code maxInFlight} requests in flight
+ * per connection; responses complete each record's callback with its offset.
+ *
+ * <p>Idempotent by default when {@code acks=all}, like Kafka's producer: InitProducerId gives a
+ * producer id and epoch, and each partition numbers its records from sequence 0. With other acks
+ * idempotence is off. Failed batches are not retried: their records fail with the broker's error.
+ *
+ * <p>Threads: {@link #send} may be called from any thread and blocks only while more than
+ * {@code bufferMemory} bytes of batches are pending. Callbacks run on a connection's reader thread
+ * (or the sender thread) and must not block.
+ */
+public final class Producer implements AutoCloseable {
+    /**
+     * @param acks -1 (all), 1 (leader) or 0 (no response)
+     * @param batchSize bytes per batch (a single larger record gets a batch of its own size)
+     * @param lingerMs how long a non-full batch waits for more records
+     * @param maxInFlight produce requests in flight per broker connection
+     * @param idempotent whether to use a producer id and sequences (requires acks=-1)
+     * @param requestTimeoutMs how long the broker may take, and how long we wait for it
+     * @param bufferMemory bytes of batches that may be pending before {@link #send} blocks
+     */
+    public record Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
+            int requestTimeoutMs, long bufferMemory) {
+        public Config {
+            if (acks != -1 && acks != 0 && acks != 1) {
+                throw new IllegalArgumentException("acks must be -1 (all), 0 or 1, got " + acks);
+            }
+            if (batchSize < 128) {
+                throw new IllegalArgumentException("batch size must be >= 128 bytes, got " + batchSize);
+            }
+            if (lingerMs < 0 || maxInFlight < 1 || requestTimeoutMs < 1 || bufferMemory < batchSize) {
+                throw new IllegalArgumentException("linger must be >= 0, in-flight >= 1, timeout >= 1 and buffer "
+                        + "memory >= batch size");
+            }
+            if (idempotent && acks != -1) {
+                throw new IllegalArgumentException("an idempotent producer needs acks=all (-1)");
+            }
+        }
+
+        /** Kafka's defaults: acks=all, 16 KiB batches, linger 5 ms, 5 in flight, idempotent, 30 s, 32 MiB. */
+        public static Config defaults() {
+            return new Config((short) -1, 16384, 5, 5, true, 30_000, 32L << 20);
+        }
+
+        /** With these acks; idempotence follows (on for all, off otherwise), as Kafka's producer does by default. */
+        public Config withAcks(short a) {
+            return new Config(a, batchSize, lingerMs, maxInFlight, a == -1, requestTimeoutMs, bufferMemory);
+        }
+
+        public Config withBatchSize(int b) {
+            return new Config(acks, b, lingerMs, maxInFlight, idempotent, requestTimeoutMs, Math.max(bufferMemory, b));
+        }
+
+        public Config withLingerMs(int l) {
+            return new Config(acks, batchSize, l, maxInFlight, idempotent, requestTimeoutMs, bufferMemory);
+        }
+
+        public Config withMaxInFlight(int m) {
+            return new Config(acks, batchSize, lingerMs, m, idempotent, requestTimeoutMs, bufferMemory);
+        }
+
+        public Config withIdempotent(boolean i) {
+            return new Config(acks, batchSize, lingerMs, maxInFlight, i, requestTimeoutMs, bufferMemory);
+        }
+    }
+
+    /** Completion of one record: {@code offset} is -1 with acks=0; {@code error} is null on success. */
+    @FunctionalInterface
+    public interface Callback {
+        void onCompletion(long token, int partition, long offset, Throwable error);
+    }
+
+    private static final int MAX_REQUEST_SIZE = 1 << 20;
+
+    private final Cluster cluster;
+    private final Config config;
+    private final long producerId;
+    private final short producerEpoch;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final Condition space = lock.newCondition();
+    /** Read without the lock (one lookup per record); written under it. */
+    private final Map<String, TopicState> topics = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<PartitionState> open = new ArrayList<>();
+    private final ArrayDeque<Batch> ready = new ArrayDeque<>();
+    private final ArrayDeque<Batch> freeBatches = new ArrayDeque<>();
+    private final Map<Integer, int[]> inFlight = new HashMap<>();
+    private final Thread sender;
+    private long pendingBytes;
+    private int pendingBatches;
+    private boolean flushing;
+    private volatile boolean closed;
+
+    private static final class TopicState {
+        final String name;
+        final PartitionState[] partitions;
+        int sticky;
+
+        TopicState(String name, PartitionState[] partitions) {
+            this.name = name;
+            this.partitions = partitions;
+        }
+    }
+
+    private static final class PartitionState {
+        final TopicState topic;
+        final int index;
+        final int leader;
+        int nextSequence;
+        Batch batch;
+
+        PartitionState(TopicState topic, int index, int leader) {
+            this.topic = topic;
+            this.index = index;
+            this.leader = leader;
+        }
+    }
+
+    /** One record batch being filled, waiting, or in flight; reused (with its buffer) once done. */
+    private static final class Batch {
+        final RecordBatchBuilder builder = new RecordBatchBuilder();
+        Buffer buffer;
+        int capacity;
+        PartitionState partition;
+        long createdNanos;
+        long[] tokens = new long[64];
+        Callback[] callbacks = new Callback[64];
+        int count;
+        int size;
+
+        void add(long token, Callback cb) {
+            if (count == tokens.length) {
+                tokens = Arrays.copyOf(tokens, count * 2);
+                callbacks = Arrays.copyOf(callbacks, count * 2);
+            }
+            tokens[count] = token;
+            callbacks[count] = cb;
+            count++;
+        }
+    }
+
+    public Producer(Cluster cluster, Config config) throws IOException {
+        this.cluster = cluster;
+        this.config = config;
+        if (config.idempotent()) {
+            InitProducerIdRequest request = new InitProducerIdRequest().setTransactionalId(null)
+                    .setTransactionTimeoutMs(Integer.MAX_VALUE).setProducerId(-1).setProducerEpoch((short) -1);
+            InitProducerIdResponse response;
+            long deadline = System.nanoTime() + cluster.timeout().toNanos();
+            while (true) {
+                response = (InitProducerIdResponse) NodeConnection.await(
+                        cluster.bootstrapConnection().send(ApiKey.INIT_PRODUCER_ID, request), cluster.timeout());
+                ErrorCode error = ErrorCode.isKnown(response.errorCode()) ? ErrorCode.forCode(response.errorCode()) : null;
+                // a fresh Kafka cluster answers COORDINATOR_LOAD_IN_PROGRESS for a while: retry like Kafka's producer
+                if (error == null || !error.retriable() || System.nanoTime() > deadline) {
+                    break;
+                }
+                sleep(100);
+            }
+            ClientException.check(response.errorCode(), null, "InitProducerId");
+            this.producerId = response.producerId();
+            this.producerEpoch = response.producerEpoch();
+        } else {
+            this.producerId = -1;
+            this.producerEpoch = -1;
+        }
+        this.sender = Thread.ofPlatform().daemon().name("kiri-producer-sender").start(this::sendLoop);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("interrupted", e);
+        }
+    }
+
+    public long producerId() {
+        return producerId;
+    }
+
+    public short producerEpoch() {
+        return producerEpoch;
+    }
+
+    /** Sends one record and returns a future of its offset (allocates per record; see the other send). */
+    public CompletableFuture<Long> send(String topic, int partition, byte[] key, byte[] value) throws IOException {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        send(topic, partition, key, value, 0, (t, p, offset, error) -> {
+            if (error != null) {
+                f.completeExceptionally(error);
+            } else {
+                f.complete(offset);
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Appends one record; {@code partition} -1 picks one (murmur2 of the key like Kafka, or a sticky
+     * partition for null keys). Nothing is allocated per record beyond the caller's arrays.
+     * {@code token} is handed back to {@code callback} (e.g. the send time).
+     *
+     * @throws ClientException if the topic does not exist (and isn't auto-created) or the producer is closed
+     */
+    public void send(String topic, int partition, byte[] key, byte[] value, long token, Callback callback)
+            throws IOException {
+        TopicState t = topicState(topic);
+        long now = System.currentTimeMillis();
+        lock.lock();
+        try {
+            while (pendingBytes >= config.bufferMemory() && !closed) {
+                work.signal();
+                space.awaitUninterruptibly(); // back-pressure: wait for responses to free batches
+            }
+            if (closed) {
+                throw new ClientException("producer is closed");
+            }
+            PartitionState p = t.partitions[choose(t, partition, key)];
+            Batch b = p.batch;
+            if (b == null || !b.builder.tryAppend(now, key, value, List.of())) {
+                if (b != null) {
+                    closeBatch(p);
+                }
+                int needed = RecordBatchBuilder.maxRecordSize(key == null ? -1 : key.length,
+                        value == null ? -1 : value.length, List.of()) + kiri.protocol.record.RecordBatch.HEADER_SIZE;
+                b = newBatch(p, Math.max(config.batchSize(), needed));
+                if (!b.builder.tryAppend(now, key, value, List.of())) {
+                    throw new IllegalStateException("record does not fit in a batch of its own size");
+                }
+            }
+            b.add(token, callback);
+            if (b.builder.remaining() < 16) {
+                closeBatch(p);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int choose(TopicState t, int partition, byte[] key) {
+        int n = t.partitions.length;
+        if (partition >= 0) {
+            if (partition >= n) {
+                throw new ClientException("topic " + t.name + " has no partition " + partition + " (it has " + n + ")");
+            }
+            return partition;
+        }
+        if (key != null) {
+            return (murmur2(key) & 0x7fffffff) % n;
+        }
+        return t.sticky;
+    }
+
+    private TopicState topicState(String topic) throws IOException {
+        TopicState known = topics.get(topic);
+        if (known != null) {
+            return known;
+        }
+        Cluster.TopicInfo info = cluster.topic(topic, true);
+        lock.lock();
+        try {
+            TopicState t = topics.get(topic);
+            if (t == null) {
+                PartitionState[] parts = new PartitionState[info.partitions().size()];
+                t = new TopicState(topic, parts);
+                for (int i = 0; i < parts.length; i++) {
+                    Cluster.PartitionInfo p = info.partitions().get(i);
+                    parts[i] = new PartitionState(t, p.partition(), p.leader());
+                }
+                t.sticky = java.util.concurrent.ThreadLocalRandom.current().nextInt(parts.length);
+                topics.put(topic, t);
+            }
+            return t;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: takes a batch from the free list (or makes one). */
+    private Batch newBatch(PartitionState p, int capacity) {
+        Batch b = freeBatches.poll();
+        if (b == null) {
+            b = new Batch();
+        }
+        if (b.buffer == null || b.capacity < capacity) {
+            if (b.buffer != null) {
+                b.buffer.close();
+            }
+            b.buffer = cluster.pool().acquire(capacity);
+            b.capacity = capacity;
+        }
+        b.builder.wrap(b.buffer.segment(), 0, capacity);
+        b.partition = p;
+        b.count = 0;
+        b.createdNanos = System.nanoTime();
+        p.batch = b;
+        open.add(p);
+        pendingBytes += b.capacity;
+        pendingBatches++;
+        return b;
+    }
+
+    /** Under the lock: the partition's open batch is full (or due): queue it for sending. */
+    private void closeBatch(PartitionState p) {
+        Batch b = p.batch;
+        p.batch = null;
+        open.remove(p);
+        ready.add(b);
+        TopicState t = p.topic;
+        if (t.partitions.length > 1) {
+            t.sticky = (t.sticky + 1) % t.partitions.length; // like Kafka's sticky partitioner: move on per batch
+        }
+        work.signal();
+    }
+
+    /** Sends everything pending now and waits until every record sent before this call has completed. */
+    public void flush() {
+        lock.lock();
+        try {
+            flushing = true;
+            work.signal();
+            while (pendingBatches > 0) {
+                space.awaitUninterruptibly();
+            }
+            flushing = false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void sendLoop() {
+        Map<Integer, List<Batch>> byNode = new HashMap<>();
+        while (true) {
+            lock.lock();
+            try {
+                while (true) {
+                    if (closed && pendingBatches == 0) {
+                        return;
+                    }
+                    long now = System.nanoTime();
+                    long lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
+                    long nextDeadline = Long.MAX_VALUE;
+                    for (int i = open.size() - 1; i >= 0; i--) {
+                        PartitionState p = open.get(i);
+                        long due = p.batch.createdNanos + lingerNanos;
+                        if (flushing || closed || due - now <= 0) {
+                            closeBatch(p);
+                        } else {
+                            nextDeadline = Math.min(nextDeadline, due);
+                        }
+                    }
+                    drainable(byNode);
+                    if (!byNode.isEmpty()) {
+                        break;
+                    }
+                    if (nextDeadline == Long.MAX_VALUE) {
+                        work.awaitUninterruptibly();
+                    } else {
+                        try {
+                            work.awaitNanos(nextDeadline - now);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            for (Map.Entry<Integer, List<Batch>> e : byNode.entrySet()) {
+                sendRequest(e.getKey(), e.getValue());
+            }
+            byNode.clear();
+        }
+    }
+
+    /** Under the lock: moves ready batches into per-node requests while the node has room in flight. */
+    private void drainable(Map<Integer, List<Batch>> byNode) {
+        if (ready.isEmpty()) {
+            return;
+        }
+        Map<Integer, Integer> requestBytes = new HashMap<>();
+        java.util.Set<PartitionState> deferred = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        int n = ready.size();
+        for (int i = 0; i < n; i++) {
+            Batch b = ready.poll();
+            int node = b.partition.leader;
+            int[] count = inFlight.computeIfAbsent(node, k -> new int[1]);
+            int bytes = requestBytes.getOrDefault(node, 0);
+            List<Batch> list = byNode.get(node);
+            boolean partitionTaken = false;
+            if (list != null) {
+                for (Batch other : list) {
+                    partitionTaken |= other.partition == b.partition; // one batch per partition per request
+                }
+            }
+            if (deferred.contains(b.partition) || (list == null && count[0] >= config.maxInFlight())
+                    || (list != null && (bytes + b.builder.sizeInBytes() > MAX_REQUEST_SIZE || partitionTaken))) {
+                ready.add(b); // keep for later, in this partition's order
+                deferred.add(b.partition);
+                continue;
+            }
+            if (list == null) {
+                list = new ArrayList<>();
+                byNode.put(node, list);
+                count[0]++;
+            }
+            PartitionState p = b.partition;
+            if (producerId >= 0) {
+                b.builder.producer(producerId, producerEpoch, p.nextSequence);
+                p.nextSequence += b.count;
+            }
+            b.size = b.builder.build();
+            list.add(b);
+            requestBytes.put(node, bytes + b.size);
+        }
+    }
+
+    private void sendRequest(int node, List<Batch> batches) {
+        Map<String, ProduceRequest.TopicProduceData> byTopic = new java.util.LinkedHashMap<>();
+        for (Batch b : batches) {
+            ProduceRequest.TopicProduceData t = byTopic.computeIfAbsent(b.partition.topic.name,
+                    name -> new ProduceRequest.TopicProduceData().setName(name));
+            t.partitionData().add(new ProduceRequest.PartitionProduceData().setIndex(b.partition.index)
+                    .setRecords(b.buffer.segment().asSlice(0, b.size)));
+        }
+        ProduceRequest request = new ProduceRequest().setAcks(config.acks()).setTimeoutMs(config.requestTimeoutMs())
+                .setTopicData(new ArrayList<>(byTopic.values()));
+        boolean expectResponse = config.acks() != 0;
+        CompletableFuture<NodeConnection.Response> future;
+        try {
+            future = cluster.node(node).sendRaw(ApiKey.PRODUCE, request, expectResponse);
+        } catch (IOException | RuntimeException e) {
+            future = CompletableFuture.failedFuture(e);
+        }
+        future.orTimeout(config.requestTimeoutMs() + 5_000L, TimeUnit.MILLISECONDS)
+                .whenComplete((response, error) -> complete(node, batches, response, error));
+    }
+
+    private void complete(int node, List<Batch> batches, NodeConnection.Response response, Throwable error) {
+        try {
+            if (error != null) {
+                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                for (Batch b : batches) {
+                    fail(b, cause);
+                }
+            } else if (response == null) {
+                for (Batch b : batches) {
+                    succeed(b, -1);
+                }
+            } else {
+                ProduceResponse r = (ProduceResponse) response.body();
+                for (Batch b : batches) {
+                    ProduceResponse.PartitionProduceResponse pr = find(r, b);
+                    if (pr == null) {
+                        fail(b, new ClientException("no response for " + b.partition.topic.name + "-" + b.partition.index));
+                    } else if (pr.errorCode() != 0) {
+                        fail(b, ClientException.of(pr.errorCode(), pr.errorMessage(),
+                                "produce to " + b.partition.topic.name + "-" + b.partition.index));
+                    } else {
+                        succeed(b, pr.baseOffset());
+                    }
+                }
+            }
+        } finally {
+            if (response != null) {
+                response.close();
+            }
+            lock.lock();
+            try {
+                inFlight.get(node)[0]--;
+                for (Batch b : batches) {
+                    pendingBytes -= b.capacity;
+                    pendingBatches--;
+                    b.partition = null;
+                    Arrays.fill(b.callbacks, 0, b.count, null);
+                    freeBatches.push(b);
+                }
+                space.signalAll();
+                work.signal();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private static ProduceResponse.PartitionProduceResponse find(ProduceResponse r, Batch b) {
+        for (ProduceResponse.TopicProduceResponse t : r.responses()) {
+            if (t.name().equals(b.partition.topic.name)) {
+                for (ProduceResponse.PartitionProduceResponse p : t.partitionResponses()) {
+                    if (p.index() == b.partition.index) {
+                        return p;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static void succeed(Batch b, long baseOffset) {
+        int partition = b.partition.index;
+        for (int i = 0; i < b.count; i++) {
+            b.callbacks[i].onCompletion(b.tokens[i], partition, baseOffset < 0 ? -1 : baseOffset + i, null);
+        }
+    }
+
+    private static void fail(Batch b, Throwable error) {
+        int partition = b.partition.index;
+        for (int i = 0; i < b.count; i++) {
+            b.callbacks[i].onCompletion(b.tokens[i], partition, -1, error);
+        }
+    }
+
+    /** Kafka's murmur2 (as in its default partitioner), so keyed records land where Kafka's clients put them. */
+    static int murmur2(byte[] data) {
+        int length = data.length;
+        int seed = 0x9747b28c;
+        final int m = 0x5bd1e995;
+        final int r = 24;
+        int h = seed ^ length;
+        int length4 = length / 4;
+        for (int i = 0; i < length4; i++) {
+            final int i4 = i * 4;
+            int k = (data[i4] & 0xff) + ((data[i4 + 1] & 0xff) << 8) + ((data[i4 + 2] & 0xff) << 16)
+                    + ((data[i4 + 3] & 0xff) << 24);
+            k *= m;
+            k ^= k >>> r;
+            k *= m;
+            h *= m;
+            h ^= k;
+        }
+        int tail = length % 4;
+        if (tail == 3) {
+            h ^= (data[(length & ~3) + 2] & 0xff) << 16;
+        }
+        if (tail >= 2) {
+            h ^= (data[(length & ~3) + 1] & 0xff) << 8;
+        }
+        if (tail >= 1) {
+            h ^= data[length & ~3] & 0xff;
+            h *= m;
+        }
+        h ^= h >>> 13;
+        h *= m;
+        h ^= h >>> 15;
+        return h;
+    }
+
+    /** Sends what is pending, waits for it, and stops the sender thread. */
+    @Override
+    public void close() {
+        flush();
+        lock.lock();
+        try {
+            closed = true;
+            work.signal();
+            space.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            sender.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lock.lock();
+        try {
+            for (Batch b : freeBatches) {
+                b.buffer.close();
+            }
+            freeBatches.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
