@@ -24,9 +24,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
@@ -36,12 +34,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
@@ -51,10 +46,6 @@ import org.apache.kafka.common.requests.AbstractResponse;
 import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.FetchResponse;
 import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,10 +55,8 @@ import org.junit.jupiter.api.Test;
  * (assign(), no consumer group) and kcat.
  */
 class ConsumeTest {
-    /** Record timestamps start an hour ago: recent enough for the default retention (a week) to keep them. */
-    private static final long BASE_TS = System.currentTimeMillis() - 3_600_000L;
-    /** Fail-safe for loops that wait for records; never a timing assertion. */
-    private static final long GIVE_UP_MS = 120_000;
+    private static final long BASE_TS = KeyedRecords.BASE_TS;
+    private static final long GIVE_UP_MS = KeyedRecords.GIVE_UP_MS;
 
     private static Broker broker;
     private static String bootstrap;
@@ -84,22 +73,15 @@ class ConsumeTest {
     }
 
     private static Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+        return KeyedRecords.admin(bootstrap);
     }
 
     private static void createTopic(String name, int partitions) throws Exception {
-        try (Admin admin = admin()) {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
-        }
+        KeyedRecords.createTopic(bootstrap, name, partitions);
     }
 
     private static KafkaProducer<String, byte[]> producer() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-        return new KafkaProducer<>(p);
+        return KeyedRecords.producer(bootstrap);
     }
 
     private static KafkaConsumer<String, byte[]> consumer(String reset) {
@@ -107,54 +89,20 @@ class ConsumeTest {
     }
 
     private static KafkaConsumer<String, byte[]> consumer(String reset, Properties extra) {
-        Properties p = new Properties();
-        p.putAll(extra);
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, reset);
-        return new KafkaConsumer<>(p);
+        return KeyedRecords.consumer(bootstrap, reset, extra);
     }
 
     private static List<TopicPartition> partitions(String topic, int n) {
-        List<TopicPartition> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add(new TopicPartition(topic, i));
-        }
-        return out;
+        return KeyedRecords.partitions(topic, n);
     }
 
     private static byte[] value(int i) {
-        return ("value-" + i + "-" + "x".repeat(i % 97)).getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static List<Header> headers(int i) {
-        return List.of(new RecordHeader("seq", Integer.toString(i).getBytes(StandardCharsets.UTF_8)),
-                new RecordHeader("empty", new byte[0]), new RecordHeader("null", null));
+        return KeyedRecords.value(i);
     }
 
     /** Sends {@code n} records i = 0..n-1 (key "key-i", timestamp BASE_TS + i) and returns where each landed. */
     private static RecordMetadata[] produce(String topic, int n, Integer partition) throws Exception {
-        RecordMetadata[] landed = new RecordMetadata[n];
-        AtomicReference<Exception> failure = new AtomicReference<>();
-        try (KafkaProducer<String, byte[]> producer = producer()) {
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                Integer p = partition != null ? partition : null;
-                producer.send(new ProducerRecord<>(topic, p, BASE_TS + i, "key-" + i, value(i), headers(i)), (m, e) -> {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else {
-                        landed[index] = m;
-                    }
-                });
-            }
-            producer.flush();
-        }
-        if (failure.get() != null) {
-            throw failure.get();
-        }
-        return landed;
+        return KeyedRecords.produce(bootstrap, topic, 0, n, partition);
     }
 
     @Test
@@ -164,43 +112,11 @@ class ConsumeTest {
         createTopic(topic, 6);
         // The consumer starts first, at the (empty) beginning, so it long-polls while the producer writes.
         List<TopicPartition> tps = partitions(topic, 6);
-        CompletableFuture<List<ConsumerRecord<String, byte[]>>> consumed = CompletableFuture.supplyAsync(() -> {
-            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>(n);
-            try (KafkaConsumer<String, byte[]> consumer = consumer("earliest")) {
-                consumer.assign(tps);
-                consumer.seekToBeginning(tps);
-                long giveUp = System.currentTimeMillis() + GIVE_UP_MS;
-                while (out.size() < n && System.currentTimeMillis() < giveUp) {
-                    consumer.poll(Duration.ofMillis(500)).forEach(out::add);
-                }
-            }
-            return out;
-        });
+        CompletableFuture<List<ConsumerRecord<String, byte[]>>> consumed =
+                CompletableFuture.supplyAsync(() -> KeyedRecords.consume(bootstrap, tps, n));
         RecordMetadata[] landed = produce(topic, n, null);
         List<ConsumerRecord<String, byte[]>> records = consumed.get(GIVE_UP_MS + 30_000, TimeUnit.MILLISECONDS);
-        assertEquals(n, records.size(), "every record consumed once");
-
-        Map<Integer, Long> nextOffset = new HashMap<>();
-        Map<Integer, Integer> lastIndex = new HashMap<>();
-        for (ConsumerRecord<String, byte[]> r : records) {
-            int i = Integer.parseInt(r.key().substring("key-".length()));
-            RecordMetadata m = landed[i];
-            assertEquals(m.partition(), r.partition(), r.key());
-            assertEquals(m.offset(), r.offset(), r.key());
-            assertEquals(nextOffset.getOrDefault(r.partition(), 0L), r.offset(), "offsets consecutive per partition");
-            nextOffset.put(r.partition(), r.offset() + 1);
-            assertTrue(lastIndex.getOrDefault(r.partition(), -1) < i, "send order kept per partition");
-            lastIndex.put(r.partition(), i);
-            assertArrayEquals(value(i), r.value(), r.key());
-            assertEquals(BASE_TS + i, r.timestamp(), r.key());
-            Header[] got = r.headers().toArray();
-            List<Header> want = headers(i);
-            assertEquals(want.size(), got.length, r.key());
-            for (int h = 0; h < got.length; h++) {
-                assertEquals(want.get(h).key(), got[h].key());
-                assertArrayEquals(want.get(h).value(), got[h].value());
-            }
-        }
+        Map<Integer, Long> nextOffset = KeyedRecords.check(records, landed);
         assertEquals(6, nextOffset.size(), "the keys spread over all 6 partitions");
         try (Admin admin = admin()) {
             long total = 0;
