@@ -5,11 +5,11 @@
 # For each broker, in turn (never both at once: the machines have 2 cores):
 #   start it on loopback -> create topic (1 partition) -> sample broker CPU ->
 #   ProducerPerformance --num-records N --record-size 1024 --throughput -1 acks=all ->
-#   sample broker CPU and RSS -> stop it.
+#   sample broker CPU and RSS -> [--consume: ConsumerPerformance --messages N, sample again] -> stop it.
 # Then print a side-by-side table (or JSON with --json).
 #
 # Usage: bench/produce-vs-kafka.sh [-n RECORDS] [--record-size B] [--acks A] [--only kafka|kiri]
-#                                  [--warmup N] [--json] [--keep] [-h]
+#                                  [--warmup N] [--storage URL|file] [--consume] [--json] [--keep] [-h]
 # See bench/README.md for the environment variables (KIRI_CMD, ports, JVM options, timeouts).
 set -uo pipefail
 
@@ -23,6 +23,10 @@ Options:
   --warmup N          unmeasured ProducerPerformance run of N records first, on each broker
                       (env WARMUP, default 0: the measured run includes JIT warm-up)
   --only kafka|kiri   run one half only
+  --storage URL|file  Kiri's storage (env KIRI_STORAGE_URL, default null://); `file` alone means
+                      file:<the run's temp dir>/kiri-data (default fsync, i.e. always)
+  --consume           after the produce phase, read the N records back with Kafka's
+                      ConsumerPerformance (env CONSUME=1) and sample the broker again
   --json              print the results as one JSON object on stdout (progress stays on stderr)
   --keep              keep the temp dir (configs, broker logs, perf output) and print its path
   -h, --help          this help
@@ -39,6 +43,8 @@ ACKS="${ACKS:-all}"
 TOPIC="${TOPIC:-bench}"
 WARMUP="${WARMUP:-0}"
 ONLY=""
+STORAGE="${KIRI_STORAGE_URL:-null://}"
+CONSUME="${CONSUME:-0}"
 JSON=0
 KEEP=0
 while [ $# -gt 0 ]; do
@@ -48,6 +54,8 @@ while [ $# -gt 0 ]; do
     --acks) ACKS="${2:?--acks needs a value}"; shift 2 ;;
     --warmup) WARMUP="${2:?--warmup needs a value}"; shift 2 ;;
     --only) ONLY="${2:?--only needs kafka or kiri}"; shift 2 ;;
+    --storage) STORAGE="${2:?--storage needs a URL}"; shift 2 ;;
+    --consume) CONSUME=1; shift ;;
     --json) JSON=1; shift ;;
     --keep) KEEP=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -260,6 +268,50 @@ perf_run() {
     >"$tmp/$1-$2.out" 2>"$tmp/$1-$2.err"
 }
 
+# consume_run NAME PORT: one ConsumerPerformance run (a consumer group, from the earliest offset)
+consume_run() {
+  run_bounded "$PERF_TIMEOUT" "$JAVA" $PERF_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS \
+    "-Dlog4j2.configurationFile=$tmp/tools-log4j2.properties" -cp "$cp_kafka" \
+    org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "127.0.0.1:$2" --topic "$TOPIC" \
+    --messages "$RECORDS" --group "bench-$1" --timeout 60000 \
+    >"$tmp/$1-consume.out" 2>"$tmp/$1-consume.err"
+}
+
+# measure_consume NAME PORT PID: ConsumerPerformance against the produced topic; sets C_* variables.
+measure_consume() {
+  local name="$1" port="$2" pid="$3" c0 c1 t0 t1 rc header line
+  C_rps="" C_mbs="" C_fetch_rps="" C_cpu="" C_cpum="" C_rss="" C_wall="" C_line=""
+  say "$name: ConsumerPerformance --messages $RECORDS ..."
+  c0="$(cpu_ticks "$pid")" || return 1
+  t0="$(date +%s.%N)"
+  consume_run "$name" "$port"; rc=$?
+  t1="$(date +%s.%N)"
+  alive "$pid" || { say "$name: broker died during the consume run"; return 1; }
+  c1="$(cpu_ticks "$pid")"
+  R_hwm="$(awk -v k="$(status_kb "$pid" VmHWM)" 'BEGIN { printf "%.0f", k / 1024 }')"
+  C_rss="$(awk -v k="$(status_kb "$pid" VmRSS)" 'BEGIN { printf "%.0f", k / 1024 }')"
+  if [ "$rc" -ne 0 ]; then
+    tail -20 "$tmp/$name-consume.err" >&2; say "$name: ConsumerPerformance failed (exit $rc)"; return 1
+  fi
+  # start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
+  # rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  header="$(grep -m1 '^start.time' "$tmp/$name-consume.out")"
+  line="$(grep -A1 '^start.time' "$tmp/$name-consume.out" | tail -1)"
+  [ -n "$header" ] && [ -n "$line" ] || { say "$name: no result line from ConsumerPerformance"; tail -5 "$tmp/$name-consume.out" >&2; return 1; }
+  C_line="$line"
+  col() { awk -F', *' -v h="$header" -v want="$1" 'BEGIN { n = split(h, names, /, */) } { for (i = 1; i <= n; i++) if (names[i] == want) print $i }' <<<"$line"; }
+  local nmsg; nmsg="$(col data.consumed.in.nMsg)"
+  [ "$nmsg" = "$RECORDS" ] || say "$name: WARNING: ConsumerPerformance read $nmsg records, not $RECORDS"
+  C_rps="$(col nMsg.sec)"; C_mbs="$(col MB.sec)"; C_fetch_rps="$(col fetch.nMsg.sec)"
+  C_cpu="$(awk -v a="$c0" -v b="$c1" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
+  C_cpum="$(awk -v c="$C_cpu" -v n="$RECORDS" 'BEGIN { printf "%.2f", c * 1000000 / n }')"
+  C_wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+  say "$name: consumed: $header"
+  say "$name: consumed: $line"
+  say "$name: broker CPU ${C_cpu}s over ${C_wall}s wall (${C_cpum} s per million records); RSS ${C_rss} MB, peak ${R_hwm} MB"
+  return 0
+}
+
 # measure NAME PORT PID: create the topic, run ProducerPerformance, sample the broker.
 # Sets R_<field> variables; returns non-zero on failure.
 measure() {
@@ -315,6 +367,7 @@ measure() {
   R_hwm="$(awk -v k="${R_hwm:-0}" 'BEGIN { printf "%.0f", k / 1024 }')"
   say "$name: $line"
   say "$name: broker CPU ${R_cpu}s over ${R_wall}s wall (${R_cpum} s per million records); RSS ${R_rss} MB, peak ${R_hwm} MB"
+  if [ "$CONSUME" = 1 ]; then measure_consume "$name" "$port" "$pid" || return 1; fi
   return 0
 }
 
@@ -322,6 +375,9 @@ save_result() {  # save_result NAME: copies R_* into NAME_* variables
   local f
   for f in rps mbs avg max p50 p95 p99 p999 cpu cpum rss hwm wall line; do
     eval "${1}_$f=\${R_$f}"
+  done
+  for f in rps mbs fetch_rps cpu cpum rss wall line; do
+    eval "${1}_c$f=\${C_$f:-}"
   done
 }
 
@@ -415,7 +471,9 @@ run_kiri() {
   [ -n "$KIRI_PORT" ] || free_port KIRI_PORT || { KIRI_WHY="no free port"; return 1; }
   export KIRI_PORT
   # Single quotes: $root and $KIRI_PORT expand inside the `bash -c` that runs it.
-  local default_cmd='"$root/kiri" broker --storage null:// --listener tcp://127.0.0.1:$KIRI_PORT --advertised-listener tcp://127.0.0.1:$KIRI_PORT'
+  case "$STORAGE" in file|file:) KIRI_STORAGE="file:$tmp/kiri-data" ;; *) KIRI_STORAGE="$STORAGE" ;; esac
+  export KIRI_STORAGE   # `kiri broker` reads it when no --storage is given
+  local default_cmd='"$root/kiri" broker --storage "$KIRI_STORAGE" --listener tcp://127.0.0.1:$KIRI_PORT --advertised-listener tcp://127.0.0.1:$KIRI_PORT'
   local cmd="${KIRI_CMD:-$default_cmd}"
   export root
   if [ -z "${KIRI_CMD:-}" ] && [ ! -x "$root/kiri" ]; then
@@ -475,7 +533,19 @@ if [ "$JSON" = 1 ]; then
       out+="$sep\"$key\":$(num_or_null "$v")"; sep=","
     done
     eval "local l=\${${1}_line:-}"
-    echo "$out,\"summary\":$(json_str "$l")}"
+    out+=",\"summary\":$(json_str "$l")"
+    if [ "$CONSUME" = 1 ]; then
+      for f in crps cmbs cfetch_rps ccpum crss; do
+        case $f in
+          crps) key=consume_records_per_sec ;; cmbs) key=consume_mb_per_sec ;;
+          cfetch_rps) key=consume_fetch_records_per_sec ;; ccpum) key=consume_broker_cpu_s_per_million ;;
+          crss) key=consume_broker_rss_mb ;;
+        esac
+        eval "local v=\${${1}_$f:-}"
+        out+=",\"$key\":$(num_or_null "$v")"
+      done
+    fi
+    echo "$out}"
   }
   printf '{"records":%s,"warmup_records":%s,"record_size":%s,"acks":%s,"java":%s,"nproc":%s,"mem_total_kb":%s,"loadavg_start":%s,"kafka":%s,"kiri":%s,"kiri_skipped_reason":%s,"ratio_records_per_sec_kiri_over_kafka":%s}\n' \
     "$RECORDS" "$WARMUP" "$RECORD_SIZE" "$(json_str "$ACKS")" "$(json_str "$java_version")" "$(nproc)" \
@@ -503,6 +573,22 @@ else
   if [ -n "$rps_ratio" ]; then
     echo "kiri/kafka: records/s x$rps_ratio, broker CPU per record x$(ratio "$kiri_cpum" "$kafka_cpum"), peak RSS x$(ratio "$kiri_hwm" "$kafka_hwm")"
   fi
+  if [ "$CONSUME" = 1 ]; then
+    echo "Consumer: Kafka ConsumerPerformance 4.1.1 --messages $RECORDS (a consumer group, from the earliest offset)"
+    printf '%-6s %11s %8s %16s %10s %7s %9s\n' broker records/s MB/s fetch_records/s cpu_s/Mrec rss_MB peak_MB
+    crow() {
+      if [ "$2" = 1 ]; then
+        eval "printf '%-6s %11s %8s %16s %10s %7s %9s\n' $1 \"\$${1}_crps\" \"\$${1}_cmbs\" \"\$${1}_cfetch_rps\" \
+          \"\$${1}_ccpum\" \"\$${1}_crss\" \"\$${1}_hwm\""
+      fi
+    }
+    [ "$KAFKA_RAN" = 1 ] && crow kafka "$KAFKA_OK"
+    [ "$KIRI_RAN" = 1 ] && crow kiri "$KIRI_OK"
+    if [ "$KAFKA_OK" = 1 ] && [ "$KIRI_OK" = 1 ]; then
+      echo "kiri/kafka consume: records/s x$(ratio "$kiri_crps" "$kafka_crps"), broker CPU per record x$(ratio "$kiri_ccpum" "$kafka_ccpum")"
+    fi
+  fi
+  [ "$KIRI_RAN" = 1 ] && echo "kiri storage: ${KIRI_STORAGE:-$STORAGE}"
   [ "$KAFKA_OK" = 1 ] && echo "kafka JVM: $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS (+ gc log, local JMX)"
   echo "client: $perf_cmd_desc"
 fi
