@@ -24,7 +24,8 @@ Options:
                       (env WARMUP, default 0: the measured run includes JIT warm-up)
   --only kafka|kiri   run one half only
   --storage URL|file  Kiri's storage (env KIRI_STORAGE_URL, default null://); `file` alone means
-                      file:<the run's temp dir>/kiri-data (default fsync, i.e. always)
+                      file:<the run's temp dir>/kiri-data (default fsync, i.e. always), and
+                      `file?fsync=never` the same directory with that query
   --consume           after the produce phase, read the N records back with Kafka's
                       ConsumerPerformance (env CONSUME=1) and sample the broker again
   --json              print the results as one JSON object on stdout (progress stays on stderr)
@@ -471,7 +472,11 @@ run_kiri() {
   [ -n "$KIRI_PORT" ] || free_port KIRI_PORT || { KIRI_WHY="no free port"; return 1; }
   export KIRI_PORT
   # Single quotes: $root and $KIRI_PORT expand inside the `bash -c` that runs it.
-  case "$STORAGE" in file|file:) KIRI_STORAGE="file:$tmp/kiri-data" ;; *) KIRI_STORAGE="$STORAGE" ;; esac
+  case "$STORAGE" in
+    file|file:) KIRI_STORAGE="file:$tmp/kiri-data" ;;
+    'file?'*) KIRI_STORAGE="file:$tmp/kiri-data?${STORAGE#file\?}" ;;   # e.g. file?fsync=never
+    *) KIRI_STORAGE="$STORAGE" ;;
+  esac
   export KIRI_STORAGE   # `kiri broker` reads it when no --storage is given
   local default_cmd='"$root/kiri" broker --storage "$KIRI_STORAGE" --listener tcp://127.0.0.1:$KIRI_PORT --advertised-listener tcp://127.0.0.1:$KIRI_PORT'
   local cmd="${KIRI_CMD:-$default_cmd}"
