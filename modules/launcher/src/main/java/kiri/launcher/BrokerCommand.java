@@ -168,6 +168,18 @@ final class BrokerCommand {
 
     /** Runs a broker until SIGTERM; {@code out} gets the "listening" line. */
     static int run(Values options, PrintWriter out) throws IOException, InterruptedException {
+        Broker broker = start(options, out);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            broker.close();
+            stopped.countDown();
+        }, "kiri-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    /** Starts a broker and prints the "listening" line to {@code out}. */
+    static Broker start(Values options, PrintWriter out) throws IOException {
         ListenerUrl listen = ListenerUrl.parse(options.listener());
         ListenerUrl advertised = ListenerUrl.parse(options.advertisedListener());
         if (options.nodeId() < 0) {
@@ -185,17 +197,11 @@ final class BrokerCommand {
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
-            stopped.countDown();
-        }, "kiri-shutdown"));
         String plugin = loaded.describe(broker.storage().getClass());
         out.printf("kiri broker listening on %s (advertised %s), storage %s%s, cluster %s, node %d%n",
                 new ListenerUrl(listen.host(), broker.localAddress().getPort()), advertised, broker.storage().describe(),
                 plugin == null ? "" : " [plugin " + plugin + "]", broker.config().clusterId(), options.nodeId());
         out.flush();
-        stopped.await();
-        return 0;
+        return broker;
     }
 }
