@@ -1,87 +1,207 @@
 package kiri.launcher;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.BindException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import java.util.function.Function;
 
-/** {@code kiri broker}: runs a broker until SIGTERM or Ctrl-C. */
-@Command(name = "broker", mixinStandardHelpOptions = true,
-        description = "Run a Kafka-compatible broker. Each option may also come from the environment variable named.")
-final class BrokerCommand implements java.util.concurrent.Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+/**
+ * {@code kiri broker}: runs a broker until SIGTERM or Ctrl-C.
+ *
+ * <p>This class does not touch picocli, so a broker starts without loading it (about 12 MB of RSS and
+ * 100 ms of CPU: its classes cannot live in the AOT cache). {@link #OPTIONS} is the one definition of
+ * the broker's flags: {@link #parse} reads a command line with it, and {@link Cli} builds the picocli
+ * command that prints {@code kiri broker --help} and reports every usage error from it. {@link #parse}
+ * accepts only plain command lines ({@code --flag value}, {@code --flag=value}, bare boolean flags, each
+ * flag at most once); for anything else (help, an unknown flag, a bad number, {@code @file}, ...) it
+ * returns null and {@link Main} hands the whole command line to picocli, so messages and exit codes
+ * stay picocli's.
+ */
+final class BrokerCommand {
+    private BrokerCommand() {}
 
-    @Option(names = "--listener", paramLabel = "URL", defaultValue = "${env:KIRI_LISTENER:-tcp://0.0.0.0:9092}",
-            description = "Where to listen (KIRI_LISTENER; default ${DEFAULT-VALUE}).")
-    String listener;
+    static final String DESCRIPTION =
+            "Run a Kafka-compatible broker. Each option may also come from the environment variable named.";
 
-    @Option(names = "--advertised-listener", paramLabel = "URL",
-            defaultValue = "${env:KIRI_ADVERTISED_LISTENER:-tcp://localhost:9092}",
-            description = "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default ${DEFAULT-VALUE}).")
-    String advertisedListener;
+    /** What an option's value is. */
+    enum Kind {
+        /** A string value. */
+        STRING,
+        /** An int value. */
+        INT,
+        /** A boolean flag that takes no value; {@code --NAME} turns it on. */
+        FLAG,
+        /** A boolean flag with a {@code --no-} form. */
+        NEGATABLE
+    }
 
-    @Option(names = "--storage", paramLabel = "URL", defaultValue = "${env:KIRI_STORAGE:-file:./kiri-data}",
-            description = "Storage engine URL: file:PATH (durable log; ?fsync=always|never|interval:MS), "
-                    + "memory:// (records in memory), null:// (records discarded) "
-                    + "(KIRI_STORAGE; default ${DEFAULT-VALUE}).")
-    String storage;
-
-    @Option(names = "--cluster-id", paramLabel = "ID", defaultValue = "${env:KIRI_CLUSTER_ID}",
-            description = "Cluster id (KIRI_CLUSTER_ID; default: the storage's, or a new one).")
-    String clusterId;
-
-    @Option(names = "--node-id", paramLabel = "N", defaultValue = "${env:KIRI_NODE_ID:-0}",
-            description = "This broker's node id (KIRI_NODE_ID; default ${DEFAULT-VALUE}).")
-    int nodeId;
-
-    @Option(names = "--auto-create-topics", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Create unknown topics when a client's metadata request allows it (default on).")
-    boolean autoCreateTopics;
-
-    @Option(names = "--default-partitions", paramLabel = "N", defaultValue = "1",
-            description = "Partitions of auto-created topics (default ${DEFAULT-VALUE}).")
-    int defaultPartitions;
-
-    @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "${env:KIRI_PLUGINS}",
-            description = "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
-                    + "default: the runtime image's plugins/ folder).")
-    String plugins;
-
-    @Option(names = "--verbose", description = "Print stack traces with errors.")
-    boolean verbose;
-
-    @Override
-    public Integer call() throws IOException, InterruptedException {
-        ListenerUrl listen = ListenerUrl.parse(listener);
-        ListenerUrl advertised = ListenerUrl.parse(advertisedListener);
-        if (nodeId < 0) {
-            throw new IllegalArgumentException("--node-id must be >= 0, got " + nodeId);
+    /**
+     * One option: its name, value label, kind, the environment variable it defaults from (or null), the
+     * default when that is unset (or null), and its help text ({@code ${DEFAULT-VALUE}} is the effective
+     * default, as picocli prints it).
+     */
+    record Option(String name, String label, Kind kind, String env, String defaultValue, String description) {
+        /** The effective default: the environment variable when it is set (even to ""), else the default. */
+        String defaultValue(Function<String, String> environment) {
+            String fromEnv = env == null ? null : environment.apply(env);
+            return fromEnv != null ? fromEnv : defaultValue;
         }
-        if (defaultPartitions < 1) {
-            throw new IllegalArgumentException("--default-partitions must be >= 1, got " + defaultPartitions);
+    }
+
+    static final List<Option> OPTIONS = List.of(
+            new Option("--listener", "URL", Kind.STRING, "KIRI_LISTENER", "tcp://0.0.0.0:9092",
+                    "Where to listen (KIRI_LISTENER; default ${DEFAULT-VALUE})."),
+            new Option("--advertised-listener", "URL", Kind.STRING, "KIRI_ADVERTISED_LISTENER", "tcp://localhost:9092",
+                    "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default ${DEFAULT-VALUE})."),
+            new Option("--storage", "URL", Kind.STRING, "KIRI_STORAGE", "file:./kiri-data",
+                    "Storage engine URL: file:PATH (durable log; ?fsync=always|never|interval:MS), "
+                            + "memory:// (records in memory), null:// (records discarded) "
+                            + "(KIRI_STORAGE; default ${DEFAULT-VALUE})."),
+            new Option("--cluster-id", "ID", Kind.STRING, "KIRI_CLUSTER_ID", null,
+                    "Cluster id (KIRI_CLUSTER_ID; default: the storage's, or a new one)."),
+            new Option("--node-id", "N", Kind.INT, "KIRI_NODE_ID", "0",
+                    "This broker's node id (KIRI_NODE_ID; default ${DEFAULT-VALUE})."),
+            new Option("--auto-create-topics", null, Kind.NEGATABLE, null, "true",
+                    "Create unknown topics when a client's metadata request allows it (default on)."),
+            new Option("--default-partitions", "N", Kind.INT, null, "1",
+                    "Partitions of auto-created topics (default ${DEFAULT-VALUE})."),
+            new Option("--plugins", "DIR", Kind.STRING, "KIRI_PLUGINS", null,
+                    "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
+                            + "default: the runtime image's plugins/ folder)."),
+            new Option("--verbose", null, Kind.FLAG, null, "false", "Print stack traces with errors."));
+
+    /** The parsed options. */
+    record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
+            boolean autoCreateTopics, int defaultPartitions, String plugins, boolean verbose) {
+        /** The values from {@code value}, which maps each option name of {@link #OPTIONS} to its typed value. */
+        static Values of(Function<String, Object> value) {
+            return new Values((String) value.apply("--listener"), (String) value.apply("--advertised-listener"),
+                    (String) value.apply("--storage"), (String) value.apply("--cluster-id"),
+                    (Integer) value.apply("--node-id"), (Boolean) value.apply("--auto-create-topics"),
+                    (Integer) value.apply("--default-partitions"), (String) value.apply("--plugins"),
+                    (Boolean) value.apply("--verbose"));
         }
-        Plugins.Loaded loaded = Plugins.load(Plugins.directory(plugins));
-        Broker broker;
-        try {
-            broker = Broker.start(new Broker.Settings(listen, advertised, storage, clusterId, nodeId,
-                    autoCreateTopics, defaultPartitions), loaded.modules().isEmpty() ? null : loaded.layer());
-        } catch (BindException e) {
-            throw new IOException(e.getMessage(), e);
+    }
+
+    /**
+     * Parses the arguments after {@code broker}, with defaults from {@code environment}; null when the
+     * command line is not a plain one this parser vouches for (then picocli parses it: help, errors).
+     */
+    static Values parse(List<String> args, Function<String, String> environment) {
+        Map<String, String> given = new HashMap<>();
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (!arg.startsWith("--") || arg.equals("--")) {
+                return null;   // a positional argument, -h, -V, "--", an @file: picocli's
+            }
+            int eq = arg.indexOf('=');
+            String name = eq < 0 ? arg : arg.substring(0, eq);
+            String value = eq < 0 ? null : arg.substring(eq + 1);
+            boolean negated = false;
+            Option option = find(name);
+            if (option == null && name.startsWith("--no-")) {
+                option = find("--" + name.substring(5));
+                negated = option != null && option.kind() == Kind.NEGATABLE;
+                if (!negated) {
+                    return null;
+                }
+            }
+            if (option == null || given.containsKey(option.name())) {
+                return null;   // unknown, or given twice: picocli says which
+            }
+            switch (option.kind()) {
+                case FLAG, NEGATABLE -> {
+                    if (value != null) {
+                        return null;   // --flag=true|false: rare, picocli's
+                    }
+                    value = Boolean.toString(!negated);
+                }
+                case STRING, INT -> {
+                    if (value == null) {
+                        if (i + 1 == args.size()) {
+                            return null;
+                        }
+                        value = args.get(++i);
+                        if (value.isEmpty() || value.startsWith("@")) {
+                            return null;
+                        }
+                    }
+                    if (value.startsWith("-")) {
+                        return null;   // picocli may take it for a flag
+                    }
+                }
+            }
+            given.put(option.name(), value);
         }
+        Map<String, Object> values = new HashMap<>();
+        for (Option option : OPTIONS) {
+            String raw = given.containsKey(option.name()) ? given.get(option.name()) : option.defaultValue(environment);
+            Object typed;
+            switch (option.kind()) {
+                case INT -> {
+                    try {
+                        typed = Integer.parseInt(raw);
+                    } catch (NumberFormatException e) {
+                        return null;   // "... is not an int": picocli's message
+                    }
+                }
+                case FLAG, NEGATABLE -> typed = Boolean.parseBoolean(raw);
+                default -> typed = raw;
+            }
+            values.put(option.name(), typed);
+        }
+        return Values.of(values::get);
+    }
+
+    private static Option find(String name) {
+        for (Option option : OPTIONS) {
+            if (option.name().equals(name)) {
+                return option;
+            }
+        }
+        return null;
+    }
+
+    /** Runs a broker until SIGTERM; {@code out} gets the "listening" line. */
+    static int run(Values options, PrintWriter out) throws IOException, InterruptedException {
+        Broker broker = start(options, out);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             broker.close();
             stopped.countDown();
         }, "kiri-shutdown"));
-        String plugin = loaded.describe(broker.storage().getClass());
-        spec.commandLine().getOut().printf("kiri broker listening on %s (advertised %s), storage %s%s, cluster %s, node %d%n",
-                new ListenerUrl(listen.host(), broker.localAddress().getPort()), advertised, broker.storage().describe(),
-                plugin == null ? "" : " [plugin " + plugin + "]", broker.config().clusterId(), nodeId);
-        spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /** Starts a broker and prints the "listening" line to {@code out}. */
+    static Broker start(Values options, PrintWriter out) throws IOException {
+        ListenerUrl listen = ListenerUrl.parse(options.listener());
+        ListenerUrl advertised = ListenerUrl.parse(options.advertisedListener());
+        if (options.nodeId() < 0) {
+            throw new IllegalArgumentException("--node-id must be >= 0, got " + options.nodeId());
+        }
+        if (options.defaultPartitions() < 1) {
+            throw new IllegalArgumentException("--default-partitions must be >= 1, got " + options.defaultPartitions());
+        }
+        Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
+        Broker broker;
+        try {
+            broker = Broker.start(new Broker.Settings(listen, advertised, options.storage(), options.clusterId(),
+                    options.nodeId(), options.autoCreateTopics(), options.defaultPartitions()),
+                    loaded.modules().isEmpty() ? null : loaded.layer());
+        } catch (BindException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        String plugin = loaded.describe(broker.storage().getClass());
+        out.printf("kiri broker listening on %s (advertised %s), storage %s%s, cluster %s, node %d%n",
+                new ListenerUrl(listen.host(), broker.localAddress().getPort()), advertised, broker.storage().describe(),
+                plugin == null ? "" : " [plugin " + plugin + "]", broker.config().clusterId(), options.nodeId());
+        out.flush();
+        return broker;
     }
 }

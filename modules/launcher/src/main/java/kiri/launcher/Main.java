@@ -1,16 +1,15 @@
 package kiri.launcher;
 
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import java.io.PrintWriter;
+import java.util.Arrays;
 
-/** The {@code kiri} command: {@code kiri broker ...}. */
-@Command(name = "kiri", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Kiri: a Kafka-compatible broker, proxy and protocol library.",
-        subcommands = {BrokerCommand.class, ProxyCommand.class, TopicCommand.class, CatCommand.class, PerfCommand.class,
-                BenchCommand.class})
-public final class Main implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+/**
+ * The {@code kiri} command. A plain {@code kiri broker ...} is parsed by {@link BrokerCommand#parse} and
+ * starts without loading picocli; everything else (other commands, help, usage errors) goes to
+ * {@link Cli}. This class must not reference picocli.
+ */
+public final class Main {
+    private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -18,47 +17,31 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (tests call this). */
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     /** Runs the command line with the given output streams and returns the exit code. */
-    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main());
-        cli.setOut(out);
-        cli.setErr(err);
-        cli.setExecutionExceptionHandler(new Errors());
-        cli.setParameterExceptionHandler((e, a) -> {
-            e.getCommandLine().getErr().println("kiri: " + e.getMessage());
-            return 2;
-        });
-        return cli.execute(args);
-    }
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
-    /** User errors: one line, no stack trace unless --verbose. */
-    static final class Errors implements CommandLine.IExecutionExceptionHandler {
-        @Override
-        public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
-            boolean verbose = parsed.subcommand() != null && parsed.subcommand().hasMatchedOption("--verbose");
-            if (verbose) {
-                e.printStackTrace(cli.getErr());
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        if (args.length > 0 && args[0].equals("broker")) {
+            BrokerCommand.Values options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
+            if (options != null) {
+                try {
+                    return BrokerCommand.run(options, out);
+                } catch (Exception e) {
+                    return fail(e, options.verbose(), err);
+                }
             }
-            String message = e.getMessage() != null ? e.getMessage() : e.toString();
-            cli.getErr().println("kiri: " + message);
-            return 1;
         }
+        return Cli.run(out, err, args);
     }
 
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = Main.class.getModule().getDescriptor() != null
-                    ? Main.class.getModule().getDescriptor().rawVersion().orElse("dev") : "dev";
-            return new String[] {"kiri " + v};
+    /** A user error: one line, no stack trace unless --verbose; exit code 1. */
+    static int fail(Exception e, boolean verbose, PrintWriter err) {
+        if (verbose) {
+            e.printStackTrace(err);
         }
+        String message = e.getMessage() != null ? e.getMessage() : e.toString();
+        err.println("kiri: " + message);
+        return 1;
     }
 }
