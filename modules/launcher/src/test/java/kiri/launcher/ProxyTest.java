@@ -21,8 +21,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import kiri.proxy.Proxy;
 import kiri.proxy.ProxyConfig;
 import org.apache.kafka.clients.admin.Admin;
@@ -92,27 +90,6 @@ class ProxyTest {
         return p;
     }
 
-    private static int produce(Properties props, String topic, int n) throws Exception {
-        AtomicInteger acked = new AtomicInteger();
-        AtomicReference<Exception> failure = new AtomicReference<>();
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
-            for (int i = 0; i < n; i++) {
-                producer.send(new ProducerRecord<>(topic, "key-" + (i % 10), new byte[100]), (m, e) -> {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else {
-                        acked.incrementAndGet();
-                    }
-                });
-            }
-            producer.flush();
-        }
-        if (failure.get() != null) {
-            throw failure.get();
-        }
-        return acked.get();
-    }
-
     private static long endOffset(Admin admin, String topic, int partition) throws Exception {
         TopicPartition tp = new TopicPartition(topic, partition);
         return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
@@ -144,7 +121,7 @@ class ProxyTest {
 
     @Test
     void idempotentProducerThroughProxyGetsEveryRecordAcknowledged() throws Exception {
-        assertEquals(20_000, produce(producerProps(), "proxied-produce", 20_000));
+        assertEquals(20_000, TestProducers.produceAcked(producerProps(), "proxied-produce", 20_000));
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps())) {
             RecordMetadata m = producer.send(new ProducerRecord<>("proxied-produce", "k", new byte[1])).get();
             assertEquals(20_000, m.offset(), "offsets were assigned without gaps");
@@ -194,7 +171,7 @@ class ProxyTest {
         props.put(ProducerConfig.ACKS_CONFIG, "0");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 2048); // many requests on one connection
-        assertEquals(5_000, produce(props, "proxied-acks0", 5_000));
+        assertEquals(5_000, TestProducers.produceAcked(props, "proxied-acks0", 5_000));
         try (Admin admin = admin(bootstrap)) {
             // acks=0 gives no completion signal: the close above flushed, the origin may still be appending
             long end = 0;

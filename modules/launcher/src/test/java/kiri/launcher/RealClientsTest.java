@@ -15,8 +15,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import kiri.protocol.message.ApiKey;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -123,33 +121,10 @@ class RealClientsTest {
         return p;
     }
 
-    /** Sends n records and returns how many were acknowledged without error, checking offsets are distinct. */
-    private static int produce(Properties props, String topic, int n) throws Exception {
-        AtomicInteger acked = new AtomicInteger();
-        AtomicReference<Exception> failure = new AtomicReference<>();
-        byte[] value = new byte[100];
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
-            for (int i = 0; i < n; i++) {
-                producer.send(new ProducerRecord<>(topic, "key-" + (i % 10), value), (metadata, e) -> {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else {
-                        acked.incrementAndGet();
-                    }
-                });
-            }
-            producer.flush();
-        }
-        if (failure.get() != null) {
-            throw failure.get();
-        }
-        return acked.get();
-    }
-
     @Test
     void defaultIdempotentProducerGetsEveryRecordAcknowledged() throws Exception {
         Properties props = producerProps(); // Kafka's defaults: acks=all, idempotence on, 5 in flight
-        assertEquals(100_000, produce(props, "default-producer", 100_000));
+        assertEquals(100_000, TestProducers.produceAcked(props, "default-producer", 100_000));
         // offsets were assigned without gaps: the next append starts at the record count
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
             RecordMetadata m = producer.send(new ProducerRecord<>("default-producer", "k", new byte[1])).get();
@@ -167,7 +142,7 @@ class RealClientsTest {
         var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
         try {
             for (int i = 0; i < 3; i++) {
-                runs.add(pool.submit(() -> produce(props, "pipelined", 20_000)));
+                runs.add(pool.submit(() -> TestProducers.produceAcked(props, "pipelined", 20_000)));
             }
             for (Future<Integer> f : runs) {
                 assertEquals(20_000, f.get(2, TimeUnit.MINUTES));
@@ -183,7 +158,7 @@ class RealClientsTest {
         props.put(ProducerConfig.ACKS_CONFIG, "0");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         long before = broker.metrics().of(ApiKey.PRODUCE).requests();
-        assertEquals(10_000, produce(props, "fire-and-forget", 10_000));
+        assertEquals(10_000, TestProducers.produceAcked(props, "fire-and-forget", 10_000));
         // the broker handled produce requests, and the client was never confused by a response it didn't expect
         assertTrue(broker.metrics().of(ApiKey.PRODUCE).requests() > before);
         try (Admin admin = admin()) {
