@@ -28,13 +28,22 @@ final class Cli implements Runnable {
         cli.addSubcommand("bench", new BenchCommand());
         cli.setOut(out);
         cli.setErr(err);
-        cli.setExecutionExceptionHandler((e, line, parsed) ->
-                Main.fail(e, parsed.subcommand() != null && parsed.subcommand().hasMatchedOption("--verbose"), line.getErr()));
+        cli.setExecutionExceptionHandler((e, line, parsed) -> Main.fail(e, verbose(parsed), line.getErr()));
         cli.setParameterExceptionHandler((e, a) -> {
             e.getCommandLine().getErr().println("kiri: " + e.getMessage());
             return 2;
         });
         return cli.execute(args);
+    }
+
+    /** Whether {@code --verbose} was given to the command that ran, however deeply nested ({@code kiri topic create}). */
+    private static boolean verbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code kiri broker} as a picocli command, built from {@link BrokerCommand#OPTIONS}. */

@@ -108,6 +108,9 @@ class ToolsTest {
         assertOneLineError(run("topic", "describe", "tools-orders", "--bootstrap", bootstrap), "UNKNOWN_TOPIC_OR_PARTITION");
         assertOneLineError(run("topic", "delete", "tools-orders", "--bootstrap", bootstrap), "UNKNOWN_TOPIC_OR_PARTITION");
         assertOk(run("topic", "delete", "tools-orders", "--bootstrap", bootstrap, "--if-exists"));
+        // --verbose on a nested command adds the stack trace; without it the error stays one line
+        Result verbose = run("topic", "describe", "tools-orders", "--bootstrap", bootstrap, "--verbose");
+        assertTrue(verbose.exit() != 0 && verbose.err().contains("\tat "), verbose.err());
     }
 
     @Test
