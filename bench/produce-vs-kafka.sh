@@ -478,7 +478,8 @@ run_kiri() {
     *) KIRI_STORAGE="$STORAGE" ;;
   esac
   export KIRI_STORAGE   # `kiri broker` reads it when no --storage is given
-  local default_cmd='"$root/kiri" broker --storage "$KIRI_STORAGE" --listener tcp://127.0.0.1:$KIRI_PORT --advertised-listener tcp://127.0.0.1:$KIRI_PORT'
+  # The rebalance delay matches the Kafka half's config (its shipped server.properties also sets 0).
+  local default_cmd='"$root/kiri" broker --storage "$KIRI_STORAGE" --listener tcp://127.0.0.1:$KIRI_PORT --advertised-listener tcp://127.0.0.1:$KIRI_PORT --group-initial-rebalance-delay-ms 0'
   local cmd="${KIRI_CMD:-$default_cmd}"
   export root
   if [ -z "${KIRI_CMD:-}" ] && [ ! -x "$root/kiri" ]; then

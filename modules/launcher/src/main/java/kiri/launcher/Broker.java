@@ -28,8 +28,16 @@ import kiri.transport.ServerConfig;
  */
 public final class Broker implements AutoCloseable {
     /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
+    /**
+     * {@code groupInitialRebalanceDelayMs}: group.initial.rebalance.delay.ms, or -1 for Kafka's default (3000),
+     * which the system property {@code kiri.group.initial.rebalance.delay.ms} overrides (tests use 0).
+     */
     public record Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
-            int nodeId, boolean autoCreateTopics, int defaultPartitions) {
+            int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+        public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
+                int nodeId, boolean autoCreateTopics, int defaultPartitions) {
+            this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions, -1);
+        }
     }
 
     /** How often storage housekeeping runs. */
@@ -55,7 +63,7 @@ public final class Broker implements AutoCloseable {
             timers.shutdownNow();
             throw e;
         }
-        GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(), Timer.of(timers));
+        GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(s.groupInitialRebalanceDelayMs()), Timer.of(timers));
         Server started = null;
         try {
             // the advertised port follows the real one when listening on an ephemeral port
@@ -101,14 +109,15 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Kafka's group defaults; the system properties {@code kiri.group.min.session.timeout.ms} and
-     * {@code kiri.group.initial.rebalance.delay.ms} override them (tests use short ones).
+     * Kafka's group defaults, with {@code initialRebalanceDelayMs} unless it is -1; the system properties
+     * {@code kiri.group.min.session.timeout.ms} and {@code kiri.group.initial.rebalance.delay.ms} override
+     * the defaults (tests use short ones).
      */
-    static CoordinatorConfig coordinatorConfig() {
+    static CoordinatorConfig coordinatorConfig(int initialRebalanceDelayMs) {
         CoordinatorConfig c = CoordinatorConfig.defaults();
         c = c.withMinSessionTimeoutMs(Integer.getInteger("kiri.group.min.session.timeout.ms", c.minSessionTimeoutMs()));
-        return c.withInitialRebalanceDelayMs(Integer.getInteger("kiri.group.initial.rebalance.delay.ms",
-                c.initialRebalanceDelayMs()));
+        return c.withInitialRebalanceDelayMs(initialRebalanceDelayMs >= 0 ? initialRebalanceDelayMs
+                : Integer.getInteger("kiri.group.initial.rebalance.delay.ms", c.initialRebalanceDelayMs()));
     }
 
     private void maintain() {

@@ -69,6 +69,9 @@ final class BrokerCommand {
                     "Create unknown topics when a client's metadata request allows it (default on)."),
             new Option("--default-partitions", "N", Kind.INT, null, "1",
                     "Partitions of auto-created topics (default ${DEFAULT-VALUE})."),
+            new Option("--group-initial-rebalance-delay-ms", "MS", Kind.INT, null, "3000",
+                    "How long a new consumer group waits for more members before its first rebalance, "
+                            + "as Kafka's group.initial.rebalance.delay.ms (default ${DEFAULT-VALUE}; 0 for tests and dev)."),
             new Option("--plugins", "DIR", Kind.STRING, "KIRI_PLUGINS", null,
                     "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
                             + "default: the runtime image's plugins/ folder)."),
@@ -76,13 +79,15 @@ final class BrokerCommand {
 
     /** The parsed options. */
     record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
-            boolean autoCreateTopics, int defaultPartitions, String plugins, boolean verbose) {
+            boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
+            boolean verbose) {
         /** The values from {@code value}, which maps each option name of {@link #OPTIONS} to its typed value. */
         static Values of(Function<String, Object> value) {
             return new Values((String) value.apply("--listener"), (String) value.apply("--advertised-listener"),
                     (String) value.apply("--storage"), (String) value.apply("--cluster-id"),
                     (Integer) value.apply("--node-id"), (Boolean) value.apply("--auto-create-topics"),
-                    (Integer) value.apply("--default-partitions"), (String) value.apply("--plugins"),
+                    (Integer) value.apply("--default-partitions"),
+                    (Integer) value.apply("--group-initial-rebalance-delay-ms"), (String) value.apply("--plugins"),
                     (Boolean) value.apply("--verbose"));
         }
     }
@@ -188,11 +193,16 @@ final class BrokerCommand {
         if (options.defaultPartitions() < 1) {
             throw new IllegalArgumentException("--default-partitions must be >= 1, got " + options.defaultPartitions());
         }
+        if (options.groupInitialRebalanceDelayMs() < 0) {
+            throw new IllegalArgumentException("--group-initial-rebalance-delay-ms must be >= 0, got "
+                    + options.groupInitialRebalanceDelayMs());
+        }
         Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
         Broker broker;
         try {
             broker = Broker.start(new Broker.Settings(listen, advertised, options.storage(), options.clusterId(),
-                    options.nodeId(), options.autoCreateTopics(), options.defaultPartitions()),
+                    options.nodeId(), options.autoCreateTopics(), options.defaultPartitions(),
+                    options.groupInitialRebalanceDelayMs()),
                     loaded.modules().isEmpty() ? null : loaded.layer());
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);

@@ -28,7 +28,7 @@ class BrokerOptionsTest {
     private static final Map<String, String> NO_ENV = Map.of();
 
     private static final BrokerCommand.Values DEFAULTS = new BrokerCommand.Values("tcp://0.0.0.0:9092",
-            "tcp://localhost:9092", "file:./kiri-data", null, 0, true, 1, null, false);
+            "tcp://localhost:9092", "file:./kiri-data", null, 0, true, 1, 3000, null, false);
 
     /** The fast parser's answer, checked against picocli's for the same arguments and environment. */
     private static BrokerCommand.Values parse(Map<String, String> env, String... args) {
@@ -62,18 +62,19 @@ class BrokerOptionsTest {
 
     @Test
     void everyFlagWithASeparateValue() {
-        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "memory://", "abc", 3, false, 4, "/p", true),
+        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "memory://", "abc", 3, false, 4, 0, "/p", true),
                 parse("--listener", "tcp://127.0.0.1:1", "--advertised-listener", "tcp://h:2", "--storage", "memory://",
                         "--cluster-id", "abc", "--node-id", "3", "--no-auto-create-topics", "--default-partitions", "4",
-                        "--plugins", "/p", "--verbose"));
+                        "--group-initial-rebalance-delay-ms", "0", "--plugins", "/p", "--verbose"));
     }
 
     @Test
     void everyFlagWithEquals() {
         assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "file:/d?fsync=always", "a=b", 3, true, 4,
-                        "/p", false),
+                        250, "/p", false),
                 parse("--listener=tcp://127.0.0.1:1", "--advertised-listener=tcp://h:2", "--storage=file:/d?fsync=always",
-                        "--cluster-id=a=b", "--node-id=3", "--auto-create-topics", "--default-partitions=4", "--plugins=/p"));
+                        "--cluster-id=a=b", "--node-id=3", "--auto-create-topics", "--default-partitions=4",
+                        "--group-initial-rebalance-delay-ms=250", "--plugins=/p"));
         assertEquals("", parse("--cluster-id=").clusterId());
     }
 
@@ -87,10 +88,10 @@ class BrokerOptionsTest {
     void environmentDefaults() {
         Map<String, String> env = Map.of("KIRI_LISTENER", "tcp://127.0.0.1:5", "KIRI_ADVERTISED_LISTENER", "tcp://a:6",
                 "KIRI_STORAGE", "null://", "KIRI_CLUSTER_ID", "cid", "KIRI_NODE_ID", "7", "KIRI_PLUGINS", "/plugins");
-        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:5", "tcp://a:6", "null://", "cid", 7, true, 1, "/plugins", false),
+        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:5", "tcp://a:6", "null://", "cid", 7, true, 1, 3000, "/plugins", false),
                 parse(env));
-        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:9", "tcp://a:6", "memory://", "cid", 8, true, 1, "/plugins",
-                false), parse(env, "--listener", "tcp://127.0.0.1:9", "--storage=memory://", "--node-id", "8"));
+        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:9", "tcp://a:6", "memory://", "cid", 8, true, 1, 3000,
+                "/plugins", false), parse(env, "--listener", "tcp://127.0.0.1:9", "--storage=memory://", "--node-id", "8"));
         assertEquals("", parse(Map.of("KIRI_CLUSTER_ID", ""), new String[0]).clusterId(), "set but empty counts as set");
         assertEquals("file:${HOME}/d", parse(Map.of("KIRI_STORAGE", "file:${HOME}/d"), new String[0]).storage());
     }
@@ -149,10 +150,22 @@ class BrokerOptionsTest {
         Result r = run("broker", "--listener", "tcp://127.0.0.1:0", "--default-partitions=0");
         assertEquals(1, r.exit());
         assertEquals("kiri: --default-partitions must be >= 1, got 0", r.err().strip());
+        Result delay = run("broker", "--listener", "tcp://127.0.0.1:0", "--group-initial-rebalance-delay-ms=-1");
+        assertEquals(1, delay.exit());
+        assertEquals("kiri: --group-initial-rebalance-delay-ms must be >= 0, got -1", delay.err().strip());
         Result verbose = run("broker", "--listener", "localhost:1", "--verbose");
         assertEquals(1, verbose.exit());
         assertTrue(verbose.err().contains("\tat "), "--verbose prints the stack trace: " + verbose.err());
         assertTrue(verbose.err().strip().endsWith("must look like tcp://HOST:PORT"), verbose.err());
+    }
+
+    @Test
+    void theRebalanceDelayFlagReachesTheCoordinator() {
+        assertEquals(0, Broker.coordinatorConfig(0).initialRebalanceDelayMs());
+        assertEquals(250, Broker.coordinatorConfig(250).initialRebalanceDelayMs());
+        if (System.getProperty("kiri.group.initial.rebalance.delay.ms") == null) {
+            assertEquals(3000, Broker.coordinatorConfig(-1).initialRebalanceDelayMs(), "unset: Kafka's default");
+        }
     }
 
     /** The classes a plain {@code kiri broker} loads must not refer to picocli (that is what keeps it out). */
