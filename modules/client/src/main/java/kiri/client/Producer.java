@@ -108,7 +108,8 @@ public final class Producer implements AutoCloseable {
     /** Read without the lock (one lookup per record); written under it. */
     private final Map<String, TopicState> topics = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<PartitionState> open = new ArrayList<>();
-    private final ArrayDeque<Batch> ready = new ArrayDeque<>();
+    /** Partitions with closed batches waiting to be sent, each once, in the order they became ready. */
+    private final ArrayDeque<PartitionState> readyPartitions = new ArrayDeque<>();
     private final ArrayDeque<Batch> freeBatches = new ArrayDeque<>();
     private final Map<Integer, int[]> inFlight = new HashMap<>();
     private final Thread sender;
@@ -134,6 +135,8 @@ public final class Producer implements AutoCloseable {
         final int leader;
         int nextSequence;
         Batch batch;
+        /** Closed batches not yet sent, oldest first; the partition is in readyPartitions while this is non-empty. */
+        final ArrayDeque<Batch> ready = new ArrayDeque<>();
 
         PartitionState(TopicState topic, int index, int leader) {
             this.topic = topic;
@@ -333,12 +336,21 @@ public final class Producer implements AutoCloseable {
         Batch b = p.batch;
         p.batch = null;
         open.remove(p);
-        ready.add(b);
+        if (p.ready.isEmpty()) {
+            readyPartitions.add(p);
+        }
+        p.ready.add(b);
         TopicState t = p.topic;
         if (t.partitions.length > 1) {
             t.sticky = (t.sticky + 1) % t.partitions.length; // like Kafka's sticky partitioner: move on per batch
         }
-        work.signal();
+        if (inFlight(p.leader)[0] < config.maxInFlight()) {
+            work.signal(); // otherwise the response that frees a slot wakes the sender
+        }
+    }
+
+    private int[] inFlight(int node) {
+        return inFlight.computeIfAbsent(node, k -> new int[1]);
     }
 
     /** Sends everything pending now and waits until every record sent before this call has completed. */
@@ -401,45 +413,41 @@ public final class Producer implements AutoCloseable {
         }
     }
 
-    /** Under the lock: moves ready batches into per-node requests while the node has room in flight. */
+    /**
+     * Under the lock: moves ready batches into per-node requests while the node has room in flight, at
+     * most one batch per partition per request (the oldest), partitions taking turns.
+     */
     private void drainable(Map<Integer, List<Batch>> byNode) {
-        if (ready.isEmpty()) {
-            return;
-        }
-        Map<Integer, Integer> requestBytes = new HashMap<>();
-        java.util.Set<PartitionState> deferred = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        int n = ready.size();
-        for (int i = 0; i < n; i++) {
-            Batch b = ready.poll();
-            int node = b.partition.leader;
-            int[] count = inFlight.computeIfAbsent(node, k -> new int[1]);
-            int bytes = requestBytes.getOrDefault(node, 0);
+        Map<Integer, Integer> requestBytes = null;
+        for (int i = 0, n = readyPartitions.size(); i < n; i++) {
+            PartitionState p = readyPartitions.poll();
+            Batch b = p.ready.peek();
+            int node = p.leader;
             List<Batch> list = byNode.get(node);
-            boolean partitionTaken = false;
-            if (list != null) {
-                for (Batch other : list) {
-                    partitionTaken |= other.partition == b.partition; // one batch per partition per request
+            int bytes = list == null ? 0 : requestBytes.get(node);
+            boolean take = list == null ? inFlight(node)[0] < config.maxInFlight()
+                    : bytes + b.builder.sizeInBytes() <= MAX_REQUEST_SIZE;
+            if (take) {
+                p.ready.poll();
+                if (list == null) {
+                    list = new ArrayList<>();
+                    byNode.put(node, list);
+                    inFlight(node)[0]++;
+                    if (requestBytes == null) {
+                        requestBytes = new HashMap<>();
+                    }
                 }
+                if (producerId >= 0) {
+                    b.builder.producer(producerId, producerEpoch, p.nextSequence);
+                    p.nextSequence += b.count;
+                }
+                b.size = b.builder.build();
+                list.add(b);
+                requestBytes.put(node, bytes + b.size);
             }
-            if (deferred.contains(b.partition) || (list == null && count[0] >= config.maxInFlight())
-                    || (list != null && (bytes + b.builder.sizeInBytes() > MAX_REQUEST_SIZE || partitionTaken))) {
-                ready.add(b); // keep for later, in this partition's order
-                deferred.add(b.partition);
-                continue;
+            if (!p.ready.isEmpty()) {
+                readyPartitions.add(p);
             }
-            if (list == null) {
-                list = new ArrayList<>();
-                byNode.put(node, list);
-                count[0]++;
-            }
-            PartitionState p = b.partition;
-            if (producerId >= 0) {
-                b.builder.producer(producerId, producerEpoch, p.nextSequence);
-                p.nextSequence += b.count;
-            }
-            b.size = b.builder.build();
-            list.add(b);
-            requestBytes.put(node, bytes + b.size);
         }
     }
 
