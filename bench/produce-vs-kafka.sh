@@ -9,7 +9,7 @@
 # Then print a side-by-side table (or JSON with --json).
 #
 # Usage: bench/produce-vs-kafka.sh [-n RECORDS] [--record-size B] [--acks A] [--only kafka|kiri]
-#                                  [--warmup N] [--storage URL|file] [--consume] [--json] [--keep] [-h]
+#                                  [--warmup N] [--storage URL|file] [--client kafka|kiri] [--consume] [--json] [--keep] [-h]
 # See bench/README.md for the environment variables (KIRI_CMD, ports, JVM options, timeouts).
 set -uo pipefail
 
@@ -26,6 +26,8 @@ Options:
   --storage URL|file  Kiri's storage (env KIRI_STORAGE_URL, default null://); `file` alone means
                       file:<the run's temp dir>/kiri-data (default fsync, i.e. always), and
                       `file?fsync=never` the same directory with that query
+  --client kafka|kiri the producer: Kafka's ProducerPerformance (default) or `kiri perf produce`
+                      (Kiri's own client, same record size, acks and summary line), against both brokers
   --consume           after the produce phase, read the N records back with Kafka's
                       ConsumerPerformance (env CONSUME=1) and sample the broker again
   --json              print the results as one JSON object on stdout (progress stays on stderr)
@@ -46,6 +48,7 @@ WARMUP="${WARMUP:-0}"
 ONLY=""
 STORAGE="${KIRI_STORAGE_URL:-null://}"
 CONSUME="${CONSUME:-0}"
+CLIENT="${CLIENT:-kafka}"
 JSON=0
 KEEP=0
 while [ $# -gt 0 ]; do
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY="${2:?--only needs kafka or kiri}"; shift 2 ;;
     --storage) STORAGE="${2:?--storage needs a URL}"; shift 2 ;;
     --consume) CONSUME=1; shift ;;
+    --client) CLIENT="${2:?--client needs kafka or kiri}"; shift 2 ;;
     --json) JSON=1; shift ;;
     --keep) KEEP=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -245,7 +249,11 @@ find_jvm() {
 
 # ---------------------------------------------------------------- the measured run
 CLK_TCK="$(getconf CLK_TCK)"
-perf_cmd_desc="java $PERF_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS -cp 'bench/target/kafka-libs/*' org.apache.kafka.tools.ProducerPerformance --topic $TOPIC --num-records $RECORDS --record-size $RECORD_SIZE --throughput -1 --producer-props bootstrap.servers=127.0.0.1:PORT acks=$ACKS"
+[ "$CLIENT" = kafka ] || [ "$CLIENT" = kiri ] || { echo "produce-vs-kafka: --client must be kafka or kiri, got '$CLIENT'" >&2; exit 2; }
+if [ "$CLIENT" = kiri ]; then
+  perf_cmd_desc="./kiri perf produce --bootstrap 127.0.0.1:PORT --topic $TOPIC --records $RECORDS --record-size $RECORD_SIZE --throughput -1 --acks $ACKS"
+else perf_cmd_desc="java $PERF_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS -cp 'bench/target/kafka-libs/*' org.apache.kafka.tools.ProducerPerformance --topic $TOPIC --num-records $RECORDS --record-size $RECORD_SIZE --throughput -1 --producer-props bootstrap.servers=127.0.0.1:PORT acks=$ACKS"
+fi
 
 # Tools log WARN to stderr (as bin/kafka-run-class.sh's tools-log4j2.yaml does).
 cat >"$tmp/tools-log4j2.properties" <<'EOF'
@@ -259,8 +267,15 @@ rootLogger.level = WARN
 rootLogger.appenderRef.err.ref = STDERR
 EOF
 
-# perf_run NAME TAG PORT RECORDS: one ProducerPerformance run, output in $tmp/NAME-TAG.{out,err}
+# perf_run NAME TAG PORT RECORDS: one producer run (ProducerPerformance or kiri perf produce, whose
+# summary line has the same format), output in $tmp/NAME-TAG.{out,err}
 perf_run() {
+  if [ "$CLIENT" = kiri ]; then
+    run_bounded "$PERF_TIMEOUT" "$root/kiri" perf produce --bootstrap "127.0.0.1:$3" --topic "$TOPIC" \
+      --records "$4" --record-size "$RECORD_SIZE" --throughput -1 --acks "$ACKS" \
+      >"$tmp/$1-$2.out" 2>"$tmp/$1-$2.err"
+    return
+  fi
   run_bounded "$PERF_TIMEOUT" "$JAVA" $PERF_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS \
     "-Dlog4j2.configurationFile=$tmp/tools-log4j2.properties" -cp "$cp_kafka" \
     org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" --num-records "$4" \
@@ -560,7 +575,7 @@ if [ "$JSON" = 1 ]; then
     "$( [ -n "$KIRI_WHY" ] && json_str "$KIRI_WHY" || echo null)" "$(num_or_null "$rps_ratio")"
 else
   echo
-  echo "Producer: Kafka ProducerPerformance 4.1.1, $RECORDS records x $RECORD_SIZE B, acks=$ACKS, --throughput -1, 1 partition, loopback, warm-up $WARMUP records"
+  echo "Producer: $( [ "$CLIENT" = kiri ] && echo "kiri perf produce" || echo "Kafka ProducerPerformance 4.1.1"), $RECORDS records x $RECORD_SIZE B, acks=$ACKS, --throughput -1, 1 partition, loopback, warm-up $WARMUP records"
   echo "Machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load average at start $load_start; $java_version"
   printf '%-6s %11s %8s %8s %8s %8s %8s %9s %8s %10s %7s %9s\n' \
     broker records/s MB/s avg_ms p50_ms p95_ms p99_ms p99.9_ms max_ms cpu_s/Mrec rss_MB peak_MB
