@@ -1,9 +1,9 @@
 // kafkajs against a Kafka-compatible broker, as a user would drive it: admin, an idempotent producer
 // (plain and gzip-compressed batches), a consumer group that commits, and transactions read with
-// read_committed. Run by kiri.launcher.KafkajsTest: `node roundtrip.js HOST:PORT`; exits non-zero on
+// read_committed; configs altered with the legacy AlterConfigs. Run by kiri.launcher.KafkajsTest: `node roundtrip.js HOST:PORT`; exits non-zero on
 // the first failed check, printing what differed.
 'use strict';
-const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = require('kafkajs');
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const bootstrap = process.argv[2];
@@ -82,10 +82,19 @@ async function main() {
   const txn = await consume('js-txn-group', 'js-txn', 2, { readUncommitted: false });
   check(txn.map((m) => m.value).join() === 'committed-1,committed-2', 'read_committed sees only the committed: ' + JSON.stringify(txn));
 
+  // kafkajs alters configs with the legacy AlterConfigs (replace every override of the topic)
+  const retention = async () => (await admin.describeConfigs({ includeSynonyms: false, resources: [
+    { type: ConfigResourceTypes.TOPIC, name: 'js-topic', configNames: ['retention.ms'] }] }))
+    .resources[0].configEntries[0].configValue;
+  check(await retention() === '604800000', 'retention.ms starts at the default');
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'js-topic',
+    configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+  check(await retention() === '3600000', 'alterConfigs set retention.ms');
+
   await admin.deleteTopics({ topics: ['js-gzip'] });
   check(!(await admin.listTopics()).includes('js-gzip'), 'js-gzip deleted');
   await admin.disconnect();
-  console.log(`kafkajs OK: ${N} messages over 3 partitions, group commits, gzip, transactions`);
+  console.log(`kafkajs OK: ${N} messages over 3 partitions, group commits, gzip, transactions, alterConfigs`);
 }
 
 main().catch((e) => {

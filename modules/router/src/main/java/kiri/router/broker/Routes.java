@@ -35,6 +35,8 @@ public final class Routes {
                 .route(ApiKey.FIND_COORDINATOR, ClusterHandlers.findCoordinator(broker))
                 .route(ApiKey.DESCRIBE_CLUSTER, ClusterHandlers.describeCluster(broker))
                 .route(ApiKey.DESCRIBE_CONFIGS, new DescribeConfigsHandler(broker))
+                .route(ApiKey.INCREMENTAL_ALTER_CONFIGS, AlterConfigsHandlers.incremental(broker))
+                .route(ApiKey.ALTER_CONFIGS, AlterConfigsHandlers.legacy(broker))
                 .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker));
         if (groups != null) {
             builder.route(ApiKey.JOIN_GROUP, GroupHandlers.joinGroup(groups))
