@@ -37,6 +37,10 @@ public final class Routes {
                 .route(ApiKey.DESCRIBE_CONFIGS, new DescribeConfigsHandler(broker))
                 .route(ApiKey.INCREMENTAL_ALTER_CONFIGS, AlterConfigsHandlers.incremental(broker))
                 .route(ApiKey.ALTER_CONFIGS, AlterConfigsHandlers.legacy(broker))
+                .route(ApiKey.DESCRIBE_LOG_DIRS, AdminInfoHandlers.describeLogDirs(broker))
+                .route(ApiKey.DESCRIBE_ACLS, AdminInfoHandlers.describeAcls())
+                .route(ApiKey.CREATE_ACLS, AdminInfoHandlers.createAcls())
+                .route(ApiKey.DELETE_ACLS, AdminInfoHandlers.deleteAcls())
                 .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker));
         if (groups != null) {
             builder.route(ApiKey.JOIN_GROUP, GroupHandlers.joinGroup(groups))
