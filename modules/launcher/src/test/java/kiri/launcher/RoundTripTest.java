@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Produce-then-consume round trips through {@code kiri cat} and {@code kiri perf}, on a broker that
- * keeps records (memory://). Skipped where no memory engine is installed; the consumer-group part
- * is skipped while the broker does not serve JoinGroup.
+ * keeps records (memory://), including consuming in a group.
  */
 class RoundTripTest {
     private static Broker broker;
