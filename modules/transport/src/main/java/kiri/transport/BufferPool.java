@@ -36,6 +36,7 @@ public final class BufferPool implements AutoCloseable {
     private final AtomicLong pooledBytes = new AtomicLong();
     private final LongAdder acquired = new LongAdder();
     private final LongAdder released = new LongAdder();
+    private final LongAdder outstandingBytes = new LongAdder();
     private volatile boolean closed;
 
     /** A pool with the default classes (64 B to 4 MiB) holding at most 64 MiB. */
@@ -81,6 +82,7 @@ public final class BufferPool implements AutoCloseable {
             throw new IllegalStateException("buffer pool is closed");
         }
         acquired.increment();
+        outstandingBytes.add(size);
         if (size > largestClass) {
             return new Unpooled(this, Arena.ofAuto().allocate(size, ALIGNMENT));
         }
@@ -118,6 +120,11 @@ public final class BufferPool implements AutoCloseable {
     /** Buffers acquired and not yet closed: 0 when every owner has released its buffers. */
     public long outstanding() {
         return acquired.sum() - released.sum();
+    }
+
+    /** Bytes of the buffers acquired and not yet closed (their exact sizes, not their size classes). */
+    public long outstandingBytes() {
+        return outstandingBytes.sum();
     }
 
     /**
@@ -224,6 +231,7 @@ public final class BufferPool implements AutoCloseable {
             if (!CLOSED.compareAndSet(this, false, true)) {
                 throw new IllegalStateException("buffer already closed");
             }
+            pool.outstandingBytes.add(-segment.byteSize());
             released();
         }
 

@@ -38,6 +38,11 @@ import java.util.concurrent.CompletionStage;
 final class Connection implements ConnectionContext {
     /** Reads per readiness event, so one busy peer cannot starve the loop's other connections. */
     private static final int MAX_READS_PER_EVENT = 16;
+    /**
+     * A frame whose bytes have not all arrived gets a buffer of at most this size at first (256 KiB:
+     * typical produce requests fit); larger ones grow as their bytes arrive.
+     */
+    static final int UPFRONT_FRAME_BYTES = 256 << 10;
 
     private enum State { OPEN, CLOSING, CLOSED }
 
@@ -82,6 +87,8 @@ final class Connection implements ConnectionContext {
 
     private Buffer partial;
     private ByteBuffer partialView;
+    /** The size of the frame being received into {@code partial}, which may still be smaller (it grows). */
+    private int partialSize;
     private Buffer stash;
     private long stashPos;
     private long stashLimit;
@@ -155,6 +162,10 @@ final class Connection implements ConnectionContext {
                 }
                 lastActive = System.nanoTime();
                 if (!partialView.hasRemaining()) {
+                    if (partial.segment().byteSize() < partialSize) {
+                        growPartial();
+                        continue;
+                    }
                     Buffer frame = partial;
                     partial = null;
                     partialView = null;
@@ -184,6 +195,17 @@ final class Connection implements ConnectionContext {
         }
     }
 
+    /** The partial frame's buffer is full but the frame is not: doubles it (up to the frame's size). */
+    private void growPartial() {
+        Buffer old = partial;
+        long have = old.segment().byteSize();
+        Buffer bigger = pool.acquire(Math.min(partialSize, have * 2));
+        MemorySegment.copy(old.segment(), 0, bigger.segment(), 0, have);
+        old.close();
+        partial = bigger;
+        partialView = bigger.segment().asByteBuffer().position((int) have);
+    }
+
     private boolean reading() {
         return state == State.OPEN && !paused && !inputEnded && !loop.draining();
     }
@@ -205,15 +227,19 @@ final class Connection implements ConnectionContext {
                 close();
                 return limit;
             }
-            Buffer frame = pool.acquire(size);
             long body = available - SIZE_PREFIX;
             if (body >= size) {
+                Buffer frame = pool.acquire(size);
                 MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, size);
                 pos += SIZE_PREFIX + size;
                 dispatch(frame);
             } else {
+                // A big frame's buffer grows with the bytes that arrive, so a peer that only announces
+                // large frames (on many connections) cannot make the broker allocate their sizes.
+                Buffer frame = pool.acquire(Math.min(size, Math.max(UPFRONT_FRAME_BYTES, body)));
                 MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, body);
                 partial = frame;
+                partialSize = size;
                 partialView = frame.segment().asByteBuffer().position((int) body);
                 return limit;
             }

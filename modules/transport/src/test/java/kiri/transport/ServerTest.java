@@ -212,6 +212,43 @@ class ServerTest {
     }
 
     @Test
+    void framesLargerThanTheUpfrontBufferGrowAsTheyArrive() throws Exception {
+        InetSocketAddress address = start(ECHO);
+        byte[] big = request(9, 'E', 3 * Connection.UPFRONT_FRAME_BYTES + 12_345); // three doublings
+        try (TestSupport.RawClient client = new TestSupport.RawClient(address)) {
+            for (int chunk : new int[] {big.length, 1000, 70_000}) {
+                for (int at = 0; at < big.length; at += chunk) {
+                    client.write(big, at, Math.min(chunk, big.length - at));
+                }
+                client.expectEcho(big);
+            }
+        }
+        TestSupport.await("every buffer released", () -> pool.outstandingBytes() == 0);
+    }
+
+    @Test
+    void announcingHugeFramesDoesNotAllocateTheirSize() throws Exception {
+        InetSocketAddress address = start(ECHO);
+        List<TestSupport.RawClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                TestSupport.RawClient client = new TestSupport.RawClient(address);
+                clients.add(client);
+                // 100 MiB - 1 announced (under the default limit), 10 bytes sent
+                client.write(java.nio.ByteBuffer.allocate(14).putInt((100 << 20) - 1).array());
+            }
+            TestSupport.await("20 partial frames", () -> pool.outstandingBytes() >= 20L * Connection.UPFRONT_FRAME_BYTES);
+            assertTrue(pool.outstandingBytes() <= 20L * Connection.UPFRONT_FRAME_BYTES,
+                    "held " + pool.outstandingBytes() + " bytes for 20 x 10 bytes received");
+        } finally {
+            for (TestSupport.RawClient client : clients) {
+                client.close();
+            }
+        }
+        TestSupport.await("released on close", () -> pool.outstandingBytes() == 0);
+    }
+
+    @Test
     void oversizeAndNegativeSizesCloseTheConnectionWithoutAllocating() throws Exception {
         AtomicInteger handled = new AtomicInteger();
         InetSocketAddress address = start((connection, frame) -> {
