@@ -334,4 +334,23 @@ class CompressionTest {
             assertEquals("producer", config.get("compression.type").value());
         }
     }
+
+    /**
+     * A topic compression.type other than producer is accepted and described, but Kiri does not recompress
+     * (Kafka would rewrite the batches in that codec): batches stay as the producer compressed them and still
+     * read back unchanged.
+     */
+    @Test
+    void aTopicCodecIsKeptButBatchesAreStoredAsProduced() throws Exception {
+        String bootstrap = bootstrap("file");
+        try (Admin admin = KeyedRecords.admin(bootstrap)) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("topic-zstd", 1, (short) 1)
+                    .configs(Map.of("compression.type", "zstd")))).all().get();
+            ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "topic-zstd");
+            assertEquals("zstd", admin.describeConfigs(List.of(topic)).all().get().get(topic).get("compression.type")
+                    .value());
+        }
+        RecordMetadata[] landed = produceCompressed(bootstrap, "topic-zstd", "gzip", 50);
+        KeyedRecords.check(KeyedRecords.consume(bootstrap, List.of(new TopicPartition("topic-zstd", 0)), 50), landed);
+    }
 }
