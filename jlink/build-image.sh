@@ -3,7 +3,8 @@
 #   build-image.sh JAVA_HOME MODULE_PATH ADD_MODULES OUTPUT AOT(true|false)
 # jlink links from the JDK's own run-time image (this JDK has no jmods/), so the JDK running the
 # build must be the one whose modules go in. Then: bin/kiri (our exec-ing launcher), an empty
-# plugins/, a stripped libjvm.so, and an AOT cache trained by short broker runs.
+# plugins/, a stripped libjvm.so, and an AOT cache trained by short broker runs. aircompressor's
+# bundled native libraries (5 MB) stay out: Kiri uses its pure-Java codecs only.
 set -euo pipefail
 java_home=$1 module_path=$2 add_modules=$3 out=$4 aot=$5
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,7 +15,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 for jar in "$module_path"/*.jar; do
   if "$java_home/bin/jar" --describe-module --file "$jar" | grep -q '^No module descriptor found'; then
     work=$(mktemp -d)
-    "$java_home/bin/jdeps" --module-path "$module_path" --multi-release 25 --generate-module-info "$work/src" "$jar" >/dev/null
+    # --ignore-missing-deps: aircompressor's Hadoop adapters refer to Hadoop, which it only needs when used
+    "$java_home/bin/jdeps" --module-path "$module_path" --multi-release 25 --ignore-missing-deps \
+      --generate-module-info "$work/src" "$jar" >/dev/null
     info=$(find "$work/src" -name module-info.java | head -1)   # src/NAME[/versions/N]/module-info.java
     name=${info#"$work/src/"}; name=${name%%/*}
     "$java_home/bin/javac" --release 25 --module-path "$module_path" --patch-module "$name=$jar" -d "$work/classes" "$info"
@@ -28,7 +31,9 @@ stamp="$(dirname "$out")/.kiri-built"   # ./kiri rebuilds when sources are newer
 rm -f "$stamp"
 rm -rf "$out"   # jlink refuses an existing output folder
 "$java_home/bin/jlink" --module-path "$module_path" --add-modules "$add_modules" \
-  --strip-debug --no-header-files --no-man-pages --compress zip-6 --output "$out"
+  --strip-debug --no-header-files --no-man-pages --compress zip-6 \
+  --exclude-resources '/aircompressor.v3/aircompressor/**' \
+  --output "$out"
 
 rm -f "$out/bin/keytool"   # java.base's only other tool; bin/java stays for bin/kiri
 install -m 755 "$here/src/bin/kiri" "$out/bin/kiri"

@@ -5,5 +5,6 @@
 module kiri.client {
     requires transitive kiri.protocol;
     requires transitive kiri.transport;
+    requires kiri.compress;
     exports kiri.client;
 }

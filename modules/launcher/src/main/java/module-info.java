@@ -4,6 +4,7 @@ module kiri.launcher {
     requires kiri.proxy;
     requires kiri.storage.api;
     requires kiri.client;
+    requires kiri.compress;
     requires HdrHistogram;
     requires info.picocli;
     uses kiri.storage.api.StorageProvider;

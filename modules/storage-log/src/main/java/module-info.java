@@ -1,5 +1,6 @@
 /** The durable log engine ({@code file:PATH}): append-only segment files with offset and time indexes. */
 module kiri.storage.log {
     requires kiri.storage.api;
+    requires kiri.compress;
     provides kiri.storage.api.StorageProvider with kiri.storage.log.LogStorageProvider;
 }

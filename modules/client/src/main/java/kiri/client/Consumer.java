@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import kiri.compress.BatchCompression;
+import kiri.protocol.ProtocolException;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
@@ -21,7 +23,9 @@ import kiri.protocol.record.RecordCursor;
 /**
  * A simple consumer of assigned partitions: ListOffsets to find where to start, then Fetch from
  * each partition's leader. Records are handed to a {@link RecordHandler} as views of the response
- * frame (valid only during the call). Uncompressed batches only; control batches are skipped.
+ * frame (valid only during the call); compressed batches (gzip, snappy, lz4, zstd) are decompressed
+ * into a heap copy first, at most {@link Config#maxDecompressedBytes} per batch. Control batches are
+ * skipped.
  * Not thread-safe: one thread polls.
  */
 public final class Consumer implements AutoCloseable {
@@ -30,8 +34,15 @@ public final class Consumer implements AutoCloseable {
     /** Start at the log end offset (only records produced from now on). */
     public static final long LATEST = -1;
 
-    /** Fetch sizing, as in Kafka's consumer (fetch.max.wait.ms, fetch.min.bytes, fetch.max.bytes, max.partition.fetch.bytes). */
-    public record Config(int maxWaitMs, int minBytes, int maxBytes, int partitionMaxBytes) {
+    /**
+     * Fetch sizing, as in Kafka's consumer (fetch.max.wait.ms, fetch.min.bytes, fetch.max.bytes,
+     * max.partition.fetch.bytes), and the most one compressed batch may decompress to (more is an error).
+     */
+    public record Config(int maxWaitMs, int minBytes, int maxBytes, int partitionMaxBytes, int maxDecompressedBytes) {
+        public Config(int maxWaitMs, int minBytes, int maxBytes, int partitionMaxBytes) {
+            this(maxWaitMs, minBytes, maxBytes, partitionMaxBytes, BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
+        }
+
         public static Config defaults() {
             return new Config(500, 1, 50 << 20, 1 << 20);
         }
@@ -52,6 +63,7 @@ public final class Consumer implements AutoCloseable {
     private final Map<Assigned, long[]> positions = new LinkedHashMap<>();
     private final BatchCursor batches = new BatchCursor();
     private final RecordCursor records = new RecordCursor();
+    private final RecordBatch plain = new RecordBatch();
 
     public Consumer(Cluster cluster, Config config) {
         this.cluster = cluster;
@@ -211,7 +223,8 @@ public final class Consumer implements AutoCloseable {
                         continue;
                     }
                     if (!batch.isControl()) {
-                        records.wrap(batch);
+                        // compressed: iterate an uncompressed heap copy; uncompressed: the frame itself
+                        records.wrap(batch.isCompressed() ? decompressed(batch) : batch);
                         while (handed < max && records.next()) {
                             long offset = records.offset();
                             if (offset < position[0]) {
@@ -232,6 +245,14 @@ public final class Consumer implements AutoCloseable {
             }
         }
         return handed;
+    }
+
+    private RecordBatch decompressed(RecordBatch batch) {
+        try {
+            return plain.wrap(BatchCompression.decompress(batch, config.maxDecompressedBytes()), 0);
+        } catch (ProtocolException e) {
+            throw new ClientException("cannot read a compressed batch: " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -11,12 +11,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.lang.foreign.MemorySegment;
+import kiri.compress.BatchCompression;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.InitProducerIdRequest;
 import kiri.protocol.message.InitProducerIdResponse;
 import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
+import kiri.protocol.record.CompressionType;
 import kiri.protocol.record.RecordBatchBuilder;
 import kiri.transport.Buffer;
 
@@ -44,10 +47,17 @@ public final class Producer implements AutoCloseable {
      * @param idempotent whether to use a producer id and sequences (requires acks=-1)
      * @param requestTimeoutMs how long the broker may take, and how long we wait for it
      * @param bufferMemory bytes of batches that may be pending before {@link #send} blocks
+     * @param compression the codec of the batches sent ({@code batchSize} counts uncompressed bytes)
      */
     public record Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
-            int requestTimeoutMs, long bufferMemory) {
+            int requestTimeoutMs, long bufferMemory, CompressionType compression) {
+        public Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
+                int requestTimeoutMs, long bufferMemory) {
+            this(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, CompressionType.NONE);
+        }
+
         public Config {
+            java.util.Objects.requireNonNull(compression, "compression");
             if (acks != -1 && acks != 0 && acks != 1) {
                 throw new IllegalArgumentException("acks must be -1 (all), 0 or 1, got " + acks);
             }
@@ -70,23 +80,27 @@ public final class Producer implements AutoCloseable {
 
         /** With these acks; idempotence follows (on for all, off otherwise), as Kafka's producer does by default. */
         public Config withAcks(short a) {
-            return new Config(a, batchSize, lingerMs, maxInFlight, a == -1, requestTimeoutMs, bufferMemory);
+            return new Config(a, batchSize, lingerMs, maxInFlight, a == -1, requestTimeoutMs, bufferMemory, compression);
         }
 
         public Config withBatchSize(int b) {
-            return new Config(acks, b, lingerMs, maxInFlight, idempotent, requestTimeoutMs, Math.max(bufferMemory, b));
+            return new Config(acks, b, lingerMs, maxInFlight, idempotent, requestTimeoutMs, Math.max(bufferMemory, b), compression);
         }
 
         public Config withLingerMs(int l) {
-            return new Config(acks, batchSize, l, maxInFlight, idempotent, requestTimeoutMs, bufferMemory);
+            return new Config(acks, batchSize, l, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, compression);
         }
 
         public Config withMaxInFlight(int m) {
-            return new Config(acks, batchSize, lingerMs, m, idempotent, requestTimeoutMs, bufferMemory);
+            return new Config(acks, batchSize, lingerMs, m, idempotent, requestTimeoutMs, bufferMemory, compression);
+        }
+
+        public Config withCompression(CompressionType c) {
+            return new Config(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, c);
         }
 
         public Config withIdempotent(boolean i) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, i, requestTimeoutMs, bufferMemory);
+            return new Config(acks, batchSize, lingerMs, maxInFlight, i, requestTimeoutMs, bufferMemory, compression);
         }
     }
 
@@ -456,8 +470,12 @@ public final class Producer implements AutoCloseable {
         for (Batch b : batches) {
             ProduceRequest.TopicProduceData t = byTopic.computeIfAbsent(b.partition.topic.name,
                     name -> new ProduceRequest.TopicProduceData().setName(name));
+            MemorySegment records = b.buffer.segment().asSlice(0, b.size);
+            if (config.compression() != CompressionType.NONE) {
+                records = BatchCompression.compress(records, config.compression()); // on the sender thread, unlocked
+            }
             t.partitionData().add(new ProduceRequest.PartitionProduceData().setIndex(b.partition.index)
-                    .setRecords(b.buffer.segment().asSlice(0, b.size)));
+                    .setRecords(records));
         }
         ProduceRequest request = new ProduceRequest().setAcks(config.acks()).setTimeoutMs(config.requestTimeoutMs())
                 .setTopicData(new ArrayList<>(byTopic.values()));

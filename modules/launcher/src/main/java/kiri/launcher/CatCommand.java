@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import kiri.client.Cluster;
 import kiri.client.Consumer;
+import kiri.compress.BatchCompression;
 import kiri.client.GroupMember;
 import kiri.client.Producer;
 import picocli.CommandLine;
@@ -55,10 +56,14 @@ final class CatCommand implements Runnable {
         int partition;
         @Option(names = "--acks", defaultValue = "all", paramLabel = "A", description = "all, -1, 1 or 0 (default ${DEFAULT-VALUE}).")
         String acks;
+        @Option(names = "--compression", defaultValue = "none", paramLabel = "CODEC",
+                description = "Batch compression: none, gzip, snappy, lz4 or zstd (default ${DEFAULT-VALUE}).")
+        String compression;
 
         @Override
         public Integer call() throws Exception {
-            Producer.Config config = Producer.Config.defaults().withAcks(PerfCommand.parseAcks(acks));
+            Producer.Config config = Producer.Config.defaults().withAcks(PerfCommand.parseAcks(acks))
+                    .withCompression(BatchCompression.forName(compression));
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicLong acked = new AtomicLong();
             Producer.Callback callback = (token, p, offset, error) -> {

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import kiri.client.Cluster;
 import kiri.client.Producer;
+import kiri.compress.BatchCompression;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -59,6 +60,9 @@ final class PerfCommand implements Runnable {
         double throughput;
         @Option(names = "--acks", defaultValue = "all", paramLabel = "A", description = "all, -1, 1 or 0 (default ${DEFAULT-VALUE}).")
         String acks;
+        @Option(names = "--compression", defaultValue = "none", paramLabel = "CODEC",
+                description = "Batch compression: none, gzip, snappy, lz4 or zstd (default ${DEFAULT-VALUE}).")
+        String compression;
         @Option(names = "--batch-size", defaultValue = "16384", paramLabel = "BYTES", description = "Default ${DEFAULT-VALUE}.")
         int batchSize;
         @Option(names = "--linger-ms", defaultValue = "5", paramLabel = "MS", description = "Default ${DEFAULT-VALUE}.")
@@ -93,7 +97,8 @@ final class PerfCommand implements Runnable {
                 throw new IllegalArgumentException("--throughput must be positive, or -1 for unlimited");
             }
             Producer.Config config = Producer.Config.defaults().withAcks(parseAcks(acks)).withBatchSize(batchSize)
-                    .withLingerMs(lingerMs).withMaxInFlight(maxInFlight);
+                    .withLingerMs(lingerMs).withMaxInFlight(maxInFlight)
+                    .withCompression(BatchCompression.forName(compression));
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter progress = json ? spec.commandLine().getErr() : out;
             String note = BenchCommand.c1OnlyNote();
@@ -223,11 +228,13 @@ final class PerfCommand implements Runnable {
             double p999 = h.getValueAtPercentile(99.9) / 1000.0;
             if (json) {
                 out.printf(Locale.ROOT, "{\"topic\":%s,\"records\":%d,\"acked\":%d,\"errors\":%d,\"record_size\":%d,"
-                                + "\"producers\":%d,\"acks\":%d,\"batch_size\":%d,\"linger_ms\":%d,\"elapsed_ms\":%.1f,"
+                                + "\"producers\":%d,\"acks\":%d,\"batch_size\":%d,\"linger_ms\":%d,\"compression\":%s,"
+                                + "\"elapsed_ms\":%.1f,"
                                 + "\"records_per_sec\":%.1f,\"mb_per_sec\":%.3f,\"avg_latency_ms\":%.3f,\"max_latency_ms\":%.3f,"
                                 + "\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f}%n",
                         Json.quote(topic), sent.sum(), n, errors.sum(), recordSize, producers, config.acks(),
-                        config.batchSize(), config.lingerMs(), elapsedNanos / 1e6, rate, mb, avg, max, p50, p95, p99, p999);
+                        config.batchSize(), config.lingerMs(),
+                        Json.quote(config.compression().name().toLowerCase(Locale.ROOT)), elapsedNanos / 1e6, rate, mb, avg, max, p50, p95, p99, p999);
             } else {
                 String what = config.acks() == 0 ? "records sent (acks=0: latency is send to write)" : "records sent";
                 out.printf(Locale.ROOT, "%d %s, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, "

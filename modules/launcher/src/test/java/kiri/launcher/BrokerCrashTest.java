@@ -202,7 +202,7 @@ class BrokerCrashTest {
         return p;
     }
 
-    /** The broker's runtime modules out of the test JVM's module path: Kiri's own, picocli and HdrHistogram. */
+    /** The broker's runtime modules out of the test JVM's module path: Kiri's own, picocli, HdrHistogram, aircompressor. */
     private static String brokerModulePath() {
         List<String> entries = new ArrayList<>();
         entries.add(Path.of("target", "classes").toAbsolutePath().toString());
@@ -211,7 +211,8 @@ class BrokerCrashTest {
             String name = path.getFileName() == null ? "" : path.getFileName().toString();
             boolean reactorClasses = name.equals("classes") && !e.contains("test-support");
             boolean runtimeJar = name.startsWith("kiri-") && !name.contains("test-support")
-                    || name.startsWith("picocli-") || name.startsWith("HdrHistogram-");
+                    || name.startsWith("picocli-") || name.startsWith("HdrHistogram-")
+                    || name.startsWith("aircompressor-");
             if ((reactorClasses || runtimeJar) && !entries.contains(path.toAbsolutePath().toString())) {
                 entries.add(path.toAbsolutePath().toString());
             }

@@ -8,6 +8,7 @@ import kiri.protocol.WireReader;
 
 /**
  * Iterates the records of an uncompressed v2 batch in place: the cursor is the current record.
+ * (kiri.compress.BatchCompression turns a compressed batch into an uncompressed copy to iterate.)
  *
  * <p>Record layout: length varint (bytes after itself), attributes int8, timestampDelta varlong,
  * offsetDelta varint, key length varint (-1 = null) + bytes, value length varint (-1 = null) +
@@ -84,7 +85,8 @@ public final class RecordCursor {
         }
         if (batch.isCompressed()) {
             throw new ProtocolException("compressed batches not supported for record iteration (batch at offset "
-                    + start + " uses compression id " + batch.compressionId() + ")");
+                    + start + " uses compression id " + batch.compressionId()
+                    + "): decompress it first (kiri.compress.BatchCompression)");
         }
         int count = batch.recordCount();
         if (count < 0) {

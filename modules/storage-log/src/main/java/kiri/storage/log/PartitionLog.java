@@ -13,6 +13,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import kiri.compress.BatchCompression;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
@@ -460,8 +463,9 @@ final class PartitionLog {
 
     /**
      * The first record of the batch at {@code pos} with a timestamp {@code >= ts}: decoded from the
-     * record headers of an uncompressed CreateTime batch; for LogAppendTime every record has the batch's
-     * time, and for compressed batches (not decompressed here) the batch's base offset and max timestamp.
+     * record headers of a CreateTime batch (a compressed one decompressed, as Kafka does); for
+     * LogAppendTime every record has the batch's time, and a compressed batch that cannot be
+     * decompressed answers with its base offset and max timestamp.
      */
     private static OffsetAndTimestamp recordAtOrAfter(Segment s, long pos, int batchSize, long ts) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(batchSize);
@@ -469,8 +473,16 @@ final class PartitionLog {
         readFully(s, buf, pos);
         long base = RecordBatchHeader.baseOffset(b);
         long maxTs = RecordBatchHeader.maxTimestamp(b);
-        if (RecordBatchHeader.hasLogAppendTime(b) || RecordBatchHeader.compression(b) != 0) {
+        if (RecordBatchHeader.hasLogAppendTime(b)) {
             return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
+        }
+        if (RecordBatchHeader.compression(b) != 0) {
+            try {
+                b = BatchCompression.decompress(new RecordBatch().wrap(b, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
+                batchSize = (int) b.byteSize();
+            } catch (ProtocolException e) {
+                return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
+            }
         }
         long baseTs = RecordBatchHeader.baseTimestamp(b);
         long[] p = {RecordBatchHeader.HEADER_SIZE};

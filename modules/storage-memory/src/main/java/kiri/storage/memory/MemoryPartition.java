@@ -4,6 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import kiri.compress.BatchCompression;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
@@ -189,12 +192,15 @@ final class MemoryPartition {
 
     /**
      * The first record of {@code b} at or after {@code minOffset} whose timestamp is {@code >= timestamp}.
-     * LogAppendTime batches give every record the batch's max timestamp. Compressed batches are not
-     * decompressed here: the answer is the batch's first offset (clients then skip a few records more).
+     * LogAppendTime batches give every record the batch's max timestamp. Compressed batches are
+     * decompressed (as Kafka does here); one that cannot be answers with the batch's first offset.
      */
     private static OffsetAndTimestamp firstRecordAtOrAfter(Stored b, long timestamp, long minOffset, int leaderEpoch) {
         MemorySegment s = b.bytes();
-        if (RecordBatchHeader.hasLogAppendTime(s) || RecordBatchHeader.compression(s) != 0) {
+        if (RecordBatchHeader.compression(s) != 0 && !RecordBatchHeader.hasLogAppendTime(s)) {
+            s = decompressed(s);
+        }
+        if (s == null || RecordBatchHeader.hasLogAppendTime(s)) {
             return new OffsetAndTimestamp(minOffset, b.maxTimestamp(), leaderEpoch);
         }
         long baseTs = RecordBatchHeader.baseTimestamp(s);
@@ -210,6 +216,15 @@ final class MemoryPartition {
             cursor[0] = recordEnd;
         }
         return null;
+    }
+
+    /** An uncompressed copy of a compressed stored batch, or null if it cannot be decompressed. */
+    private static MemorySegment decompressed(MemorySegment batch) {
+        try {
+            return BatchCompression.decompress(new RecordBatch().wrap(batch, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
+        } catch (ProtocolException e) {
+            return null;
+        }
     }
 
     /** A zig-zag varint/varlong at {@code cursor[0]}, advancing it. */
