@@ -29,11 +29,15 @@ import kiri.transport.Response;
 public record Spliced(ApiMessage body, Map<MemorySegment, List<Response.Part>> parts, Runnable release)
         implements ApiMessage {
 
+    /** Placeholders up to this size slice one shared segment; bigger ones get their own. */
+    private static final long SHARED_MAX = 8 << 20;
+
     /**
-     * Never read or written: only its length and identity matter. Grown on demand; the previous
-     * one is freed by the GC once no placeholder slices it.
+     * Never read or written: only its length and identity matter. Grown on demand up to
+     * {@link #SHARED_MAX} (1 MiB covers Kafka's default max.partition.fetch.bytes); the previous one is
+     * freed by the GC once no placeholder slices it.
      */
-    private static volatile MemorySegment placeholders = Arena.ofAuto().allocate(1 << 20);
+    private static volatile MemorySegment placeholders = Arena.ofAuto().allocate(64 << 10);
 
     public Spliced {
         Objects.requireNonNull(body, "body");
@@ -55,12 +59,15 @@ public record Spliced(ApiMessage body, Map<MemorySegment, List<Response.Part>> p
 
     /** A new placeholder of {@code length} bytes: a distinct object, to be used as a field value once. */
     public static MemorySegment placeholder(long length) {
+        if (length > SHARED_MAX) {
+            return Arena.ofAuto().allocate(length); // rare (a huge partition limit): not kept around
+        }
         MemorySegment base = placeholders;
         if (base.byteSize() < length) {
             synchronized (Spliced.class) {
                 base = placeholders;
                 if (base.byteSize() < length) {
-                    base = Arena.ofAuto().allocate(Math.max(length, 2 * base.byteSize()));
+                    base = Arena.ofAuto().allocate(Math.min(SHARED_MAX, Math.max(length, 2 * base.byteSize())));
                     placeholders = base;
                 }
             }

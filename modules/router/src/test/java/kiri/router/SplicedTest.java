@@ -90,6 +90,39 @@ class SplicedTest {
         }
     }
 
+    @Test
+    void aFailedEncodingReleasesOnceAndCloses() throws Exception {
+        Path path = dir.resolve("log");
+        Files.write(path, new byte[100]);
+        try (FileChannel file = FileChannel.open(path, StandardOpenOption.READ); BufferPool pool = new BufferPool()) {
+            // the placeholder is not in the body, so the frame comes out 50 bytes longer than its buffer
+            MemorySegment stray = Spliced.placeholder(50);
+            AtomicInteger released = new AtomicInteger();
+            Router router = new Router(RouteTable.builder().route(ApiKey.FETCH, (ctx, request) ->
+                    CompletableFuture.completedFuture(new Spliced(response(Spliced.placeholder(0), null),
+                            Map.of(stray, List.of(new Response.Part.File(file, 0, 50))), released::incrementAndGet)))
+                    .build());
+            MemorySegment request = Frames.encodeRequest(new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
+                    .setRequestApiVersion((short) 12).setCorrelationId(1).setClientId("t"), new FetchRequest(),
+                    n -> MemorySegment.ofArray(new byte[(int) n]));
+            Response answer = router.handle(context(pool), request.asSlice(4)).toCompletableFuture().get();
+            assertInstanceOf(Response.Close.class, answer);
+            assertEquals(1, released.get());
+            assertEquals(0, pool.outstanding());
+        }
+    }
+
+    @Test
+    void placeholdersHaveTheirLengthAndAreDistinct() {
+        for (long n : new long[] {0, 10, 3 << 20, 9 << 20}) {
+            MemorySegment a = Spliced.placeholder(n);
+            MemorySegment b = Spliced.placeholder(n);
+            assertEquals(n, a.byteSize());
+            assertEquals(n, b.byteSize());
+            org.junit.jupiter.api.Assertions.assertNotSame(a, b);
+        }
+    }
+
     private static FetchResponse response(MemorySegment first, MemorySegment second) {
         FetchResponse r = new FetchResponse().setSessionId(0);
         FetchResponse.FetchableTopicResponse topic = new FetchResponse.FetchableTopicResponse()
