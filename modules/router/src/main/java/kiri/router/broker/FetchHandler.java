@@ -41,7 +41,7 @@ import kiri.transport.Response;
  * short of min.bytes does not spin.
  *
  * <p>Threading: wake-ups arrive on the producing connection's event loop (or on the JDK's timeout
- * thread); the re-read and the copy into the response then run on {@link #WAKE_UPS}, a small daemon
+ * thread); the re-read and building the response then run on {@link #WAKE_UPS}, a small daemon
  * pool, never on those threads.
  *
  * <p>Fetch sessions (KIP-227, v7+) are kept in {@link FetchSessions}: incremental requests name only
