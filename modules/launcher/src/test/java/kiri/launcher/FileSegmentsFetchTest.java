@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -81,9 +82,43 @@ class FileSegmentsFetchTest {
                     assertArrayEquals(value(i), r.value(), "record " + i + " byte for byte");
                 }
             }
+
+            // Every fetch released its pin on the segments it sent from: once DeleteRecords drops all
+            // but the active segments, no file descriptor of this JVM points at their deleted files.
+            try (Admin admin = KeyedRecords.admin(bootstrap)) {
+                admin.deleteRecords(Map.of(new TopicPartition(topic, 0), RecordsToDelete.beforeOffset(n / 2),
+                        new TopicPartition(topic, 1), RecordsToDelete.beforeOffset(n / 2))).all().get();
+            }
+            Path fds = Path.of("/proc/self/fd");
+            if (Files.isDirectory(fds)) {
+                long deadline = System.currentTimeMillis() + 30_000;
+                List<String> open = deletedLogsStillOpen(fds, data);
+                while (!open.isEmpty() && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(50);
+                    open = deletedLogsStillOpen(fds, data);
+                }
+                assertEquals(List.of(), open, "deleted segments still open: a fetch result was never released");
+            }
         } finally {
             broker.close();
         }
+    }
+
+    private static List<String> deletedLogsStillOpen(Path fds, Path data) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> links = Files.list(fds)) {
+            for (Path fd : (Iterable<Path>) links::iterator) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith(data.toString()) && target.endsWith(".log (deleted)")) {
+                        out.add(target);
+                    }
+                } catch (java.io.IOException | UnsupportedOperationException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     @Test
