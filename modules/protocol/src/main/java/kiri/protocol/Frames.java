@@ -85,6 +85,31 @@ public final class Frames {
         return encode(header, api.responseHeaderVersion(version), body, version, allocate);
     }
 
+    /**
+     * Encodes a response frame like {@link #encodeResponse(int, ApiKey, short, ApiMessage, LongFunction)}
+     * but through {@code splicer}, which leaves exactly {@code splicedBytes} of the frame out of the
+     * output: the segment from {@code allocate} is that much shorter than the size prefix says, and
+     * the splicer knows where the missing bytes go.
+     */
+    public static MemorySegment encodeResponse(int correlationId, ApiKey api, short version, ApiMessage body,
+            LongFunction<MemorySegment> allocate, long splicedBytes, WireWriter.Splicer splicer) {
+        ResponseHeader header = new ResponseHeader().setCorrelationId(correlationId);
+        short headerVersion = api.responseHeaderVersion(version);
+        int size = header.size(headerVersion) + body.size(version);
+        if (splicedBytes < 0 || splicedBytes > size) {
+            throw new IllegalArgumentException(splicedBytes + " spliced bytes in a " + size + "-byte frame");
+        }
+        MemorySegment out = allocate.apply(4L + size - splicedBytes);
+        WireWriter w = new WireWriter(out, 0, splicer);
+        w.writeInt32(size);
+        header.write(w, headerVersion);
+        body.write(w, version);
+        if (w.position() != out.byteSize()) {
+            throw new IllegalStateException("spliced encoding wrote " + w.position() + " of " + out.byteSize() + " bytes");
+        }
+        return out;
+    }
+
     /** Encodes a request frame with its 4-byte size prefix; the header names api, version and correlation id. */
     public static MemorySegment encodeRequest(RequestHeader header, ApiMessage body, LongFunction<MemorySegment> allocate) {
         ApiKey api = ApiKey.forId(header.requestApiKey());

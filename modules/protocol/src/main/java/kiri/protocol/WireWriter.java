@@ -11,18 +11,43 @@ import java.util.UUID;
  * <p>Encoders compute the exact size first ({@code Message.size}) and then write once, so the
  * target is allocated at its final size; writing past the end is a bug and fails with the
  * segment's own bounds check. Not thread-safe.
+ *
+ * <p>A {@link Splicer} may take over the segments written with {@link #writeSegment} (bytes and
+ * records fields), e.g. to leave stored batches out of the output and send them from where they are.
  */
 public final class WireWriter {
     private final MemorySegment segment;
+    private final Splicer splicer;
     private long position;
+
+    /**
+     * Sees every segment before {@link #writeSegment} copies it, so an encoder can write some field
+     * values by reference (zero-copy sends). Called on the writing thread.
+     */
+    @FunctionalInterface
+    public interface Splicer {
+        /**
+         * Returns false to let the writer copy {@code source} as usual; true if it dealt with it
+         * itself: wrote it (or something else) through {@code writer}, or left it out of the output,
+         * in which case the output is that much shorter than the encoded size and the splicer must
+         * remember where the bytes belong ({@code writer.position()}).
+         */
+        boolean splice(WireWriter writer, MemorySegment source);
+    }
 
     public WireWriter(MemorySegment segment) {
         this(segment, 0);
     }
 
     public WireWriter(MemorySegment segment, long offset) {
+        this(segment, offset, null);
+    }
+
+    /** @param splicer null for plain copies */
+    public WireWriter(MemorySegment segment, long offset, Splicer splicer) {
         this.segment = segment;
         this.position = offset;
+        this.splicer = splicer;
     }
 
     public MemorySegment segment() {
@@ -117,8 +142,11 @@ public final class WireWriter {
         }
     }
 
-    /** Copies all bytes of {@code source} here. */
+    /** Copies all bytes of {@code source} here, unless the {@link Splicer} takes them. */
     public void writeSegment(MemorySegment source) {
+        if (splicer != null && splicer.splice(this, source)) {
+            return;
+        }
         long n = source.byteSize();
         MemorySegment.copy(source, 0, segment, position, n);
         position += n;

@@ -2,12 +2,15 @@ package kiri.router;
 
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.WireReader;
+import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.RequestHeader;
 import kiri.transport.Buffer;
@@ -84,6 +87,9 @@ public final class Router implements RequestHandler {
 
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
             ApiMessage response) {
+        if (response instanceof Spliced spliced) {
+            return encode(connection, header, api, version, spliced);
+        }
         Buffer[] buffer = new Buffer[1];
         try {
             Frames.encodeResponse(header.correlationId(), api, version, response, size -> {
@@ -98,6 +104,58 @@ public final class Router implements RequestHandler {
             return new Response.Close("cannot encode " + api.title + " response: " + e.getMessage());
         }
         return new Response.Send(buffer[0]);
+    }
+
+    /**
+     * Encodes into a pooled buffer that leaves out the file parts, then answers the runs of that
+     * buffer and the file parts in frame order.
+     */
+    private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
+            Spliced spliced) {
+        Buffer[] buffer = new Buffer[1];
+        List<Response.Part> parts = new ArrayList<>();
+        long[] runStart = {0};
+        WireWriter.Splicer splicer = (w, source) -> {
+            List<Response.Part> value = spliced.parts().get(source);
+            if (value == null) {
+                return false;
+            }
+            for (Response.Part part : value) {
+                switch (part) {
+                    case Response.Part.Bytes(MemorySegment bytes) -> w.writeSegment(bytes);
+                    case Response.Part.File file -> {
+                        parts.add(new Response.Part.Bytes(
+                                w.segment().asSlice(runStart[0], w.position() - runStart[0])));
+                        parts.add(file);
+                        runStart[0] = w.position();
+                    }
+                }
+            }
+            return true;
+        };
+        try {
+            MemorySegment out = Frames.encodeResponse(header.correlationId(), api, version, spliced.body(), size -> {
+                buffer[0] = connection.pool().acquire(size);
+                return buffer[0].segment();
+            }, spliced.fileBytes(), splicer);
+            parts.add(new Response.Part.Bytes(out.asSlice(runStart[0])));
+        } catch (RuntimeException e) {
+            if (buffer[0] != null) {
+                buffer[0].close();
+            }
+            spliced.release().run();
+            LOG.log(Level.ERROR, "cannot encode " + api.title + " v" + version + " response", e);
+            return new Response.Close("cannot encode " + api.title + " response: " + e.getMessage());
+        }
+        Buffer frame = buffer[0];
+        Runnable release = spliced.release();
+        return new Response.Parts(parts, () -> {
+            try {
+                frame.close();
+            } finally {
+                release.run();
+            }
+        });
     }
 
     private static CompletionStage<Response> close(ConnectionContext connection, String reason) {

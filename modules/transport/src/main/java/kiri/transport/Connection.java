@@ -10,10 +10,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -32,8 +34,12 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>In flight = dispatched requests whose slot has not been retired: retired when a
  * {@link Response.None} or {@link Response.Close} reaches the head, or when a
- * {@link Response.Send} frame has been completely written. This also throttles peers that send
- * but do not read their responses.
+ * {@link Response.Send} frame or {@link Response.Parts} response has been completely written. This
+ * also throttles peers that send but do not read their responses.
+ *
+ * <p>Writing: consecutive memory pieces (of one or several responses) leave in one gathering write;
+ * a file piece goes with {@link FileChannel#transferTo} straight from the file to the socket. Either
+ * kind stops at a full socket buffer and resumes on OP_WRITE.
  */
 final class Connection implements ConnectionContext {
     /** Reads per readiness event, so one busy peer cannot starve the loop's other connections. */
@@ -58,7 +64,49 @@ final class Connection implements ConnectionContext {
         }
     }
 
-    private record Outgoing(Buffer frame, ByteBuffer view) {
+    /** A file piece of a response being written; {@code position} moves as bytes leave. */
+    private static final class FilePiece {
+        final FileChannel file;
+        long position;
+        final long end;
+
+        FilePiece(FileChannel file, long position, long length) {
+            this.file = file;
+            this.position = position;
+            this.end = position + length;
+        }
+    }
+
+    /** A response being written: its pieces ({@link ByteBuffer} or {@link FilePiece}) in order. */
+    private static final class Outgoing {
+        final Object[] pieces;
+        final Runnable release;
+        int next;
+        private boolean released;
+
+        Outgoing(Object[] pieces, Runnable release) {
+            this.pieces = pieces;
+            this.release = release;
+        }
+
+        /** Skips the pieces already written; true when none is left. */
+        boolean advance() {
+            while (next < pieces.length && switch (pieces[next]) {
+                case ByteBuffer b -> !b.hasRemaining();
+                case FilePiece f -> f.position >= f.end;
+                default -> throw new IllegalStateException();
+            }) {
+                next++;
+            }
+            return next == pieces.length;
+        }
+
+        void release() {
+            if (!released) {
+                released = true;
+                Connection.release(release);
+            }
+        }
     }
 
     private final EventLoop loop;
@@ -343,13 +391,23 @@ final class Connection implements ConnectionContext {
                 switch (slot.response) {
                     case Response.Send(Buffer frame) -> {
                         if (Frames.wellFormed(frame.segment())) {
-                            outgoing.addLast(new Outgoing(frame, frame.segment().asByteBuffer()));
+                            outgoing.addLast(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
                         } else {
                             long n = frame.segment().byteSize();
                             LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
                                     + n + " bytes, size prefix "
                                     + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
                             frame.close();
+                            inFlight--;
+                            closeAfterFlush();
+                        }
+                    }
+                    case Response.Parts parts -> {
+                        Outgoing out = outgoing(parts);
+                        if (out != null) {
+                            outgoing.addLast(out);
+                        } else {
+                            release(parts.release());
                             inFlight--;
                             closeAfterFlush();
                         }
@@ -365,9 +423,47 @@ final class Connection implements ConnectionContext {
         }
     }
 
+    /** The pieces to write, or null (logged) if the size prefix does not match the parts. */
+    private Outgoing outgoing(Response.Parts parts) {
+        List<Response.Part> list = parts.parts();
+        long total = parts.byteSize();
+        String problem = null;
+        if (list.isEmpty() || !(list.getFirst() instanceof Response.Part.Bytes(MemorySegment first))
+                || first.byteSize() < SIZE_PREFIX) {
+            problem = "no size prefix";
+        } else if (total - SIZE_PREFIX > Integer.MAX_VALUE || first.get(INT_BE, 0) != total - SIZE_PREFIX) {
+            problem = "size prefix " + first.get(INT_BE, 0) + " for " + (total - SIZE_PREFIX) + " bytes";
+        }
+        if (problem != null) {
+            LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed multi-part response (" + problem + ")");
+            return null;
+        }
+        Object[] pieces = new Object[list.size()];
+        for (int i = 0; i < pieces.length; i++) {
+            pieces[i] = switch (list.get(i)) {
+                case Response.Part.Bytes(MemorySegment bytes) -> bytes.asByteBuffer();
+                case Response.Part.File(FileChannel file, long position, long length) ->
+                        new FilePiece(file, position, length);
+            };
+        }
+        return new Outgoing(pieces, parts.release());
+    }
+
     private static void discard(Response response) {
-        if (response instanceof Response.Send(Buffer frame)) {
-            frame.close();
+        switch (response) {
+            case Response.Send(Buffer frame) -> frame.close();
+            case Response.Parts parts -> release(parts.release());
+            case null, default -> {
+            }
+        }
+    }
+
+    /** Runs a response's release callback; a failing one is logged, never propagated. */
+    private static void release(Runnable release) {
+        try {
+            release.run();
+        } catch (Throwable t) {
+            LOG.log(Level.WARNING, "releasing a response failed", t);
         }
     }
 
@@ -422,14 +518,27 @@ final class Connection implements ConnectionContext {
 
     private void write() {
         ByteBuffer[] gather = loop.gather;
-        while (!outgoing.isEmpty()) {
+        while (retireWritten()) {
+            Outgoing head = outgoing.peekFirst();
+            if (head.pieces[head.next] instanceof FilePiece f) {
+                if (!transfer(f)) {
+                    return;
+                }
+                continue;
+            }
             int count = 0;
             long wanted = 0;
+            collect:
             for (Outgoing out : outgoing) {
-                gather[count++] = out.view();
-                wanted += out.view().remaining();
-                if (count == gather.length) {
-                    break;
+                for (int i = out.next; i < out.pieces.length; i++) {
+                    if (!(out.pieces[i] instanceof ByteBuffer b)) {
+                        break collect; // a file piece: after these bytes
+                    }
+                    gather[count++] = b;
+                    wanted += b.remaining();
+                    if (count == gather.length) {
+                        break collect;
+                    }
                 }
             }
             long written;
@@ -444,17 +553,48 @@ final class Connection implements ConnectionContext {
             if (written > 0) {
                 lastActive = System.nanoTime();
             }
-            Outgoing head;
-            while ((head = outgoing.peekFirst()) != null && !head.view().hasRemaining()) {
-                outgoing.pollFirst();
-                head.frame().close();
-                inFlight--;
-            }
             if (written < wanted) {
+                retireWritten();
                 writeBlocked = true; // socket buffer full: wait for OP_WRITE
                 return;
             }
         }
+    }
+
+    /**
+     * Sends what the socket takes of a file piece; false if the socket is full (now waiting for
+     * OP_WRITE) or the connection was aborted.
+     */
+    private boolean transfer(FilePiece f) {
+        long n;
+        try {
+            n = f.file.transferTo(f.position, f.end - f.position, channel);
+            if (n == 0 && f.file.size() < f.end) {
+                throw new IOException("file ends at " + f.file.size() + ", before the response's file range ["
+                        + f.position + ", " + f.end + ")");
+            }
+        } catch (IOException e) {
+            abort("write failed", e);
+            return false;
+        }
+        if (n > 0) {
+            lastActive = System.nanoTime();
+            f.position += n;
+            return true; // more may fit: the next call says (0 when the socket buffer is full)
+        }
+        writeBlocked = true;
+        return false;
+    }
+
+    /** Retires the completely written responses at the head; true if something is left to write. */
+    private boolean retireWritten() {
+        Outgoing head;
+        while ((head = outgoing.peekFirst()) != null && head.advance()) {
+            outgoing.pollFirst();
+            head.release();
+            inFlight--;
+        }
+        return head != null;
     }
 
     private void updateInterest() {
@@ -519,7 +659,7 @@ final class Connection implements ConnectionContext {
         Server.close(channel);
         releaseInput();
         for (Outgoing out : outgoing) {
-            out.frame().close();
+            out.release();
         }
         outgoing.clear();
         for (Slot slot : slots) {

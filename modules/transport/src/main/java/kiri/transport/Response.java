@@ -1,5 +1,8 @@
 package kiri.transport;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.Objects;
 
 /** What a {@link RequestHandler} answers to one request frame. */
@@ -14,6 +17,67 @@ public sealed interface Response {
     record Send(Buffer frame) implements Response {
         public Send {
             Objects.requireNonNull(frame, "frame");
+        }
+    }
+
+    /**
+     * Send one response frame made of several parts, written back to back in request order with the
+     * other responses: memory parts are written like {@link Send} frames, file parts go from the file
+     * to the socket with {@link FileChannel#transferTo} and never enter the JVM heap. The first part
+     * must be memory starting with the 4-byte big-endian size prefix, which must equal the total size
+     * of all parts minus 4; otherwise the response is logged and closes the connection.
+     *
+     * <p>The transport takes ownership: it runs {@code release} exactly once, after the last byte
+     * has been written or when the response is discarded (connection closed, malformed). Until then
+     * the parts' memory and file ranges must stay valid and unchanged. {@code release} runs on the
+     * event loop (or on the thread completing the stage for a connection already closed) and must
+     * not block.
+     */
+    record Parts(List<Part> parts, Runnable release) implements Response {
+        public Parts {
+            parts = List.copyOf(parts);
+            Objects.requireNonNull(release, "release");
+        }
+
+        /** Total bytes over all parts, the size prefix included. */
+        public long byteSize() {
+            long n = 0;
+            for (Part p : parts) {
+                n += p.byteSize();
+            }
+            return n;
+        }
+    }
+
+    /** One piece of a {@link Parts} response. */
+    sealed interface Part {
+        long byteSize();
+
+        /** Bytes in memory (best off-heap); a view the transport does not close. */
+        record Bytes(MemorySegment bytes) implements Part {
+            public Bytes {
+                Objects.requireNonNull(bytes, "bytes");
+            }
+
+            @Override
+            public long byteSize() {
+                return bytes.byteSize();
+            }
+        }
+
+        /** {@code [position, position + length)} of an open file; the transport does not close the channel. */
+        record File(FileChannel channel, long position, long length) implements Part {
+            public File {
+                Objects.requireNonNull(channel, "channel");
+                if (position < 0 || length < 0) {
+                    throw new IllegalArgumentException("negative position or length");
+                }
+            }
+
+            @Override
+            public long byteSize() {
+                return length;
+            }
         }
     }
 

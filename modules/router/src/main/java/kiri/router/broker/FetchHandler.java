@@ -1,11 +1,10 @@
 package kiri.router.broker;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -18,6 +17,7 @@ import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.router.Spliced;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ErrorCodes;
@@ -26,6 +26,7 @@ import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
+import kiri.transport.Response;
 
 /**
  * Fetch: stored batches per partition, as a long poll.
@@ -40,13 +41,17 @@ import kiri.storage.api.TopicRef;
  * short of min.bytes does not spin.
  *
  * <p>Threading: wake-ups arrive on the producing connection's event loop (or on the JDK's timeout
- * thread); the re-read and the copy into the response then run on {@link #WAKE_UPS}, a small daemon
+ * thread); the re-read and building the response then run on {@link #WAKE_UPS}, a small daemon
  * pool, never on those threads.
  *
  * <p>Fetch sessions (KIP-227, v7+) are kept in {@link FetchSessions}: incremental requests name only
- * the partitions that changed, and their responses carry only partitions with news. Batches are copied
- * out of storage into the response for now; serving file regions without a copy is the log-storage
- * issue's work.
+ * the partitions that changed, and their responses carry only partitions with news.
+ *
+ * <p>Batches are not copied through the heap: a partition's records field is the storage segment
+ * itself when there is one, else a {@link Spliced#placeholder} for its regions, which the router
+ * encodes by copying memory regions off-heap to off-heap and leaving file ranges to the transport's
+ * {@code transferTo}. The storage {@link FetchResult}s stay open until the response has been sent
+ * (or dropped); results of a long poll's earlier reads are closed before it reads again.
  */
 final class FetchHandler implements Handler {
     /** Where long polls continue after a wake-up or a timeout: not the producer's event loop. */
@@ -91,10 +96,28 @@ final class FetchHandler implements Handler {
         }
     }
 
-    /** One partition's answer and the fetchable end it saw (-1 after an error). */
-    private record Read(FetchResponse.PartitionData data, long end) {
+    /** No records: distinct from null (an error) on the wire. */
+    private static final MemorySegment NO_RECORDS = MemorySegment.ofArray(new byte[0]);
+
+    /**
+     * One partition's answer, the fetchable end it saw (-1 after an error) and, if storage returned
+     * batches, the result pinning them with the parts its records placeholder stands for.
+     */
+    private record Read(FetchResponse.PartitionData data, long end, FetchResult result, List<Response.Part> parts) {
+        Read(FetchResponse.PartitionData data, long end) {
+            this(data, end, null, null);
+        }
+
         long bytes() {
             return data.records() == null ? 0 : data.records().byteSize();
+        }
+    }
+
+    private static void release(List<Read> reads) {
+        for (Read r : reads) {
+            if (r.result() != null) {
+                r.result().close();
+            }
         }
     }
 
@@ -123,7 +146,43 @@ final class FetchHandler implements Handler {
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
         return Futures.all(resolving).thenCompose(wanted -> poll(wanted, request, isolation, deadline)
-                .thenApply(reads -> response(plan, wanted, reads)));
+                .thenApply(reads -> {
+                    try {
+                        return spliced(response(plan, wanted, reads), reads);
+                    } catch (RuntimeException | Error e) {
+                        release(reads);
+                        throw e;
+                    }
+                }));
+    }
+
+    /**
+     * The response, with the reads' storage results to release once it is sent and the parts of the
+     * placeholders it carries (an incremental response may leave partitions out).
+     */
+    private static ApiMessage spliced(FetchResponse response, List<Read> reads) {
+        Map<MemorySegment, List<Response.Part>> read = new IdentityHashMap<>();
+        boolean pinned = false;
+        for (Read r : reads) {
+            pinned |= r.result() != null;
+            if (r.parts() != null) {
+                read.put(r.data().records(), r.parts());
+            }
+        }
+        if (!pinned) {
+            return response;
+        }
+        Map<MemorySegment, List<Response.Part>> parts = new IdentityHashMap<>();
+        for (FetchResponse.FetchableTopicResponse topic : response.responses()) {
+            for (FetchResponse.PartitionData p : topic.partitions()) {
+                List<Response.Part> value = p.records() == null ? null : read.get(p.records());
+                if (value != null) {
+                    parts.put(p.records(), value);
+                }
+            }
+        }
+        List<Read> held = List.copyOf(reads);
+        return new Spliced(response, parts, () -> release(held));
     }
 
     /** Reads every partition; answers if that is enough or time is up, else waits for new data and reads again. */
@@ -138,6 +197,7 @@ final class FetchHandler implements Handler {
             if (enough(reads, request) || waitNanos <= 0) {
                 return CompletableFuture.completedFuture(reads);
             }
+            release(reads); // read again after the wait; awaitAny needs only the ends
             return awaitAny(wanted, reads, isolation, waitNanos)
                     .thenComposeAsync(ignored -> poll(wanted, request, isolation, deadline), WAKE_UPS);
         });
@@ -193,7 +253,11 @@ final class FetchHandler implements Handler {
                 });
             });
         }
-        return chain.thenApply(ignored -> reads);
+        return chain.whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                release(reads);
+            }
+        }).thenApply(ignored -> reads);
     }
 
     private CompletionStage<Read> readOne(Wanted w, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
@@ -213,9 +277,10 @@ final class FetchHandler implements Handler {
                     if (failure != null) {
                         return outOfRange(tp, data.setErrorCode(Futures.errorCode(failure)));
                     }
-                    try (FetchResult r = result) {
+                    FetchResult r = result;
+                    try {
                         data.setHighWatermark(r.highWatermark()).setLastStableOffset(r.lastStableOffset())
-                                .setLogStartOffset(r.logStartOffset()).setRecords(copy(r));
+                                .setLogStartOffset(r.logStartOffset());
                         if (isolation == IsolationLevel.READ_COMMITTED) {
                             List<FetchResponse.AbortedTransaction> aborted = new ArrayList<>();
                             for (AbortedTransaction a : r.abortedTransactions()) {
@@ -227,7 +292,10 @@ final class FetchHandler implements Handler {
                             data.setAbortedTransactions(null);
                         }
                         long end = isolation == IsolationLevel.READ_COMMITTED ? r.lastStableOffset() : r.highWatermark();
-                        return CompletableFuture.completedFuture(new Read(data, end));
+                        return CompletableFuture.completedFuture(records(data, end, r));
+                    } catch (RuntimeException | Error e) {
+                        r.close();
+                        throw e;
                     }
                 }).thenCompose(stage -> stage);
     }
@@ -246,36 +314,31 @@ final class FetchHandler implements Handler {
         });
     }
 
-    /** The batches as one heap segment (storage's views end when the result is closed). */
-    private static MemorySegment copy(FetchResult r) {
+    /**
+     * Sets the records field without copying: nothing for no batches (and the result is closed), the
+     * storage segment for one memory region, else a placeholder for the regions (see {@link Spliced}).
+     */
+    private static Read records(FetchResponse.PartitionData data, long end, FetchResult r) {
+        List<BatchRegion> regions = r.batches();
         if (r.isEmpty()) {
-            return MemorySegment.ofArray(new byte[0]);
+            r.close();
+            data.setRecords(NO_RECORDS);
+            return new Read(data, end);
         }
-        byte[] out = new byte[Math.toIntExact(r.byteSize())];
-        MemorySegment target = MemorySegment.ofArray(out);
-        long at = 0;
-        for (BatchRegion region : r.batches()) {
-            switch (region) {
-                case BatchRegion.Segment s -> MemorySegment.copy(s.segment(), 0, target, at, s.byteSize());
-                case BatchRegion.FileRange f -> {
-                    ByteBuffer dst = target.asSlice(at, f.length()).asByteBuffer();
-                    try {
-                        long pos = f.position();
-                        while (dst.hasRemaining()) {
-                            int n = f.channel().read(dst, pos);
-                            if (n < 0) {
-                                throw new IOException("file region ended early");
-                            }
-                            pos += n;
-                        }
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            }
-            at += region.byteSize();
+        if (regions.size() == 1 && regions.getFirst() instanceof BatchRegion.Segment(MemorySegment segment)) {
+            data.setRecords(segment); // the codec copies it into the off-heap frame
+            return new Read(data, end, r, null);
         }
-        return target;
+        List<Response.Part> parts = new ArrayList<>(regions.size());
+        for (BatchRegion region : regions) {
+            parts.add(switch (region) {
+                case BatchRegion.Segment(MemorySegment segment) -> new Response.Part.Bytes(segment);
+                case BatchRegion.FileRange(var channel, long position, long length) ->
+                        new Response.Part.File(channel, position, length);
+            });
+        }
+        data.setRecords(Spliced.placeholder(r.byteSize()));
+        return new Read(data, end, r, parts);
     }
 
     /**
