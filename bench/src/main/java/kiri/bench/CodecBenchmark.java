@@ -1,15 +1,21 @@
 package kiri.bench;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import kiri.launcher.bench.CodecCorpus;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Frames;
 import kiri.protocol.WireReader;
+import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
@@ -21,10 +27,13 @@ import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.ResponseHeaderData;
+import org.apache.kafka.common.network.Send;
+import org.apache.kafka.common.network.TransferableChannel;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Message;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
@@ -119,6 +128,8 @@ public class CodecBenchmark {
         same("Kafka fetch response", fetchResponse, kafkaFetchResponseRoundTrip());
         same("Kiri metadata response", metadataResponse, kiriMetadataResponseRoundTrip());
         same("Kafka metadata response", metadataResponse, kafkaMetadataResponseRoundTrip());
+        sameGathered("Kiri produce request, records by reference", produceRequest);
+        sameSend("Kafka produce request, records by reference", produceRequest, kafkaProduceRequestRoundTripZeroCopy());
         if (kiriProduceRequestDecodeRecords() != kafkaProduceRequestDecodeRecords()) {
             throw new IllegalStateException("record walks disagree");
         }
@@ -215,6 +226,127 @@ public class CodecBenchmark {
         header.data().write(w, cache, hv);
         body.write(w, cache, header.apiVersion());
         return kOut;
+    }
+
+    // ---------------------------------------------------------------- produce request: decode + encode, zero-copy
+
+    /**
+     * Leaves every {@code records} field out of the encoded frame and remembers where it goes: the
+     * frame is then sent as [head, records, head, records, ...] with one gathering write, as a proxy
+     * or broker forwarding a re-encoded produce request does.
+     */
+    static final class Gather implements WireWriter.Splicer {
+        final long[] positions = new long[64];
+        final MemorySegment[] sources = new MemorySegment[64];
+        int count;
+
+        @Override
+        public boolean splice(WireWriter writer, MemorySegment source) {
+            positions[count] = writer.position();
+            sources[count++] = source;
+            return true;
+        }
+    }
+
+    final Gather gather = new Gather();
+
+    @Benchmark
+    public Object kiriProduceRequestRoundTripZeroCopy() {
+        Frames.Request request = Frames.readRequest(produceRequest);
+        long spliced = 0;
+        for (ProduceRequest.TopicProduceData t : ((ProduceRequest) request.body()).topicData()) {
+            for (ProduceRequest.PartitionProduceData p : t.partitionData()) {
+                spliced += p.records() == null ? 0 : p.records().byteSize();
+            }
+        }
+        gather.count = 0;
+        return Frames.encodeRequest(request.header(), request.body(), this::allocate, spliced, gather);
+    }
+
+    /** kafka-clients' own zero-copy path: what its NetworkClient sends, records as buffers of their own. */
+    @Benchmark
+    public Object kafkaProduceRequestRoundTripZeroCopy() {
+        ByteBuffer b = kProduceRequest.duplicate();
+        RequestHeader header = RequestHeader.parse(b);
+        ProduceRequestData body = new ProduceRequestData(new ByteBufferAccessor(b), header.apiVersion());
+        return SendBuilder.buildRequestSend(header, body);
+    }
+
+    /** The head segment and the spliced records, put back together, must be the frame. */
+    private void sameGathered(String what, MemorySegment expected) {
+        MemorySegment head = (MemorySegment) kiriProduceRequestRoundTripZeroCopy();
+        byte[] whole = new byte[(int) (head.byteSize() + Arrays.stream(gather.sources, 0, gather.count)
+                .mapToLong(MemorySegment::byteSize).sum())];
+        MemorySegment joined = MemorySegment.ofArray(whole);
+        long from = 0;
+        long at = 0;
+        for (int i = 0; i < gather.count; i++) {
+            long n = gather.positions[i] - from;
+            MemorySegment.copy(head, from, joined, at, n);
+            at += n;
+            from = gather.positions[i];
+            MemorySegment.copy(gather.sources[i], 0, joined, at, gather.sources[i].byteSize());
+            at += gather.sources[i].byteSize();
+        }
+        MemorySegment.copy(head, from, joined, at, head.byteSize() - from);
+        same(what, expected, joined);
+    }
+
+    /** Writes a kafka-clients Send into memory and compares it with the frame. */
+    private static void sameSend(String what, MemorySegment expected, Object send) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TransferableChannel channel = new TransferableChannel() {
+            @Override
+            public long write(ByteBuffer[] srcs, int offset, int length) {
+                long n = 0;
+                for (int i = offset; i < offset + length; i++) {
+                    n += write(srcs[i]);
+                }
+                return n;
+            }
+
+            @Override
+            public long write(ByteBuffer[] srcs) {
+                return write(srcs, 0, srcs.length);
+            }
+
+            @Override
+            public int write(ByteBuffer src) {
+                int n = src.remaining();
+                byte[] a = new byte[n];
+                src.get(a);
+                bytes.write(a, 0, n);
+                return n;
+            }
+
+            @Override
+            public boolean hasPendingWrites() {
+                return false;
+            }
+
+            @Override
+            public long transferFrom(FileChannel fileChannel, long position, long count) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Send s = (Send) send;
+        try {
+            while (!s.completed()) {
+                s.writeTo(channel);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        same(what, expected, MemorySegment.ofArray(bytes.toByteArray()));
     }
 
     // ---------------------------------------------------------------- produce response: encode

@@ -94,20 +94,7 @@ public final class Frames {
     public static MemorySegment encodeResponse(int correlationId, ApiKey api, short version, ApiMessage body,
             LongFunction<MemorySegment> allocate, long splicedBytes, WireWriter.Splicer splicer) {
         ResponseHeader header = new ResponseHeader().setCorrelationId(correlationId);
-        short headerVersion = api.responseHeaderVersion(version);
-        int size = header.size(headerVersion) + body.size(version);
-        if (splicedBytes < 0 || splicedBytes > size) {
-            throw new IllegalArgumentException(splicedBytes + " spliced bytes in a " + size + "-byte frame");
-        }
-        MemorySegment out = allocate.apply(4L + size - splicedBytes);
-        WireWriter w = new WireWriter(out, 0, splicer);
-        w.writeInt32(size);
-        header.write(w, headerVersion);
-        body.write(w, version);
-        if (w.position() != out.byteSize()) {
-            throw new IllegalStateException("spliced encoding wrote " + w.position() + " of " + out.byteSize() + " bytes");
-        }
-        return out;
+        return encode(header, api.responseHeaderVersion(version), body, version, allocate, splicedBytes, splicer);
     }
 
     /** Encodes a request frame with its 4-byte size prefix; the header names api, version and correlation id. */
@@ -120,14 +107,36 @@ public final class Frames {
         return encode(header, api.requestHeaderVersion(version), body, version, allocate);
     }
 
+    /** Encodes a request frame through {@code splicer}, as the splicing {@code encodeResponse} does for responses. */
+    public static MemorySegment encodeRequest(RequestHeader header, ApiMessage body, LongFunction<MemorySegment> allocate,
+            long splicedBytes, WireWriter.Splicer splicer) {
+        ApiKey api = ApiKey.forId(header.requestApiKey());
+        if (api == null) {
+            throw new ProtocolException("unknown api key " + header.requestApiKey());
+        }
+        short version = header.requestApiVersion();
+        return encode(header, api.requestHeaderVersion(version), body, version, allocate, splicedBytes, splicer);
+    }
+
     private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
             LongFunction<MemorySegment> allocate) {
+        return encode(header, headerVersion, body, version, allocate, 0, null);
+    }
+
+    private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
+            LongFunction<MemorySegment> allocate, long splicedBytes, WireWriter.Splicer splicer) {
         int size = header.size(headerVersion) + body.size(version);
-        MemorySegment out = allocate.apply(4L + size);
-        WireWriter w = new WireWriter(out);
+        if (splicedBytes < 0 || splicedBytes > size) {
+            throw new IllegalArgumentException(splicedBytes + " spliced bytes in a " + size + "-byte frame");
+        }
+        MemorySegment out = allocate.apply(4L + size - splicedBytes);
+        WireWriter w = new WireWriter(out, 0, splicer);
         w.writeInt32(size);
         header.write(w, headerVersion);
         body.write(w, version);
+        if (w.position() != out.byteSize()) {
+            throw new IllegalStateException("spliced encoding wrote " + w.position() + " of " + out.byteSize() + " bytes");
+        }
         return out;
     }
 }
