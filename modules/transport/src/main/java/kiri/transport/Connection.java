@@ -128,6 +128,11 @@ final class Connection implements ConnectionContext {
     }
 
     @Override
+    public LoopContext loop() {
+        return loop;
+    }
+
+    @Override
     public String toString() {
         return "connection " + id + " from " + remoteAddress;
     }
