@@ -183,6 +183,9 @@ final class OriginConnection {
             }
         } catch (IOException e) {
             fail(e);
+        } catch (RuntimeException e) { // fail what is in flight rather than leave clients waiting
+            Proxy.LOG.log(System.Logger.Level.WARNING, "origin connection to " + remote + " failed", e);
+            fail(new IOException(e.toString(), e));
         }
     }
 
