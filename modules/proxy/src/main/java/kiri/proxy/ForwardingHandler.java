@@ -18,7 +18,8 @@ import kiri.transport.Response;
  * One proxy listener's handler: forwards each request frame to the origin over the client
  * connection's {@link OriginLink} and returns the origin's response, rewritten by
  * {@link Rewriter} where it names brokers. Reads only the api key and version (and a Produce
- * request's acks). Runs on the server's event loops; completions run on origin reader threads.
+ * request's acks). Everything runs on the client connection's event loop, which also serves its
+ * origin connection: a response is completed, rewritten and written back by the thread that read it.
  */
 final class ForwardingHandler implements RequestHandler {
     private final Supplier<List<Endpoint>> targets;
@@ -44,7 +45,7 @@ final class ForwardingHandler implements RequestHandler {
 
     @Override
     public void connectionOpened(ConnectionContext connection) {
-        links.put(connection.id(), new OriginLink(targets, origins, connector));
+        links.put(connection.id(), new OriginLink(targets, origins, connector, connection.loop()));
     }
 
     @Override
@@ -88,20 +89,18 @@ final class ForwardingHandler implements RequestHandler {
         if (response == null) {
             return Response.None.INSTANCE; // acks=0 produce
         }
-        try (response) {
-            MemorySegment body = response.segment();
+        try {
             if (Rewriter.rewrites(apiKey, version)) {
+                MemorySegment body = response.segment().asSlice(Integer.BYTES);
                 Buffer rewritten = Rewriter.rewrite(apiKey, version, body, addresses, pool);
                 if (rewritten != null) {
+                    response.close();
                     return new Response.Send(rewritten);
                 }
             }
-            long n = body.byteSize();
-            Buffer out = pool.acquire(Integer.BYTES + n);
-            out.segment().set(Requests.INT_BE, 0, (int) n);
-            MemorySegment.copy(body, 0, out.segment(), Integer.BYTES, n);
-            return new Response.Send(out);
+            return new Response.Send(response); // already carries its size prefix: no copy
         } catch (RuntimeException e) {
+            response.close();
             Proxy.LOG.log(Level.WARNING, "cannot rewrite response to api key {0} v{1}: {2}", apiKey, version, e.toString());
             return new Response.Close("cannot rewrite response: " + e.getMessage());
         }

@@ -29,8 +29,9 @@ import kiri.transport.ServerConfig;
  * back in order. An unreachable or failing origin closes the client connection (Kafka clients
  * reconnect and retry); the next request connects again.
  *
- * <p>Threads: per listener, {@link ProxyConfig#eventLoops()} event loops; as many selector threads
- * for all origin connections ({@link OriginIo}); virtual threads for connecting. {@link #close()} stops everything.
+ * <p>Threads: per listener, {@link ProxyConfig#eventLoops()} event loops, each also serving the
+ * origin connections of its client connections ({@link OriginConnection}), so a request and its
+ * response never change threads; virtual threads for connecting. {@link #close()} stops everything.
  */
 public final class Proxy implements AutoCloseable {
     static final System.Logger LOG = System.getLogger("kiri.proxy");
@@ -54,13 +55,7 @@ public final class Proxy implements AutoCloseable {
     private Proxy(ProxyConfig config) throws IOException {
         this.config = config;
         this.bootstrapOrigins = config.origins().stream().map(Endpoint::of).toList();
-        try {
-            this.origins = new OriginPool(pool, config.connectTimeout(), config.eventLoops());
-        } catch (IOException | RuntimeException e) {
-            connector.shutdown();
-            pool.close();
-            throw e;
-        }
+        this.origins = new OriginPool(pool, config.connectTimeout());
         try {
             this.bootstrap = listen(config.bind(), this::bootstrapTargets);
         } catch (IOException | RuntimeException e) {

@@ -18,7 +18,7 @@ import java.util.Objects;
  *     on each connect, so an origin that moves is found again)
  * @param nodePortBase origin broker {@code n} gets a proxy listener on port {@code nodePortBase + n};
  *     a negative value gives every broker listener an ephemeral port (tests)
- * @param eventLoops selector threads per listener, and as many shared by all origin connections
+ * @param eventLoops selector threads per listener; they also serve their client connections' origin connections
  * @param connectTimeout how long a connect to an origin broker may take before the client's
  *     connection is closed
  */

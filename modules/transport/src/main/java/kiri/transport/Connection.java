@@ -183,6 +183,11 @@ final class Connection implements ConnectionContext {
     }
 
     @Override
+    public LoopContext loop() {
+        return loop;
+    }
+
+    @Override
     public String toString() {
         return "connection " + id + " from " + remoteAddress;
     }

@@ -20,4 +20,10 @@ public interface ConnectionContext {
 
     /** False once the connection is closed or closing (after a {@link Response.Close}). */
     boolean isOpen();
+
+    /**
+     * The event loop this connection lives on: the thread its handler calls run on, which
+     * handlers can also use for I/O of their own (see {@link LoopContext}).
+     */
+    LoopContext loop();
 }

@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -27,8 +29,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Each iteration: run queued tasks, flush connections that gained responses ("dirty"), block in
  * {@code select} until I/O, a task or the next idle check, then handle ready keys. Responses that
  * complete during one iteration leave in one gathering write per connection.
+ *
+ * <p>Handlers may register channels of their own ({@link LoopContext#register}); their listeners
+ * run while ready keys are handled, and responses they complete are flushed at the top of the next
+ * iteration, before the loop blocks again.
  */
-final class EventLoop {
+final class EventLoop implements LoopContext {
     private final Selector selector;
     private final Thread thread;
     private final ServerConfig config;
@@ -49,6 +55,8 @@ final class EventLoop {
     private volatile int connectionCount;
     private boolean draining;
     private boolean stopping;
+    /** True while ready keys are handled: the selected-key set must not change then. */
+    private boolean processingKeys;
     private volatile boolean terminated;
 
     EventLoop(ServerConfig config, BufferPool pool, String name) throws IOException {
@@ -71,7 +79,8 @@ final class EventLoop {
         return thread;
     }
 
-    boolean inLoop() {
+    @Override
+    public boolean inLoop() {
         return Thread.currentThread() == thread;
     }
 
@@ -96,12 +105,36 @@ final class EventLoop {
      * tasks run on the caller's thread instead: by then every connection is closed, so the only work
      * left is releasing buffers, which is thread-safe.
      */
-    void execute(Runnable task) {
+    @Override
+    public void execute(Runnable task) {
         tasks.add(task);
         if (terminated) {
             runTasks();
         } else if (wakeupNeeded.get() && wakeupNeeded.compareAndSet(true, false)) {
             selector.wakeup();
+        }
+    }
+
+    @Override
+    public SelectionKey register(SelectableChannel channel, int ops, ChannelListener listener) throws IOException {
+        java.util.Objects.requireNonNull(listener, "listener");
+        if (!inLoop()) {
+            throw new IllegalStateException("register on the event loop's thread");
+        }
+        if (stopping || terminated) {
+            throw new IOException("event loop " + thread.getName() + " is closing");
+        }
+        try {
+            return channel.register(selector, ops, listener);
+        } catch (CancelledKeyException e) {
+            // Its previous key here is cancelled but not yet deregistered, which the next select
+            // does. Not during key handling: selectNow would change the set being iterated.
+            if (processingKeys) {
+                throw new IllegalStateException("re-registering a channel whose key was just cancelled:"
+                        + " do it from a task (execute), not from a listener", e);
+            }
+            selector.selectNow(); // ready keys stay in the selected set for the next round
+            return channel.register(selector, ops, listener);
         }
     }
 
@@ -177,9 +210,11 @@ final class EventLoop {
                 }
                 wakeupNeeded.set(false);
                 Set<SelectionKey> ready = selector.selectedKeys();
+                processingKeys = true;
                 for (SelectionKey key : ready) {
                     process(key);
                 }
+                processingKeys = false;
                 ready.clear();
                 checkIdle();
             }
@@ -196,7 +231,10 @@ final class EventLoop {
     }
 
     private void process(SelectionKey key) {
-        Connection c = (Connection) key.attachment();
+        if (!(key.attachment() instanceof Connection c)) {
+            ready(key, (ChannelListener) key.attachment());
+            return;
+        }
         try {
             if (!key.isValid()) {
                 return;
@@ -210,6 +248,20 @@ final class EventLoop {
             }
         } catch (Throwable t) {
             c.abort("unexpected error", t);
+        }
+    }
+
+    /** A channel registered by a handler ({@link #register}). */
+    private void ready(SelectionKey key, ChannelListener listener) {
+        if (!key.isValid()) {
+            return;
+        }
+        try {
+            listener.ready(key);
+        } catch (Throwable t) {
+            LOG.log(Level.WARNING, thread.getName() + ": channel listener failed; closing its channel", t);
+            key.cancel();
+            Server.close(key.channel());
         }
     }
 

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,7 +21,11 @@ import java.net.BindException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.Pipe;
+import java.nio.channels.SelectionKey;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -85,6 +90,106 @@ class ServerTest {
             client.write(empty);
             assertEquals(0, client.readFrame().length, "a zero-length frame is a valid request");
         }
+    }
+
+    /** A stand-in for a proxy's upstream socket: a pipe whose far end answers on the same loop. */
+    private record Upstream(ConnectionContext connection, Pipe pipe, ArrayDeque<byte[]> bodies,
+            ArrayDeque<CompletableFuture<Response>> waiting) {
+        void ready(SelectionKey key, List<Thread> completedOn) {
+            ByteBuffer b = ByteBuffer.allocate(64);
+            try {
+                while (pipe.source().read(b.clear()) > 0) {
+                    for (int i = 0; i < b.position(); i++) {
+                        completedOn.add(Thread.currentThread());
+                        byte[] body = bodies.poll();
+                        waiting.poll().complete(new Response.Send(TestSupport.echoFrame(connection.pool(), MemorySegment.ofArray(body))));
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Test
+    void handlersServeChannelsOfTheirOwnOnTheConnectionsLoop() throws Exception {
+        ConcurrentHashMap<Long, Upstream> upstreams = new ConcurrentHashMap<>();
+        List<Thread> handledOn = new CopyOnWriteArrayList<>();
+        List<Thread> completedOn = new CopyOnWriteArrayList<>();
+        List<Throwable> offLoop = new CopyOnWriteArrayList<>();
+        InetSocketAddress address = start(new RequestHandler() {
+            @Override
+            public void connectionOpened(ConnectionContext connection) {
+                try {
+                    Pipe pipe = Pipe.open();
+                    pipe.source().configureBlocking(false);
+                    Upstream u = new Upstream(connection, pipe, new ArrayDeque<>(), new ArrayDeque<>());
+                    upstreams.put(connection.id(), u);
+                    LoopContext loop = connection.loop();
+                    // registered, cancelled, and registered again before the loop selects
+                    loop.register(pipe.source(), SelectionKey.OP_READ, key -> fail("cancelled")).cancel();
+                    loop.execute(() -> {
+                        try {
+                            loop.register(pipe.source(), SelectionKey.OP_READ, key -> u.ready(key, completedOn));
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            loop.register(pipe.source(), SelectionKey.OP_READ, key -> { });
+                        } catch (Throwable t) {
+                            offLoop.add(t);
+                        }
+                    }).join();
+                } catch (IOException | InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            }
+
+            @Override
+            public CompletableFuture<Response> handle(ConnectionContext connection, MemorySegment frame) {
+                handledOn.add(Thread.currentThread());
+                Upstream u = upstreams.get(connection.id());
+                CompletableFuture<Response> response = new CompletableFuture<>();
+                u.bodies().add(frame.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                u.waiting().add(response);
+                try {
+                    u.pipe().sink().write(ByteBuffer.wrap(new byte[] {1}));
+                } catch (IOException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+                return response;
+            }
+
+            @Override
+            public void connectionClosed(ConnectionContext connection) {
+                Upstream u = upstreams.remove(connection.id());
+                try {
+                    u.pipe().sink().close();
+                    u.pipe().source().close();
+                } catch (IOException ignored) {
+                    // test cleanup
+                }
+            }
+        });
+        try (TestSupport.RawClient client = new TestSupport.RawClient(address)) {
+            byte[][] frames = new byte[5][];
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            for (int i = 0; i < frames.length; i++) {
+                frames[i] = request(i, 'E', i * 10);
+                all.write(frames[i]);
+            }
+            client.write(all.toByteArray()); // pipelined
+            for (byte[] frame : frames) {
+                client.expectEcho(frame);
+            }
+        }
+        assertEquals(1, offLoop.size());
+        assertTrue(offLoop.get(0) instanceof IllegalStateException, offLoop.toString());
+        assertEquals(5, completedOn.size());
+        assertEquals(Set.of(handledOn.get(0)), Set.copyOf(completedOn), "completed on the connection's loop thread");
+        assertEquals(Set.of(handledOn.get(0)), Set.copyOf(handledOn));
     }
 
     @Test
