@@ -159,6 +159,11 @@ class SplicedTest {
             public boolean isOpen() {
                 return true;
             }
+
+            @Override
+            public kiri.transport.LoopContext loop() {
+                throw new UnsupportedOperationException("encoding needs no event loop");
+            }
         };
     }
 }
