@@ -340,6 +340,7 @@ public final class Producer implements AutoCloseable {
         b.createdNanos = System.nanoTime();
         p.batch = b;
         open.add(p);
+        work.signal(); // the sender may be waiting without a deadline: this batch's linger starts now
         pendingBytes += b.capacity;
         pendingBatches++;
         return b;

@@ -155,6 +155,20 @@ class KiriClientTest {
     }
 
     @Test
+    void aLoneRecordIsSentWhenItsLingerEndsWithoutAFlush() throws Exception {
+        try (Cluster c = Cluster.connect(bootstrap)) {
+            new Admin(c).createTopic("client-linger", 1, (short) -1, Map.of());
+            try (Producer p = new Producer(c, Producer.Config.defaults().withLingerMs(10))) {
+                // the sender is idle (no open batch) when this record opens one: the linger must wake it
+                Thread.sleep(50);
+                assertEquals(0L, p.send("client-linger", 0, null, new byte[10]).get(10, TimeUnit.SECONDS));
+                Thread.sleep(50);
+                assertEquals(1L, p.send("client-linger", 0, null, new byte[10]).get(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    @Test
     void sendingAllocatesNothingPerRecordOnTheCallersThread() throws Exception {
         // reflection, so the test module needn't read java.management/jdk.management
         Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
