@@ -267,6 +267,48 @@ class ConsumerProtocolTest {
         }
     }
 
+    @Test
+    void aServerSideRegexSubscriptionPicksUpTopicsCreatedLater() throws Exception {
+        admin.createTopics(List.of(new NewTopic("kip848-re-1", 2, (short) 1))).all().get();
+        try (KafkaConsumer<String, String> c = consumer("kip848-re-group", "kip848-re", null)) {
+            c.subscribe(new org.apache.kafka.clients.consumer.SubscriptionPattern("kip848-re-.*"));
+            pollUntil(c, () -> c.assignment().size() == 2, "the regex topic's partitions");
+            admin.createTopics(List.of(new NewTopic("kip848-re-2", 1, (short) 1))).all().get();
+            pollUntil(c, () -> c.assignment().contains(new TopicPartition("kip848-re-2", 0)), "the new topic's partition");
+            assertEquals(3, c.assignment().size());
+        }
+    }
+
+    @Test
+    void aClassicGroupRefusesConsumerProtocolMembersAndTheOtherWayRound() throws Exception {
+        String topic = "kip848-mixed";
+        admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        try (KafkaConsumer<String, String> c = consumer("kip848-mixed-group", "kip848-mixed", null)) {
+            c.subscribe(List.of(topic));
+            pollUntil(c, () -> c.assignment().size() == 1, "an assignment");
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, "kip848-mixed-group");
+            p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            try (KafkaConsumer<String, String> classic = new KafkaConsumer<>(p)) {
+                classic.subscribe(List.of(topic));
+                org.apache.kafka.common.errors.InconsistentGroupProtocolException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        org.apache.kafka.common.errors.InconsistentGroupProtocolException.class,
+                        () -> classic.poll(Duration.ofSeconds(30)));
+                assertTrue(e.getMessage() != null);
+            }
+        }
+    }
+
+    private static void pollUntil(KafkaConsumer<String, String> c, BooleanSupplier done, String what) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+            c.poll(Duration.ofMillis(50));
+        }
+    }
+
     private static String runTool(String... args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
