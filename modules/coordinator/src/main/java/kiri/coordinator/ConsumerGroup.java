@@ -165,27 +165,126 @@ final class ConsumerGroup {
         return "Stable";
     }
 
-    /** Stored format of a consumer group's state: its epoch and assignor (membership is not stored). */
+    /** Stored format of a consumer group's state: epochs, assignor, members with their assignments, target. */
     private static final byte FORMAT = 'C';
 
     byte[] encode() {
-        byte[] name = assignor.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        return java.nio.ByteBuffer.allocate(1 + 4 + 2 + name.length).put(FORMAT).putInt(groupEpoch)
-                .putShort((short) name.length).put(name).array();
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+            out.writeByte(FORMAT);
+            out.writeInt(groupEpoch);
+            out.writeInt(assignmentEpoch);
+            out.writeUTF(assignor);
+            out.writeInt(subscriptionMetadata.size());
+            for (var e : subscriptionMetadata.entrySet()) {
+                out.writeUTF(e.getKey());
+                writeUuid(out, e.getValue().id());
+                out.writeInt(e.getValue().partitions());
+            }
+            out.writeInt(members.size());
+            for (ConsumerMember m : members.values()) {
+                out.writeUTF(m.memberId);
+                writeNullable(out, m.instanceId);
+                writeNullable(out, m.rackId);
+                out.writeUTF(m.clientId);
+                out.writeUTF(m.clientHost);
+                out.writeInt(m.rebalanceTimeoutMs);
+                out.writeInt(m.subscribedTopicNames.size());
+                for (String t : m.subscribedTopicNames) out.writeUTF(t);
+                writeNullable(out, m.subscribedTopicRegex);
+                writeNullable(out, m.serverAssignor);
+                out.writeInt(m.memberEpoch);
+                out.writeInt(m.previousMemberEpoch);
+                out.writeByte(m.state.ordinal());
+                write(out, m.assigned);
+                write(out, m.pendingRevocation);
+                write(out, target.getOrDefault(m.memberId, Assignment.EMPTY));
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
-    /** A stored consumer group, without members; null if {@code data} is not one. */
+    /** A stored consumer group (members without timers: the caller schedules them); null if {@code data} is not one. */
     static ConsumerGroup decode(byte[] data) {
-        if (data == null || data.length < 7 || data[0] != FORMAT) return null;
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(data, 1, data.length - 1);
-        ConsumerGroup g = new ConsumerGroup();
-        g.groupEpoch = b.getInt();
-        g.assignmentEpoch = g.groupEpoch;
-        byte[] name = new byte[b.getShort()];
-        b.get(name);
-        String a = new String(name, java.nio.charset.StandardCharsets.UTF_8);
-        if (Assignors.NAMES.contains(a)) g.assignor = a;
-        return g;
+        if (data == null || data.length < 1 || data[0] != FORMAT) return null;
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(data))) {
+            in.readByte();
+            ConsumerGroup g = new ConsumerGroup();
+            g.groupEpoch = in.readInt();
+            g.assignmentEpoch = in.readInt();
+            String a = in.readUTF();
+            if (Assignors.NAMES.contains(a)) g.assignor = a;
+            Map<String, TopicMeta> subscribed = new TreeMap<>();
+            for (int i = in.readInt(); i > 0; i--) subscribed.put(in.readUTF(), new TopicMeta(readUuid(in), in.readInt()));
+            g.subscriptionMetadata = subscribed;
+            for (int i = in.readInt(); i > 0; i--) {
+                ConsumerMember m = new ConsumerMember(in.readUTF());
+                m.instanceId = readNullable(in);
+                m.rackId = readNullable(in);
+                m.clientId = in.readUTF();
+                m.clientHost = in.readUTF();
+                m.rebalanceTimeoutMs = in.readInt();
+                java.util.List<String> names = new java.util.ArrayList<>();
+                for (int k = in.readInt(); k > 0; k--) names.add(in.readUTF());
+                m.subscribedTopicNames = java.util.List.copyOf(names);
+                m.subscribedTopicRegex = readNullable(in);
+                m.serverAssignor = readNullable(in);
+                m.memberEpoch = in.readInt();
+                m.previousMemberEpoch = in.readInt();
+                m.state = ConsumerMember.State.values()[in.readByte()];
+                m.assigned = read(in);
+                m.pendingRevocation = read(in);
+                Assignment t = read(in);
+                g.members.put(m.memberId, m);
+                if (!t.isEmpty()) g.target.put(m.memberId, t);
+            }
+            return g;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // not readable: the group starts afresh
+        }
+    }
+
+    private static void writeNullable(java.io.DataOutputStream out, String s) throws java.io.IOException {
+        out.writeBoolean(s != null);
+        if (s != null) out.writeUTF(s);
+    }
+
+    private static String readNullable(java.io.DataInputStream in) throws java.io.IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    private static void writeUuid(java.io.DataOutputStream out, UUID id) throws java.io.IOException {
+        out.writeLong(id.getMostSignificantBits());
+        out.writeLong(id.getLeastSignificantBits());
+    }
+
+    private static UUID readUuid(java.io.DataInputStream in) throws java.io.IOException {
+        return new UUID(in.readLong(), in.readLong());
+    }
+
+    private static void write(java.io.DataOutputStream out, Assignment a) throws java.io.IOException {
+        out.writeInt(a.topics().size());
+        for (UUID t : a.topics()) {
+            writeUuid(out, t);
+            var ps = a.partitions(t);
+            out.writeInt(ps.size());
+            for (int p : ps) out.writeInt(p);
+        }
+    }
+
+    private static Assignment read(java.io.DataInputStream in) throws java.io.IOException {
+        Map<UUID, java.util.List<Integer>> out = new HashMap<>();
+        for (int i = in.readInt(); i > 0; i--) {
+            UUID t = readUuid(in);
+            java.util.List<Integer> ps = new java.util.ArrayList<>();
+            for (int k = in.readInt(); k > 0; k--) ps.add(in.readInt());
+            out.put(t, ps);
+        }
+        return Assignment.of(out);
     }
 
     /** Topic ids to names, from the last topics seen. */

@@ -498,16 +498,22 @@ public final class GroupCoordinator implements AutoCloseable {
         ConsumerGroup before = g.consumer;
         int epoch = before == null ? -1 : before.groupEpoch;
         String state = before == null ? "" : before.state();
+        Object member = before == null ? null : stored(before.members.get(memberId));
         ConsumerHeartbeatResult result = consumerHeartbeatLocked(g, r, memberId, topics);
-        consumerChanged(g, epoch, state);
+        ConsumerGroup after = g.consumer;
+        if (after != null && (after != before || after.groupEpoch != epoch || !after.state().equals(state)
+                || !java.util.Objects.equals(member, stored(after.members.get(memberId))))) {
+            markDirty(g); // write-behind, as for classic groups
+        }
         return result;
     }
 
-    /** Stores a consumer group whose epoch or state changed (write-behind, as for classic groups). */
-    private void consumerChanged(Group g, int epochBefore, String stateBefore) {
-        if (g.consumer != null && (g.consumer.groupEpoch != epochBefore || !g.consumer.state().equals(stateBefore))) {
-            markDirty(g);
-        }
+    /** What is stored of a member, to tell whether a heartbeat changed it. */
+    private static Object stored(ConsumerMember m) {
+        if (m == null) return null;
+        return List.of(m.memberEpoch, m.previousMemberEpoch, m.state, m.assigned, m.pendingRevocation,
+                m.subscribedTopicNames, String.valueOf(m.subscribedTopicRegex), String.valueOf(m.serverAssignor),
+                m.rebalanceTimeoutMs, m.clientId, m.clientHost);
     }
 
     private ConsumerHeartbeatResult consumerHeartbeatLocked(Group g, ConsumerHeartbeat r, String memberId,
@@ -1172,12 +1178,19 @@ public final class GroupCoordinator implements AutoCloseable {
     /** Replaces the in-memory group with a stored one; members here are told to rejoin. */
     private void restore(Group g, GroupState stored) {
         if (CONSUMER.equals(stored.type())) {
-            // a consumer group: its epoch and assignor; members rejoin (membership is kept in memory only)
+            // a consumer group: epochs, members and assignments as stored
             ConsumerGroup cg = ConsumerGroup.decode(stored.data());
+            if (g.consumer != null) {
+                for (ConsumerMember m : g.consumer.members.values()) m.cancelTimers();
+            }
             g.consumer = cg != null ? cg : new ConsumerGroup();
             g.protocolType = CONSUMER;
             g.version = stored.version();
-            if (!"Empty".equals(stored.state())) markDirty(g); // store it as Empty: nobody is in it any more
+            // members continue where they were; each must heartbeat within a session timeout from now
+            for (ConsumerMember m : g.consumer.members.values()) {
+                scheduleConsumerExpiry(g, m);
+                if (m.state == ConsumerMember.State.UNREVOKED_PARTITIONS) scheduleRevocationTimeout(g, m);
+            }
             return;
         }
         g.consumer = null;

@@ -260,6 +260,40 @@ class ConsumerGroupProtocolTest {
         assertEquals(Errors.NONE, now(coordinator.delete("g")));
     }
 
+    @Test
+    void membersEpochsAndAssignmentsSurviveARestart() {
+        join("a");
+        join("b");
+        ConsumerHeartbeatResult a = beat("a", 1, owns(0, 1));
+        assertEquals(2, a.memberEpoch());
+        beat("b", 2, Map.of());
+        now(coordinator.flushed("g"));
+        String before = coordinator.consumerGroupState("g");
+        assertEquals("consumer", now(storage.group("g")).orElseThrow().type());
+
+        ManualTimer timer2 = new ManualTimer();
+        GroupCoordinator restarted = new GroupCoordinator(storage, coordinator.config(), timer2);
+        assertEquals(before, restarted.consumerGroupState("g"));
+        ConsumerHeartbeatResult again = now(restarted.consumerHeartbeat(hb("a", 2, null, null, null)));
+        assertEquals(Errors.NONE, again.error());
+        assertEquals(2, again.memberEpoch());
+        List<OffsetCommit> offsets = List.of(new OffsetCommit(new TopicPartition("t", 0), 5, -1, "", -1L));
+        assertEquals(Errors.NONE, now(restarted.commitOffsets("g", "a", null, 2, offsets, 9, -1)).values().iterator().next());
+        // b never comes back: it expires a session timeout after the restart, and a gets everything
+        int epoch = 2;
+        List<Integer> mine = List.of(0, 1);
+        for (int i = 0; i < 10; i++) {
+            timer2.advance(5_000);
+            ConsumerHeartbeatResult r = now(restarted.consumerHeartbeat(hb("a", epoch, null, null, null)));
+            assertEquals(Errors.NONE, r.error());
+            epoch = r.memberEpoch();
+            if (r.assignment() != null) mine = r.assignment().get(t);
+        }
+        assertEquals(3, epoch);
+        assertEquals(List.of(0, 1, 2, 3), mine);
+        restarted.close();
+    }
+
     private int memberEpoch(String member) {
         return now(coordinator.describeConsumerGroup("g")).members().stream().filter(m -> m.memberId().equals(member))
                 .findFirst().orElseThrow().memberEpoch();
