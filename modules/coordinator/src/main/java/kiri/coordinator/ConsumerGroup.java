@@ -93,6 +93,37 @@ final class ConsumerGroup {
         assignmentEpoch = groupEpoch;
     }
 
+    /** The member with this group.instance.id, or null. */
+    ConsumerMember staticMember(String instanceId) {
+        for (ConsumerMember m : members.values()) if (instanceId.equals(m.instanceId)) return m;
+        return null;
+    }
+
+    /**
+     * A static member back with a new member id: the new member takes the old one's place, subscription,
+     * assignment and target (partitions it was revoking are given up); the group epoch stays.
+     */
+    ConsumerMember replaceStaticMember(ConsumerMember old, String newId) {
+        old.cancelTimers();
+        ConsumerMember m = new ConsumerMember(newId);
+        m.instanceId = old.instanceId;
+        m.rackId = old.rackId;
+        m.rebalanceTimeoutMs = old.rebalanceTimeoutMs;
+        m.subscribedTopicNames = old.subscribedTopicNames;
+        m.subscribedTopicRegex = old.subscribedTopicRegex;
+        m.serverAssignor = old.serverAssignor;
+        m.assigned = old.assigned;
+        LinkedHashMap<String, ConsumerMember> copy = new LinkedHashMap<>(members);
+        members.clear();
+        copy.forEach((id, member) -> {
+            if (member == old) members.put(newId, m);
+            else members.put(id, member);
+        });
+        Assignment t = target.remove(old.memberId);
+        if (t != null) target.put(newId, t);
+        return m;
+    }
+
     /** Drops a member: its partitions are free at once; the others are reassigned. */
     void remove(ConsumerMember m) {
         m.cancelTimers();

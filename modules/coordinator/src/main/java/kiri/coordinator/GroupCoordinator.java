@@ -435,8 +435,9 @@ public final class GroupCoordinator implements AutoCloseable {
 
     /**
      * ConsumerGroupHeartbeat: joins (member epoch 0), heartbeats, and leaves (-1) a consumer group; the
-     * answer carries the member's epoch and, when it changed, its assignment. Static membership
-     * (group.instance.id, epoch -2) is refused with INVALID_REQUEST.
+     * answer carries the member's epoch and, when it changed, its assignment. A static member
+     * (group.instance.id) leaves with -2 keeping its assignment, and a new member with the same
+     * instance id takes it over without a rebalance.
      */
     public CompletionStage<ConsumerHeartbeatResult> consumerHeartbeat(ConsumerHeartbeat r) {
         String memberId = r.memberId() == null ? "" : r.memberId();
@@ -466,11 +467,8 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private static String invalidHeartbeat(ConsumerHeartbeat r, String memberId) {
         if (r.groupId() == null || r.groupId().isEmpty()) return "GroupId can't be empty.";
-        if (r.instanceId() != null || r.memberEpoch() == -2) {
-            return "Static membership (group.instance.id) is not supported by Kiri with group.protocol=consumer;"
-                    + " unset group.instance.id or use group.protocol=classic.";
-        }
-        if (r.memberEpoch() < -1) return "MemberEpoch is invalid.";
+        if (r.memberEpoch() < -2) return "MemberEpoch is invalid.";
+        if (r.instanceId() != null && r.instanceId().isEmpty()) return "InstanceId can't be empty.";
         if (memberId.isEmpty() && (r.apiVersion() >= 1 || r.memberEpoch() != 0)) return "MemberId can't be empty.";
         if (r.memberEpoch() == 0) {
             if (r.rebalanceTimeoutMs() == -1) return "RebalanceTimeoutMs must be provided in first request.";
@@ -535,10 +533,28 @@ public final class GroupCoordinator implements AutoCloseable {
         ConsumerGroup cg = g.consumer;
         cg.topics = topics;
         ConsumerMember m = cg.members.get(memberId);
+        ConsumerMember holder = r.instanceId() == null ? null : cg.staticMember(r.instanceId());
+        if (holder != null && holder != m && r.memberEpoch() != 0) {
+            return ConsumerHeartbeatResult.error(Errors.FENCED_INSTANCE_ID, "Static member " + memberId
+                    + " with instance id " + r.instanceId() + " was replaced by member " + holder.memberId + ".", memberId);
+        }
         if (r.memberEpoch() < 0) {
             if (m == null) {
                 return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
                         "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
+            }
+            if (r.memberEpoch() == -2) {
+                if (m.instanceId == null && r.instanceId() == null) {
+                    return ConsumerHeartbeatResult.error(Errors.INVALID_REQUEST, "InstanceId can't be null.", memberId);
+                }
+                // a static member leaving for a while: it keeps its partitions until it comes back or expires
+                LOG.log(Level.DEBUG, "group {0}: static member {1} left temporarily", g.groupId, memberId);
+                if (m.revocationTimeout != null) m.revocationTimeout.cancel();
+                m.revocationTimeout = null;
+                if (m.memberEpoch != -2) m.previousMemberEpoch = m.memberEpoch;
+                m.memberEpoch = -2;
+                scheduleConsumerExpiry(g, m);
+                return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, -2, 0, null);
             }
             LOG.log(Level.DEBUG, "group {0}: member {1} left", g.groupId, memberId);
             cg.remove(m);
@@ -547,8 +563,17 @@ public final class GroupCoordinator implements AutoCloseable {
         Assignment owned = r.ownedTopicPartitions() == null ? null : Assignment.of(r.ownedTopicPartitions());
         boolean changed = false;
         if (r.memberEpoch() == 0) {
-            if (m == null) {
+            if (m == null && holder != null) {
+                if (holder.memberEpoch != -2) {
+                    return ConsumerHeartbeatResult.error(Errors.UNRELEASED_INSTANCE_ID, "Static member " + memberId
+                            + " with instance id " + r.instanceId() + " cannot join the group because the instance id is"
+                            + " owned by member " + holder.memberId + ".", memberId);
+                }
+                // the instance is back (with a new member id): it takes over the old member's assignment, no rebalance
+                m = cg.replaceStaticMember(holder, memberId); // a changed subscription is noticed below
+            } else if (m == null) {
                 m = new ConsumerMember(memberId);
+                m.instanceId = r.instanceId();
                 cg.members.put(memberId, m);
                 changed = true;
             } else {

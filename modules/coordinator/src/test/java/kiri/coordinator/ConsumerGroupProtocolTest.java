@@ -147,10 +147,6 @@ class ConsumerGroupProtocolTest {
         assertEquals(Errors.INVALID_REQUEST, noId.error());
         ConsumerHeartbeatResult assignor = now(coordinator.consumerHeartbeat(hb("a", 0, List.of("t"), Map.of(), "sticky")));
         assertEquals(Errors.UNSUPPORTED_ASSIGNOR, assignor.error());
-        ConsumerHeartbeatResult staticMember = now(coordinator.consumerHeartbeat(new ConsumerHeartbeat("g", "a", 0, "i1",
-                null, 1000, List.of("t"), null, null, Map.of(), "c", "h", 1)));
-        assertEquals(Errors.INVALID_REQUEST, staticMember.error());
-        assertTrue(staticMember.errorMessage().contains("group.instance.id"));
         ConsumerHeartbeatResult regex = now(coordinator.consumerHeartbeat(new ConsumerHeartbeat("g", "a", 0, null,
                 null, 1000, null, "t(", null, Map.of(), "c", "h", 1)));
         assertEquals(Errors.INVALID_REGULAR_EXPRESSION, regex.error());
@@ -292,6 +288,53 @@ class ConsumerGroupProtocolTest {
         assertEquals(3, epoch);
         assertEquals(List.of(0, 1, 2, 3), mine);
         restarted.close();
+    }
+
+    private ConsumerHeartbeatResult staticHb(String member, int epoch, String instance, Map<UUID, List<Integer>> owned) {
+        return now(coordinator.consumerHeartbeat(new ConsumerHeartbeat("g", member, epoch, instance, null,
+                epoch == 0 ? 300_000 : -1, epoch == 0 ? List.of("t") : null, null, null, owned, "c", "h", 1)));
+    }
+
+    @Test
+    void aStaticMemberLeavesTemporarilyAndItsNextInstanceTakesOverWithoutARebalance() {
+        assertEquals(Errors.NONE, staticHb("s1", 0, "instance-1", Map.of()).error());
+        join("b");
+        ConsumerHeartbeatResult s1 = staticHb("s1", 1, null, owns(0, 1)); // keeps two, b gets the others later
+        assertEquals(2, s1.memberEpoch());
+        List<Integer> kept = partitions(s1);
+        beat("b", 2, Map.of());
+
+        // the instance restarts: it leaves with -2 and keeps its partitions
+        ConsumerHeartbeatResult left = staticHb("s1", -2, "instance-1", null);
+        assertEquals(Errors.NONE, left.error());
+        assertEquals(-2, left.memberEpoch());
+        assertTrue(coordinator.consumerGroupState("g").startsWith("epoch=2 "), coordinator.consumerGroupState("g"));
+        // while it is still in the group, another member cannot take its instance id... unless it left (it did)
+        ConsumerHeartbeatResult s2 = staticHb("s2", 0, "instance-1", Map.of());
+        assertEquals(Errors.NONE, s2.error());
+        assertEquals(2, s2.memberEpoch(), "no new group epoch");
+        assertEquals(kept, partitions(s2));
+        // the old member id is fenced out; a third instance cannot join while s2 holds the id
+        assertEquals(Errors.UNKNOWN_MEMBER_ID, staticHb("s1", 2, null, null).error());
+        assertEquals(Errors.UNRELEASED_INSTANCE_ID, staticHb("s3", 0, "instance-1", Map.of()).error());
+        // a static member leaving for good (-1) hands its partitions over
+        assertEquals(Errors.NONE, staticHb("s2", -1, "instance-1", null).error());
+        ConsumerHeartbeatResult b = beat("b", 2, null);
+        assertEquals(3, b.memberEpoch());
+        assertEquals(List.of(0, 1, 2, 3), partitions(b));
+    }
+
+    @Test
+    void aStaticMemberThatDoesNotComeBackExpires() {
+        staticHb("s1", 0, "instance-1", Map.of());
+        join("b");
+        staticHb("s1", -2, "instance-1", null);
+        for (int i = 0; i < 10; i++) {
+            timer.advance(5_000);
+            beat("b", memberEpoch("b"), owned("b"));
+        }
+        assertTrue(coordinator.consumerGroupState("g").contains(":STABLE{" + t + "=[0, 1, 2, 3]}"),
+                coordinator.consumerGroupState("g"));
     }
 
     private int memberEpoch(String member) {

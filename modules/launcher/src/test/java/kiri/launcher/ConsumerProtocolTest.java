@@ -86,7 +86,12 @@ class ConsumerProtocolTest {
     }
 
     private static KafkaConsumer<String, String> consumer(String group, String clientId, String assignor) {
+        return consumer(group, clientId, assignor, null);
+    }
+
+    private static KafkaConsumer<String, String> consumer(String group, String clientId, String assignor, String instanceId) {
         Properties p = new Properties();
+        if (instanceId != null) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
@@ -117,7 +122,12 @@ class ConsumerProtocolTest {
         volatile Throwable failure;
 
         Member(String group, String clientId, String topic, String assignor, Map<String, AtomicInteger> consumed) {
-            this.consumer = consumer(group, clientId, assignor);
+            this(group, clientId, topic, assignor, null, consumed);
+        }
+
+        Member(String group, String clientId, String topic, String assignor, String instanceId,
+               Map<String, AtomicInteger> consumed) {
+            this.consumer = consumer(group, clientId, assignor, instanceId);
             this.consumed = consumed;
             this.thread = new Thread(() -> run(topic), clientId);
             thread.setDaemon(true);
@@ -263,6 +273,37 @@ class ConsumerProtocolTest {
             assertEquals("range", d.partitionAssignor());
         } finally {
             a.leave();
+            b.leave();
+        }
+    }
+
+    @Test
+    void aRestartedStaticMemberGetsItsPartitionsBackWhileTheOtherKeepsItsOwn() throws Exception {
+        String topic = "kip848-static";
+        String group = "kip848-static-group";
+        admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1))).all().get();
+        Map<String, AtomicInteger> consumed = new ConcurrentHashMap<>();
+        Member a = new Member(group, "kip848-static-a", topic, null, "instance-a", consumed);
+        Member b = new Member(group, "kip848-static-b", topic, null, consumed);
+        Member again = null;
+        try {
+            waitFor(() -> a.assignment.size() == 2 && b.assignment.size() == 2, "two partitions each");
+            Set<TopicPartition> mine = a.assignment;
+            Set<TopicPartition> others = b.assignment;
+            a.leave(); // a static member's close leaves with epoch -2: its partitions wait for it
+            assertNull(a.failure);
+            Thread.sleep(1_500); // b heartbeats meanwhile and is not given a's partitions
+            assertEquals(others, b.assignment);
+            again = new Member(group, "kip848-static-a2", topic, null, "instance-a", consumed);
+            Member restarted = again;
+            waitFor(() -> restarted.assignment.equals(mine), "the same partitions back, has " + restarted.assignment);
+            assertEquals(others, b.assignment);
+            ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+            assertTrue(d.members().stream().anyMatch(m -> m.groupInstanceId().orElse("").equals("instance-a")
+                    && m.clientId().equals("kip848-static-a2")), d.toString());
+            assertEquals(2, d.members().size());
+        } finally {
+            if (again != null) again.leave();
             b.leave();
         }
     }
