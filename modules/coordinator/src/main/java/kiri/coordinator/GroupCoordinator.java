@@ -43,6 +43,10 @@ import kiri.storage.api.VersionConflictException;
  * compare-and-set to a newer generation written elsewhere, the stored group is adopted and the
  * members here rejoin. Committed offsets go straight to storage.
  *
+ * <p>Consumer groups (KIP-848, {@link #consumerHeartbeat}) share the map, the monitors, the timer and
+ * the write-behind: a group id holds either a classic group or a {@link ConsumerGroup}, whose epochs,
+ * members and assignments are stored as group state of type {@code consumer}.
+ *
  * <p>Threading: every method may be called from any thread and never blocks. Each group is guarded
  * by its own monitor; response futures are completed after it is released.
  */
