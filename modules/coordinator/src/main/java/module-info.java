@@ -1,4 +1,4 @@
-/** The classic group coordinator: membership, rebalances, session timeouts, committed offsets, over the storage SPI. */
+/** The group coordinator (classic groups and KIP-848 consumer groups): membership, assignment, timeouts, committed offsets, over the storage SPI. */
 module kiri.coordinator {
     requires transitive kiri.storage.api;
     exports kiri.coordinator;

@@ -33,6 +33,8 @@ final class Group {
     /** The first rebalance of an empty group waits group.initial.rebalance.delay.ms for more members. */
     boolean initialDelayActive;
     boolean dead;
+    /** Set while this group id is a consumer group (KIP-848); null for a classic group. */
+    ConsumerGroup consumer;
     /** Dropped from the coordinator's map (it held nothing); callers holding it look the group up again. */
     boolean evicted;
 
@@ -51,7 +53,7 @@ final class Group {
     }
 
     boolean hasMembers() {
-        return !members.isEmpty();
+        return !members.isEmpty() || (consumer != null && !consumer.members.isEmpty());
     }
 
     /** Protocols every member supports, in the first member's order of preference. */
@@ -121,7 +123,7 @@ final class Group {
 
     /** Whether this entry holds nothing worth keeping in memory (never stored, no members, nothing scheduled). */
     boolean unused() {
-        return members.isEmpty() && pendingMembers.isEmpty() && state == GroupPhase.EMPTY
+        return consumer == null && members.isEmpty() && pendingMembers.isEmpty() && state == GroupPhase.EMPTY
                 && version == GroupState.NO_VERSION && !writing && !dirty;
     }
 }

@@ -43,6 +43,10 @@ import kiri.storage.api.VersionConflictException;
  * compare-and-set to a newer generation written elsewhere, the stored group is adopted and the
  * members here rejoin. Committed offsets go straight to storage.
  *
+ * <p>Consumer groups (KIP-848, {@link #consumerHeartbeat}) share the map, the monitors, the timer and
+ * the write-behind: a group id holds either a classic group or a {@link ConsumerGroup}, whose epochs,
+ * members and assignments are stored as group state of type {@code consumer}.
+ *
  * <p>Threading: every method may be called from any thread and never blocks. Each group is guarded
  * by its own monitor; response futures are completed after it is released.
  */
@@ -170,6 +174,14 @@ public final class GroupCoordinator implements AutoCloseable {
         if (g.dead) {
             reply(g, out, JoinResult.error(Errors.COORDINATOR_NOT_AVAILABLE, r.memberId()));
             return;
+        }
+        if (g.consumer != null) {
+            if (!g.consumer.members.isEmpty()) {
+                // classic members do not join a consumer group (Kafka's migration of members is not supported)
+                reply(g, out, JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, r.memberId()));
+                return;
+            }
+            g.consumer = null; // an empty consumer group becomes a classic one, as in Kafka
         }
         if (!g.supports(r.protocolType(), r.protocols())) {
             reply(g, out, JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, r.memberId()));
@@ -423,6 +435,289 @@ public final class GroupCoordinator implements AutoCloseable {
         }));
     }
 
+    // ---- ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848) ---------------------------------------
+
+    /**
+     * ConsumerGroupHeartbeat: joins (member epoch 0), heartbeats, and leaves (-1) a consumer group; the
+     * answer carries the member's epoch and, when it changed, its assignment. A static member
+     * (group.instance.id) leaves with -2 keeping its assignment, and a new member with the same
+     * instance id takes it over without a rebalance.
+     */
+    public CompletionStage<ConsumerHeartbeatResult> consumerHeartbeat(ConsumerHeartbeat r) {
+        String memberId = r.memberId() == null ? "" : r.memberId();
+        String invalid = invalidHeartbeat(r, memberId);
+        if (invalid != null) {
+            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.INVALID_REQUEST, invalid, memberId));
+        }
+        if (r.serverAssignor() != null && !Assignors.NAMES.contains(r.serverAssignor())) {
+            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.UNSUPPORTED_ASSIGNOR,
+                    "ServerAssignor " + r.serverAssignor() + " is not supported. Supported assignors: "
+                            + String.join(", ", Assignors.NAMES) + ".", memberId));
+        }
+        if (r.subscribedTopicRegex() != null && !r.subscribedTopicRegex().isEmpty()) {
+            try {
+                java.util.regex.Pattern.compile(r.subscribedTopicRegex());
+            } catch (java.util.regex.PatternSyntaxException e) {
+                return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.INVALID_REGULAR_EXPRESSION,
+                        "SubscribedTopicRegex " + r.subscribedTopicRegex() + " is not a valid regular expression: "
+                                + e.getDescription(), memberId));
+            }
+        }
+        // v0 lets the coordinator name a joining member
+        String id = memberId.isEmpty() ? UUID.randomUUID().toString() : memberId;
+        return topicsSnapshot().thenCompose(topics -> run(r.groupId(), g -> consumerHeartbeat(g, r, id, topics)))
+                .exceptionally(t -> ConsumerHeartbeatResult.error(code(t), null, id));
+    }
+
+    private static String invalidHeartbeat(ConsumerHeartbeat r, String memberId) {
+        if (r.groupId() == null || r.groupId().isEmpty()) return "GroupId can't be empty.";
+        if (r.memberEpoch() < -2) return "MemberEpoch is invalid.";
+        if (r.instanceId() != null && r.instanceId().isEmpty()) return "InstanceId can't be empty.";
+        if (memberId.isEmpty() && (r.apiVersion() >= 1 || r.memberEpoch() != 0)) return "MemberId can't be empty.";
+        if (r.memberEpoch() == 0) {
+            if (r.rebalanceTimeoutMs() == -1) return "RebalanceTimeoutMs must be provided in first request.";
+            if (r.ownedTopicPartitions() != null && !r.ownedTopicPartitions().isEmpty()) {
+                return "TopicPartitions must be empty when (re-)joining.";
+            }
+            if (r.subscribedTopicNames() == null && r.subscribedTopicRegex() == null) {
+                return "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.";
+            }
+        }
+        return null;
+    }
+
+    /** Every topic's id and partition count, as the assignors need them. */
+    private CompletionStage<Map<String, Assignors.TopicMeta>> topicsSnapshot() {
+        return storage.listTopics().thenApply(list -> {
+            Map<String, Assignors.TopicMeta> out = new java.util.HashMap<>();
+            for (var t : list) out.put(t.name(), new Assignors.TopicMeta(t.id(), t.partitionCount()));
+            return out;
+        });
+    }
+
+    private ConsumerHeartbeatResult consumerHeartbeat(Group g, ConsumerHeartbeat r, String memberId,
+                                                      Map<String, Assignors.TopicMeta> topics) {
+        ConsumerGroup before = g.consumer;
+        int epoch = before == null ? -1 : before.groupEpoch;
+        String state = before == null ? "" : before.state();
+        Object member = before == null ? null : stored(before.members.get(memberId));
+        ConsumerHeartbeatResult result = consumerHeartbeatLocked(g, r, memberId, topics);
+        ConsumerGroup after = g.consumer;
+        if (after != null && (after != before || after.groupEpoch != epoch || !after.state().equals(state)
+                || !java.util.Objects.equals(member, stored(after.members.get(memberId))))) {
+            markDirty(g); // write-behind, as for classic groups
+        }
+        return result;
+    }
+
+    /** What is stored of a member, to tell whether a heartbeat changed it. */
+    private static Object stored(ConsumerMember m) {
+        if (m == null) return null;
+        return List.of(m.memberEpoch, m.previousMemberEpoch, m.state, m.assigned, m.pendingRevocation,
+                m.subscribedTopicNames, String.valueOf(m.subscribedTopicRegex), String.valueOf(m.serverAssignor),
+                m.rebalanceTimeoutMs, m.clientId, m.clientHost);
+    }
+
+    private ConsumerHeartbeatResult consumerHeartbeatLocked(Group g, ConsumerHeartbeat r, String memberId,
+                                                            Map<String, Assignors.TopicMeta> topics) {
+        if (g.dead) return ConsumerHeartbeatResult.error(Errors.COORDINATOR_NOT_AVAILABLE, null, memberId);
+        if (g.consumer == null) {
+            if (!g.members.isEmpty() || !g.pendingMembers.isEmpty() || g.state != GroupPhase.EMPTY) {
+                return ConsumerHeartbeatResult.error(Errors.GROUP_ID_NOT_FOUND,
+                        "Group " + g.groupId + " is not a consumer group.", memberId);
+            }
+            if (r.memberEpoch() != 0) {
+                // a member of a group this coordinator does not hold (e.g. after a restart): it rejoins
+                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                        "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
+            }
+            g.consumer = new ConsumerGroup(); // a new group, or an empty classic one converted as Kafka does
+            g.protocolType = CONSUMER;
+        }
+        ConsumerGroup cg = g.consumer;
+        cg.topics = topics;
+        ConsumerMember m = cg.members.get(memberId);
+        ConsumerMember holder = r.instanceId() == null ? null : cg.staticMember(r.instanceId());
+        if (holder != null && holder != m && r.memberEpoch() != 0) {
+            return ConsumerHeartbeatResult.error(Errors.FENCED_INSTANCE_ID, "Static member " + memberId
+                    + " with instance id " + r.instanceId() + " was replaced by member " + holder.memberId + ".", memberId);
+        }
+        if (r.memberEpoch() < 0) {
+            if (m == null) {
+                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                        "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
+            }
+            if (r.memberEpoch() == -2) {
+                if (m.instanceId == null && r.instanceId() == null) {
+                    return ConsumerHeartbeatResult.error(Errors.INVALID_REQUEST, "InstanceId can't be null.", memberId);
+                }
+                // a static member leaving for a while: it keeps its partitions until it comes back or expires
+                LOG.log(Level.DEBUG, "group {0}: static member {1} left temporarily", g.groupId, memberId);
+                if (m.revocationTimeout != null) m.revocationTimeout.cancel();
+                m.revocationTimeout = null;
+                if (m.memberEpoch != -2) m.previousMemberEpoch = m.memberEpoch;
+                m.memberEpoch = -2;
+                scheduleConsumerExpiry(g, m);
+                return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, -2, 0, null);
+            }
+            LOG.log(Level.DEBUG, "group {0}: member {1} left", g.groupId, memberId);
+            cg.remove(m);
+            return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, r.memberEpoch(), 0, null);
+        }
+        Assignment owned = r.ownedTopicPartitions() == null ? null : Assignment.of(r.ownedTopicPartitions());
+        boolean changed = false;
+        if (r.memberEpoch() == 0) {
+            if (m == null && holder != null) {
+                if (holder.memberEpoch != -2) {
+                    return ConsumerHeartbeatResult.error(Errors.UNRELEASED_INSTANCE_ID, "Static member " + memberId
+                            + " with instance id " + r.instanceId() + " cannot join the group because the instance id is"
+                            + " owned by member " + holder.memberId + ".", memberId);
+                }
+                // the instance is back (with a new member id): it takes over the old member's assignment, no rebalance
+                m = cg.replaceStaticMember(holder, memberId); // a changed subscription is noticed below
+            } else if (m == null) {
+                m = new ConsumerMember(memberId);
+                m.instanceId = r.instanceId();
+                cg.members.put(memberId, m);
+                changed = true;
+            } else {
+                // rejoining (after being fenced): the member has given up everything it owned
+                if (m.revocationTimeout != null) m.revocationTimeout.cancel();
+                m.revocationTimeout = null;
+                m.assigned = Assignment.EMPTY;
+                m.pendingRevocation = Assignment.EMPTY;
+                m.state = ConsumerMember.State.STABLE;
+                m.memberEpoch = 0;
+                m.previousMemberEpoch = -1;
+                m.lastSent = null;
+            }
+        } else {
+            if (m == null) {
+                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                        "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
+            }
+            int epoch = r.memberEpoch();
+            // one epoch behind is accepted if what it owns is still its own (its previous response was lost)
+            if (epoch > m.memberEpoch || (epoch < m.memberEpoch && (epoch != m.previousMemberEpoch || owned == null
+                    || !owned.subsetOf(m.assigned)))) {
+                return ConsumerHeartbeatResult.error(Errors.FENCED_MEMBER_EPOCH, "The consumer group member has a "
+                        + (epoch > m.memberEpoch ? "greater" : "smaller") + " member epoch (" + epoch
+                        + ") than the one known by the group coordinator (" + m.memberEpoch
+                        + "). The member must abandon all its partitions and rejoin.", memberId);
+            }
+        }
+        m.clientId = r.clientId() == null ? "" : r.clientId();
+        m.clientHost = r.clientHost() == null ? "" : r.clientHost();
+        if (r.rebalanceTimeoutMs() != -1) m.rebalanceTimeoutMs = r.rebalanceTimeoutMs();
+        if (r.rackId() != null) m.rackId = r.rackId().isEmpty() ? null : r.rackId();
+        if (r.subscribedTopicNames() != null && !r.subscribedTopicNames().equals(m.subscribedTopicNames)) {
+            m.subscribedTopicNames = List.copyOf(r.subscribedTopicNames());
+            changed = true;
+        }
+        if (r.subscribedTopicRegex() != null) {
+            String regex = r.subscribedTopicRegex().isEmpty() ? null : r.subscribedTopicRegex();
+            if (!java.util.Objects.equals(regex, m.subscribedTopicRegex)) {
+                m.subscribedTopicRegex = regex;
+                changed = true;
+            }
+        }
+        if (r.serverAssignor() != null) m.serverAssignor = r.serverAssignor();
+        cg.update(changed);
+        cg.reconcile(m, owned);
+        if (m.state == ConsumerMember.State.UNREVOKED_PARTITIONS) {
+            if (m.revocationTimeout == null) scheduleRevocationTimeout(g, m);
+        } else if (m.revocationTimeout != null) {
+            m.revocationTimeout.cancel();
+            m.revocationTimeout = null;
+        }
+        scheduleConsumerExpiry(g, m);
+        Map<UUID, List<Integer>> assignment = null;
+        if (r.memberEpoch() == 0 || owned != null || !m.assigned.equals(m.lastSent)) {
+            assignment = m.assigned.toLists();
+            m.lastSent = m.assigned;
+        }
+        return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, m.memberEpoch, config.consumerHeartbeatIntervalMs(),
+                assignment);
+    }
+
+    private void scheduleConsumerExpiry(Group g, ConsumerMember m) {
+        if (m.expiry != null) m.expiry.cancel();
+        m.expiry = timer.schedule(config.consumerSessionTimeoutMs(), () -> locked(g, () -> {
+            if (g.consumer == null || g.consumer.members.get(m.memberId) != m) return;
+            LOG.log(Level.INFO, "group {0}: member {1} expired after {2} ms without a heartbeat",
+                    g.groupId, m.memberId, config.consumerSessionTimeoutMs());
+            g.consumer.remove(m);
+            markDirty(g);
+        }));
+    }
+
+    /** A member that does not revoke within its rebalance timeout is removed (its partitions go to others). */
+    private void scheduleRevocationTimeout(Group g, ConsumerMember m) {
+        int epoch = m.memberEpoch;
+        m.revocationTimeout = timer.schedule(Math.max(1, m.rebalanceTimeoutMs), () -> locked(g, () -> {
+            if (g.consumer == null || g.consumer.members.get(m.memberId) != m) return;
+            if (m.state != ConsumerMember.State.UNREVOKED_PARTITIONS || m.memberEpoch != epoch) return;
+            LOG.log(Level.INFO, "group {0}: member {1} did not revoke {2} within {3} ms; removed",
+                    g.groupId, m.memberId, m.pendingRevocation, m.rebalanceTimeoutMs);
+            g.consumer.remove(m);
+            markDirty(g);
+        }));
+    }
+
+    /** ConsumerGroupDescribe for one group: GROUP_ID_NOT_FOUND unless it is a consumer group. */
+    public CompletionStage<ConsumerGroupDescription> describeConsumerGroup(String groupId) {
+        if (groupId == null || groupId.isEmpty()) {
+            return CompletableFuture.completedFuture(new ConsumerGroupDescription(Errors.INVALID_GROUP_ID, null,
+                    groupId == null ? "" : groupId, "Dead", -1, -1, "", List.of(), Map.of()));
+        }
+        return run(groupId, g -> {
+            ConsumerGroup cg = g.consumer;
+            if (g.dead || cg == null) {
+                boolean exists = !g.dead && (g.hasMembers() || g.state != GroupPhase.EMPTY || g.version != GroupState.NO_VERSION);
+                return new ConsumerGroupDescription(Errors.GROUP_ID_NOT_FOUND,
+                        exists ? "Group " + groupId + " is not a consumer group." : "Group " + groupId + " not found.",
+                        groupId, "Dead", -1, -1, "", List.of(), Map.of());
+            }
+            List<ConsumerGroupDescription.Member> members = new ArrayList<>();
+            for (ConsumerMember m : cg.members.values()) {
+                members.add(new ConsumerGroupDescription.Member(m.memberId, m.instanceId, m.rackId, m.memberEpoch,
+                        m.clientId, m.clientHost, m.subscribedTopicNames, m.subscribedTopicRegex, m.assigned.toLists(),
+                        cg.target.getOrDefault(m.memberId, Assignment.EMPTY).toLists()));
+            }
+            return new ConsumerGroupDescription(Errors.NONE, null, groupId, cg.state(), cg.groupEpoch, cg.assignmentEpoch,
+                    cg.assignor, members, cg.topicNames());
+        }).exceptionally(t -> new ConsumerGroupDescription(code(t), null, groupId, "Dead", -1, -1, "", List.of(), Map.of()));
+    }
+
+    /**
+     * OffsetFetch v9+ from a member of a consumer group: UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH when the
+     * member or its epoch is not the current one; NONE otherwise (and for anyone else, as admin tools fetch).
+     */
+    public CompletionStage<Short> validateOffsetFetch(String groupId, String memberId, int memberEpoch) {
+        boolean fromMember = memberEpoch >= 0 || (memberId != null && !memberId.isEmpty());
+        if (!fromMember || groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(Errors.NONE);
+        return run(groupId, g -> {
+            if (g.consumer == null) return Errors.NONE;
+            ConsumerMember m = g.consumer.members.get(memberId == null ? "" : memberId);
+            if (m == null) return Errors.UNKNOWN_MEMBER_ID;
+            return m.memberEpoch == memberEpoch ? Errors.NONE : Errors.STALE_MEMBER_EPOCH;
+        }).exceptionally(GroupCoordinator::code);
+    }
+
+    /** Test hook: the group's epoch and each member's epoch, state and assignment, as text. */
+    String consumerGroupState(String groupId) {
+        return run(groupId, g -> {
+            ConsumerGroup cg = g.consumer;
+            if (cg == null) return "none";
+            StringBuilder b = new StringBuilder("epoch=" + cg.groupEpoch + " " + cg.state());
+            for (ConsumerMember m : cg.members.values()) {
+                b.append(' ').append(m.memberId).append('@').append(m.memberEpoch).append(':').append(m.state)
+                        .append(m.assigned).append("-").append(m.pendingRevocation);
+            }
+            return b.toString();
+        }).toCompletableFuture().join();
+    }
+
     // ---- SyncGroup, Heartbeat, LeaveGroup -------------------------------------------------------------
 
     public CompletionStage<SyncResult> sync(SyncRequest r) {
@@ -556,7 +851,8 @@ public final class GroupCoordinator implements AutoCloseable {
         return group(groupId).thenCompose(g -> {
             GroupDescription[] live = new GroupDescription[1];
             locked(g, () -> {
-                if (!g.dead && (g.hasMembers() || g.state != GroupPhase.EMPTY)) live[0] = describe(g);
+                if (!g.dead && g.consumer != null) live[0] = notFound(g.groupId); // not a classic group, as Kafka answers
+                else if (!g.dead && (g.hasMembers() || g.state != GroupPhase.EMPTY)) live[0] = describe(g);
             });
             if (live[0] != null) return CompletableFuture.completedFuture(live[0]);
             return storage.group(groupId).thenApply(stored -> stored
@@ -597,6 +893,8 @@ public final class GroupCoordinator implements AutoCloseable {
                 synchronized (g) {
                     if (g.dead) {
                         all.remove(g.groupId);
+                    } else if (g.consumer != null) {
+                        all.put(g.groupId, new GroupListing(g.groupId, CONSUMER, CONSUMER, g.consumer.state()));
                     } else if (g.hasMembers() || g.state != GroupPhase.EMPTY || g.version != GroupState.NO_VERSION) {
                         all.put(g.groupId, new GroupListing(g.groupId, "classic", g.protocolType == null ? "" : g.protocolType,
                                 g.state.kafkaName));
@@ -736,6 +1034,16 @@ public final class GroupCoordinator implements AutoCloseable {
     private static short validateCommit(Group g, String memberId, String instanceId, int generation, boolean txn,
                                         int apiVersion) {
         if (g.dead) return Errors.COORDINATOR_NOT_AVAILABLE;
+        if (g.consumer != null) {
+            // a consumer group: generationIdOrMemberEpoch is the member epoch (Kafka's ConsumerGroup.validateOffsetCommit)
+            ConsumerGroup cg = g.consumer;
+            if (generation < 0 && cg.members.isEmpty()) return Errors.NONE;
+            if (txn && generation < 0 && memberId.isEmpty() && instanceId == null) return Errors.NONE;
+            ConsumerMember m = cg.members.get(memberId);
+            if (m == null) return Errors.UNKNOWN_MEMBER_ID;
+            if (!txn && apiVersion < 9) return Errors.UNSUPPORTED_VERSION;
+            return generation == m.memberEpoch ? Errors.NONE : Errors.STALE_MEMBER_EPOCH;
+        }
         boolean empty = g.state == GroupPhase.EMPTY && !g.hasMembers();
         if (generation < 0 && empty) return Errors.NONE; // admin tools, assign() consumers
         if (empty && generation >= 0 && g.version == GroupState.NO_VERSION) {
@@ -774,6 +1082,8 @@ public final class GroupCoordinator implements AutoCloseable {
             locked(g, () -> {
                 if (g.dead) {
                     error[0] = Errors.GROUP_ID_NOT_FOUND;
+                } else if (g.consumer != null) {
+                    for (ConsumerMember m : g.consumer.members.values()) subscribed.addAll(g.consumer.subscribedTopics(m));
                 } else if (g.hasMembers()) {
                     if (CONSUMER.equals(g.protocolType)) {
                         for (Member m : g.members.values()) {
@@ -862,8 +1172,10 @@ public final class GroupCoordinator implements AutoCloseable {
             return;
         }
         g.dirty = false;
-        GroupState state = new GroupState(g.groupId, "classic", g.protocolType == null ? "" : g.protocolType,
-                g.state.kafkaName, GroupCodec.encode(g), g.version);
+        GroupState state = g.consumer != null
+                ? new GroupState(g.groupId, CONSUMER, CONSUMER, g.consumer.state(), g.consumer.encode(), g.version)
+                : new GroupState(g.groupId, "classic", g.protocolType == null ? "" : g.protocolType,
+                        g.state.kafkaName, GroupCodec.encode(g), g.version);
         storage.updateGroup(state).whenComplete((stored, failure) -> locked(g, () -> {
             if (failure == null) {
                 g.version = stored.version();
@@ -874,7 +1186,7 @@ public final class GroupCoordinator implements AutoCloseable {
                     if (f2 == null) {
                         GroupState s = current.orElse(null);
                         long storedVersion = s == null ? GroupState.NO_VERSION : s.version();
-                        GroupCodec.Snapshot snap = s == null ? null : GroupCodec.decode(s.data());
+                        GroupCodec.Snapshot snap = s == null || !"classic".equals(s.type()) ? null : GroupCodec.decode(s.data());
                         g.version = storedVersion;
                         if (snap != null && snap.generation() > g.generation) {
                             LOG.log(Level.INFO, "group {0}: generation {1} was stored elsewhere; adopting it",
@@ -894,6 +1206,23 @@ public final class GroupCoordinator implements AutoCloseable {
 
     /** Replaces the in-memory group with a stored one; members here are told to rejoin. */
     private void restore(Group g, GroupState stored) {
+        if (CONSUMER.equals(stored.type())) {
+            // a consumer group: epochs, members and assignments as stored
+            ConsumerGroup cg = ConsumerGroup.decode(stored.data());
+            if (g.consumer != null) {
+                for (ConsumerMember m : g.consumer.members.values()) m.cancelTimers();
+            }
+            g.consumer = cg != null ? cg : new ConsumerGroup();
+            g.protocolType = CONSUMER;
+            g.version = stored.version();
+            // members continue where they were; each must heartbeat within a session timeout from now
+            for (ConsumerMember m : g.consumer.members.values()) {
+                scheduleConsumerExpiry(g, m);
+                if (m.state == ConsumerMember.State.UNREVOKED_PARTITIONS) scheduleRevocationTimeout(g, m);
+            }
+            return;
+        }
+        g.consumer = null;
         GroupCodec.Snapshot snap = GroupCodec.decode(stored.data());
         g.version = stored.version();
         if (snap == null) {

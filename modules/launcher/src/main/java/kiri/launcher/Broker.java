@@ -110,12 +110,16 @@ public final class Broker implements AutoCloseable {
 
     /**
      * Kafka's group defaults, with {@code initialRebalanceDelayMs} unless it is -1; the system properties
-     * {@code kiri.group.min.session.timeout.ms} and {@code kiri.group.initial.rebalance.delay.ms} override
-     * the defaults (tests use short ones).
+     * {@code kiri.group.min.session.timeout.ms}, {@code kiri.group.initial.rebalance.delay.ms},
+     * {@code kiri.group.consumer.heartbeat.interval.ms} and {@code kiri.group.consumer.session.timeout.ms}
+     * override the defaults (tests use short ones).
      */
     static CoordinatorConfig coordinatorConfig(int initialRebalanceDelayMs) {
         CoordinatorConfig c = CoordinatorConfig.defaults();
         c = c.withMinSessionTimeoutMs(Integer.getInteger("kiri.group.min.session.timeout.ms", c.minSessionTimeoutMs()));
+        c = c.withConsumerTimeouts(
+                Integer.getInteger("kiri.group.consumer.heartbeat.interval.ms", c.consumerHeartbeatIntervalMs()),
+                Integer.getInteger("kiri.group.consumer.session.timeout.ms", c.consumerSessionTimeoutMs()));
         return c.withInitialRebalanceDelayMs(initialRebalanceDelayMs >= 0 ? initialRebalanceDelayMs
                 : Integer.getInteger("kiri.group.initial.rebalance.delay.ms", c.initialRebalanceDelayMs()));
     }

@@ -65,8 +65,10 @@ final class MetadataHandler implements Handler {
 
     private CompletionStage<MetadataResponse.MetadataResponseTopic> topic(MetadataRequest.MetadataRequestTopic t,
             boolean create) {
-        TopicRef ref = t.name() != null ? TopicRef.of(t.name()) : TopicRef.of(t.topicId());
-        if (t.name() != null) {
+        // by id when one is given without a name (v10+; some clients send "" rather than null)
+        boolean byId = t.topicId() != null && !t.topicId().equals(Codec.ZERO_UUID) && (t.name() == null || t.name().isEmpty());
+        TopicRef ref = !byId && t.name() != null ? TopicRef.of(t.name()) : TopicRef.of(t.topicId());
+        if (!byId && t.name() != null) {
             try {
                 kiri.storage.api.Topics.validateName(t.name());
             } catch (StorageException e) {
@@ -77,7 +79,7 @@ final class MetadataHandler implements Handler {
             if (found != null) {
                 return CompletableFuture.completedFuture(describe(found));
             }
-            if (!create || t.name() == null) {
+            if (!create || byId || t.name() == null) {
                 return CompletableFuture.completedFuture(error(t, ref.unknownErrorCode()));
             }
             NewTopic topic = new NewTopic(t.name(), broker.config().defaultPartitions());

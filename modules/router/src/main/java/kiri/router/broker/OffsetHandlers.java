@@ -151,7 +151,13 @@ final class OffsetHandlers {
                     wantedStage = GroupHandlers.done(out);
                 }
                 groups.add(wantedStage
-                        .thenCompose(wanted -> fetch(broker, coordinator, g.groupId(), wanted, request.requireStable(), byId))
+                        .thenCompose(wanted -> (version >= 9
+                                ? coordinator.validateOffsetFetch(g.groupId(), g.memberId(), g.memberEpoch())
+                                : GroupHandlers.done(Errors.NONE))
+                                .thenCompose(error -> error != Errors.NONE
+                                        // a consumer group member with a stale epoch, or not a member (KIP-848)
+                                        ? GroupHandlers.done(new Fetched(error, List.of(), Map.of(), Map.of()))
+                                        : fetch(broker, coordinator, g.groupId(), wanted, request.requireStable(), byId)))
                         .thenApply(f -> {
                             OffsetFetchResponse.OffsetFetchResponseGroup rg = new OffsetFetchResponse.OffsetFetchResponseGroup()
                                     .setGroupId(g.groupId()).setErrorCode(f.groupError());

@@ -50,6 +50,8 @@ public final class Routes {
                     .route(ApiKey.DESCRIBE_GROUPS, GroupHandlers.describeGroups(groups))
                     .route(ApiKey.LIST_GROUPS, GroupHandlers.listGroups(groups))
                     .route(ApiKey.DELETE_GROUPS, GroupHandlers.deleteGroups(groups))
+                    .route(ApiKey.CONSUMER_GROUP_HEARTBEAT, ConsumerGroupHandlers.heartbeat(groups))
+                    .route(ApiKey.CONSUMER_GROUP_DESCRIBE, ConsumerGroupHandlers.describe(groups))
                     .route(ApiKey.OFFSET_COMMIT, OffsetHandlers.offsetCommit(broker, groups))
                     .route(ApiKey.OFFSET_FETCH, OffsetHandlers.offsetFetch(broker, groups))
                     .route(ApiKey.OFFSET_DELETE, OffsetHandlers.offsetDelete(groups))
