@@ -1,7 +1,13 @@
 package kiri.router;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,15 +35,29 @@ import kiri.transport.Response;
 public record Spliced(ApiMessage body, Map<MemorySegment, List<Response.Part>> parts, Runnable release)
         implements ApiMessage {
 
-    /** Placeholders up to this size slice one shared segment; bigger ones get their own. */
-    private static final long SHARED_MAX = 8 << 20;
-
     /**
-     * Never read or written: only its length and identity matter. Grown on demand up to
-     * {@link #SHARED_MAX} (1 MiB covers Kafka's default max.partition.fetch.bytes); the previous one is
-     * freed by the GC once no placeholder slices it.
+     * What placeholders slice: never read or written, only their lengths and identities matter. A
+     * read-only mapping of a sparse, already unlinked temp file, so its pages are never touched and
+     * cost neither memory nor disk, whatever the fetch sizes; where no such file can be made, zeroed
+     * memory grown on demand instead.
      */
-    private static volatile MemorySegment placeholders = Arena.ofAuto().allocate(64 << 10);
+    private static final long MAPPED_PLACEHOLDER_BYTES = 1L << 31;
+    private static final MemorySegment MAPPED = mapSparseFile();
+    private static volatile MemorySegment allocated = MemorySegment.NULL;
+
+    private static MemorySegment mapSparseFile() {
+        try {
+            Path file = Files.createTempFile("kiri-placeholders", ".map");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.allocate(1), MAPPED_PLACEHOLDER_BYTES - 1); // sparse: no blocks before it
+                return ch.map(FileChannel.MapMode.READ_ONLY, 0, MAPPED_PLACEHOLDER_BYTES, Arena.global());
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalStateException e) {
+            return null;
+        }
+    }
 
     public Spliced {
         Objects.requireNonNull(body, "body");
@@ -59,16 +79,16 @@ public record Spliced(ApiMessage body, Map<MemorySegment, List<Response.Part>> p
 
     /** A new placeholder of {@code length} bytes: a distinct object, to be used as a field value once. */
     public static MemorySegment placeholder(long length) {
-        if (length > SHARED_MAX) {
-            return Arena.ofAuto().allocate(length); // rare (a huge partition limit): not kept around
+        if (MAPPED != null && length <= MAPPED_PLACEHOLDER_BYTES) {
+            return MAPPED.asSlice(0, length);
         }
-        MemorySegment base = placeholders;
+        MemorySegment base = allocated;
         if (base.byteSize() < length) {
             synchronized (Spliced.class) {
-                base = placeholders;
+                base = allocated;
                 if (base.byteSize() < length) {
-                    base = Arena.ofAuto().allocate(Math.min(SHARED_MAX, Math.max(length, 2 * base.byteSize())));
-                    placeholders = base;
+                    base = Arena.ofAuto().allocate(Math.max(length, 2 * base.byteSize()));
+                    allocated = base;
                 }
             }
         }

@@ -123,6 +123,14 @@ class SplicedTest {
         }
     }
 
+    @Test
+    void evenHugePlaceholdersTakeNoMemory() {
+        // slices of a mapping of a sparse temp file, never touched (a zeroed allocation would cost its size)
+        MemorySegment huge = Spliced.placeholder(512L << 20);
+        assertEquals(512L << 20, huge.byteSize());
+        org.junit.jupiter.api.Assertions.assertTrue(huge.isMapped(), "mapped, not allocated");
+    }
+
     private static FetchResponse response(MemorySegment first, MemorySegment second) {
         FetchResponse r = new FetchResponse().setSessionId(0);
         FetchResponse.FetchableTopicResponse topic = new FetchResponse.FetchableTopicResponse()
