@@ -13,6 +13,7 @@ import kiri.protocol.WireReader;
 import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.RequestHeader;
+import kiri.storage.api.StorageException;
 import kiri.transport.Buffer;
 import kiri.transport.ConnectionContext;
 import kiri.transport.RequestHandler;
@@ -77,6 +78,10 @@ public final class Router implements RequestHandler {
         CompletionStage<? extends ApiMessage> answer;
         try {
             answer = route.handler().handle(context, body);
+        } catch (StorageException e) {
+            // the handler refused the request (e.g. an unknown isolation level): the client's fault, not
+            // the broker's, so no stack trace; the close is logged with this reason
+            return close(connection, api.title + " v" + version + " request refused: " + e.getMessage());
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, api.title + " handler failed", e);
             return close(connection, api.title + " handler failed: " + e);
