@@ -196,6 +196,8 @@ public final class Producer implements AutoCloseable {
      * come back, then a new producer id is fetched and the waiting batches are renumbered from 0.
      */
     private boolean resetNeeded;
+    private volatile long retriedBatches;
+    private volatile long producerIdResets;
 
     private static final class TopicState {
         final String name;
@@ -311,6 +313,16 @@ public final class Producer implements AutoCloseable {
 
     public short producerEpoch() {
         return producerEpoch;
+    }
+
+    /** How many times a batch was queued again after a retriable failure (like Kafka's record-retry metrics). */
+    public long retriedBatches() {
+        return retriedBatches;
+    }
+
+    /** How many times a sequence gap made this producer take a new producer id. */
+    public long producerIdResets() {
+        return producerIdResets;
     }
 
     /** Sends one record and returns a future of its offset (allocates per record; see the other send). */
@@ -672,7 +684,7 @@ public final class Producer implements AutoCloseable {
 
     private void complete(int node, NodeConnection connection, List<Batch> batches, NodeConnection.Response response,
             Throwable error) {
-        boolean timedOut = false;
+        boolean timedOut = false; // or otherwise untrustworthy: close the connection
         // which batches went back to their queue: from then on the sender owns them (another attempt may even
         // complete before this method ends), so this method must not look at their fields again
         boolean[] retried = null;
@@ -685,6 +697,12 @@ public final class Producer implements AutoCloseable {
                         timedOut = true;
                         cause = new ClientException("produce request to broker " + node + " timed out after "
                                 + (config.requestTimeoutMs() + 5_000L) + " ms", ErrorCode.REQUEST_TIMED_OUT, cause);
+                    } else if (cause instanceof kiri.protocol.ProtocolException) {
+                        // e.g. a response matched to the wrong request while the connection was failing: the
+                        // connection can't be trusted; retry elsewhere (idempotence makes a re-send safe)
+                        timedOut = true;
+                        cause = new ClientException("bad response from broker " + node + ": " + cause.getMessage(),
+                                ErrorCode.NETWORK_EXCEPTION, cause);
                     }
                     for (Batch b : batches) {
                         b.error = cause;
@@ -733,6 +751,7 @@ public final class Producer implements AutoCloseable {
                             retried = new boolean[batches.size()];
                         }
                         retried[i] = true;
+                        retriedBatches++; // under the lock
                         b.retry = true;
                         b.attempts++;
                         b.retryAtNanos = now + retryBackoffNanos();
@@ -749,7 +768,7 @@ public final class Producer implements AutoCloseable {
                 lock.unlock();
             }
             if (timedOut && connection != null) {
-                connection.close(); // like Kafka: a timed-out request's connection is not trusted (its other requests retry)
+                connection.close(); // like Kafka: after a timeout (or a garbled response) the connection is not trusted
             }
             for (int i = 0; i < batches.size(); i++) {
                 Batch b = batches.get(i);
@@ -828,6 +847,7 @@ public final class Producer implements AutoCloseable {
                 }
             }
             resetNeeded = false;
+            producerIdResets++; // under the lock
             work.signal();
         } finally {
             lock.unlock();

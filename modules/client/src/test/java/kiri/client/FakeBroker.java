@@ -55,7 +55,8 @@ final class FakeBroker implements AutoCloseable {
     final AtomicInteger metadataRequests = new AtomicInteger();
     final AtomicInteger initProducerIdRequests = new AtomicInteger();
     private final Map<Long, Integer> nextSequence = new HashMap<>();
-    private final Map<Long, long[]> lastBatch = new HashMap<>(); // pid -> {firstSeq, lastSeq, baseOffset}
+    /** pid -> its last 5 batches {firstSeq, lastSeq, baseOffset}, as Kafka remembers them for duplicates. */
+    private final Map<Long, java.util.ArrayDeque<long[]>> lastBatches = new HashMap<>();
     private long nextOffset;
     private long nextProducerId = 1000;
     volatile Injector injector = (a, i) -> (short) 0;
@@ -167,9 +168,10 @@ final class FakeBroker implements AutoCloseable {
             return r.setBaseOffset(base);
         }
         int expected = nextSequence.getOrDefault(a.producerId(), 0);
-        long[] last = lastBatch.get(a.producerId());
-        if (last != null && last[0] == a.sequence() && last[1] == a.sequence() + a.count() - 1) {
-            return r.setBaseOffset(last[2]); // a retry of the stored batch: its original offset
+        for (long[] last : lastBatches.getOrDefault(a.producerId(), new java.util.ArrayDeque<>())) {
+            if (last[0] == a.sequence() && last[1] == a.sequence() + a.count() - 1) {
+                return r.setBaseOffset(last[2]); // a retry of a stored batch: its original offset
+            }
         }
         if (a.sequence() != expected) {
             return r.setErrorCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code());
@@ -177,7 +179,11 @@ final class FakeBroker implements AutoCloseable {
         long base = nextOffset;
         nextOffset += a.count();
         nextSequence.put(a.producerId(), expected + a.count());
-        lastBatch.put(a.producerId(), new long[] {a.sequence(), a.sequence() + a.count() - 1, base});
+        java.util.ArrayDeque<long[]> recent = lastBatches.computeIfAbsent(a.producerId(), k -> new java.util.ArrayDeque<>());
+        recent.addLast(new long[] {a.sequence(), a.sequence() + a.count() - 1, base});
+        if (recent.size() > 5) {
+            recent.removeFirst();
+        }
         log.add(a);
         if (injected == DROP_AFTER_APPEND) {
             throw new IllegalStateException("dropping the connection"); // serve() closes the socket

@@ -21,7 +21,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,7 +43,7 @@ class ProducerRetryRestartTest {
         }
     }
 
-    @Test
+    @RepeatedTest(3)
     void recordsSentBeforeDuringAndAfterARestartAreAllDeliveredOnceInOrder() throws Exception {
         String storage = "file:" + dir.resolve("data");
         String topic = "restarted";
@@ -86,7 +86,10 @@ class ProducerRetryRestartTest {
                 await(() -> acked.get() >= 5_000, "records before the restart");
                 first.close();
                 int sentAtStop = sent.get();
-                await(() -> sent.get() >= sentAtStop + 2_000, "records sent while the broker is down");
+                long ackedAtStop = acked.get();
+                long downSince = System.nanoTime();
+                await(() -> sent.get() >= sentAtStop + 2_000 && System.nanoTime() - downSince > 500_000_000L,
+                        "records sent while the broker is down");
                 ListenerUrl same = new ListenerUrl("127.0.0.1", port);
                 second = Broker.start(new Broker.Settings(same, same, storage, null, 0, true, 1));
                 int sentAtRestart = sent.get();
@@ -94,6 +97,11 @@ class ProducerRetryRestartTest {
                 stop.set(true);
                 sender.join();
                 p.flush();
+                System.out.printf("restart: %d records sent, %d acknowledged when the broker stopped, %d sent while it "
+                        + "was down; %d batch retries, %d producer id resets%n", sent.get(), ackedAtStop,
+                        sentAtRestart - sentAtStop, p.retriedBatches(), p.producerIdResets());
+                assertTrue(p.retriedBatches() > 0, "the restart made batches retry");
+                assertEquals(0, p.producerIdResets(), "no batch failed for good");
             }
             assertTrue(errors.isEmpty(), () -> errors.size() + " failures, first: " + errors.peek());
             int n = sent.get();
