@@ -60,10 +60,19 @@ final class CatCommand implements Runnable {
                 description = "Batch compression: none, gzip, snappy, lz4 or zstd (default ${DEFAULT-VALUE}).")
         String compression;
 
+        @Option(names = "--delivery-timeout-ms", defaultValue = "120000", paramLabel = "MS",
+                description = "Retry a batch that failed retriably (e.g. the broker restarted) for up to MS after its "
+                        + "first record was appended, then fail its records (default ${DEFAULT-VALUE}).")
+        int deliveryTimeoutMs;
+        @Option(names = "--retry-backoff-ms", defaultValue = "100", paramLabel = "MS",
+                description = "Wait between retries of a batch (default ${DEFAULT-VALUE}).")
+        int retryBackoffMs;
+
         @Override
         public Integer call() throws Exception {
             Producer.Config config = Producer.Config.defaults().withAcks(PerfCommand.parseAcks(acks))
-                    .withCompression(BatchCompression.forName(compression));
+                    .withCompression(BatchCompression.forName(compression))
+                    .withDeliveryTimeoutMs(deliveryTimeoutMs).withRetryBackoffMs(retryBackoffMs);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicLong acked = new AtomicLong();
             Producer.Callback callback = (token, p, offset, error) -> {

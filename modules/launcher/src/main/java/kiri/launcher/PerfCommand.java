@@ -70,6 +70,13 @@ final class PerfCommand implements Runnable {
         @Option(names = "--max-in-flight", defaultValue = "5", paramLabel = "N",
                 description = "Produce requests in flight per connection (default ${DEFAULT-VALUE}).")
         int maxInFlight;
+        @Option(names = "--delivery-timeout-ms", defaultValue = "120000", paramLabel = "MS",
+                description = "Retry a batch that failed retriably (e.g. the broker restarted) for up to MS after its "
+                        + "first record was appended, then fail its records (default ${DEFAULT-VALUE}).")
+        int deliveryTimeoutMs;
+        @Option(names = "--retry-backoff-ms", defaultValue = "100", paramLabel = "MS",
+                description = "Wait between retries of a batch (default ${DEFAULT-VALUE}).")
+        int retryBackoffMs;
         @Option(names = "--producers", defaultValue = "1", paramLabel = "P",
                 description = "Producers, each with its own connections and thread (default ${DEFAULT-VALUE}).")
         int producers;
@@ -98,7 +105,8 @@ final class PerfCommand implements Runnable {
             }
             Producer.Config config = Producer.Config.defaults().withAcks(parseAcks(acks)).withBatchSize(batchSize)
                     .withLingerMs(lingerMs).withMaxInFlight(maxInFlight)
-                    .withCompression(BatchCompression.forName(compression));
+                    .withCompression(BatchCompression.forName(compression))
+                    .withDeliveryTimeoutMs(deliveryTimeoutMs).withRetryBackoffMs(retryBackoffMs);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter progress = json ? spec.commandLine().getErr() : out;
             String note = BenchCommand.c1OnlyNote();
