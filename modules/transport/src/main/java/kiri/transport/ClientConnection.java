@@ -225,9 +225,13 @@ public final class ClientConnection implements AutoCloseable {
             out.frame().close();
             out.future().completeExceptionally(cause);
         }
-        CompletableFuture<Buffer> future;
-        while ((future = awaiting.poll()) != null) {
-            future.completeExceptionally(cause);
+        // exclusive with deliver(): a response read just before the close must not be handed to the
+        // request after the one whose future this loop already failed
+        synchronized (awaiting) {
+            CompletableFuture<Buffer> future;
+            while ((future = awaiting.poll()) != null) {
+                future.completeExceptionally(cause);
+            }
         }
     }
 
@@ -341,7 +345,14 @@ public final class ClientConnection implements AutoCloseable {
     }
 
     private void deliver(Buffer frame) throws IOException {
-        CompletableFuture<Buffer> future = awaiting.poll();
+        CompletableFuture<Buffer> future;
+        synchronized (awaiting) {
+            if (closedBy.get() != null) {
+                frame.close(); // failPending() has failed (or is failing) the futures: nothing to match
+                return;
+            }
+            future = awaiting.poll();
+        }
         if (future == null) {
             frame.close();
             throw new IOException("unexpected response frame from " + remoteAddress + " (no request pending)");
