@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import kiri.client.Cluster;
 import kiri.client.Consumer;
-import kiri.compress.BatchCompression;
 import kiri.client.GroupMember;
 import kiri.client.Producer;
 import picocli.CommandLine;
@@ -44,6 +43,8 @@ final class CatCommand implements Runnable {
         CommandLine.Model.CommandSpec spec;
         @Mixin
         ClientOptions client;
+        @Mixin
+        ProducerOptions producing;
         @Option(names = {"--topic", "-t"}, required = true, paramLabel = "TOPIC", description = "Topic to write to.")
         String topic;
         @Option(names = "--format", defaultValue = "text", description = "text or json (default ${DEFAULT-VALUE}).")
@@ -54,25 +55,10 @@ final class CatCommand implements Runnable {
         @Option(names = "--partition", defaultValue = "-1", paramLabel = "N",
                 description = "Partition to write to (default: by key, like Kafka's partitioner).")
         int partition;
-        @Option(names = "--acks", defaultValue = "all", paramLabel = "A", description = "all, -1, 1 or 0 (default ${DEFAULT-VALUE}).")
-        String acks;
-        @Option(names = "--compression", defaultValue = "none", paramLabel = "CODEC",
-                description = "Batch compression: none, gzip, snappy, lz4 or zstd (default ${DEFAULT-VALUE}).")
-        String compression;
-
-        @Option(names = "--delivery-timeout-ms", defaultValue = "120000", paramLabel = "MS",
-                description = "Retry a batch that failed retriably (e.g. the broker restarted) for up to MS after its "
-                        + "first record was appended, then fail its records (default ${DEFAULT-VALUE}).")
-        int deliveryTimeoutMs;
-        @Option(names = "--retry-backoff-ms", defaultValue = "100", paramLabel = "MS",
-                description = "Wait between retries of a batch (default ${DEFAULT-VALUE}).")
-        int retryBackoffMs;
 
         @Override
         public Integer call() throws Exception {
-            Producer.Config config = Producer.Config.defaults().withAcks(PerfCommand.parseAcks(acks))
-                    .withCompression(BatchCompression.forName(compression))
-                    .withDeliveryTimeoutMs(deliveryTimeoutMs).withRetryBackoffMs(retryBackoffMs);
+            Producer.Config config = producing.config();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicLong acked = new AtomicLong();
             Producer.Callback callback = (token, p, offset, error) -> {

@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import kiri.client.Cluster;
 import kiri.client.Producer;
-import kiri.compress.BatchCompression;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -32,15 +31,6 @@ final class PerfCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    static short parseAcks(String acks) {
-        return switch (acks.strip().toLowerCase(Locale.ROOT)) {
-            case "all", "-1" -> -1;
-            case "1" -> 1;
-            case "0" -> 0;
-            default -> throw new IllegalArgumentException("--acks must be all, -1, 1 or 0, got '" + acks + "'");
-        };
-    }
-
     @Command(name = "produce", mixinStandardHelpOptions = true,
             description = "Produce N records of B bytes at up to R records/s with Kiri's producer; print progress "
                     + "every 5 s, then throughput and HdrHistogram latency percentiles (send to acknowledgement).")
@@ -49,6 +39,8 @@ final class PerfCommand implements Runnable {
         CommandLine.Model.CommandSpec spec;
         @Mixin
         ClientOptions client;
+        @Mixin
+        ProducerOptions producing;
         @Option(names = "--topic", required = true, paramLabel = "TOPIC", description = "Topic (auto-created if the broker allows).")
         String topic;
         @Option(names = "--records", required = true, paramLabel = "N", description = "Records to send in total.")
@@ -58,11 +50,6 @@ final class PerfCommand implements Runnable {
         @Option(names = "--throughput", required = true, paramLabel = "R",
                 description = "Records/s to aim for in total; -1 for as fast as possible.")
         double throughput;
-        @Option(names = "--acks", defaultValue = "all", paramLabel = "A", description = "all, -1, 1 or 0 (default ${DEFAULT-VALUE}).")
-        String acks;
-        @Option(names = "--compression", defaultValue = "none", paramLabel = "CODEC",
-                description = "Batch compression: none, gzip, snappy, lz4 or zstd (default ${DEFAULT-VALUE}).")
-        String compression;
         @Option(names = "--batch-size", defaultValue = "16384", paramLabel = "BYTES", description = "Default ${DEFAULT-VALUE}.")
         int batchSize;
         @Option(names = "--linger-ms", defaultValue = "5", paramLabel = "MS", description = "Default ${DEFAULT-VALUE}.")
@@ -70,13 +57,6 @@ final class PerfCommand implements Runnable {
         @Option(names = "--max-in-flight", defaultValue = "5", paramLabel = "N",
                 description = "Produce requests in flight per connection (default ${DEFAULT-VALUE}).")
         int maxInFlight;
-        @Option(names = "--delivery-timeout-ms", defaultValue = "120000", paramLabel = "MS",
-                description = "Retry a batch that failed retriably (e.g. the broker restarted) for up to MS after its "
-                        + "first record was appended, then fail its records (default ${DEFAULT-VALUE}).")
-        int deliveryTimeoutMs;
-        @Option(names = "--retry-backoff-ms", defaultValue = "100", paramLabel = "MS",
-                description = "Wait between retries of a batch (default ${DEFAULT-VALUE}).")
-        int retryBackoffMs;
         @Option(names = "--producers", defaultValue = "1", paramLabel = "P",
                 description = "Producers, each with its own connections and thread (default ${DEFAULT-VALUE}).")
         int producers;
@@ -103,10 +83,8 @@ final class PerfCommand implements Runnable {
             if (throughput == 0) {
                 throw new IllegalArgumentException("--throughput must be positive, or -1 for unlimited");
             }
-            Producer.Config config = Producer.Config.defaults().withAcks(parseAcks(acks)).withBatchSize(batchSize)
-                    .withLingerMs(lingerMs).withMaxInFlight(maxInFlight)
-                    .withCompression(BatchCompression.forName(compression))
-                    .withDeliveryTimeoutMs(deliveryTimeoutMs).withRetryBackoffMs(retryBackoffMs);
+            Producer.Config config = producing.config().withBatchSize(batchSize).withLingerMs(lingerMs)
+                    .withMaxInFlight(maxInFlight);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter progress = json ? spec.commandLine().getErr() : out;
             String note = BenchCommand.c1OnlyNote();
