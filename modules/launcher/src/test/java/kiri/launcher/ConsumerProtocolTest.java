@@ -22,7 +22,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.MemberDescription;
@@ -55,23 +54,22 @@ import org.junit.jupiter.api.Test;
  */
 class ConsumerProtocolTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static Broker broker;
+    private static GroupTestBroker cluster;
     private static String bootstrap;
     private static Admin admin;
 
     @BeforeAll
     static void start() throws Exception {
-        System.setProperty("kiri.group.consumer.heartbeat.interval.ms", "500");
-        broker = InProcessBroker.start("memory://");
-        bootstrap = InProcessBroker.bootstrap(broker);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+        cluster = GroupTestBroker.start("memory://", Map.of("kiri.group.consumer.heartbeat.interval.ms", "500"));
+        bootstrap = cluster.bootstrap();
+        admin = cluster.admin();
     }
 
     @AfterAll
     static void stop() {
-        if (admin != null) admin.close();
-        if (broker != null) broker.close();
-        System.clearProperty("kiri.group.consumer.heartbeat.interval.ms");
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     private static void produce(String topic, int partitions, int from, int to) throws Exception {

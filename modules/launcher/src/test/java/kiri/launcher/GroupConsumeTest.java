@@ -20,7 +20,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.CommitFailedException;
@@ -48,25 +47,22 @@ import org.junit.jupiter.api.Test;
  */
 class GroupConsumeTest {
     private static final Duration WAIT = Duration.ofSeconds(180);
-    private static Broker broker;
+    private static GroupTestBroker cluster;
     private static String bootstrap;
     private static Admin admin;
 
     @BeforeAll
     static void start() throws Exception {
-        System.setProperty("kiri.group.min.session.timeout.ms", "1000");
-        System.setProperty("kiri.group.initial.rebalance.delay.ms", "0");
-        broker = InProcessBroker.start("memory://");
-        bootstrap = InProcessBroker.bootstrap(broker);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+        cluster = GroupTestBroker.start("memory://", GroupTestBroker.SHORT_CLASSIC_TIMEOUTS);
+        bootstrap = cluster.bootstrap();
+        admin = cluster.admin();
     }
 
     @AfterAll
     static void stop() {
-        if (admin != null) admin.close();
-        if (broker != null) broker.close();
-        System.clearProperty("kiri.group.min.session.timeout.ms");
-        System.clearProperty("kiri.group.initial.rebalance.delay.ms");
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     private static void createTopic(String name, int partitions) throws Exception {

@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -45,27 +44,24 @@ import org.junit.jupiter.api.Test;
  */
 class GroupsTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static Broker broker;
+    private static GroupTestBroker cluster;
     private static String bootstrap;
     private static Admin admin;
 
     @BeforeAll
     static void start() throws Exception {
-        System.setProperty("kiri.group.min.session.timeout.ms", "1000");
-        System.setProperty("kiri.group.initial.rebalance.delay.ms", "0");
-        broker = InProcessBroker.start("null://");
-        bootstrap = InProcessBroker.bootstrap(broker);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+        cluster = GroupTestBroker.start("null://", GroupTestBroker.SHORT_CLASSIC_TIMEOUTS);
+        bootstrap = cluster.bootstrap();
+        admin = cluster.admin();
         admin.createTopics(List.of(new NewTopic("events", 4, (short) 1), new NewTopic("other", 1, (short) 1)))
                 .all().get();
     }
 
     @AfterAll
     static void stop() {
-        if (admin != null) admin.close();
-        if (broker != null) broker.close();
-        System.clearProperty("kiri.group.min.session.timeout.ms");
-        System.clearProperty("kiri.group.initial.rebalance.delay.ms");
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     private static KafkaConsumer<String, String> consumer(String group, Map<String, Object> extra) {
