@@ -55,8 +55,9 @@ final class BrokerCommand {
     static final List<Option> OPTIONS = List.of(
             new Option("--listener", "URL", Kind.STRING, "KIRI_LISTENER", "tcp://0.0.0.0:9092",
                     "Where to listen (KIRI_LISTENER; default ${DEFAULT-VALUE})."),
-            new Option("--advertised-listener", "URL", Kind.STRING, "KIRI_ADVERTISED_LISTENER", "tcp://localhost:9092",
-                    "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default ${DEFAULT-VALUE})."),
+            new Option("--advertised-listener", "URL", Kind.STRING, "KIRI_ADVERTISED_LISTENER", null,
+                    "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default: the listener's, "
+                            + "with localhost for a wildcard host such as 0.0.0.0)."),
             new Option("--storage", "URL", Kind.STRING, "KIRI_STORAGE", "file:./kiri-data",
                     "Storage engine URL: file:PATH (durable log; ?fsync=always|never|interval:MS), "
                             + "memory:// (records in memory), null:// (records discarded) "
@@ -186,7 +187,8 @@ final class BrokerCommand {
     /** Starts a broker and prints the "listening" line to {@code out}. */
     static Broker start(Values options, PrintWriter out) throws IOException {
         ListenerUrl listen = ListenerUrl.parse(options.listener());
-        ListenerUrl advertised = ListenerUrl.parse(options.advertisedListener());
+        ListenerUrl advertised = options.advertisedListener() == null || options.advertisedListener().isBlank()
+                ? listen.advertisable() : ListenerUrl.parse(options.advertisedListener());
         if (options.nodeId() < 0) {
             throw new IllegalArgumentException("--node-id must be >= 0, got " + options.nodeId());
         }
@@ -209,7 +211,8 @@ final class BrokerCommand {
         }
         String plugin = loaded.describe(broker.storage().getClass());
         out.printf("kiri broker listening on %s (advertised %s), storage %s%s, cluster %s, node %d%n",
-                new ListenerUrl(listen.host(), broker.localAddress().getPort()), advertised, broker.storage().describe(),
+                new ListenerUrl(listen.host(), broker.localAddress().getPort()),
+                new ListenerUrl(broker.config().advertisedHost(), broker.config().advertisedPort()), broker.storage().describe(),
                 plugin == null ? "" : " [plugin " + plugin + "]", broker.config().clusterId(), options.nodeId());
         out.flush();
         return broker;

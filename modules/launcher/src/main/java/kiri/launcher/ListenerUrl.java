@@ -28,6 +28,16 @@ public record ListenerUrl(String host, int port) {
         return new ListenerUrl(host, port);
     }
 
+    /**
+     * The address to advertise when none is configured, as Kafka's advertised.listeners defaults to its
+     * listeners: this one, with localhost for a wildcard host (0.0.0.0, ::), which clients cannot dial.
+     * Port 0 stays 0: the broker advertises the port it really bound.
+     */
+    public ListenerUrl advertisable() {
+        boolean wildcard = host.isEmpty() || host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
+        return wildcard ? new ListenerUrl("localhost", port) : this;
+    }
+
     @Override
     public String toString() {
         return "tcp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;

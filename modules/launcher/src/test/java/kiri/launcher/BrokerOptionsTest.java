@@ -28,7 +28,7 @@ class BrokerOptionsTest {
     private static final Map<String, String> NO_ENV = Map.of();
 
     private static final BrokerCommand.Values DEFAULTS = new BrokerCommand.Values("tcp://0.0.0.0:9092",
-            "tcp://localhost:9092", "file:./kiri-data", null, 0, true, 1, 3000, null, false);
+            null, "file:./kiri-data", null, 0, true, 1, 3000, null, false);
 
     /** The fast parser's answer, checked against picocli's for the same arguments and environment. */
     private static BrokerCommand.Values parse(Map<String, String> env, String... args) {
@@ -180,5 +180,21 @@ class BrokerOptionsTest {
                 assertFalse(constants.contains("picocli"), type.getName() + " refers to picocli");
             }
         }
+    }
+
+    @Test
+    void withoutAnAdvertisedListenerTheBrokerAdvertisesWhereItListens() throws Exception {
+        BrokerCommand.Values values = parse("--listener", "tcp://127.0.0.1:0", "--storage", "null://");
+        assertNull(values.advertisedListener());
+        StringWriter out = new StringWriter();
+        try (Broker broker = BrokerCommand.start(values, new PrintWriter(out))) {
+            int port = broker.localAddress().getPort();
+            assertEquals("127.0.0.1", broker.config().advertisedHost());
+            assertEquals(port, broker.config().advertisedPort(), "the real port, not 9092 or 0");
+            assertTrue(out.toString().contains("(advertised tcp://127.0.0.1:" + port + ")"), out.toString());
+        }
+        assertEquals(new ListenerUrl("localhost", 9092), ListenerUrl.parse("tcp://0.0.0.0:9092").advertisable());
+        assertEquals(new ListenerUrl("localhost", 0), ListenerUrl.parse("tcp://[::]:0").advertisable());
+        assertEquals(new ListenerUrl("kiri.example", 19092), ListenerUrl.parse("tcp://kiri.example:19092").advertisable());
     }
 }
