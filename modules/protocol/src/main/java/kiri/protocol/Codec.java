@@ -76,7 +76,8 @@ public final class Codec {
             }
             return flexible ? 1 : 2;
         }
-        int length = checkedUtf8Length(s, field);
+        byte[] cached = WireStrings.utf8(s);
+        int length = cached != null ? cached.length : checkedUtf8Length(s, field);
         return length + (flexible ? Sizes.unsignedVarintSize(length + 1) : 2);
     }
 
@@ -92,13 +93,18 @@ public final class Codec {
             }
             return;
         }
-        int length = checkedUtf8Length(s, field);
+        byte[] cached = WireStrings.utf8(s);
+        int length = cached != null ? cached.length : checkedUtf8Length(s, field);
         if (flexible) {
             w.writeUnsignedVarint(length + 1);
         } else {
             w.writeInt16((short) length);
         }
-        w.writeUtf8(s);
+        if (cached != null) {
+            w.writeBytes(cached);
+        } else {
+            w.writeUtf8(s);
+        }
     }
 
     // ---- bytes and records: views of the input, never copies

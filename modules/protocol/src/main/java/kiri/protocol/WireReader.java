@@ -3,7 +3,6 @@ package kiri.protocol;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
@@ -163,9 +162,7 @@ public final class WireReader {
             throw new ProtocolException("negative string length " + length + " at offset " + position);
         }
         long at = take(length);
-        byte[] bytes = new byte[length];
-        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, at, bytes, 0, length);
-        return new String(bytes, StandardCharsets.UTF_8);
+        return length == 0 ? "" : WireStrings.decode(segment, at, length);
     }
 
     public void skip(long n) {

@@ -142,6 +142,12 @@ public final class WireWriter {
         }
     }
 
+    /** Copies {@code bytes} here. */
+    public void writeBytes(byte[] bytes) {
+        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, position, bytes.length);
+        position += bytes.length;
+    }
+
     /** Copies all bytes of {@code source} here, unless the {@link Splicer} takes them. */
     public void writeSegment(MemorySegment source) {
         if (splicer != null && splicer.splice(this, source)) {
