@@ -192,16 +192,16 @@ class CompressionTest {
         return CODECS.stream();
     }
 
-    /** Bytes of the file engine's segment files of {@code topic}'s partitions (folders TOPIC_ID-PARTITION). */
+    /**
+     * Bytes of batches the file engine stores for {@code topic}'s partitions, as DescribeLogDirs reports them (not the
+     * segment files' lengths: the active segment has a zone of preallocated zeros after its batches).
+     */
     private static long storedBytes(String topic) throws Exception {
-        String id;
         try (Admin admin = KeyedRecords.admin(bootstrap("file"))) {
-            id = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId().toString();
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            return paths.filter(p -> p.getFileName().toString().endsWith(".log")
-                    && p.getParent().getFileName().toString().startsWith(id + "-"))
-                    .mapToLong(p -> p.toFile().length()).sum();
+            return admin.describeLogDirs(List.of(0)).allDescriptions().get().get(0).values().stream()
+                    .flatMap(d -> d.replicaInfos().entrySet().stream())
+                    .filter(e -> e.getKey().topic().equals(topic))
+                    .mapToLong(e -> e.getValue().size()).sum();
         }
     }
 

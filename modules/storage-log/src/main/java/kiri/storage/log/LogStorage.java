@@ -87,6 +87,7 @@ final class LogStorage implements Storage {
     private final Path groupsDir;
     private final Path txnsDir;
     private final FsyncMode fsync;
+    private final boolean preallocate;
     private final StorageContext context;
     private final InstantSource clock;
     private final String clusterId;
@@ -110,12 +111,13 @@ final class LogStorage implements Storage {
 
     record LogTopic(TopicInfo info, PartitionLog[] partitions) {}
 
-    LogStorage(Path root, FsyncMode fsync, StorageContext context) {
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.groupsDir = root.resolve("groups");
         this.txnsDir = root.resolve("txns");
         this.fsync = fsync;
+        this.preallocate = preallocate;
         this.context = context;
         this.clock = context.clock();
         this.catalog = new TopicCatalog<>(context.nodeId(), context.broker(), LogTopic::info);
@@ -186,7 +188,7 @@ final class LogStorage implements Storage {
             for (int i = 0; i < partitions.length; i++) {
                 Path dir = partitionDir(t.id(), i);
                 dirs.add(dir.getFileName().toString());
-                partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, config, now);
+                partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, preallocate, config, now);
             }
             catalog.add(new LogTopic(info, partitions));
         }
@@ -375,7 +377,7 @@ final class LogStorage implements Storage {
 
     @Override
     public String describe() {
-        return "file:" + root + " (durable log, fsync=" + fsync.describe() + ")";
+        return "file:" + root + " (durable log, fsync=" + fsync.describe() + (preallocate ? "" : ", preallocate=false") + ")";
     }
 
     @Override
@@ -420,7 +422,7 @@ final class LogStorage implements Storage {
         LogConfig config = LogConfig.of(info.configs());
         long now = clock.millis();
         for (int i = from; i < partitions.length; i++) {
-            partitions[i] = PartitionLog.open(new TopicPartition(info.name(), i), partitionDir(info.id(), i), fsync, config, now);
+            partitions[i] = PartitionLog.open(new TopicPartition(info.name(), i), partitionDir(info.id(), i), fsync, preallocate, config, now);
         }
         return partitions;
     }
@@ -774,7 +776,6 @@ final class LogStorage implements Storage {
         writer.stop();
         for (LogTopic t : catalog.all()) {
             for (PartitionLog p : t.partitions()) {
-                p.force();
                 p.close();
             }
         }

@@ -10,7 +10,9 @@ import kiri.storage.api.StorageUrl;
  * The {@code file:PATH} engine: a durable append-only log per partition in a local directory.
  * Parameters: {@code fsync=always} (default; acknowledge after the batch is forced to disk, with group
  * commit), {@code fsync=never} (after write to the page cache) or {@code fsync=interval:MS}
- * (after write; files forced at least every MS). See the module README for the guarantees.
+ * (after write; files forced at least every MS); {@code preallocate=false} to write no zeros ahead of the active
+ * segment's end (default true: appends then overwrite written blocks, which makes forces cheaper). See the module
+ * README for the guarantees.
  */
 public final class LogStorageProvider implements StorageProvider {
 
@@ -19,14 +21,19 @@ public final class LogStorageProvider implements StorageProvider {
         return "file";
     }
 
-    /** @throws IllegalArgumentException for an empty path, an unknown parameter or a bad fsync value */
+    /** @throws IllegalArgumentException for an empty path, an unknown parameter or a bad fsync or preallocate value */
     @Override
     public Storage open(StorageUrl url, StorageContext context) {
-        url.requireOnlyParams("fsync");
+        url.requireOnlyParams("fsync", "preallocate");
         FsyncMode fsync = FsyncMode.parse(url.param("fsync", "always"));
+        boolean preallocate = switch (url.param("preallocate", "true")) {
+            case "true" -> true;
+            case "false" -> false;
+            case String other -> throw new IllegalArgumentException("preallocate=" + other + " is not one of true, false");
+        };
         if (url.location().isEmpty()) {
             throw new IllegalArgumentException("storage URL '" + url + "' has no directory; expected file:PATH, e.g. file:./kiri-data");
         }
-        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, context);
+        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, preallocate, context);
     }
 }

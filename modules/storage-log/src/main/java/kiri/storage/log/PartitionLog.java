@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,8 @@ final class PartitionLog {
     final TopicPartition tp;
     final Path dir;
     private final FsyncMode fsync;
+    /** Keep written zeros ahead of the active segment's end ({@link Segment#extendZeroZone}). */
+    private final boolean preallocate;
     volatile LogConfig config;
 
     private volatile Segment[] segments;
@@ -71,22 +74,24 @@ final class PartitionLog {
     private volatile boolean deleted;
     private volatile String failure;
 
-    /** What recovery found, for logs and tests. */
+    /** What recovery found, for logs and tests: bytes cut off after the last valid batch, and of those only zeros (a preallocated zone). */
     long truncatedBytes;
+    long zeroTailBytes;
     boolean indexRebuilt;
 
-    private PartitionLog(TopicPartition tp, Path dir, FsyncMode fsync, LogConfig config) {
+    private PartitionLog(TopicPartition tp, Path dir, FsyncMode fsync, boolean preallocate, LogConfig config) {
         this.tp = tp;
         this.dir = dir;
         this.fsync = fsync;
+        this.preallocate = preallocate;
         this.config = config;
     }
 
     // ---- opening and recovery ----------------------------------------------------------------
 
     /** Opens the partition in {@code dir}, creating it if needed, and recovers it (see the module README). */
-    static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, LogConfig config, long nowMs) {
-        PartitionLog p = new PartitionLog(tp, dir, fsync, config);
+    static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, boolean preallocate, LogConfig config, long nowMs) {
+        PartitionLog p = new PartitionLog(tp, dir, fsync, preallocate, config);
         try {
             p.recover(nowMs);
         } catch (IOException e) {
@@ -129,7 +134,11 @@ final class PartitionLog {
             boolean last = i == bases.length - 1;
             long valid = replay(s, last);
             long fileSize = s.log.size();
-            if (valid < fileSize) {
+            if (valid < fileSize && isZeroFilled(s.log, valid, fileSize)) {
+                // The zone Segment.extendZeroZone writes ahead (or a length that grew without its data): nothing of a
+                // batch is there, and later segments, if any, are still checked for contiguity.
+                zeroTailBytes += fileSize - valid;
+            } else if (valid < fileSize) {
                 truncatedBytes += fileSize - valid;
                 truncated = true;
             }
@@ -190,6 +199,18 @@ final class PartitionLog {
             pos += size;
         }
         return pos;
+    }
+
+    private static boolean isZeroFilled(FileChannel log, long from, long to) throws IOException {
+        int chunk = 1 << 16;
+        FileWindow window = new FileWindow(log, to, chunk);
+        MemorySegment zeros = MemorySegment.ofArray(new byte[chunk]);
+        for (long pos = from; pos < to; pos += chunk) {
+            int len = (int) Math.min(chunk, to - pos);
+            MemorySegment bytes = window.view(pos, len);
+            if (bytes == null || bytes.mismatch(zeros.asSlice(0, len)) != -1) return false;
+        }
+        return true;
     }
 
     private void deleteFiles(long base) throws IOException {
@@ -265,6 +286,7 @@ final class PartitionLog {
             if (!active.retain()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
             try {
                 active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
+                if (preallocate) active.extendZeroZone(c.segmentBytes());
             } finally {
                 active.release();
             }
@@ -277,8 +299,9 @@ final class PartitionLog {
 
     private Segment roll(long base, long nowMs) throws IOException {
         // In every fsync mode a segment is forced when it is sealed: only the last segment can ever be torn,
-        // which is the one recovery CRC-checks.
+        // which is the one recovery CRC-checks. Trimmed first, so that the force makes the shorter length durable too.
         Segment sealed = segments[segments.length - 1];
+        sealed.trimZeroZone();
         sealed.log.force(false);
         sealed.seal();
         Segment s = Segment.open(dir, base, nowMs);
@@ -622,11 +645,21 @@ final class PartitionLog {
         }
     }
 
-    /** Closes the files (engine close); waiters are woken to see the closed engine. */
+    /**
+     * Closes the files (engine close, after the writer stopped): the active segment's zero tail is trimmed and the
+     * files forced, so a cleanly closed log holds exactly its batches. Waiters are woken to see the closed engine.
+     */
     void close() {
         synchronized (this) {
             deleted = true;
         }
+        Segment active = segments[segments.length - 1];
+        try {
+            active.trimZeroZone();
+        } catch (IOException e) {
+            // the zeros stay; recovery stops at them
+        }
+        force();
         for (Segment s : segments) s.close();
         waiters.wakeAll();
         committedWaiters.wakeAll();
