@@ -11,7 +11,7 @@ import kiri.storage.api.StorageUrl;
  * Parameters: {@code fsync=always} (default; acknowledge after the batch is forced to disk, with group
  * commit), {@code fsync=never} (after write to the page cache) or {@code fsync=interval:MS}
  * (after write; files forced at least every MS); {@code preallocate=false} to write no zeros ahead of the active
- * segment's end (default true: appends then overwrite written blocks, which makes forces cheaper). See the module
+ * segment's end (default true unless fsync=never: appends then overwrite written blocks, which makes forces cheaper). See the module
  * README for the guarantees.
  */
 public final class LogStorageProvider implements StorageProvider {
@@ -26,7 +26,9 @@ public final class LogStorageProvider implements StorageProvider {
     public Storage open(StorageUrl url, StorageContext context) {
         url.requireOnlyParams("fsync", "preallocate");
         FsyncMode fsync = FsyncMode.parse(url.param("fsync", "always"));
-        boolean preallocate = switch (url.param("preallocate", "true")) {
+        // the zeros only pay off where forces are: without them they are just extra writes
+        String preallocateDefault = fsync instanceof FsyncMode.Never ? "false" : "true";
+        boolean preallocate = switch (url.param("preallocate", preallocateDefault)) {
             case "true" -> true;
             case "false" -> false;
             case String other -> throw new IllegalArgumentException("preallocate=" + other + " is not one of true, false");

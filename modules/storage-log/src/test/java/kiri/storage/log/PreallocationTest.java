@@ -142,6 +142,20 @@ class PreallocationTest {
     }
 
     @Test
+    void fsyncNeverDoesNotPreallocateUnlessAsked() throws Exception {
+        try (LogStorage s = Harness.open(dir, "fsync=never", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            byte[] stored = produceBatches(s, 0, 20);
+            assertEquals(stored.length, Files.size(segmentsOf(s, TP).getLast().logPath), "no forces, no zeros");
+        }
+        try (LogStorage s = Harness.open(dir.resolve("asked"), "fsync=never&preallocate=true", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            byte[] stored = produceBatches(s, 0, 20);
+            assertTrue(Files.size(segmentsOf(s, TP).getLast().logPath) > stored.length, "asked for zeros, got them");
+        }
+    }
+
+    @Test
     void aBadPreallocateValueIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LogStorageProvider().open(
                 StorageUrl.parse("file:" + dir + "?preallocate=yes"), new StorageContext(0, null, "localhost", 9092)));
