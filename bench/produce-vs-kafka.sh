@@ -6,6 +6,8 @@
 #   start it on loopback -> create topic (1 partition) -> sample broker CPU ->
 #   ProducerPerformance --num-records N --record-size 1024 --throughput -1 acks=all ->
 #   sample broker CPU and RSS -> [--consume: ConsumerPerformance --messages N, sample again] -> stop it.
+# Between the two, the first broker's data is removed (unless --keep) and dirty pages are synced, so
+# the second does not share the disk with the first's writeback and files.
 # Then print a side-by-side table (or JSON with --json).
 #
 # Usage: bench/produce-vs-kafka.sh [-n RECORDS] [--record-size B] [--acks A] [--only kafka|kiri]
