@@ -39,8 +39,9 @@ final class Segment {
     static final int INDEX_BYTES = 1 << 20;
     static final int OFFSET_ENTRY = 8;
     static final int TIME_ENTRY = 12;
-    /** How far ahead of the end {@link #extendZeroZone} writes zeros at a time. */
+    /** How far ahead of the end {@link #extendZeroZone} writes zeros at a time, at most and at least. */
     static final int ZERO_ZONE_CHUNK = 4 << 20;
+    static final int MIN_ZERO_ZONE_CHUNK = 64 << 10;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -220,14 +221,15 @@ final class Segment {
      * Keeps a zone of written zeros ahead of the end, so that appends overwrite blocks the file already has: on ext4 an
      * fdatasync that grows the file also journals its new size and extents and costs about twice one that only
      * overwrites (fallocate'd extents are no better, they are flagged unwritten). Once the appends have reached the
-     * zone's end, writes {@link #ZERO_ZONE_CHUNK} more zeros (not past {@code limit}, the roll size); the next force
+     * zone's end, writes as many more zeros as the segment holds, between {@link #MIN_ZERO_ZONE_CHUNK} and
+     * {@link #ZERO_ZONE_CHUNK} (so a quiet partition holds few zeros; not past {@code limit}, the roll size); the next force
      * makes them durable with the data, so only one force per chunk grows the file. Readers never look past
      * {@link #size}; {@link #trimZeroZone} drops the zeros on roll and close, and recovery stops at them (a zero batch
      * length is invalid).
      */
     void extendZeroZone(long limit) throws IOException {
         long from = size;
-        long to = Math.min(from + ZERO_ZONE_CHUNK, limit);
+        long to = Math.min(from + Math.clamp(from, MIN_ZERO_ZONE_CHUNK, ZERO_ZONE_CHUNK), limit);
         if (from < writtenEnd || to <= from) return;
         ByteBuffer zeros = Zeros.BUFFER.duplicate();
         for (long at = from; at < to; ) {

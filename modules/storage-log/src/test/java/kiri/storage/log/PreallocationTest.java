@@ -57,7 +57,9 @@ class PreallocationTest {
             Segment active = segmentsOf(s, TP).getLast();
             byte[] file = Files.readAllBytes(active.logPath);
             assertEquals(stored.length, active.size);
-            assertTrue(file.length > Segment.ZERO_ZONE_CHUNK, "a chunk of zeros ahead of the first batch: " + file.length);
+            assertTrue(file.length >= 2L * stored.length, "zeros ahead, as many as the batches hold: " + file.length);
+            assertTrue(file.length <= stored.length + Math.max(stored.length, Segment.MIN_ZERO_ZONE_CHUNK),
+                    "a small partition holds few zeros: " + file.length);
             assertArrayEquals(stored, Arrays.copyOf(file, stored.length));
             assertTrue(allZero(file, stored.length));
             assertArrayEquals(stored, fetchAll(s, TP, 0));
@@ -66,12 +68,34 @@ class PreallocationTest {
     }
 
     @Test
+    void theZoneGrowsWithTheSegmentUpToItsLargestChunk() throws Exception {
+        // fsync=never only to be quick: the zone does not depend on the mode once asked for
+        try (LogStorage s = Harness.open(dir, "fsync=never&preallocate=true", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            produceBatches(s, 0, 1);
+            Segment active = segmentsOf(s, TP).getLast();
+            assertEquals(active.size + Segment.MIN_ZERO_ZONE_CHUNK, Files.size(active.logPath), "a small first zone");
+            long maxZeros = 0;
+            for (int i = 0; active.size < 3L * Segment.ZERO_ZONE_CHUNK; i++) {
+                produce(s, TP, KafkaBatches.plain("record-" + i + "-", 400, 1_000L + i));
+                maxZeros = Math.max(maxZeros, Files.size(active.logPath) - active.size);
+            }
+            assertTrue(maxZeros <= Segment.ZERO_ZONE_CHUNK, "never more than the largest chunk ahead: " + maxZeros);
+            assertTrue(maxZeros > Segment.ZERO_ZONE_CHUNK / 2, "chunks grew with the segment: " + maxZeros);
+        }
+    }
+
+    @Test
     void theZoneStopsAtSegmentBytes() throws Exception {
         int segmentBytes = 1 << 20;
-        try (LogStorage s = Harness.open(dir)) {
+        try (LogStorage s = Harness.open(dir, "fsync=never&preallocate=true", new Harness.Clock())) {
             Harness.topic(s, "t", 1, Map.of("segment.bytes", Integer.toString(segmentBytes)));
-            produceBatches(s, 0, 3);
-            assertEquals(segmentBytes, Files.size(segmentsOf(s, TP).getLast().logPath));
+            long largest = 0;
+            for (int i = 0; segmentsOf(s, TP).size() == 1; i++) {
+                produce(s, TP, KafkaBatches.plain("record-" + i + "-", 400, 1_000L + i));
+                largest = Math.max(largest, Files.size(segmentsOf(s, TP).getFirst().logPath));
+            }
+            assertEquals(segmentBytes, largest, "the zone grew up to the roll size, not past it");
         }
     }
 
@@ -116,7 +140,7 @@ class PreallocationTest {
         }
         try (LogStorage s = Harness.open(copy)) {
             PartitionLog p = s.partitionLog(TP);
-            assertTrue(p.zeroTailBytes > Segment.ZERO_ZONE_CHUNK - stored.length, "zeros dropped: " + p.zeroTailBytes);
+            assertTrue(p.zeroTailBytes > 0, "zeros dropped: " + p.zeroTailBytes);
             assertEquals(0, p.truncatedBytes);
             Segment active = segmentsOf(s, TP).getLast();
             assertEquals(stored.length, Files.size(active.logPath));
