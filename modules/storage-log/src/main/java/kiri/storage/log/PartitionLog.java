@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,9 +73,8 @@ final class PartitionLog {
     private volatile boolean deleted;
     private volatile String failure;
 
-    /** What recovery found, for logs and tests: bytes cut off after the last valid batch, and of those only zeros (a preallocated zone). */
+    /** What recovery found, for logs and tests: bytes cut off after the last valid batch (zeros of a preallocated zone included). */
     long truncatedBytes;
-    long zeroTailBytes;
     boolean indexRebuilt;
 
     private PartitionLog(TopicPartition tp, Path dir, FsyncMode fsync, boolean preallocate, LogConfig config) {
@@ -134,11 +132,7 @@ final class PartitionLog {
             boolean last = i == bases.length - 1;
             long valid = replay(s, last);
             long fileSize = s.log.size();
-            if (valid < fileSize && isZeroFilled(s.log, valid, fileSize)) {
-                // The zone Segment.extendZeroZone writes ahead (or a length that grew without its data): nothing of a
-                // batch is there, and later segments, if any, are still checked for contiguity.
-                zeroTailBytes += fileSize - valid;
-            } else if (valid < fileSize) {
+            if (valid < fileSize) { // a torn or corrupt batch, or the zeros Segment.extendZeroZone wrote ahead
                 truncatedBytes += fileSize - valid;
                 truncated = true;
             }
@@ -199,18 +193,6 @@ final class PartitionLog {
             pos += size;
         }
         return pos;
-    }
-
-    private static boolean isZeroFilled(FileChannel log, long from, long to) throws IOException {
-        int chunk = 1 << 16;
-        FileWindow window = new FileWindow(log, to, chunk);
-        MemorySegment zeros = MemorySegment.ofArray(new byte[chunk]);
-        for (long pos = from; pos < to; pos += chunk) {
-            int len = (int) Math.min(chunk, to - pos);
-            MemorySegment bytes = window.view(pos, len);
-            if (bytes == null || bytes.mismatch(zeros.asSlice(0, len)) != -1) return false;
-        }
-        return true;
     }
 
     private void deleteFiles(long base) throws IOException {
@@ -286,7 +268,7 @@ final class PartitionLog {
             if (!active.retain()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
             try {
                 active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
-                if (preallocate) active.extendZeroZone(c.segmentBytes());
+                if (preallocate) active.extendZeroZoneOrTrim(c.segmentBytes());
             } finally {
                 active.release();
             }

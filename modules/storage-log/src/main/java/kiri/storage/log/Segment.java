@@ -239,6 +239,23 @@ final class Segment {
         writtenEnd = to;
     }
 
+    /**
+     * {@link #extendZeroZone}, but only an optimisation: if writing the zeros fails (a full disk may refuse
+     * 4 MiB that it would not refuse the next batch), the file is cut back to its batches and the append that
+     * was already written stands; the next append tries again.
+     */
+    void extendZeroZoneOrTrim(long limit) {
+        try {
+            extendZeroZone(limit);
+        } catch (IOException e) {
+            try {
+                trimZeroZone();
+            } catch (IOException ignored) {
+                // the zeros stay; recovery stops at them
+            }
+        }
+    }
+
     /** Cuts the file back to its batches (before a roll's or a clean close's force), so that only the active segment of a running log has a zero tail. */
     void trimZeroZone() throws IOException {
         if (log.size() > size) log.truncate(size);
