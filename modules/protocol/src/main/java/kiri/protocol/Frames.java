@@ -81,8 +81,7 @@ public final class Frames {
      */
     public static MemorySegment encodeResponse(int correlationId, ApiKey api, short version, ApiMessage body,
             LongFunction<MemorySegment> allocate) {
-        ResponseHeader header = new ResponseHeader().setCorrelationId(correlationId);
-        return encode(header, api.responseHeaderVersion(version), body, version, allocate);
+        return encodeResponse(correlationId, api, version, body, allocate, 0, null);
     }
 
     /**
@@ -99,12 +98,7 @@ public final class Frames {
 
     /** Encodes a request frame with its 4-byte size prefix; the header names api, version and correlation id. */
     public static MemorySegment encodeRequest(RequestHeader header, ApiMessage body, LongFunction<MemorySegment> allocate) {
-        ApiKey api = ApiKey.forId(header.requestApiKey());
-        if (api == null) {
-            throw new ProtocolException("unknown api key " + header.requestApiKey());
-        }
-        short version = header.requestApiVersion();
-        return encode(header, api.requestHeaderVersion(version), body, version, allocate);
+        return encodeRequest(header, body, allocate, 0, null);
     }
 
     /** Encodes a request frame through {@code splicer}, as the splicing {@code encodeResponse} does for responses. */
@@ -118,10 +112,6 @@ public final class Frames {
         return encode(header, api.requestHeaderVersion(version), body, version, allocate, splicedBytes, splicer);
     }
 
-    private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
-            LongFunction<MemorySegment> allocate) {
-        return encode(header, headerVersion, body, version, allocate, 0, null);
-    }
 
     private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
             LongFunction<MemorySegment> allocate, long splicedBytes, WireWriter.Splicer splicer) {

@@ -40,12 +40,24 @@ final class WireStrings {
         byte[] bytes = new byte[length];
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, at, bytes, 0, length);
         String s = new String(bytes, StandardCharsets.UTF_8);
-        if (Arrays.equals(s.getBytes(StandardCharsets.UTF_8), bytes)) { // not for malformed UTF-8
+        if (isCanonical(s, bytes)) {
             Entry fresh = new Entry(s, bytes, MemorySegment.ofArray(bytes));
             BY_BYTES[slot] = fresh;
             BY_STRING[s.hashCode() & (SLOTS - 1)] = fresh;
         }
         return s;
+    }
+
+    /**
+     * Whether {@code bytes} is exactly the UTF-8 encoding of {@code s}, their decoding (malformed input
+     * decodes to U+FFFD and must not be reused). One char per byte and no U+FFFD means every byte was ASCII:
+     * the common case, decided without encoding again.
+     */
+    private static boolean isCanonical(String s, byte[] bytes) {
+        if (s.length() == bytes.length && s.indexOf('\uFFFD') < 0) {
+            return true;
+        }
+        return Arrays.equals(s.getBytes(StandardCharsets.UTF_8), bytes);
     }
 
     /** The UTF-8 encoding of {@code s} if it is cached (do not modify it), else null. */
