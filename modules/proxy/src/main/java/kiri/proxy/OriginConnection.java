@@ -2,11 +2,8 @@ package kiri.proxy;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -16,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import kiri.transport.Buffer;
 import kiri.transport.BufferPool;
+import kiri.transport.ClientConnection;
 import kiri.transport.LoopContext;
 
 /**
@@ -31,6 +29,9 @@ import kiri.transport.LoopContext;
  */
 final class OriginConnection {
     private static final int READ_BUFFER = 64 * 1024;
+    /** Reads per readiness event, as the transport's own connections: the loop's other connections get their turn. */
+    private static final int MAX_READS_PER_EVENT = 16;
+    private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
     /** One read buffer per event-loop thread, shared by the origin connections it serves. */
     private static final ThreadLocal<ByteBuffer> READ_BUFFERS =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(READ_BUFFER));
@@ -63,24 +64,13 @@ final class OriginConnection {
     /** Connects (blocking, up to {@code timeout}); call off event loops. TCP_NODELAY is on. */
     static OriginConnection open(InetSocketAddress address, Duration timeout, BufferPool pool, int maxResponseSize)
             throws IOException {
-        String where = address.getHostString() + ":" + address.getPort();
-        if (address.isUnresolved()) {
-            throw new UnknownHostException("cannot connect to " + where + ": unknown host");
-        }
-        SocketChannel channel = SocketChannel.open();
+        SocketChannel channel = ClientConnection.connectSocket(address, timeout);
         try {
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            channel.socket().connect(address, (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())));
             channel.configureBlocking(false);
-        } catch (SocketTimeoutException e) {
-            channel.close();
-            throw new SocketTimeoutException("cannot connect to " + where + ": timed out after " + timeout);
         } catch (IOException e) {
             channel.close();
-            ConnectException clear = new ConnectException("cannot connect to " + where + ": " + e.getMessage());
-            clear.initCause(e);
-            throw clear;
+            throw e;
         }
         return new OriginConnection(channel, address, pool, maxResponseSize);
     }
@@ -212,19 +202,21 @@ final class OriginConnection {
 
     private void onReadable() throws IOException {
         ByteBuffer buffer = READ_BUFFERS.get();
-        while (isOpen()) {
-            buffer.clear();
-            int n = channel.read(buffer);
+        for (int i = 0; i < MAX_READS_PER_EVENT && isOpen(); i++) {
+            // the rest of a large frame goes straight into the frame's buffer: no copy through the read buffer
+            boolean direct = frame != null && frameView.remaining() >= buffer.capacity();
+            ByteBuffer into = direct ? frameView : buffer.clear();
+            int n = channel.read(into);
             if (n < 0) {
                 throw new EOFException("connection closed by " + remote);
             }
             if (n == 0) {
                 return;
             }
-            buffer.flip();
-            consume(buffer);
-            if (n < buffer.capacity()) {
-                return; // most likely drained: skip the read that would say so
+            boolean drained = into.hasRemaining(); // most likely: skip the read that would say so
+            consume(direct ? NOTHING : buffer.flip()); // a frame that is now complete is delivered
+            if (drained) {
+                return;
             }
         }
     }

@@ -118,6 +118,21 @@ public final class ClientConnection implements AutoCloseable {
     public static ClientConnection connect(InetSocketAddress address, BufferPool pool, Options options)
             throws IOException {
         Objects.requireNonNull(pool, "pool");
+        SocketChannel channel = connectSocket(address, options.connectTimeout());
+        try {
+            return new ClientConnection(channel, pool, options);
+        } catch (IOException | RuntimeException e) {
+            Server.close(channel);
+            throw e;
+        }
+    }
+
+    /**
+     * A connected, blocking socket with TCP_NODELAY on, or an exception whose message says where and why:
+     * "cannot connect to HOST:PORT: ..." ({@link ConnectException}, {@link SocketTimeoutException} after
+     * {@code timeout}, {@link UnknownHostException}).
+     */
+    public static SocketChannel connectSocket(InetSocketAddress address, Duration timeout) throws IOException {
         String where = address.getHostString() + ":" + address.getPort();
         if (address.isUnresolved()) {
             throw new UnknownHostException("cannot connect to " + where + ": unknown host");
@@ -125,13 +140,13 @@ public final class ClientConnection implements AutoCloseable {
         SocketChannel channel = SocketChannel.open();
         try {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            long millis = Math.max(1, options.connectTimeout().toMillis());
+            long millis = Math.max(1, timeout.toMillis());
             channel.socket().connect(address, (int) Math.min(Integer.MAX_VALUE, millis));
-            return new ClientConnection(channel, pool, options);
+            return channel;
         } catch (SocketTimeoutException e) {
             Server.close(channel);
             SocketTimeoutException clear = new SocketTimeoutException(
-                    "cannot connect to " + where + ": timed out after " + options.connectTimeout());
+                    "cannot connect to " + where + ": timed out after " + timeout);
             clear.initCause(e);
             throw clear;
         } catch (IOException e) {
