@@ -154,6 +154,15 @@ public final class Router implements RequestHandler {
         }
         Buffer frame = buffer[0];
         Runnable release = spliced.release();
+        if (spliced.fileBytes() == 0) {
+            // every part was in memory and is copied into the frame now: the engine's hold can go at once
+            try {
+                release.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "releasing a " + api.title + " response's records failed", e);
+            }
+            return new Response.Send(frame);
+        }
         return new Response.Parts(parts, () -> {
             try {
                 frame.close();

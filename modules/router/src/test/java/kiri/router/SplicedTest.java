@@ -91,6 +91,32 @@ class SplicedTest {
     }
 
     @Test
+    void recordsAllInMemoryAreCopiedAndReleasedBeforeTheResponseIsWritten() throws Exception {
+        try (BufferPool pool = new BufferPool()) {
+            byte[] content = new byte[700];
+            new Random(2).nextBytes(content);
+            MemorySegment placeholder = Spliced.placeholder(content.length);
+            AtomicInteger released = new AtomicInteger();
+            short version = 12;
+            Router router = new Router(RouteTable.builder().route(ApiKey.FETCH, (ctx, request) ->
+                    CompletableFuture.completedFuture(new Spliced(response(placeholder, null),
+                            Map.of(placeholder, List.of(new Response.Part.Bytes(MemorySegment.ofArray(content)))),
+                            released::incrementAndGet))).build());
+            MemorySegment request = Frames.encodeRequest(new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
+                    .setRequestApiVersion(version).setCorrelationId(5).setClientId("t"), new FetchRequest(),
+                    n -> MemorySegment.ofArray(new byte[(int) n]));
+            Response answer = router.handle(context(pool), request.asSlice(4)).toCompletableFuture().get();
+            Response.Send send = assertInstanceOf(Response.Send.class, answer, "one frame, no parts to hold");
+            assertEquals(1, released.get(), "the engine's hold ended with the encoding, not the socket write");
+            MemorySegment plain = Frames.encodeResponse(5, ApiKey.FETCH, version,
+                    response(MemorySegment.ofArray(content), null), n -> MemorySegment.ofArray(new byte[(int) n]));
+            assertArrayEquals(plain.toArray(ValueLayout.JAVA_BYTE), send.frame().segment().toArray(ValueLayout.JAVA_BYTE));
+            send.frame().close();
+            assertEquals(0, pool.outstanding());
+        }
+    }
+
+    @Test
     void aFailedEncodingReleasesOnceAndCloses() throws Exception {
         Path path = dir.resolve("log");
         Files.write(path, new byte[100]);

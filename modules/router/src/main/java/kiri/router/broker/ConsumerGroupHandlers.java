@@ -1,6 +1,5 @@
 package kiri.router.broker;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,11 +24,6 @@ final class ConsumerGroupHandlers {
     private ConsumerGroupHandlers() {
     }
 
-    private static String clientHost(RequestContext context) {
-        InetSocketAddress remote = context.connection().remoteAddress();
-        return remote == null ? "" : "/" + remote.getAddress().getHostAddress();
-    }
-
     static Handler heartbeat(GroupCoordinator coordinator) {
         return (context, message) -> {
             ConsumerGroupHeartbeatRequest request = (ConsumerGroupHeartbeatRequest) message;
@@ -44,7 +38,7 @@ final class ConsumerGroupHandlers {
             ConsumerHeartbeat hb = new ConsumerHeartbeat(request.groupId(), request.memberId(), request.memberEpoch(),
                     request.instanceId(), request.rackId(), request.rebalanceTimeoutMs(), request.subscribedTopicNames(),
                     context.version() >= 1 ? request.subscribedTopicRegex() : null, request.serverAssignor(), owned,
-                    context.clientId() == null ? "" : context.clientId(), clientHost(context), context.version());
+                    context.clientId() == null ? "" : context.clientId(), GroupHandlers.clientHost(context), context.version());
             return coordinator.consumerHeartbeat(hb).thenApply(r -> {
                 ConsumerGroupHeartbeatResponse response = new ConsumerGroupHeartbeatResponse().setErrorCode(r.error())
                         .setErrorMessage(r.errorMessage()).setMemberId(r.memberId()).setMemberEpoch(r.memberEpoch())

@@ -52,7 +52,8 @@ final class GroupHandlers {
         return MemorySegment.ofArray(bytes == null ? new byte[0] : bytes);
     }
 
-    private static String clientHost(RequestContext context) {
+    /** The client's address as Kafka reports it in group descriptions ("/127.0.0.1"). */
+    static String clientHost(RequestContext context) {
         InetSocketAddress remote = context.connection().remoteAddress();
         return remote == null ? "" : "/" + remote.getAddress().getHostAddress();
     }
