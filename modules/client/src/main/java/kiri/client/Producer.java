@@ -789,12 +789,7 @@ public final class Producer implements AutoCloseable {
                     if (retried != null && retried[i]) {
                         continue;
                     }
-                    pendingBytes -= b.capacity;
-                    pendingBatches--;
-                    b.partition = null;
-                    b.error = null;
-                    Arrays.fill(b.callbacks, 0, b.count, null);
-                    freeBatches.push(b);
+                    recycle(b);
                 }
                 space.signalAll();
                 work.signal();
@@ -905,13 +900,7 @@ public final class Producer implements AutoCloseable {
             lock.lock();
             try {
                 for (Batch b : expired) {
-                    pendingBytes -= b.capacity;
-                    pendingBatches--;
-                    b.partition = null;
-                    b.error = null;
-                    b.retry = false;
-                    Arrays.fill(b.callbacks, 0, b.count, null);
-                    freeBatches.push(b);
+                    recycle(b);
                 }
                 space.signalAll();
             } finally {
@@ -944,6 +933,17 @@ public final class Producer implements AutoCloseable {
         // client-side: I/O (connection refused or dropped), a timeout, a broker missing from metadata
         return e instanceof IOException || e instanceof java.io.UncheckedIOException
                 || e instanceof java.util.concurrent.TimeoutException || e instanceof ClientException;
+    }
+
+    /** Under the lock: a batch whose records all completed goes back to the free list, its buffer space freed. */
+    private void recycle(Batch b) {
+        pendingBytes -= b.capacity;
+        pendingBatches--;
+        b.partition = null;
+        b.error = null;
+        b.retry = false;
+        Arrays.fill(b.callbacks, 0, b.count, null);
+        freeBatches.push(b);
     }
 
     /** Under the lock: puts a batch to retry back at the head of its partition's queue, retries in sequence order. */

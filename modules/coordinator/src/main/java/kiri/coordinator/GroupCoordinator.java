@@ -515,7 +515,7 @@ public final class GroupCoordinator implements AutoCloseable {
         if (m == null) return null;
         return List.of(m.memberEpoch, m.previousMemberEpoch, m.state, m.assigned, m.pendingRevocation,
                 m.subscribedTopicNames, String.valueOf(m.subscribedTopicRegex), String.valueOf(m.serverAssignor),
-                m.rebalanceTimeoutMs, m.clientId, m.clientHost);
+                m.rebalanceTimeoutMs, m.clientId, m.clientHost, String.valueOf(m.instanceId), String.valueOf(m.rackId));
     }
 
     private ConsumerHeartbeatResult consumerHeartbeatLocked(Group g, ConsumerHeartbeat r, String memberId,

@@ -3,9 +3,6 @@ package kiri.launcher;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +14,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.tools.consumer.group.ConsumerGroupCommand;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,35 +42,13 @@ class ConsumerGroupCommandTest {
 
     /** Runs the tool and returns what it printed (it prints results and errors to stdout). */
     private static String run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)); // its stack traces
-        try {
-            String[] all = new String[args.length + 2];
-            all[0] = "--bootstrap-server";
-            all[1] = bootstrap;
-            System.arraycopy(args, 0, all, 2, args.length);
-            ConsumerGroupCommand.main(all);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
-        System.out.println(text);
-        return text;
+        return GroupTestBroker.consumerGroupCommand(bootstrap, args);
     }
 
     @Test
     void listsAndDescribesAGroupWithAMember() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "dashboard");
+        Properties p = GroupTestBroker.stringConsumer(bootstrap, "dashboard");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "dashboard-client");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
             c.subscribe(List.of("clicks"));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -19,7 +19,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupType;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -78,14 +77,8 @@ class ConsumerProtocolRestartTest {
         Broker first = InProcessBroker.start(storage);
         int port = first.localAddress().getPort();
         String bootstrap = "127.0.0.1:" + port;
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "kip848-restart-group");
+        Properties p = GroupTestBroker.stringConsumer(bootstrap, "kip848-restart-group");
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Broker second = null;
         try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
@@ -97,8 +90,7 @@ class ConsumerProtocolRestartTest {
             assertEquals(100, before.size());
 
             first.close();
-            ListenerUrl same = new ListenerUrl("127.0.0.1", port);
-            second = Broker.start(new Broker.Settings(same, same, storage, null, 0, true, 1));
+            second = InProcessBroker.start(storage, port);
             produce(bootstrap, topic, 100, 200);
             List<String> after = consume(c, 100);
             List<String> expected = new ArrayList<>();

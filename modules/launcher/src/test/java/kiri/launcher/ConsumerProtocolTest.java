@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -41,7 +38,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.tools.consumer.group.ConsumerGroupCommand;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -88,26 +84,16 @@ class ConsumerProtocolTest {
     }
 
     private static KafkaConsumer<String, String> consumer(String group, String clientId, String assignor, String instanceId) {
-        Properties p = new Properties();
+        Properties p = GroupTestBroker.stringConsumer(bootstrap, group);
         if (instanceId != null) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
         if (assignor != null) p.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, assignor);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return new KafkaConsumer<>(p);
     }
 
     private static void waitFor(BooleanSupplier done, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
-            Thread.sleep(20);
-        }
+        GroupTestBroker.waitFor(done, what, WAIT);
     }
 
     /** A member on its own thread: polls, commits what it polled, and counts only committed records. */
@@ -227,13 +213,13 @@ class ConsumerProtocolTest {
                     && l.protocol().equals("consumer")), listed.toString());
 
             // kafka-consumer-groups --describe
-            String out = runTool("--describe", "--group", group);
+            String out = GroupTestBroker.consumerGroupCommand(bootstrap, "--describe", "--group", group);
             assertFalse(out.contains("Error"), out);
             assertEquals(4, out.lines().filter(l -> l.startsWith(group) && l.contains(topic)).count(), out);
             assertTrue(out.lines().anyMatch(l -> l.startsWith(group) && l.contains("kip848-a")), out);
-            String members = runTool("--describe", "--group", group, "--members");
+            String members = GroupTestBroker.consumerGroupCommand(bootstrap, "--describe", "--group", group, "--members");
             assertTrue(members.lines().anyMatch(l -> l.startsWith(group) && l.contains("kip848-b")), members);
-            String state = runTool("--describe", "--group", group, "--state");
+            String state = GroupTestBroker.consumerGroupCommand(bootstrap, "--describe", "--group", group, "--state");
             assertTrue(state.lines().anyMatch(l -> l.startsWith(group) && l.contains("Stable") && l.contains("uniform")),
                     state);
 
@@ -346,26 +332,5 @@ class ConsumerProtocolTest {
             if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
             c.poll(Duration.ofMillis(50));
         }
-    }
-
-    private static String runTool(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        try {
-            String[] all = new String[args.length + 2];
-            all[0] = "--bootstrap-server";
-            all[1] = bootstrap;
-            System.arraycopy(args, 0, all, 2, args.length);
-            ConsumerGroupCommand.main(all);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
-        System.out.println(text);
-        return text;
     }
 }

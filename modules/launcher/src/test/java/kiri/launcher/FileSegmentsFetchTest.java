@@ -45,7 +45,7 @@ class FileSegmentsFetchTest {
     void aRealConsumerReadsRecordsAcrossSeveralSegmentsByteForByte() throws Exception {
         Path data = dir.resolve("data");
         String topic = "segmented";
-        int n = 8_000; // ~8 MiB of values: 7 or more 1 MiB segments per the two partitions
+        int n = 8_000; // ~8 MiB of values: ~4 MiB in each of the two partitions, so at least three 1 MiB segments each
         Broker broker = InProcessBroker.start("file:" + data);
         try {
             String bootstrap = InProcessBroker.bootstrap(broker);
@@ -93,9 +93,18 @@ class FileSegmentsFetchTest {
                 admin.deleteRecords(Map.of(new TopicPartition(topic, 0), RecordsToDelete.beforeOffset(n / 2),
                         new TopicPartition(topic, 1), RecordsToDelete.beforeOffset(n / 2))).all().get();
             }
+            long deadline = System.currentTimeMillis() + 30_000;
+            long left = logs;
+            while (left >= logs && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+                try (Stream<Path> files = Files.walk(data)) {
+                    left = files.filter(p -> p.getFileName().toString().endsWith(".log")).count();
+                }
+            }
+            assertTrue(left < logs, "DeleteRecords deleted segment files (" + logs + " -> " + left + "): else the check below proves nothing");
             Path fds = Path.of("/proc/self/fd");
             if (Files.isDirectory(fds)) {
-                long deadline = System.currentTimeMillis() + 30_000;
+                deadline = System.currentTimeMillis() + 30_000;
                 List<String> open = deletedLogsStillOpen(fds, data);
                 while (!open.isEmpty() && System.currentTimeMillis() < deadline) {
                     Thread.sleep(50);

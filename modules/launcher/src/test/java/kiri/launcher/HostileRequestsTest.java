@@ -84,7 +84,6 @@ class HostileRequestsTest {
         }
         System.out.printf("%s: %d request frames x %d: %d answered, %d closed, %d waiting%n", storage, requests.size(),
                 MUTATIONS_PER_FRAME + 1, answered, closed, waiting);
-        assertEquals(requests.size() * (MUTATIONS_PER_FRAME + 1), answered + closed + waiting);
         assertEquals(List.of(), unanswered, "every served request as the corpus has it is answered, others closed");
         assertTrue(answered >= requests.size() / 2, "most requests are answered: " + answered + " answered, "
                 + closed + " closed, " + waiting + " waiting");

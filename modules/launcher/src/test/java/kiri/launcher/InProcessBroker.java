@@ -8,8 +8,13 @@ final class InProcessBroker {
     }
 
     static Broker start(String storageUrl) throws IOException {
-        ListenerUrl loopback = new ListenerUrl("127.0.0.1", 0);
-        return Broker.start(new Broker.Settings(loopback, loopback, storageUrl, null, 0, true, 1));
+        return start(storageUrl, 0);
+    }
+
+    /** A broker on {@code port} (e.g. the one a stopped broker had: clients reconnect to the same address). */
+    static Broker start(String storageUrl, int port) throws IOException {
+        ListenerUrl same = new ListenerUrl("127.0.0.1", port);
+        return Broker.start(new Broker.Settings(same, same, storageUrl, null, 0, true, 1));
     }
 
     static String bootstrap(Broker broker) {

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import kiri.client.Cluster;
@@ -33,14 +34,8 @@ class ProducerRetryRestartTest {
     @TempDir
     Path dir;
 
-    private static void await(BooleanSupplier condition, String what) {
-        long giveUp = System.nanoTime() + 60_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > giveUp) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            LockSupport.parkNanos(5_000_000);
-        }
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        GroupTestBroker.waitFor(condition, what, Duration.ofSeconds(60));
     }
 
     @RepeatedTest(3)
@@ -90,8 +85,7 @@ class ProducerRetryRestartTest {
                 long downSince = System.nanoTime();
                 await(() -> sent.get() >= sentAtStop + 2_000 && System.nanoTime() - downSince > 500_000_000L,
                         "records sent while the broker is down");
-                ListenerUrl same = new ListenerUrl("127.0.0.1", port);
-                second = Broker.start(new Broker.Settings(same, same, storage, null, 0, true, 1));
+                second = InProcessBroker.start(storage, port);
                 int sentAtRestart = sent.get();
                 await(() -> acked.get() >= sentAtRestart + 5_000, "records after the restart");
                 stop.set(true);
