@@ -104,7 +104,8 @@ final class LogStorage implements Storage {
     // Metadata thread only.
     private long nextProducerId;
     private long producerIdBlockEnd;
-    private final List<CompletableFuture<Void>> pendingMarkers = new ArrayList<>();
+    /** Markers written by the transaction table, acknowledged and awaited after its change ({@link #awaitMarkers}). */
+    private final List<Writer.Append> pendingMarkers = new ArrayList<>();
     private final Set<String> dirtyGroups = new LinkedHashSet<>();
 
     private volatile boolean closed;
@@ -242,7 +243,7 @@ final class LogStorage implements Storage {
                     }
                     short epoch = 0;
                     for (ActiveProducer ap : p.activeProducers()) if (ap.producerId() == pid) epoch = ap.producerEpoch();
-                    pendingMarkers.add(p.appendMarker(marker(new ProducerIdAndEpoch(pid, epoch), false), writer));
+                    pendingMarkers.add(p.appendMarker(marker(new ProducerIdAndEpoch(pid, epoch), false), writer, now));
                 }
             }
         }
@@ -312,9 +313,9 @@ final class LogStorage implements Storage {
         public void writeMarker(TopicPartition tp, ProducerIdAndEpoch producer, boolean commit) {
             PartitionLog p = partition(tp);
             if (p == null) return;
-            CompletableFuture<Void> f = p.appendMarker(marker(producer, commit), writer);
+            Writer.Append marker = p.appendMarker(marker(producer, commit), writer, clock.millis());
             synchronized (pendingMarkers) {
-                pendingMarkers.add(f);
+                pendingMarkers.add(marker);
             }
         }
 
@@ -325,14 +326,14 @@ final class LogStorage implements Storage {
         }
     }
 
-    /** Waits until the markers just written are durable (metadata thread; the writer completes them). */
+    /** Waits until the markers just written are durable (metadata thread, outside the transaction table's monitors). */
     private void awaitMarkers() {
-        List<CompletableFuture<Void>> markers;
+        List<Writer.Append> markers;
         synchronized (pendingMarkers) {
             markers = new ArrayList<>(pendingMarkers);
             pendingMarkers.clear();
         }
-        for (CompletableFuture<Void> f : markers) f.join();
+        for (Writer.Append m : markers) writer.acknowledge(m).join();
     }
 
     /** After a transaction-table change: markers durable first, then the offsets it committed, then its own record. */
@@ -512,10 +513,11 @@ final class LogStorage implements Storage {
                 if (transactionalId == null) {
                     return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
                 }
-                return txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch), RecordBatchHeader.producerEpoch(batch),
-                        now, () -> p.assign(batch, writer, now));
+                // acknowledged outside the transaction's monitor, which the append runs under
+                return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
+                        RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
             }
-            return p.assign(batch, writer, now);
+            return writer.acknowledge(p.assign(batch, writer, now));
         } catch (StorageException e) {
             return Stages.failed(e);
         }

@@ -204,10 +204,10 @@ final class PartitionLog {
     // ---- produce (caller thread) -------------------------------------------------------------
 
     /**
-     * Checks the batch against the producer state, assigns its offsets in place and queues it to
-     * {@code writer}; the returned future completes once the batch is durable (or fails).
+     * Checks the batch against the producer state, assigns its offsets in place and hands it to {@code writer}
+     * ({@link #hand}). Pass the returned append to {@link Writer#acknowledge}, holding no monitor, for its future.
      */
-    synchronized CompletableFuture<Void> assign(MemorySegment batch, Writer writer, long nowMs) {
+    synchronized Writer.Append assign(MemorySegment batch, Writer writer, long nowMs) {
         if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
         if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
         long dup = producers.check(batch);
@@ -215,8 +215,7 @@ final class PartitionLog {
         if (dup != PartitionProducerState.APPEND) {
             // A retry of a stored batch: the original offset, acknowledged once the original is durable.
             RecordBatchHeader.setBaseOffset(batch, dup);
-            writer.submit(new Writer.Append(this, null, dup, dup, done, -1L));
-            return done;
+            return hand(new Writer.Append(this, null, dup, dup, done, -1L), writer, nowMs);
         }
         long base = nextOffset;
         RecordBatchHeader.setBaseOffset(batch, base);
@@ -225,16 +224,18 @@ final class PartitionLog {
         long next = RecordBatchHeader.nextOffset(batch, base);
         nextOffset = next;
         producers.onAppend(batch, base);
-        writer.submit(new Writer.Append(this, batch, base, next, done, -1L));
-        return done;
+        return hand(new Writer.Append(this, batch, base, next, done, -1L), writer, nowMs);
     }
 
-    /** Appends a transaction marker (no producer checks: the coordinator writes it). */
-    synchronized CompletableFuture<Void> appendMarker(MemorySegment marker, Writer writer) {
+    /**
+     * Appends a transaction marker (no producer checks: the coordinator writes it). Pass the returned append to
+     * {@link Writer#acknowledge}, holding no monitor, for its future.
+     */
+    synchronized Writer.Append appendMarker(MemorySegment marker, Writer writer, long nowMs) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (deleted || failure != null) {
             done.complete(null); // nothing to end on a partition that is gone
-            return done;
+            return new Writer.Append(this, null, nextOffset, nextOffset, done, -1L);
         }
         long base = nextOffset;
         RecordBatchHeader.setBaseOffset(marker, base);
@@ -246,13 +247,29 @@ final class PartitionLog {
         }
         if (txnStart >= 0) closing.merge(txnStart, 1, Integer::sum);
         producers.onAppend(marker, base);
-        writer.submit(new Writer.Append(this, marker, base, base + 1, done, txnStart));
-        return done;
+        return hand(new Writer.Append(this, marker, base, base + 1, done, txnStart), writer, nowMs);
     }
 
-    // ---- writing (writer thread) -------------------------------------------------------------
+    /**
+     * Queues {@code a} to the writer's thread, or (fsync=never, interval) writes it now, under this monitor, so the
+     * file holds batches in offset order either way.
+     */
+    private Writer.Append hand(Writer.Append a, Writer writer, long nowMs) {
+        if (!writer.writesInline()) {
+            writer.submit(a);
+            return a;
+        }
+        try {
+            writer.written(write(a, nowMs));
+        } catch (IOException | RuntimeException e) {
+            a.future().completeExceptionally(Writer.writeFailure(a, e)); // write() failed the partition if it must
+        }
+        return a;
+    }
 
-    /** Writes one queued batch into the active segment (rolling first if needed); returns the segment written. */
+    // ---- writing (writer thread, or the assigning thread under this monitor) -------------------
+
+    /** Writes one batch into the active segment (rolling first if needed); returns the segment written, null if none. */
     Segment write(Writer.Append a, long nowMs) throws IOException {
         if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
         if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);

@@ -6,23 +6,30 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.StorageException;
 
 /**
- * The engine's one writer thread: group commit. It takes every batch queued since its last round,
- * writes each to its partition's active segment, then (fsync=always) forces each file written once
+ * The engine's one writer thread. With fsync=always it does group commit: it takes every batch queued
+ * since its last round, writes each to its partition's active segment, forces each file written once
  * for the whole round, and only then publishes the new high watermarks and completes the produce
  * futures. Many concurrent appends therefore share one {@code force}: the more producers wait, the
- * larger the group. With fsync=never it publishes after the writes; with interval:MS it also forces
- * the files written at least every MS.
+ * larger the group; those futures complete on this thread, and callers hop to their own executors if
+ * they care.
  *
- * <p>Produce futures complete on this thread; callers hop to their own executors if they care.
+ * <p>With fsync=never and interval:MS nothing waits for a force, so the thread that assigns a batch its
+ * offsets writes it too ({@link #writesInline}) and acknowledges it itself ({@link #acknowledge}): a
+ * hand-off to this thread and back would cost two thread wake-ups per batch, about as much CPU as the
+ * rest of the produce path (bench/RESULTS.md). This thread then only forces, every MS, the files
+ * written since its last force (interval), and everything on {@link #stop}.
  */
 final class Writer implements Runnable {
     /**
@@ -36,13 +43,15 @@ final class Writer implements Runnable {
     private static final int MAX_GROUP = 4096;
 
     private final LinkedBlockingQueue<Append> queue = new LinkedBlockingQueue<>();
+    /** Segments written and not forced since: by this thread (always), or by inline writers (interval). */
+    private final Set<Segment> dirty = ConcurrentHashMap.newKeySet();
     private final FsyncMode mode;
     private final InstantSource clock;
     private final Thread thread;
     private volatile boolean stopping;
     /** Rounds that forced at least once, and appends written: group commit's effect, for tests. */
     volatile long forceRounds;
-    volatile long appendsWritten;
+    final LongAdder appendsWritten = new LongAdder();
 
     Writer(FsyncMode mode, InstantSource clock, String name) {
         this.mode = mode;
@@ -54,7 +63,30 @@ final class Writer implements Runnable {
         thread.start();
     }
 
-    /** Queues an append; never blocks. Called under the partition's monitor (so per-partition order is offset order). */
+    /** True when the assigning thread writes appends itself (fsync=never, interval:MS); else they are {@link #submit}ted. */
+    boolean writesInline() {
+        return !(mode instanceof FsyncMode.Always);
+    }
+
+    /** An inline writer wrote to {@code s} (null: nothing written): the next interval force covers it. */
+    void written(Segment s) {
+        if (s == null) return;
+        appendsWritten.increment();
+        if (mode instanceof FsyncMode.Interval) dirty.add(s);
+    }
+
+    /**
+     * The future of an assigned append. One written inline is published and completed here, on the caller's thread:
+     * call this holding no monitor, since completing it wakes fetches waiting for the data. One queued to this thread
+     * completes once its round is durable.
+     */
+    CompletableFuture<Void> acknowledge(Append a) {
+        // done already: failed, or nothing to write (a marker for a partition that is gone)
+        if (writesInline() && !a.future().isDone()) publish(List.of(a), new Throwable[1]);
+        return a.future();
+    }
+
+    /** Queues an append (fsync=always); never blocks. Called under the partition's monitor (so per-partition order is offset order). */
     void submit(Append a) {
         if (stopping) {
             a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
@@ -85,7 +117,6 @@ final class Writer implements Runnable {
     @Override
     public void run() {
         List<Append> group = new ArrayList<>();
-        Set<Segment> dirty = Collections.newSetFromMap(new IdentityHashMap<>());
         // Interval flushes run on the monotonic clock; the engine clock (which tests move) only drives segment.ms.
         long intervalMs = mode instanceof FsyncMode.Interval i ? i.ms() : 0L;
         long nextForce = intervalMs > 0 ? monotonicMs() + intervalMs : Long.MAX_VALUE;
@@ -113,8 +144,8 @@ final class Writer implements Runnable {
                 try {
                     Segment s = a.partition().write(a, now);
                     if (s != null) {
-                        if (!(mode instanceof FsyncMode.Never)) dirty.add(s); // never: the engine forces on close
-                        appendsWritten++;
+                        dirty.add(s);
+                        appendsWritten.increment();
                     }
                 } catch (IOException | RuntimeException e) {
                     failures[i] = e;
@@ -143,7 +174,9 @@ final class Writer implements Runnable {
 
     private static Throwable forceAll(Set<Segment> dirty) {
         Throwable failure = null;
-        for (Segment s : dirty) {
+        for (Iterator<Segment> it = dirty.iterator(); it.hasNext(); ) {
+            Segment s = it.next();
+            it.remove(); // before the force: a write that adds it again after this stays for the next round
             if (!s.retain()) continue; // deleted meanwhile: nobody will read it
             try {
                 s.log.force(false);
@@ -153,7 +186,6 @@ final class Writer implements Runnable {
                 s.release();
             }
         }
-        dirty.clear();
         return failure;
     }
 
@@ -174,8 +206,13 @@ final class Writer implements Runnable {
             Append a = group.get(i);
             if (a == STOP) continue;
             if (failures[i] == null) a.future().complete(null);
-            else a.future().completeExceptionally(failures[i] instanceof StorageException se ? se
-                    : new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot write " + a.partition().tp + ": " + failures[i]));
+            else a.future().completeExceptionally(writeFailure(a, failures[i]));
         }
+    }
+
+    /** What the producer of {@code a} is told when writing or forcing it failed with {@code failure}. */
+    static StorageException writeFailure(Append a, Throwable failure) {
+        return failure instanceof StorageException se ? se
+                : new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot write " + a.partition().tp + ": " + failure);
     }
 }

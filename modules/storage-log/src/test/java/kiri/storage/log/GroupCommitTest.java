@@ -29,12 +29,14 @@ class GroupCommitTest {
     @TempDir
     Path dir;
 
-    @Test
-    void concurrentProducersAreAllAcknowledgedWithContiguousOffsets() throws Exception {
+    /** always: group commit on the writer thread; never and interval: each producer thread writes its own appends. */
+    @ParameterizedTest
+    @ValueSource(strings = {"fsync=always", "fsync=never", "fsync=interval:2"})
+    void concurrentProducersAreAllAcknowledgedWithContiguousOffsets(String params) throws Exception {
         int threads = 8;
         int perThread = 250;
         int partitions = 2;
-        try (LogStorage s = Harness.open(dir)) {
+        try (LogStorage s = Harness.open(dir, params, java.time.InstantSource.system())) {
             Harness.topic(s, "t", partitions, Map.of());
             ConcurrentLinkedQueue<long[]> acked = new ConcurrentLinkedQueue<>(); // {partition, base offset, records}
             CountDownLatch start = new CountDownLatch(1);
@@ -83,9 +85,30 @@ class GroupCommitTest {
                 for (int i = 0; i < offsets.size(); i++) assertEquals(i, offsets.get(i));
             }
             Writer w = s.writer();
-            assertEquals(threads * perThread, w.appendsWritten);
+            assertEquals(threads * perThread, w.appendsWritten.sum());
             // Not asserted (it depends on scheduling), but worth seeing: appends per force.
-            System.out.printf("group commit: %d appends in %d forces%n", w.appendsWritten, w.forceRounds);
+            System.out.printf("group commit: %d appends in %d forces%n", w.appendsWritten.sum(), w.forceRounds);
+        }
+    }
+
+    @Test
+    void withoutFsyncTheProducingThreadWritesAndAcknowledges() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (LogStorage s = Harness.open(dir, "fsync=never", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            MemorySegment batch = KafkaBatches.plain("v", 5, 1_000L);
+            CompletableFuture<Void> acked = s.produce(null, tp, batch).toCompletableFuture();
+            assertTrue(acked.isDone() && !acked.isCompletedExceptionally(), "acknowledged on return, not by the writer thread");
+            assertEquals(5, await(s.offsets(tp)).highWatermark());
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), KafkaBatches.offsets(fetchAll(s, tp, 0)));
+            assertEquals(0, s.writer().forceRounds, "never forces while open");
+        }
+        try (LogStorage s = Harness.open(dir, "fsync=interval:1", new Harness.Clock())) {
+            LogRecordsTest.produce(s, tp, KafkaBatches.plain(2));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (s.writer().forceRounds == 0 && System.nanoTime() < deadline) Thread.sleep(1);
+            assertTrue(s.writer().forceRounds > 0, "the writer thread forces what producers wrote inline");
+            assertEquals(7, await(s.offsets(tp)).highWatermark());
         }
     }
 
