@@ -1,7 +1,10 @@
 package kiri.launcher;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -12,9 +15,13 @@ import kiri.coordinator.Timer;
 import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
+import kiri.router.Router;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
+import kiri.transport.ConnectionContext;
+import kiri.transport.RequestHandler;
+import kiri.transport.Response;
 import kiri.transport.Server;
 import kiri.transport.ServerConfig;
 
@@ -68,14 +75,13 @@ public final class Broker implements AutoCloseable {
         try {
             // the advertised port follows the real one when listening on an ephemeral port
             BrokerConfig[] cfg = new BrokerConfig[1];
-            kiri.router.Router[] router = new kiri.router.Router[1];
-            started = Server.start(ServerConfig.builder((c, f) -> router[0] != null ? router[0].handle(c, f)
-                    : java.util.concurrent.CompletableFuture.completedFuture(new kiri.transport.Response.Close("starting")))
+            RouterOnceBound router = new RouterOnceBound();
+            started = Server.start(ServerConfig.builder(router)
                     .bind(new InetSocketAddress(s.listener().host(), s.listener().port())).build());
             int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
             cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
                     s.autoCreateTopics(), s.defaultPartitions());
-            router[0] = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
+            router.router = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
             opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
             this.config = cfg[0];
         } catch (IOException | RuntimeException e) {
@@ -96,6 +102,26 @@ public final class Broker implements AutoCloseable {
         });
         housekeeping.scheduleWithFixedDelay(this::maintain, MAINTAIN_INTERVAL_MS, MAINTAIN_INTERVAL_MS,
                 TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The server's handler: the router, which needs the bound port (it advertises it) and so is built once the server
+     * listens; a request before then closes its connection.
+     */
+    private static final class RouterOnceBound implements RequestHandler {
+        volatile Router router;
+
+        @Override
+        public CompletionStage<Response> handle(ConnectionContext connection, MemorySegment frame) {
+            Router r = router;
+            return r != null ? r.handle(connection, frame) : CompletableFuture.completedFuture(new Response.Close("starting"));
+        }
+
+        @Override
+        public void endRound() {
+            Router r = router;
+            if (r != null) r.endRound();
+        }
     }
 
     private static ScheduledExecutorService timerThread() {

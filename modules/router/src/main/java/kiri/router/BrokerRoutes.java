@@ -26,6 +26,6 @@ public final class BrokerRoutes {
         RouteTable[] table = new RouteTable[1];
         RouteTable routes = Routes.broker(storage, config, () -> table[0], groups).build();
         table[0] = routes.wrap(List.of(new RequestLogging(), metrics));
-        return new Router(table[0]);
+        return new Router(table[0], storage::endRound); // group commit on the event loops
     }
 }

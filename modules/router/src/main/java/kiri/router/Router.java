@@ -32,10 +32,22 @@ public final class Router implements RequestHandler {
     private static final System.Logger LOG = System.getLogger(Router.class.getName());
 
     private final RouteTable table;
+    private final Runnable endRound;
 
     /** {@code table} should already carry its layers ({@link RouteTable#wrap}). */
     public Router(RouteTable table) {
+        this(table, () -> { });
+    }
+
+    /** ... and {@code endRound} runs at the end of each event loop round ({@link RequestHandler#endRound}). */
+    public Router(RouteTable table, Runnable endRound) {
         this.table = table;
+        this.endRound = endRound;
+    }
+
+    @Override
+    public void endRound() {
+        endRound.run();
     }
 
     public RouteTable table() {

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * this thread; other threads talk to it only through {@link #execute}, which queues a task and
  * wakes the selector.
  *
- * <p>Each iteration: run queued tasks, flush connections that gained responses ("dirty"), block in
+ * <p>Each iteration: run queued tasks, end the handler's round ({@link RequestHandler#endRound}), flush
+ * connections that gained responses ("dirty"), block in
  * {@code select} until I/O, a task or the next idle check, then handle ready keys. Responses that
  * complete during one iteration leave in one gathering write per connection.
  *
@@ -198,6 +199,7 @@ final class EventLoop implements LoopContext {
         try {
             while (true) {
                 runTasks();
+                endRound();
                 flushDirty();
                 if (stopping || (draining && connections.isEmpty())) {
                     break;
@@ -273,6 +275,14 @@ final class EventLoop implements LoopContext {
             } catch (Throwable t) {
                 LOG.log(Level.ERROR, thread.getName() + ": task failed", t);
             }
+        }
+    }
+
+    private void endRound() {
+        try {
+            config.handler().endRound();
+        } catch (Throwable t) {
+            LOG.log(Level.ERROR, thread.getName() + ": handler's endRound failed", t);
         }
     }
 

@@ -37,4 +37,12 @@ public interface RequestHandler {
      */
     default void connectionClosed(ConnectionContext connection) {
     }
+
+    /**
+     * Each event loop calls this after it has handled a round of ready connections and queued tasks, before it
+     * writes the round's responses and waits again: work the round's requests started and that is best finished in
+     * one go (say, one sync for all the round's appends) is done here, completing their stages on the loop thread.
+     */
+    default void endRound() {
+    }
 }

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -192,6 +193,40 @@ class ServerTest {
         assertEquals(5, completedOn.size());
         assertEquals(Set.of(handledOn.get(0)), Set.copyOf(completedOn), "completed on the connection's loop thread");
         assertEquals(Set.of(handledOn.get(0)), Set.copyOf(handledOn));
+    }
+
+    @Test
+    void eachLoopEndsItsRoundOnItsOwnThreadAndSendsWhatTheRoundCompleted() throws Exception {
+        // a handler that answers only at the end of the round (as the file engine's group commit does)
+        Map<Thread, List<Runnable>> pending = new ConcurrentHashMap<>();
+        List<Throwable> offLoop = new CopyOnWriteArrayList<>();
+        InetSocketAddress address = start(new RequestHandler() {
+            @Override
+            public CompletableFuture<Response> handle(ConnectionContext connection, MemorySegment frame) {
+                CompletableFuture<Response> answer = new CompletableFuture<>();
+                Response.Send echo = echo(connection, frame);
+                pending.computeIfAbsent(Thread.currentThread(), t -> new ArrayList<>()).add(() -> answer.complete(echo));
+                return answer;
+            }
+
+            @Override
+            public void endRound() {
+                if (!Thread.currentThread().getName().startsWith("kiri-loop-")) offLoop.add(new AssertionError(Thread.currentThread()));
+                List<Runnable> mine = pending.remove(Thread.currentThread());
+                if (mine != null) mine.forEach(Runnable::run);
+            }
+        });
+        try (TestSupport.RawClient a = new TestSupport.RawClient(address); TestSupport.RawClient b = new TestSupport.RawClient(address)) {
+            for (int i = 0; i < 50; i++) {
+                byte[] first = request(i, 'E', i);
+                byte[] second = request(1000 + i, 'E', 7);
+                a.write(first);
+                b.write(second);
+                a.expectEcho(first);
+                b.expectEcho(second);
+            }
+        }
+        assertTrue(offLoop.isEmpty(), () -> "endRound off a loop thread: " + offLoop);
     }
 
     @Test

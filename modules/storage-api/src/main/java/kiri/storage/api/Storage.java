@@ -150,6 +150,16 @@ public interface Storage extends AutoCloseable {
     CompletionStage<Void> produce(String transactionalId, TopicPartition partition, MemorySegment batch);
 
     /**
+     * Ends a round of calls from this thread. An event loop calls it after each round of ready connections, before
+     * it waits again. An engine that makes appends durable in groups may then, once a thread has called this, keep
+     * that thread's appends pending until its next call and make them durable on it, all with one sync, instead of
+     * handing them to a thread of its own (a hand-off and back costs two thread wake-ups per group). So a thread that
+     * calls this once must call it after every round. Engines that complete appends by themselves ignore it.
+     */
+    default void endRound() {
+    }
+
+    /**
      * Reads whole batches of one partition starting with the batch that contains {@code offset}.
      *
      * <p>Returns batches up to {@code maxBytes} in total; if the first batch alone is larger it is

@@ -524,6 +524,11 @@ final class LogStorage implements Storage {
     }
 
     @Override
+    public void endRound() {
+        writer.endRound();
+    }
+
+    @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
         if (closed) return closedStage();

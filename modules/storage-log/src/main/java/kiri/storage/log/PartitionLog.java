@@ -58,6 +58,8 @@ final class PartitionLog {
 
     private volatile Segment[] segments;
     private long nextOffset; // guarded by this
+    /** Appends queued to the writer thread and not yet written by it; guarded by this. */
+    private int queued;
     private volatile long highWatermark;
     private volatile long lastStableOffset;
     private volatile long logStart;
@@ -251,20 +253,32 @@ final class PartitionLog {
     }
 
     /**
-     * Queues {@code a} to the writer's thread, or (fsync=never, interval) writes it now, under this monitor, so the
-     * file holds batches in offset order either way.
+     * Writes {@code a} now, under this monitor, when this thread writes inline ({@link Writer#writesInline}), else
+     * queues it to the writer's thread. Once one is queued, the next ones queue behind it until the writer thread has
+     * written it, so the file holds batches in offset order either way.
      */
     private Writer.Append hand(Writer.Append a, Writer writer, long nowMs) {
-        if (!writer.writesInline()) {
+        if (queued > 0 || !writer.writesInline()) {
+            queued++;
             writer.submit(a);
             return a;
         }
         try {
-            writer.written(write(a, nowMs));
+            Segment s = write(a, nowMs);
+            writer.written(a, s != null ? s : segments[segments.length - 1]);
         } catch (IOException | RuntimeException e) {
             a.future().completeExceptionally(Writer.writeFailure(a, e)); // write() failed the partition if it must
         }
         return a;
+    }
+
+    /** The writer thread writes an append it was queued ({@link #hand}). */
+    synchronized Segment writeQueued(Writer.Append a, long nowMs) throws IOException {
+        try {
+            return write(a, nowMs);
+        } finally {
+            queued--;
+        }
     }
 
     // ---- writing (writer thread, or the assigning thread under this monitor) -------------------

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -18,18 +19,21 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.StorageException;
 
 /**
- * The engine's one writer thread. With fsync=always it does group commit: it takes every batch queued
- * since its last round, writes each to its partition's active segment, forces each file written once
- * for the whole round, and only then publishes the new high watermarks and completes the produce
- * futures. Many concurrent appends therefore share one {@code force}: the more producers wait, the
- * larger the group; those futures complete on this thread, and callers hop to their own executors if
- * they care.
+ * The engine's writer thread, and group commit. With fsync=always, appends are made durable in groups, in two ways:
+ * <ul>
+ * <li>A thread that ends rounds ({@link #endRound}: an event loop, after each round of ready connections) writes its
+ * appends itself as it assigns them, and at the end of the round forces each file the round wrote, once, then
+ * publishes the new high watermarks and completes the round's futures, on that thread. No hand-off: a hand-off to
+ * another thread and back costs two thread wake-ups per round, about as much CPU as the rest of the produce path.
+ * <li>Appends from any other thread are queued to this thread, which takes every append queued since its last
+ * round, writes each, forces each file written once for the whole round, and then publishes and completes them
+ * (callers hop to their own executors if they care).
+ * </ul>
+ * Either way many appends share one {@code force}: the more producers wait, the larger the group.
  *
- * <p>With fsync=never and interval:MS nothing waits for a force, so the thread that assigns a batch its
- * offsets writes it too ({@link #writesInline}) and acknowledges it itself ({@link #acknowledge}): a
- * hand-off to this thread and back would cost two thread wake-ups per batch, about as much CPU as the
- * rest of the produce path (bench/RESULTS.md). This thread then only forces, every MS, the files
- * written since its last force (interval), and everything on {@link #stop}.
+ * <p>With fsync=never and interval:MS nothing waits for a force, so the thread that assigns a batch its offsets
+ * writes it too ({@link #writesInline}) and acknowledges it at once ({@link #acknowledge}). This thread then only
+ * forces, every MS, the files written since its last force (interval), and everything on {@link #stop}.
  */
 final class Writer implements Runnable {
     /**
@@ -49,9 +53,18 @@ final class Writer implements Runnable {
     private final InstantSource clock;
     private final Thread thread;
     private volatile boolean stopping;
+    /** The round of the calling thread, once it has ended one (fsync=always). */
+    private final ThreadLocal<Round> rounds = new ThreadLocal<>();
+    private final Set<Round> allRounds = ConcurrentHashMap.newKeySet();
     /** Rounds that forced at least once, and appends written: group commit's effect, for tests. */
-    volatile long forceRounds;
+    final LongAdder forceRounds = new LongAdder();
     final LongAdder appendsWritten = new LongAdder();
+
+    /** What a round thread wrote since its last {@link #endRound}; guarded by itself (stop() may take it over). */
+    private static final class Round {
+        List<Append> appends = new ArrayList<>();
+        Set<Segment> dirty = Collections.newSetFromMap(new IdentityHashMap<>());
+    }
 
     Writer(FsyncMode mode, InstantSource clock, String name) {
         this.mode = mode;
@@ -63,16 +76,68 @@ final class Writer implements Runnable {
         thread.start();
     }
 
-    /** True when the assigning thread writes appends itself (fsync=never, interval:MS); else they are {@link #submit}ted. */
+    /**
+     * True when the calling thread writes the appends it assigns (under the partition's monitor): with fsync=never and
+     * interval:MS any thread, with fsync=always a thread that ends rounds. Otherwise they are {@link #submit}ted.
+     */
     boolean writesInline() {
-        return !(mode instanceof FsyncMode.Always);
+        return !(mode instanceof FsyncMode.Always) || (rounds.get() != null && !stopping);
     }
 
-    /** An inline writer wrote to {@code s} (null: nothing written): the next interval force covers it. */
-    void written(Segment s) {
-        if (s == null) return;
-        appendsWritten.increment();
-        if (mode instanceof FsyncMode.Interval) dirty.add(s);
+    /**
+     * The calling thread wrote {@code a} into {@code s} (for a retried duplicate, with no batch, the active segment the
+     * original is in or was forced before): with fsync=always it waits for the thread's round, with interval:MS the
+     * next interval force covers it.
+     */
+    void written(Append a, Segment s) {
+        if (a.batch() != null) appendsWritten.increment();
+        if (mode instanceof FsyncMode.Always) {
+            Round r = rounds.get();
+            synchronized (r) {
+                r.appends.add(a);
+                r.dirty.add(s);
+            }
+        } else if (mode instanceof FsyncMode.Interval && a.batch() != null) {
+            dirty.add(s);
+        }
+    }
+
+    /**
+     * Ends the calling thread's round (fsync=always): forces the files its appends since the last call went to, once
+     * each, then publishes and completes them, here. The first call makes the thread a round thread: from then on its
+     * appends wait for its next call, so it must keep calling this after every round. Other modes: nothing to do.
+     */
+    void endRound() {
+        if (!(mode instanceof FsyncMode.Always)) return;
+        Round r = rounds.get();
+        if (r == null) {
+            r = new Round();
+            rounds.set(r);
+            allRounds.add(r);
+        }
+        // completing the round runs callbacks, which may append again: end that too, within reason
+        for (int i = 0; i < 8 && commit(r); i++) {
+            // next
+        }
+    }
+
+    /** Forces, publishes and completes what {@code r} holds; false if it held nothing. */
+    private boolean commit(Round r) {
+        List<Append> appends;
+        Set<Segment> written;
+        synchronized (r) {
+            if (r.appends.isEmpty()) return false;
+            appends = r.appends;
+            written = r.dirty;
+            r.appends = new ArrayList<>();
+            r.dirty = Collections.newSetFromMap(new IdentityHashMap<>());
+        }
+        Throwable[] failures = new Throwable[appends.size()];
+        Throwable forceFailure = forceAll(written);
+        forceRounds.increment();
+        if (forceFailure != null) Arrays.fill(failures, forceFailure);
+        publish(appends, failures);
+        return true;
     }
 
     /**
@@ -82,7 +147,7 @@ final class Writer implements Runnable {
      */
     CompletableFuture<Void> acknowledge(Append a) {
         // done already: failed, or nothing to write (a marker for a partition that is gone)
-        if (writesInline() && !a.future().isDone()) publish(List.of(a), new Throwable[1]);
+        if (!(mode instanceof FsyncMode.Always) && !a.future().isDone()) publish(List.of(a), new Throwable[1]);
         return a.future();
     }
 
@@ -95,7 +160,7 @@ final class Writer implements Runnable {
         queue.add(a);
     }
 
-    /** Writes and forces what is queued, then stops the thread. */
+    /** Writes and forces what is queued and what round threads wrote, then stops the thread. */
     void stop() {
         stopping = true;
         queue.add(STOP);
@@ -104,6 +169,7 @@ final class Writer implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        for (Round r : allRounds) commit(r); // written by round threads that will not end their round now
         failQueued(); // a submit that raced with stop()
     }
 
@@ -142,7 +208,7 @@ final class Writer implements Runnable {
                     continue;
                 }
                 try {
-                    Segment s = a.partition().write(a, now);
+                    Segment s = a.partition().writeQueued(a, now);
                     if (s != null) {
                         dirty.add(s);
                         appendsWritten.increment();
@@ -156,7 +222,7 @@ final class Writer implements Runnable {
             boolean force = mode instanceof FsyncMode.Always || stop || due;
             if (force && !dirty.isEmpty()) {
                 Throwable forceFailure = forceAll(dirty);
-                forceRounds++;
+                forceRounds.increment();
                 if (forceFailure != null) {
                     for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
                 }

@@ -3,6 +3,7 @@ package kiri.storage.log;
 import static kiri.storage.log.Harness.await;
 import static kiri.storage.log.LogRecordsTest.fetchAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,7 +88,7 @@ class GroupCommitTest {
             Writer w = s.writer();
             assertEquals(threads * perThread, w.appendsWritten.sum());
             // Not asserted (it depends on scheduling), but worth seeing: appends per force.
-            System.out.printf("group commit: %d appends in %d forces%n", w.appendsWritten.sum(), w.forceRounds);
+            System.out.printf("group commit: %d appends in %d forces%n", w.appendsWritten.sum(), w.forceRounds.sum());
         }
     }
 
@@ -101,14 +102,60 @@ class GroupCommitTest {
             assertTrue(acked.isDone() && !acked.isCompletedExceptionally(), "acknowledged on return, not by the writer thread");
             assertEquals(5, await(s.offsets(tp)).highWatermark());
             assertEquals(List.of(0L, 1L, 2L, 3L, 4L), KafkaBatches.offsets(fetchAll(s, tp, 0)));
-            assertEquals(0, s.writer().forceRounds, "never forces while open");
+            assertEquals(0, s.writer().forceRounds.sum(), "never forces while open");
         }
         try (LogStorage s = Harness.open(dir, "fsync=interval:1", new Harness.Clock())) {
             LogRecordsTest.produce(s, tp, KafkaBatches.plain(2));
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (s.writer().forceRounds == 0 && System.nanoTime() < deadline) Thread.sleep(1);
-            assertTrue(s.writer().forceRounds > 0, "the writer thread forces what producers wrote inline");
+            while (s.writer().forceRounds.sum() == 0 && System.nanoTime() < deadline) Thread.sleep(1);
+            assertTrue(s.writer().forceRounds.sum() > 0, "the writer thread forces what producers wrote inline");
             assertEquals(7, await(s.offsets(tp)).highWatermark());
+        }
+    }
+
+    /** What an event loop does: its appends are written as they come and synced, once, when its round ends. */
+    @Test
+    void aThreadThatEndsRoundsSyncsItsAppendsOncePerRound() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        long end;
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            s.endRound(); // from now on this thread's appends wait for its next endRound
+            List<CompletableFuture<Void>> round = new ArrayList<>();
+            for (int i = 0; i < 3; i++) round.add(s.produce(null, tp, KafkaBatches.plain("r" + i + "-", 2, 1_000L)).toCompletableFuture());
+            for (CompletableFuture<Void> f : round) assertFalse(f.isDone(), "pending until the round ends");
+            assertEquals(0, await(s.offsets(tp)).highWatermark(), "not visible before it is durable");
+            long forces = s.writer().forceRounds.sum();
+            s.endRound();
+            for (CompletableFuture<Void> f : round) assertTrue(f.isDone() && !f.isCompletedExceptionally());
+            assertEquals(forces + 1, s.writer().forceRounds.sum(), "one force for the round");
+            assertEquals(6, await(s.offsets(tp)).highWatermark());
+
+            // another thread's appends go through the writer thread; the round thread's next ones keep offset order
+            CompletableFuture<Void> queued = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 20; i++) s.produce(null, tp, KafkaBatches.plain("q" + i + "-", 1, 1_000L)).toCompletableFuture().join();
+            });
+            List<CompletableFuture<Void>> mine = new ArrayList<>();
+            while (!queued.isDone()) {
+                mine.add(s.produce(null, tp, KafkaBatches.plain("m-", 1, 1_000L)).toCompletableFuture());
+                s.endRound();
+            }
+            queued.join();
+            s.endRound();
+            // those that found one of the other thread's appends still queued went to the writer thread behind it
+            for (CompletableFuture<Void> f : mine) f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            end = 6 + 20 + mine.size();
+            assertEquals(end, await(s.offsets(tp)).highWatermark());
+            assertEquals(java.util.stream.LongStream.range(0, end).boxed().toList(), KafkaBatches.offsets(fetchAll(s, tp, 0)));
+
+            // a round left open when the engine closes is synced and acknowledged by the close
+            CompletableFuture<Void> open = s.produce(null, tp, KafkaBatches.plain("last-", 1, 1_000L)).toCompletableFuture();
+            assertFalse(open.isDone());
+            s.close();
+            assertTrue(open.isDone() && !open.isCompletedExceptionally());
+        }
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            assertEquals(end + 1, KafkaBatches.offsets(fetchAll(s, tp, 0)).size());
         }
     }
 
