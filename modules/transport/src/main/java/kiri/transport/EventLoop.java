@@ -229,6 +229,7 @@ final class EventLoop implements LoopContext {
             Server.close(selector);
             terminated = true;
             runTasks(); // tasks queued before `terminated` became visible
+            endRound(); // what those tasks and the last round started must not wait for a round that never comes
         }
     }
 

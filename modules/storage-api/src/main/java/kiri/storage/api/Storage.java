@@ -143,7 +143,9 @@ public interface Storage extends AutoCloseable {
      * open transaction if AddPartitionsToTxn did not add it (as Kafka's transaction version 2 does).
      * After appending, waiters from {@link #awaitData} are signalled.
      *
-     * <p>Any thread, concurrently for the same partition; never blocks.
+     * <p>Any thread, concurrently for the same partition; never waits for durability (the stage does). An engine
+     * may write the batch to its files on the calling thread (the file engine does, a page-cache write; rarely
+     * also rolling a segment, which forces the old one).
      *
      * @param transactionalId the request's transactional id, or null
      */

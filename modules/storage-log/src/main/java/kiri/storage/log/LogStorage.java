@@ -74,9 +74,11 @@ import kiri.storage.api.base.TopicCatalog;
  * Metadata files are replaced atomically ({@link AtomicFiles}); producer state is rebuilt from the
  * batch headers on open.
  *
- * <p>Threads: produce, fetch and reads run in the caller's thread without I/O waits (produce only
- * queues); the {@link Writer} thread writes and forces batches; one metadata thread runs every
- * operation that persists a metadata file, so those are serialized and never block callers.
+ * <p>Threads: produce, fetch and reads run in the caller's thread without waiting for the disk: produce
+ * writes the batch to the page cache there (or queues it to the {@link Writer} thread), and a sync, when
+ * the mode needs one, happens at the caller's {@link #endRound} or on the writer thread; one metadata
+ * thread runs every operation that persists a metadata file, so those are serialized and never block
+ * callers.
  */
 final class LogStorage implements Storage {
     private static final int MARKER_LEADER_EPOCH = 0;
@@ -333,7 +335,11 @@ final class LogStorage implements Storage {
             markers = new ArrayList<>(pendingMarkers);
             pendingMarkers.clear();
         }
-        for (Writer.Append m : markers) writer.acknowledge(m).join();
+        // every marker acknowledged (published, without fsync) before any is awaited: one that failed must not
+        // leave the others' partitions holding their last stable offset at the transaction's start
+        List<CompletableFuture<Void>> acknowledged = new ArrayList<>();
+        for (Writer.Append m : markers) acknowledged.add(writer.acknowledge(m));
+        for (CompletableFuture<Void> f : acknowledged) f.join();
     }
 
     /** After a transaction-table change: markers durable first, then the offsets it committed, then its own record. */

@@ -2,6 +2,8 @@ package kiri.storage.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -35,10 +37,11 @@ import kiri.storage.api.TopicPartition;
  * watermark), producer state and long-poll waiters.
  *
  * <p>Offsets are assigned at {@link #assign} under the partition's monitor, in the caller's thread,
- * together with the producer-state check, and the batch is queued to the engine's {@link Writer} in
- * the same critical section, so the queue holds each partition's batches in offset order. The high
- * watermark only moves when the writer publishes a batch that is as durable as the engine promises:
- * readers never see a batch that a crash could take back (in the default fsync mode).
+ * together with the producer-state check, and in the same critical section the batch is written (by
+ * that thread, see {@link Writer#writesInline}) or queued to the engine's {@link Writer}, so the file
+ * holds each partition's batches in offset order. The high watermark only moves when a batch is
+ * published once it is as durable as the engine promises: readers never see a batch that a crash could
+ * take back (in the default fsync mode).
  *
  * <p>Locking: the monitor guards {@code nextOffset}, the producer state and changes of the segment
  * list (copy-on-write, read lock-free by fetches).
@@ -60,7 +63,16 @@ final class PartitionLog {
     private long nextOffset; // guarded by this
     /** Appends queued to the writer thread and not yet written by it; guarded by this. */
     private int queued;
-    private volatile long highWatermark;
+    private volatile long highWatermark; // only grows: see publish
+    private static final VarHandle HIGH_WATERMARK;
+
+    static {
+        try {
+            HIGH_WATERMARK = MethodHandles.lookup().findVarHandle(PartitionLog.class, "highWatermark", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private volatile long lastStableOffset;
     private volatile long logStart;
     private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
@@ -315,7 +327,7 @@ final class PartitionLog {
         // which is the one recovery CRC-checks. Trimmed first, so that the force makes the shorter length durable too.
         Segment sealed = segments[segments.length - 1];
         sealed.trimZeroZone();
-        sealed.log.force(false);
+        sealed.force();
         sealed.seal();
         Segment s = Segment.open(dir, base, nowMs);
         AtomicFiles.forceDirectory(dir);
@@ -328,9 +340,15 @@ final class PartitionLog {
         return s;
     }
 
-    /** The writer made everything up to {@code next} durable: readers may see it. */
+    /**
+     * Everything up to {@code next} is durable: readers may see it. Several threads publish (event loops ending their
+     * rounds, the writer thread), not necessarily in offset order, so the high watermark only ever moves up.
+     */
     void publish(Writer.Append a) {
-        if (a.next() > highWatermark) highWatermark = a.next();
+        long hw;
+        while ((hw = highWatermark) < a.next() && !HIGH_WATERMARK.compareAndSet(this, hw, a.next())) {
+            Thread.onSpinWait();
+        }
         if (a.closesTxnAt() >= 0) {
             synchronized (this) {
                 closing.computeIfPresent(a.closesTxnAt(), (k, n) -> n == 1 ? null : n - 1);
@@ -345,8 +363,8 @@ final class PartitionLog {
             lso = producers.lastStableOffset(highWatermark);
             if (!closing.isEmpty()) lso = Math.min(lso, closing.firstKey());
             lso = Math.max(logStart, lso);
+            lastStableOffset = lso; // under the monitor: a signal computed from an older high watermark must not land last
         }
-        lastStableOffset = lso;
         waiters.signal();
         committedWaiters.signal();
     }
@@ -649,9 +667,9 @@ final class PartitionLog {
         for (Segment s : segments) {
             if (!s.retain()) continue;
             try {
-                s.log.force(false);
+                s.force();
             } catch (IOException e) {
-                // closed under us: nothing to force
+                // closed under us (or failed before, which its appends were told): nothing to force
             } finally {
                 s.release();
             }

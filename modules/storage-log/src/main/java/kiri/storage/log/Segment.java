@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +29,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       timestamp {@code <= T}", written with an offset-index entry when T grew.</li>
  * </ul>
  *
- * <p>Threading: only the partition's writer (the engine's writer thread, or recovery) appends; readers
- * on any thread read the volatile sizes and counts first and then the bytes and entries below them.
+ * <p>Threading: one appender at a time, under the partition's monitor (the thread that assigned the
+ * offsets, or the engine's writer thread, or recovery); readers on any thread read the volatile sizes and
+ * counts first and then the bytes and entries below them. Any thread may {@link #force}.
  * Lifetime: reference-counted. The partition owns one reference; fetches and the writer take one
  * ({@link #retain}) while they use the channel or the indexes, so that retention or topic deletion
  * ({@link #delete}) closes the files and the arena only once nobody uses them.
@@ -50,13 +52,16 @@ final class Segment {
     final Path indexPath;
     final Path timeIndexPath;
     final FileChannel log;
+    /** Serializes forces and remembers the first that failed (guarded by itself). */
+    private final Object forcing = new Object();
+    private IOException forceFailure;
     /** The current index mappings; replaced once, by {@link #seal}. */
     private volatile Indexes indexes;
     final long createdMs;
 
     /** Bytes of whole batches written (readers never look past it; the file may be longer, see {@link #extendZeroZone}). */
     volatile long size;
-    /** How much of the file has been written (batches, then zeros ahead of them). Writer thread. */
+    /** How much of the file has been written (batches, then zeros ahead of them). Under the partition's monitor. */
     private long writtenEnd;
     /** The offset after the last batch written. */
     volatile long nextOffset;
@@ -201,7 +206,27 @@ final class Segment {
         }
     }
 
-    // ---- appending (writer thread) -----------------------------------------------------------
+    /**
+     * Forces the log file's bytes to disk. Several threads force the same file (event loops ending their rounds, the
+     * writer thread), and Linux reports a lost write-back to only one {@code fsync} of the file: so forces take turns,
+     * and once one failed every later one fails too, so that no append written before the failure is acknowledged
+     * by another thread's force.
+     */
+    void force() throws IOException {
+        synchronized (forcing) {
+            if (forceFailure != null) throw new IOException("an earlier force of " + logPath + " failed", forceFailure);
+            try {
+                log.force(false);
+            } catch (ClosedChannelException e) {
+                throw e; // closed (deleted, engine closed): not a write-back failure
+            } catch (IOException e) {
+                forceFailure = e;
+                throw e;
+            }
+        }
+    }
+
+    // ---- appending (under the partition's monitor) ---------------------------------------------
 
     boolean indexFull() {
         return (indexEntries + 1) * (long) OFFSET_ENTRY > INDEX_BYTES || (timeEntries + 1) * (long) TIME_ENTRY > INDEX_BYTES;
@@ -325,7 +350,7 @@ final class Segment {
     /**
      * The segment will not grow any more (it rolled, or recovery found later segments): trims the index
      * files to their entries, maps them read-only in a fresh arena and lets the append-time arena close
-     * once the lookups using it finish. Writer thread (or recovery).
+     * once the lookups using it finish. Under the partition's monitor (or recovery).
      */
     void seal() throws IOException {
         Indexes old = indexes;

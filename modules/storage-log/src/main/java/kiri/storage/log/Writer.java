@@ -33,7 +33,8 @@ import kiri.storage.api.StorageException;
  *
  * <p>With fsync=never and interval:MS nothing waits for a force, so the thread that assigns a batch its offsets
  * writes it too ({@link #writesInline}) and acknowledges it at once ({@link #acknowledge}). This thread then only
- * forces, every MS, the files written since its last force (interval), and everything on {@link #stop}.
+ * forces, every MS, the files written since its last force (interval); with never the partitions force their
+ * files on close.
  */
 final class Writer implements Runnable {
     /**
@@ -115,9 +116,8 @@ final class Writer implements Runnable {
             rounds.set(r);
             allRounds.add(r);
         }
-        // completing the round runs callbacks, which may append again: end that too, within reason
-        for (int i = 0; i < 8 && commit(r); i++) {
-            // next
+        while (commit(r)) {
+            // completing the round ran callbacks, which may have appended again: end those too
         }
     }
 
@@ -245,7 +245,7 @@ final class Writer implements Runnable {
             it.remove(); // before the force: a write that adds it again after this stays for the next round
             if (!s.retain()) continue; // deleted meanwhile: nobody will read it
             try {
-                s.log.force(false);
+                s.force();
             } catch (IOException e) {
                 failure = e;
             } finally {

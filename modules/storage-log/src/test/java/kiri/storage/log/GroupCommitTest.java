@@ -159,6 +159,76 @@ class GroupCommitTest {
         }
     }
 
+    /** Several event loops producing to one partition: each acknowledges at its own round's end, and readers never see the end go back. */
+    @Test
+    void roundsOfSeveralThreadsKeepTheHighWatermarkMovingUp() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        int threads = 4;
+        int perThread = 150;
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                long last = 0;
+                while (!done.get()) {
+                    long hw = await(s.offsets(tp)).highWatermark();
+                    if (hw < last) failures.add(new AssertionError("high watermark went back from " + last + " to " + hw));
+                    last = hw;
+                }
+            });
+            List<Thread> loops = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                loops.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        s.endRound();
+                        for (int i = 0; i < perThread; i++) {
+                            CompletableFuture<Void> f = s.produce(null, tp, KafkaBatches.plain("x", 1, 1_000L)).toCompletableFuture();
+                            s.endRound();
+                            f.get(10, java.util.concurrent.TimeUnit.SECONDS); // acknowledged by its own round's end (or the writer's)
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread t : loops) t.join();
+            done.set(true);
+            reader.join();
+            assertTrue(failures.isEmpty(), () -> "failures: " + failures);
+            assertEquals(threads * perThread, await(s.offsets(tp)).highWatermark());
+            assertEquals(java.util.stream.LongStream.range(0, threads * perThread).boxed().toList(), KafkaBatches.offsets(fetchAll(s, tp, 0)));
+        }
+    }
+
+    /** While an append waits in the writer thread's queue, a round thread's next append to that partition queues behind it. */
+    @Test
+    void aRoundThreadsAppendQueuesBehindOneTheWriterHasNotWritten() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            PartitionLog log = s.partitionLog(tp);
+            CompletableFuture<Void> queued;
+            CompletableFuture<Void> behind;
+            synchronized (log) { // the writer thread cannot write (it needs this monitor) until this block ends
+                queued = s.produce(null, tp, KafkaBatches.plain("q-", 2, 1_000L)).toCompletableFuture(); // not a round thread yet
+                s.endRound(); // now it is
+                behind = s.produce(null, tp, KafkaBatches.plain("b-", 3, 1_000L)).toCompletableFuture();
+                assertFalse(queued.isDone() || behind.isDone());
+            }
+            // both go through the writer thread, in offset order, without another endRound
+            queued.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            behind.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), KafkaBatches.offsets(fetchAll(s, tp, 0)));
+            // with nothing queued any more, this thread's appends wait for its round again
+            CompletableFuture<Void> mine = s.produce(null, tp, KafkaBatches.plain("m-", 1, 1_000L)).toCompletableFuture();
+            assertFalse(mine.isDone());
+            s.endRound();
+            assertTrue(mine.isDone() && !mine.isCompletedExceptionally());
+            assertEquals(6, await(s.offsets(tp)).highWatermark());
+        }
+    }
+
     @Test
     void fsyncModesParse() {
         assertInstanceOf(FsyncMode.Always.class, FsyncMode.parse(null));
