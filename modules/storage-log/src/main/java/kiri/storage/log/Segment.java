@@ -55,6 +55,10 @@ final class Segment {
     /** Serializes forces and remembers the first that failed (guarded by itself). */
     private final Object forcing = new Object();
     private IOException forceFailure;
+    /** {@link #size} when the last successful force began: the batches below it are durable. Guarded by forcing. */
+    private long forcedSize = -1L;
+    /** Forces made (not skipped), for tests. Guarded by forcing. */
+    int forces;
     /** The current index mappings; replaced once, by {@link #seal}. */
     private volatile Indexes indexes;
     final long createdMs;
@@ -206,17 +210,34 @@ final class Segment {
         }
     }
 
-    /**
-     * Forces the log file's bytes to disk. Several threads force the same file (event loops ending their rounds, the
-     * writer thread), and Linux reports a lost write-back to only one {@code fsync} of the file: so forces take turns,
-     * and once one failed every later one fails too, so that no append written before the failure is acknowledged
-     * by another thread's force.
-     */
+    /** Forces the log file to disk: its bytes and its length (after {@link #trimZeroZone}). */
     void force() throws IOException {
+        force(false);
+    }
+
+    /**
+     * Makes the batches appended so far durable, unless a force that began after they were written already did: when
+     * several event loops end their rounds on the same file, the later ones usually find their appends covered by
+     * the force they waited behind, and skip theirs.
+     */
+    void forceAppends() throws IOException {
+        force(true);
+    }
+
+    /**
+     * Several threads force the same file (event loops ending their rounds, the writer thread), and Linux reports a
+     * lost write-back to only one {@code fsync} of the file: so forces take turns, and once one failed every later
+     * one fails too, so that no append written before the failure is acknowledged by another thread's force.
+     */
+    private void force(boolean unlessCovered) throws IOException {
         synchronized (forcing) {
             if (forceFailure != null) throw new IOException("an earlier force of " + logPath + " failed", forceFailure);
+            long appended = size; // every batch appended before this call lies below it
+            if (unlessCovered && appended <= forcedSize) return;
             try {
                 log.force(false);
+                forces++;
+                forcedSize = appended;
             } catch (ClosedChannelException e) {
                 throw e; // closed (deleted, engine closed): not a write-back failure
             } catch (IOException e) {

@@ -245,7 +245,7 @@ final class Writer implements Runnable {
             it.remove(); // before the force: a write that adds it again after this stays for the next round
             if (!s.retain()) continue; // deleted meanwhile: nobody will read it
             try {
-                s.force();
+                s.forceAppends();
             } catch (IOException e) {
                 failure = e;
             } finally {

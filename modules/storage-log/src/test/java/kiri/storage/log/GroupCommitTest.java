@@ -136,7 +136,7 @@ class GroupCommitTest {
                 for (int i = 0; i < 20; i++) s.produce(null, tp, KafkaBatches.plain("q" + i + "-", 1, 1_000L)).toCompletableFuture().join();
             });
             List<CompletableFuture<Void>> mine = new ArrayList<>();
-            while (!queued.isDone()) {
+            for (int i = 0; i < 50; i++) {
                 mine.add(s.produce(null, tp, KafkaBatches.plain("m-", 1, 1_000L)).toCompletableFuture());
                 s.endRound();
             }
@@ -226,6 +226,41 @@ class GroupCommitTest {
             s.endRound();
             assertTrue(mine.isDone() && !mine.isCompletedExceptionally());
             assertEquals(6, await(s.offsets(tp)).highWatermark());
+        }
+    }
+
+    /** Two event loops ending rounds on one file: the second finds its appends covered by the first's force and skips its own. */
+    @Test
+    void aForceThatFindsItsAppendsCoveredIsSkipped() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            s.endRound();
+            CompletableFuture<Void> first = s.produce(null, tp, KafkaBatches.plain("a-", 2, 1_000L)).toCompletableFuture();
+            Segment segment = LogRecordsTest.segmentsOf(s, tp).getLast();
+            int before = forces(segment);
+            // another loop's round writes after this one and forces first: its force covers both appends
+            CompletableFuture<Void> second = CompletableFuture.supplyAsync(() -> {
+                s.endRound();
+                CompletableFuture<Void> f = s.produce(null, tp, KafkaBatches.plain("b-", 1, 1_000L)).toCompletableFuture();
+                s.endRound();
+                return f;
+            }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(second.isDone() && !second.isCompletedExceptionally());
+            assertEquals(before + 1, forces(segment));
+            assertFalse(first.isDone(), "covered, but acknowledged only at its own round's end");
+            s.endRound();
+            assertTrue(first.isDone() && !first.isCompletedExceptionally());
+            assertEquals(before + 1, forces(segment), "nothing appended since the last force: no second force");
+            assertEquals(3, await(s.offsets(tp)).highWatermark());
+        }
+    }
+
+    private static int forces(Segment segment) throws Exception {
+        var f = Segment.class.getDeclaredField("forcing");
+        f.setAccessible(true);
+        synchronized (f.get(segment)) {
+            return segment.forces;
         }
     }
 
