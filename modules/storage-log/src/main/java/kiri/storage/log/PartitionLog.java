@@ -284,10 +284,14 @@ final class PartitionLog {
         return a;
     }
 
-    /** The writer thread writes an append it was queued ({@link #hand}). */
+    /**
+     * The writer thread writes an append it was queued ({@link #hand}); returns the segment to force for it (for a
+     * retried duplicate, the active one, which holds the original unless a roll forced it already).
+     */
     synchronized Segment writeQueued(Writer.Append a, long nowMs) throws IOException {
         try {
-            return write(a, nowMs);
+            Segment s = write(a, nowMs);
+            return s != null ? s : segments[segments.length - 1];
         } finally {
             queued--;
         }

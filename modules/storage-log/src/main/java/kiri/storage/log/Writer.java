@@ -2,6 +2,7 @@ package kiri.storage.log;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.ClosedChannelException;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -208,11 +209,8 @@ final class Writer implements Runnable {
                     continue;
                 }
                 try {
-                    Segment s = a.partition().writeQueued(a, now);
-                    if (s != null) {
-                        dirty.add(s);
-                        appendsWritten.increment();
-                    }
+                    dirty.add(a.partition().writeQueued(a, now));
+                    if (a.batch() != null) appendsWritten.increment();
                 } catch (IOException | RuntimeException e) {
                     failures[i] = e;
                 }
@@ -243,7 +241,11 @@ final class Writer implements Runnable {
         for (Iterator<Segment> it = dirty.iterator(); it.hasNext(); ) {
             Segment s = it.next();
             it.remove(); // before the force: a write that adds it again after this stays for the next round
-            if (!s.retain()) continue; // deleted meanwhile: nobody will read it
+            if (!s.retain()) {
+                // deleted meanwhile: nobody will read it; closed with the engine: not known to be durable
+                if (!s.isDeleted()) failure = new ClosedChannelException();
+                continue;
+            }
             try {
                 s.forceAppends();
             } catch (IOException e) {

@@ -170,11 +170,15 @@ class GroupCommitTest {
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
             Thread reader = Thread.ofPlatform().start(() -> {
-                long last = 0;
-                while (!done.get()) {
-                    long hw = await(s.offsets(tp)).highWatermark();
-                    if (hw < last) failures.add(new AssertionError("high watermark went back from " + last + " to " + hw));
-                    last = hw;
+                try {
+                    long last = 0;
+                    while (!done.get()) {
+                        long hw = await(s.offsets(tp)).highWatermark();
+                        if (hw < last) failures.add(new AssertionError("high watermark went back from " + last + " to " + hw));
+                        last = hw;
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
                 }
             });
             List<Thread> loops = new ArrayList<>();
@@ -252,6 +256,28 @@ class GroupCommitTest {
             s.endRound();
             assertTrue(first.isDone() && !first.isCompletedExceptionally());
             assertEquals(before + 1, forces(segment), "nothing appended since the last force: no second force");
+            assertEquals(3, await(s.offsets(tp)).highWatermark());
+        }
+    }
+
+    /** A retry of a batch a round has written but not yet forced, sent from another thread: acknowledged only after a force. */
+    @Test
+    void aRetriedBatchIsAcknowledgedOnlyOnceTheOriginalIsForced() throws Exception {
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (LogStorage s = Harness.open(dir, "fsync=always", new Harness.Clock())) {
+            Harness.topic(s, "t");
+            s.endRound();
+            CompletableFuture<Void> original = s.produce(null, tp, KafkaBatches.idempotent(7L, (short) 0, 0, 3)).toCompletableFuture();
+            Segment segment = LogRecordsTest.segmentsOf(s, tp).getLast();
+            int before = forces(segment);
+            // the retry comes from a thread that does not end rounds: the writer thread acknowledges it
+            CompletableFuture<Void> retry = CompletableFuture.supplyAsync(
+                    () -> s.produce(null, tp, KafkaBatches.idempotent(7L, (short) 0, 0, 3)).toCompletableFuture()).get();
+            retry.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(before + 1, forces(segment), "the retry's acknowledgement waited for a force of the original");
+            assertFalse(original.isDone(), "the original itself completes at its round's end");
+            s.endRound();
+            assertTrue(original.isDone() && !original.isCompletedExceptionally());
             assertEquals(3, await(s.offsets(tp)).highWatermark());
         }
     }
