@@ -2,8 +2,6 @@ package kiri.storage.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -15,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import kiri.compress.BatchCompression;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.RecordBatch;
@@ -63,16 +62,7 @@ final class PartitionLog {
     private long nextOffset; // guarded by this
     /** Appends queued to the writer thread and not yet written by it; guarded by this. */
     private int queued;
-    private volatile long highWatermark; // only grows: see publish
-    private static final VarHandle HIGH_WATERMARK;
-
-    static {
-        try {
-            HIGH_WATERMARK = MethodHandles.lookup().findVarHandle(PartitionLog.class, "highWatermark", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private final AtomicLong highWatermark = new AtomicLong(); // only grows: see publish
     private volatile long lastStableOffset;
     private volatile long logStart;
     private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
@@ -82,7 +72,7 @@ final class PartitionLog {
      * see a transaction's records as ended before its marker is on disk.
      */
     private final TreeMap<Long, Integer> closing = new TreeMap<>();
-    final DataWaiters waiters = new DataWaiters(() -> highWatermark);
+    final DataWaiters waiters = new DataWaiters(highWatermark::get);
     final DataWaiters committedWaiters = new DataWaiters(() -> lastStableOffset);
     private volatile boolean deleted;
     private volatile String failure;
@@ -166,7 +156,7 @@ final class PartitionLog {
         for (int i = 0; i < open.size() - 1; i++) open.get(i).seal();
         segments = open.toArray(new Segment[0]);
         nextOffset = end;
-        highWatermark = end;
+        highWatermark.set(end);
         logStart = Math.max(storedLogStart, segments[0].baseOffset);
         producers.onLogStartOffset(logStart);
         lastStableOffset = Math.max(logStart, producers.lastStableOffset(end));
@@ -276,22 +266,17 @@ final class PartitionLog {
             return a;
         }
         try {
-            Segment s = write(a, nowMs);
-            writer.written(a, s != null ? s : segments[segments.length - 1]);
+            writer.written(a, write(a, nowMs));
         } catch (IOException | RuntimeException e) {
             a.future().completeExceptionally(Writer.writeFailure(a, e)); // write() failed the partition if it must
         }
         return a;
     }
 
-    /**
-     * The writer thread writes an append it was queued ({@link #hand}); returns the segment to force for it (for a
-     * retried duplicate, the active one, which holds the original unless a roll forced it already).
-     */
+    /** The writer thread writes an append it was queued ({@link #hand}); returns the segment to force for it. */
     synchronized Segment writeQueued(Writer.Append a, long nowMs) throws IOException {
         try {
-            Segment s = write(a, nowMs);
-            return s != null ? s : segments[segments.length - 1];
+            return write(a, nowMs);
         } finally {
             queued--;
         }
@@ -299,11 +284,15 @@ final class PartitionLog {
 
     // ---- writing (writer thread, or the assigning thread under this monitor) -------------------
 
-    /** Writes one batch into the active segment (rolling first if needed); returns the segment written, null if none. */
+    /**
+     * Writes one batch into the active segment (rolling first if needed); returns the segment a force must cover for it:
+     * the one written, or for a retried duplicate (no batch) the active one, which holds the original unless a roll
+     * forced it already.
+     */
     Segment write(Writer.Append a, long nowMs) throws IOException {
         if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
         if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
-        if (a.batch() == null) return null;
+        if (a.batch() == null) return segments[segments.length - 1];
         try {
             ByteBuffer bytes = a.batch().asByteBuffer();
             Segment active = segments[segments.length - 1];
@@ -349,10 +338,7 @@ final class PartitionLog {
      * rounds, the writer thread), not necessarily in offset order, so the high watermark only ever moves up.
      */
     void publish(Writer.Append a) {
-        long hw;
-        while ((hw = highWatermark) < a.next() && !HIGH_WATERMARK.compareAndSet(this, hw, a.next())) {
-            Thread.onSpinWait();
-        }
+        highWatermark.accumulateAndGet(a.next(), Math::max);
         if (a.closesTxnAt() >= 0) {
             synchronized (this) {
                 closing.computeIfPresent(a.closesTxnAt(), (k, n) -> n == 1 ? null : n - 1);
@@ -364,7 +350,7 @@ final class PartitionLog {
     void signal() {
         long lso;
         synchronized (this) {
-            lso = producers.lastStableOffset(highWatermark);
+            lso = producers.lastStableOffset(highWatermark.get());
             if (!closing.isEmpty()) lso = Math.min(lso, closing.firstKey());
             lso = Math.max(logStart, lso);
             lastStableOffset = lso; // under the monitor: a signal computed from an older high watermark must not land last
@@ -381,7 +367,7 @@ final class PartitionLog {
 
     PartitionOffsets offsets() {
         long ls = logStart;
-        long hwm = highWatermark;
+        long hwm = highWatermark.get();
         return new PartitionOffsets(ls, Math.min(hwm, Math.max(ls, lastStableOffset)), hwm);
     }
 
@@ -603,7 +589,7 @@ final class PartitionLog {
     }
 
     long highWatermark() {
-        return highWatermark;
+        return highWatermark.get();
     }
 
     // ---- maintenance (engine's metadata thread) ----------------------------------------------

@@ -58,7 +58,7 @@ final class Segment {
     /** {@link #size} when the last successful force began: the batches below it are durable. Guarded by forcing. */
     private long forcedSize = -1L;
     /** Forces made (not skipped), for tests. Guarded by forcing. */
-    int forces;
+    private int forces;
     /** The current index mappings; replaced once, by {@link #seal}. */
     private volatile Indexes indexes;
     final long createdMs;
@@ -207,6 +207,13 @@ final class Segment {
             log.close();
         } catch (IOException e) {
             // nothing left to do with it
+        }
+    }
+
+    /** Forces made, not skipped as covered: for tests. */
+    int forcesMade() {
+        synchronized (forcing) {
+            return forces;
         }
     }
 

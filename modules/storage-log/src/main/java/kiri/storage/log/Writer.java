@@ -87,9 +87,8 @@ final class Writer implements Runnable {
     }
 
     /**
-     * The calling thread wrote {@code a} into {@code s} (for a retried duplicate, with no batch, the active segment the
-     * original is in or was forced before): with fsync=always it waits for the thread's round, with interval:MS the
-     * next interval force covers it.
+     * The calling thread wrote {@code a}, which a force of {@code s} makes durable ({@link PartitionLog#write}): with
+     * fsync=always it waits for the thread's round, with interval:MS the next interval force covers it.
      */
     void written(Append a, Segment s) {
         if (a.batch() != null) appendsWritten.increment();
@@ -148,7 +147,12 @@ final class Writer implements Runnable {
      */
     CompletableFuture<Void> acknowledge(Append a) {
         // done already: failed, or nothing to write (a marker for a partition that is gone)
-        if (!(mode instanceof FsyncMode.Always) && !a.future().isDone()) publish(List.of(a), new Throwable[1]);
+        if (!(mode instanceof FsyncMode.Always) && !a.future().isDone()) {
+            // what publish does for a group, for one append, without the group's allocations (once per batch)
+            a.partition().publish(a);
+            a.partition().signal();
+            a.future().complete(null);
+        }
         return a.future();
     }
 

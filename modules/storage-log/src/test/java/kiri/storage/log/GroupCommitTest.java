@@ -242,7 +242,7 @@ class GroupCommitTest {
             s.endRound();
             CompletableFuture<Void> first = s.produce(null, tp, KafkaBatches.plain("a-", 2, 1_000L)).toCompletableFuture();
             Segment segment = LogRecordsTest.segmentsOf(s, tp).getLast();
-            int before = forces(segment);
+            int before = segment.forcesMade();
             // another loop's round writes after this one and forces first: its force covers both appends
             CompletableFuture<Void> second = CompletableFuture.supplyAsync(() -> {
                 s.endRound();
@@ -251,11 +251,11 @@ class GroupCommitTest {
                 return f;
             }).get(10, java.util.concurrent.TimeUnit.SECONDS);
             assertTrue(second.isDone() && !second.isCompletedExceptionally());
-            assertEquals(before + 1, forces(segment));
+            assertEquals(before + 1, segment.forcesMade());
             assertFalse(first.isDone(), "covered, but acknowledged only at its own round's end");
             s.endRound();
             assertTrue(first.isDone() && !first.isCompletedExceptionally());
-            assertEquals(before + 1, forces(segment), "nothing appended since the last force: no second force");
+            assertEquals(before + 1, segment.forcesMade(), "nothing appended since the last force: no second force");
             assertEquals(3, await(s.offsets(tp)).highWatermark());
         }
     }
@@ -269,24 +269,16 @@ class GroupCommitTest {
             s.endRound();
             CompletableFuture<Void> original = s.produce(null, tp, KafkaBatches.idempotent(7L, (short) 0, 0, 3)).toCompletableFuture();
             Segment segment = LogRecordsTest.segmentsOf(s, tp).getLast();
-            int before = forces(segment);
+            int before = segment.forcesMade();
             // the retry comes from a thread that does not end rounds: the writer thread acknowledges it
             CompletableFuture<Void> retry = CompletableFuture.supplyAsync(
                     () -> s.produce(null, tp, KafkaBatches.idempotent(7L, (short) 0, 0, 3)).toCompletableFuture()).get();
             retry.get(10, java.util.concurrent.TimeUnit.SECONDS);
-            assertEquals(before + 1, forces(segment), "the retry's acknowledgement waited for a force of the original");
+            assertEquals(before + 1, segment.forcesMade(), "the retry's acknowledgement waited for a force of the original");
             assertFalse(original.isDone(), "the original itself completes at its round's end");
             s.endRound();
             assertTrue(original.isDone() && !original.isCompletedExceptionally());
             assertEquals(3, await(s.offsets(tp)).highWatermark());
-        }
-    }
-
-    private static int forces(Segment segment) throws Exception {
-        var f = Segment.class.getDeclaredField("forcing");
-        f.setAccessible(true);
-        synchronized (f.get(segment)) {
-            return segment.forces;
         }
     }
 
