@@ -168,7 +168,10 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false")) {
+        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+            // no known tags: one small call, so the hot decode stays small enough to inline
+            cb.line("if (" + flexible + ") o.unknownTaggedFields = " + CODEC + ".readUnknownTags(r);");
+        } else if (!flexible.equals("false")) {
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".readTagCount(r);");
             cb.open("for (int t = 0; t < tagCount; t++) {");
@@ -301,7 +304,9 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false")) {
+        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+            cb.line("if (" + flexible + ") s += " + CODEC + ".unknownTagsSectionSize(unknownTaggedFields);");
+        } else if (!flexible.equals("false")) {
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".unknownTagsCount(unknownTaggedFields);");
             cb.line("int tagBytes = " + CODEC + ".unknownTagsSize(unknownTaggedFields);");
@@ -414,7 +419,9 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false")) {
+        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+            cb.line("if (" + flexible + ") " + CODEC + ".writeUnknownTagsSection(w, unknownTaggedFields);");
+        } else if (!flexible.equals("false")) {
             List<Field> tagged = tagged(fields, range);
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".unknownTagsCount(unknownTaggedFields);");

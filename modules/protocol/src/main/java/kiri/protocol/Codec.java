@@ -248,6 +248,39 @@ public final class Codec {
         r.position(end);
     }
 
+    /**
+     * Reads a tagged-field section of a struct that knows no tags: null when it is empty (nearly
+     * always), else every field as a {@link RawTaggedField}.
+     */
+    public static List<RawTaggedField> readUnknownTags(WireReader r) {
+        int count = readTagCount(r);
+        return count == 0 ? null : readUnknownTags(r, count);
+    }
+
+    private static List<RawTaggedField> readUnknownTags(WireReader r, int count) {
+        List<RawTaggedField> list = null;
+        for (int t = 0; t < count; t++) {
+            int tag = r.readUnsignedVarint();
+            list = addUnknown(list, r, tag, readTagSize(r, tag));
+        }
+        return list;
+    }
+
+    /** The size of a tagged-field section holding only {@code list}'s fields (null for none). */
+    public static int unknownTagsSectionSize(List<RawTaggedField> list) {
+        return list == null ? 1 : Sizes.unsignedVarintSize(list.size()) + unknownTagsSize(list);
+    }
+
+    /** Writes a tagged-field section holding only {@code list}'s fields (null for none). */
+    public static void writeUnknownTagsSection(WireWriter w, List<RawTaggedField> list) {
+        if (list == null) {
+            w.writeInt8((byte) 0);
+            return;
+        }
+        w.writeUnsignedVarint(list.size());
+        writeUnknownTags(w, list, 0, -1);
+    }
+
     public static List<RawTaggedField> addUnknown(List<RawTaggedField> list, WireReader r, int tag, int size) {
         List<RawTaggedField> out = list == null ? new ArrayList<>(1) : list;
         out.add(new RawTaggedField(tag, r.readSlice(size)));

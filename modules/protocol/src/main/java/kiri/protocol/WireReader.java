@@ -110,6 +110,19 @@ public final class WireReader {
 
     /** An unsigned LEB128 varint of at most 5 bytes, as Kafka writes lengths and tags. */
     public int readUnsignedVarint() {
+        long at = position;
+        if (at < limit) {
+            byte first = segment.get(ValueLayout.JAVA_BYTE, at);
+            if (first >= 0) {
+                // one byte: nearly every length, count and tag on the wire
+                position = at + 1;
+                return first;
+            }
+        }
+        return readLongUnsignedVarint();
+    }
+
+    private int readLongUnsignedVarint() {
         int value = 0;
         for (int shift = 0; shift < 35; shift += 7) {
             long at = position;

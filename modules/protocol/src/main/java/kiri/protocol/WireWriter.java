@@ -104,6 +104,15 @@ public final class WireWriter {
     }
 
     public void writeUnsignedVarint(int v) {
+        if ((v & 0xffffff80) == 0) {
+            // one byte: nearly every length, count and tag; a small method inlines where the loop would not
+            segment.set(ValueLayout.JAVA_BYTE, position++, (byte) v);
+        } else {
+            writeLongUnsignedVarint(v);
+        }
+    }
+
+    private void writeLongUnsignedVarint(int v) {
         while ((v & 0xffffff80) != 0) {
             segment.set(ValueLayout.JAVA_BYTE, position++, (byte) ((v & 0x7f) | 0x80));
             v >>>= 7;
@@ -153,6 +162,10 @@ public final class WireWriter {
         if (splicer != null && splicer.splice(this, source)) {
             return;
         }
+        copySegment(source);
+    }
+
+    private void copySegment(MemorySegment source) {
         long n = source.byteSize();
         MemorySegment.copy(source, 0, segment, position, n);
         position += n;
