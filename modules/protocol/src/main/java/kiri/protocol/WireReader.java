@@ -123,6 +123,34 @@ public final class WireReader {
     }
 
     private int readLongUnsignedVarint() {
+        long at = position;
+        if (limit - at < 5) {
+            return readUnsignedVarintNearLimit();
+        }
+        // all five bytes a varint may take are there: one bounds check instead of one per byte
+        int b = segment.get(ValueLayout.JAVA_BYTE, at);
+        int value = b & 0x7f;
+        for (int i = 1; i < 4; i++) {
+            if (b >= 0) {
+                position = at + i;
+                return value;
+            }
+            b = segment.get(ValueLayout.JAVA_BYTE, at + i);
+            value |= (b & 0x7f) << (7 * i);
+        }
+        if (b >= 0) {
+            position = at + 4;
+            return value;
+        }
+        b = segment.get(ValueLayout.JAVA_BYTE, at + 4);
+        if ((b & 0xf0) != 0) {
+            throw new ProtocolException("unsigned varint at offset " + (at + 4) + " does not fit in 32 bits");
+        }
+        position = at + 5;
+        return value | b << 28;
+    }
+
+    private int readUnsignedVarintNearLimit() {
         int value = 0;
         for (int shift = 0; shift < 35; shift += 7) {
             long at = position;
