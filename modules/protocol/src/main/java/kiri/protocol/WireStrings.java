@@ -2,6 +2,7 @@ package kiri.protocol;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -18,8 +19,13 @@ import java.util.Arrays;
 final class WireStrings {
     private static final int SLOTS = 1 << 9;
     private static final int MAX_BYTES = 255;
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private record Entry(String string, byte[] utf8, MemorySegment bytes) {
+    /**
+     * A cached string and its UTF-8 bytes; {@code head} and {@code tail} are the first and last (up to)
+     * eight of those bytes as {@link #head}/{@link #tail} read them, so a lookup compares two longs.
+     */
+    private record Entry(String string, byte[] utf8, MemorySegment bytes, long head, long tail) {
     }
 
     private static final Entry[] BY_BYTES = new Entry[SLOTS];
@@ -32,20 +38,56 @@ final class WireStrings {
         if (length > MAX_BYTES) {
             return decodePlain(segment, at, length);
         }
-        int slot = bytesSlot(segment, at, length);
+        long head = head(segment, at, length);
+        long tail = tail(segment, at, length);
+        int slot = slot(head, tail, length);
         Entry e = BY_BYTES[slot];
-        if (e != null && e.utf8.length == length && MemorySegment.mismatch(segment, at, at + length, e.bytes, 0, length) < 0) {
+        if (e != null && e.head == head && e.tail == tail && e.utf8.length == length
+                && (length <= 16 || MemorySegment.mismatch(segment, at + 8, at + length - 8, e.bytes, 8, length - 8) < 0)) {
             return e.string;
         }
+        return decodeMiss(segment, at, length, slot);
+    }
+
+    private static String decodeMiss(MemorySegment segment, long at, int length, int slot) {
         byte[] bytes = new byte[length];
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, at, bytes, 0, length);
         String s = new String(bytes, StandardCharsets.UTF_8);
         if (isCanonical(s, bytes)) {
-            Entry fresh = new Entry(s, bytes, MemorySegment.ofArray(bytes));
+            MemorySegment view = MemorySegment.ofArray(bytes);
+            Entry fresh = new Entry(s, bytes, view, head(view, 0, length), tail(view, 0, length));
             BY_BYTES[slot] = fresh;
             BY_STRING[s.hashCode() & (SLOTS - 1)] = fresh;
         }
         return s;
+    }
+
+    /**
+     * The first {@code min(length, 8)} bytes at {@code at} as a little-endian long (zero above them):
+     * one read when the segment has eight bytes there, else byte by byte; both give the same value.
+     */
+    private static long head(MemorySegment segment, long at, int length) {
+        if (length >= 8) {
+            return segment.get(LE_LONG, at);
+        }
+        if (segment.byteSize() - at >= 8) {
+            return segment.get(LE_LONG, at) & ((1L << (length << 3)) - 1);
+        }
+        long v = 0;
+        for (int i = 0; i < length; i++) {
+            v |= (segment.get(ValueLayout.JAVA_BYTE, at + i) & 0xffL) << (i << 3);
+        }
+        return v;
+    }
+
+    /** The last eight bytes of a string of at least eight; shorter ones are all in their head. */
+    private static long tail(MemorySegment segment, long at, int length) {
+        return length >= 8 ? segment.get(LE_LONG, at + length - 8) : 0;
+    }
+
+    private static int slot(long head, long tail, int length) {
+        long h = (head * 0x9E3779B97F4A7C15L) ^ (tail * 0xC2B2AE3D27D4EB4FL) ^ length;
+        return (int) (h ^ (h >>> 29) ^ (h >>> 47)) & (SLOTS - 1);
     }
 
     /**
@@ -70,14 +112,5 @@ final class WireStrings {
         byte[] bytes = new byte[length];
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, at, bytes, 0, length);
         return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    /** A slot from the length and three of the bytes: names that differ (topic-0, topic-1) mostly differ there. */
-    private static int bytesSlot(MemorySegment segment, long at, int length) {
-        int first = segment.get(ValueLayout.JAVA_BYTE, at);
-        int middle = segment.get(ValueLayout.JAVA_BYTE, at + (length >>> 1));
-        int last = segment.get(ValueLayout.JAVA_BYTE, at + length - 1);
-        int h = ((length * 31 + first) * 31 + middle) * 31 + last;
-        return (h ^ (h >>> 9)) & (SLOTS - 1);
     }
 }

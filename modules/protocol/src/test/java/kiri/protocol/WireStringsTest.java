@@ -16,11 +16,18 @@ import org.junit.jupiter.api.Test;
 class WireStringsTest {
     /** A compact (length-prefixed, flexible) string field holding {@code utf8}, read back. */
     private static String read(byte[] utf8) {
-        MemorySegment frame = MemorySegment.ofArray(new byte[utf8.length + 5]);
+        return read(utf8, 0);
+    }
+
+    /** The same, with {@code padding} more bytes in the frame after the string (unread). */
+    private static String read(byte[] utf8, int padding) {
+        MemorySegment frame = MemorySegment.ofArray(new byte[utf8.length + 5 + padding]);
+        frame.fill((byte) 'z');
         WireWriter w = new WireWriter(frame);
         w.writeUnsignedVarint(utf8.length + 1);
         w.writeBytes(utf8);
-        return Codec.readString(new WireReader(frame.asSlice(0, w.position())), true, false, "test");
+        return Codec.readString(new WireReader(frame.asSlice(0, w.position() + padding), 0, w.position()), true, false,
+                "test");
     }
 
     private static byte[] write(String s) {
@@ -44,14 +51,33 @@ class WireStringsTest {
     }
 
     @Test
-    void namesThatShareTheirCacheSlotStillDecodeToThemselves() {
-        // same length, first, middle (index 5) and last byte: the same slot, so each evicts the other
-        String a = read("tAxxxxxxx-1".getBytes(StandardCharsets.US_ASCII));
-        String b = read("tBxxxxxxx-1".getBytes(StandardCharsets.US_ASCII));
-        assertEquals("tAxxxxxxx-1", a);
-        assertEquals("tBxxxxxxx-1", b);
-        assertEquals("tAxxxxxxx-1", read("tAxxxxxxx-1".getBytes(StandardCharsets.US_ASCII)));
-        assertEquals("tBxxxxxxx-1", read("tBxxxxxxx-1".getBytes(StandardCharsets.US_ASCII)));
+    void namesThatDifferInOneByteDecodeToThemselves() {
+        // every length up to past two longs, a byte changed at every position: the cache compares the
+        // first and last eight bytes as longs and the middle byte by byte, and must never mix names up
+        for (int length = 1; length <= 40; length++) {
+            byte[] name = new byte[length];
+            for (int i = 0; i < length; i++) {
+                name[i] = (byte) ('a' + i % 26);
+            }
+            String original = new String(name, StandardCharsets.US_ASCII);
+            for (int at = 0; at < length; at++) {
+                byte[] other = name.clone();
+                other[at] = '#';
+                String changed = new String(other, StandardCharsets.US_ASCII);
+                for (int padding : new int[] {0, 8}) {
+                    assertEquals(original, read(name, padding));
+                    assertEquals(changed, read(other, padding), "byte " + at + " of " + length + ", padding " + padding);
+                    assertEquals(original, read(name, padding));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aShortNameReadsTheSameAtTheEndOfItsFrameAndBeforeMoreBytes() {
+        byte[] name = "t-1".getBytes(StandardCharsets.US_ASCII);
+        String atEnd = read(name, 0);
+        assertSame(atEnd, read(name, 8), "both ways of reading a short name find the same cache entry");
     }
 
     @Test
