@@ -168,10 +168,12 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+        if (flexible.equals("false")) {
+            // no tagged-field section in these versions
+        } else if (tagged(fields, range).isEmpty()) {
             // no known tags: one small call, so the hot decode stays small enough to inline
             cb.line("if (" + flexible + ") o.unknownTaggedFields = " + CODEC + ".readUnknownTags(r);");
-        } else if (!flexible.equals("false")) {
+        } else {
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".readTagCount(r);");
             cb.open("for (int t = 0; t < tagCount; t++) {");
@@ -304,9 +306,11 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+        if (flexible.equals("false")) {
+            // no tagged-field section in these versions
+        } else if (tagged(fields, range).isEmpty()) {
             cb.line("if (" + flexible + ") s += " + CODEC + ".unknownTagsSectionSize(unknownTaggedFields);");
-        } else if (!flexible.equals("false")) {
+        } else {
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".unknownTagsCount(unknownTaggedFields);");
             cb.line("int tagBytes = " + CODEC + ".unknownTagsSize(unknownTaggedFields);");
@@ -419,9 +423,11 @@ final class MessageGenerator {
             }
         }
         String flexible = cond(spec.flexibleVersions, range);
-        if (!flexible.equals("false") && tagged(fields, range).isEmpty()) {
+        if (flexible.equals("false")) {
+            // no tagged-field section in these versions
+        } else if (tagged(fields, range).isEmpty()) {
             cb.line("if (" + flexible + ") " + CODEC + ".writeUnknownTagsSection(w, unknownTaggedFields);");
-        } else if (!flexible.equals("false")) {
+        } else {
             List<Field> tagged = tagged(fields, range);
             cb.open("if (" + flexible + ") {");
             cb.line("int tagCount = " + CODEC + ".unknownTagsCount(unknownTaggedFields);");
@@ -440,7 +446,7 @@ final class MessageGenerator {
                 writeValue("this." + javaName(f), f, range, true, label(cls, f));
                 cb.close();
             }
-            cb.line(CODEC + ".writeUnknownTags(w, unknownTaggedFields, u, -1);");
+            cb.line(CODEC + ".writeRemainingUnknownTags(w, unknownTaggedFields, u);");
             cb.close();
         }
         cb.close();

@@ -278,7 +278,7 @@ public final class Codec {
             return;
         }
         w.writeUnsignedVarint(list.size());
-        writeUnknownTags(w, list, 0, -1);
+        writeRemainingUnknownTags(w, list, 0);
     }
 
     public static List<RawTaggedField> addUnknown(List<RawTaggedField> list, WireReader r, int tag, int size) {
@@ -317,11 +317,25 @@ public final class Codec {
             if (Integer.compareUnsigned(f.tag(), beforeTag) >= 0) {
                 break;
             }
-            w.writeUnsignedVarint(f.tag());
-            w.writeUnsignedVarint((int) f.data().byteSize());
-            w.writeSegment(f.data());
+            writeUnknownTag(w, f);
         }
         return i;
+    }
+
+    /** Writes the unknown tagged fields from index {@code from} on: those after the last known tag. */
+    public static void writeRemainingUnknownTags(WireWriter w, List<RawTaggedField> list, int from) {
+        if (list == null) {
+            return;
+        }
+        for (int i = from; i < list.size(); i++) {
+            writeUnknownTag(w, list.get(i));
+        }
+    }
+
+    private static void writeUnknownTag(WireWriter w, RawTaggedField f) {
+        w.writeUnsignedVarint(f.tag());
+        w.writeUnsignedVarint((int) f.data().byteSize());
+        w.writeSegment(f.data());
     }
 
     // ---- equality and printing of the generated classes

@@ -150,20 +150,16 @@ public final class WireReader {
         return value | b << 28;
     }
 
+    /** Fewer than five bytes left: the varint ends within them, or it is truncated ({@link #readInt8} throws). */
     private int readUnsignedVarintNearLimit() {
         int value = 0;
-        for (int shift = 0; shift < 35; shift += 7) {
-            long at = position;
+        for (int shift = 0; ; shift += 7) {
             byte b = readInt8();
-            if (shift == 28 && (b & 0xf0) != 0) {
-                throw new ProtocolException("unsigned varint at offset " + at + " does not fit in 32 bits");
-            }
             value |= (b & 0x7f) << shift;
             if (b >= 0) {
                 return value;
             }
         }
-        throw new ProtocolException("unsigned varint longer than 5 bytes ending at offset " + position);
     }
 
     /** A zig-zag varint (record fields). */

@@ -17,13 +17,14 @@ import java.util.Arrays;
  * entries (a lost or stale slot only costs a miss), and entries publish safely through final fields.
  */
 final class WireStrings {
-    private static final int SLOTS = 1 << 9;
+    private static final int SLOT_BITS = 9;
+    private static final int SLOTS = 1 << SLOT_BITS;
     private static final int MAX_BYTES = 255;
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * A cached string and its UTF-8 bytes; {@code head} and {@code tail} are the first and last (up to)
-     * eight of those bytes as {@link #head}/{@link #tail} read them, so a lookup compares two longs.
+     * eight of those bytes as {@code head(...)} and {@code tail(...)} read them, so a lookup compares two longs.
      */
     private record Entry(String string, byte[] utf8, MemorySegment bytes, long head, long tail) {
     }
@@ -66,7 +67,7 @@ final class WireStrings {
      * The first {@code min(length, 8)} bytes at {@code at} as a little-endian long (zero above them):
      * one read when the segment has eight bytes there, else byte by byte; both give the same value.
      */
-    private static long head(MemorySegment segment, long at, int length) {
+    static long head(MemorySegment segment, long at, int length) {
         if (length >= 8) {
             return segment.get(LE_LONG, at);
         }
@@ -81,13 +82,18 @@ final class WireStrings {
     }
 
     /** The last eight bytes of a string of at least eight; shorter ones are all in their head. */
-    private static long tail(MemorySegment segment, long at, int length) {
+    static long tail(MemorySegment segment, long at, int length) {
         return length >= 8 ? segment.get(LE_LONG, at + length - 8) : 0;
     }
 
-    private static int slot(long head, long tail, int length) {
-        long h = (head * 0x9E3779B97F4A7C15L) ^ (tail * 0xC2B2AE3D27D4EB4FL) ^ length;
-        return (int) (h ^ (h >>> 29) ^ (h >>> 47)) & (SLOTS - 1);
+    /**
+     * Mixes every byte of head and tail into the slot: a product only carries bits upwards, so the
+     * top bits are taken after a second multiply (names such as topic-1, topic-2 differ in their last byte).
+     */
+    static int slot(long head, long tail, int length) {
+        long h = head * 0x9E3779B97F4A7C15L + Long.rotateLeft(tail * 0xC2B2AE3D27D4EB4FL, 31) + length;
+        h ^= h >>> 32;
+        return (int) ((h * 0x9E3779B97F4A7C15L) >>> (64 - SLOT_BITS));
     }
 
     /**

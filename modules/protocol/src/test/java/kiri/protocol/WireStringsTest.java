@@ -5,11 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** Protocol strings read through the cache decode and re-encode exactly as without it. */
@@ -75,9 +81,66 @@ class WireStringsTest {
 
     @Test
     void aShortNameReadsTheSameAtTheEndOfItsFrameAndBeforeMoreBytes() {
-        byte[] name = "t-1".getBytes(StandardCharsets.US_ASCII);
-        String atEnd = read(name, 0);
-        assertSame(atEnd, read(name, 8), "both ways of reading a short name find the same cache entry");
+        for (int length = 1; length < 8; length++) {
+            byte[] name = "abcdefg".substring(0, length).getBytes(StandardCharsets.US_ASCII);
+            String atEnd = read(name, 0);
+            assertSame(atEnd, read(name, 8), "both ways of reading a " + length + "-byte name find the same entry");
+        }
+    }
+
+    private static int slot(String name) {
+        MemorySegment bytes = MemorySegment.ofArray(name.getBytes(StandardCharsets.UTF_8));
+        int length = (int) bytes.byteSize();
+        return WireStrings.slot(WireStrings.head(bytes, 0, length), WireStrings.tail(bytes, 0, length), length);
+    }
+
+    @Test
+    void numberedNamesSpreadOverTheSlots() {
+        // names that differ only in their last one or two bytes must not all share a few slots
+        for (String prefix : new String[] {"t-", "topic-", "orders-", "bench-topic-", "a-rather-long-topic-name-"}) {
+            Set<Integer> slots = new HashSet<>();
+            for (int i = 0; i < 100; i++) {
+                slots.add(slot(prefix + i));
+            }
+            assertTrue(slots.size() >= 80, prefix + "0.." + prefix + "99 use only " + slots.size() + " slots");
+        }
+        String one = read("bench-topic-1".getBytes(StandardCharsets.US_ASCII));
+        read("bench-topic-2".getBytes(StandardCharsets.US_ASCII));
+        assertSame(one, read("bench-topic-1".getBytes(StandardCharsets.US_ASCII)), "its neighbour did not evict it");
+    }
+
+    @Test
+    void namesSharingASlotNeverStandInForEachOther() {
+        // pairs that land in the same slot, differing in the first eight bytes, the last eight or the middle:
+        // the second evicts the first, and neither is ever taken for the other
+        SplittableRandom random = new SplittableRandom(3);
+        for (int length : new int[] {5, 12, 30}) {
+            for (int differ = 0; differ < (length > 16 ? 3 : 2); differ++) {
+                Map<Integer, String> bySlot = new HashMap<>();
+                String a = null;
+                String b = null;
+                while (b == null) {
+                    char[] chars = "abcdefghijklmnopqrstuvwxyz0123".substring(0, length).toCharArray();
+                    int at = switch (differ) {
+                        case 0 -> random.nextInt(Math.min(8, length));
+                        case 1 -> length - 1 - random.nextInt(Math.min(8, length));
+                        default -> 8 + random.nextInt(Math.max(1, length - 16));
+                    };
+                    chars[at] = (char) ('A' + random.nextInt(26));
+                    String name = new String(chars);
+                    String other = bySlot.putIfAbsent(slot(name), name);
+                    if (other != null && !other.equals(name)) {
+                        a = other;
+                        b = name;
+                    }
+                }
+                String first = read(a.getBytes(StandardCharsets.US_ASCII));
+                assertEquals(b, read(b.getBytes(StandardCharsets.US_ASCII)), a + " stood in for " + b);
+                String again = read(a.getBytes(StandardCharsets.US_ASCII));
+                assertEquals(a, again, b + " stood in for " + a);
+                assertNotSame(first, again, a + " and " + b + " share a slot, so the second evicted the first");
+            }
+        }
     }
 
     @Test

@@ -90,7 +90,9 @@ class WireVarintTest {
     }
 
     @Test
-    void overlongOrTruncatedVarintsAreProtocolErrorsOnBothPaths() {
+    void overlongVarintsAndTruncatedOnesAreProtocolErrors() {
+        // five bytes (the unrolled path) can overflow 32 bits; fewer than five before the limit (the byte-by-byte
+        // path) can only run out
         byte[] tooBig = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x1f}; // 33 bits
         byte[] tooLong = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x00};
         for (int padding : new int[] {0, 5}) {
