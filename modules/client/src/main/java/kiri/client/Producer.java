@@ -191,6 +191,15 @@ public final class Producer implements AutoCloseable {
     /** Produce requests in flight, all brokers. */
     private int requestsInFlight;
     /**
+     * Under the lock: produce requests sent, oldest first, each with the time it times out (they all
+     * wait as long, so the head is the next to time out). The sender fails those that time out; one
+     * timer per request would wake a scheduler thread twice per request.
+     */
+    private final ArrayDeque<PendingRequest> pendingRequests = new ArrayDeque<>();
+
+    private record PendingRequest(long deadlineNanos, CompletableFuture<NodeConnection.Response> future) {
+    }
+    /**
      * Set when a batch that had sequence numbers failed for good: later sequences of its partition would
      * be refused, so (as Kafka's producer bumps its epoch) nothing more is sent until every request has
      * come back, then a new producer id is fetched and the waiting batches are renumbered from 0.
@@ -488,6 +497,7 @@ public final class Producer implements AutoCloseable {
 
     private void sendLoop() {
         Map<Integer, List<Batch>> byNode = new HashMap<>();
+        List<CompletableFuture<NodeConnection.Response>> timedOut = new ArrayList<>();
         while (true) {
             if (resetNeeded) {
                 resetProducerId();
@@ -514,20 +524,17 @@ public final class Producer implements AutoCloseable {
                         }
                     }
                     long retryDue = drainable(byNode, now);
-                    if (!byNode.isEmpty() || (resetNeeded && requestsInFlight == 0)) {
+                    long timeoutDue = timedOut(timedOut, now);
+                    if (!byNode.isEmpty() || !timedOut.isEmpty() || (resetNeeded && requestsInFlight == 0)) {
                         break;
                     }
-                    if (retryDue != Long.MAX_VALUE && (nextDeadline == Long.MAX_VALUE || retryDue - nextDeadline < 0)) {
-                        nextDeadline = retryDue;
-                    }
+                    nextDeadline = earlier(earlier(nextDeadline, retryDue), timeoutDue);
                     if (metadataStale) {
                         long refreshAt = lastMetadataRefreshNanos + retryBackoffNanos();
                         if (refreshAt - now <= 0) {
                             break; // refresh metadata (unlocked) before retrying
                         }
-                        if (nextDeadline == Long.MAX_VALUE || refreshAt - nextDeadline < 0) {
-                            nextDeadline = refreshAt;
-                        }
+                        nextDeadline = earlier(nextDeadline, refreshAt);
                     }
                     if (nextDeadline == Long.MAX_VALUE) {
                         work.awaitUninterruptibly();
@@ -542,11 +549,47 @@ public final class Producer implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+            for (CompletableFuture<NodeConnection.Response> f : timedOut) {
+                f.completeExceptionally(new java.util.concurrent.TimeoutException()); // complete() runs here, unlocked
+            }
+            timedOut.clear();
             for (Map.Entry<Integer, List<Batch>> e : byNode.entrySet()) {
                 sendRequest(e.getKey(), e.getValue());
             }
             byNode.clear();
         }
+    }
+
+    /**
+     * Under the lock: forgets answered requests at the head of {@link #pendingRequests}, moves those
+     * whose time is up to {@code out}, and returns when the next one times out (or Long.MAX_VALUE).
+     */
+    private long timedOut(List<CompletableFuture<NodeConnection.Response>> out, long now) {
+        PendingRequest head;
+        while ((head = pendingRequests.peek()) != null) {
+            if (head.future().isDone()) {
+                pendingRequests.poll();
+            } else if (head.deadlineNanos() - now <= 0) {
+                pendingRequests.poll();
+                out.add(head.future());
+            } else {
+                return head.deadlineNanos();
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** The earlier of two {@link System#nanoTime} deadlines, where Long.MAX_VALUE is none. */
+    private static long earlier(long a, long b) {
+        if (a == Long.MAX_VALUE) {
+            return b;
+        }
+        return b == Long.MAX_VALUE || a - b < 0 ? a : b;
+    }
+
+    /** How long the client waits for a produce response: the broker's own timeout plus 5 s for the way back. */
+    private long requestTimeoutMs() {
+        return config.requestTimeoutMs() + 5_000L;
     }
 
     private long retryBackoffNanos() {
@@ -678,8 +721,16 @@ public final class Producer implements AutoCloseable {
             future = CompletableFuture.failedFuture(e);
         }
         NodeConnection used = connection;
-        future.orTimeout(config.requestTimeoutMs() + 5_000L, TimeUnit.MILLISECONDS)
-                .whenComplete((response, error) -> complete(node, used, batches, response, error));
+        if (!future.isDone()) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs());
+            lock.lock();
+            try {
+                pendingRequests.add(new PendingRequest(deadline, future));
+            } finally {
+                lock.unlock();
+            }
+        }
+        future.whenComplete((response, error) -> complete(node, used, batches, response, error));
     }
 
     private void complete(int node, NodeConnection connection, List<Batch> batches, NodeConnection.Response response,
@@ -696,7 +747,7 @@ public final class Producer implements AutoCloseable {
                     if (cause instanceof java.util.concurrent.TimeoutException) {
                         timedOut = true;
                         cause = new ClientException("produce request to broker " + node + " timed out after "
-                                + (config.requestTimeoutMs() + 5_000L) + " ms", ErrorCode.REQUEST_TIMED_OUT, cause);
+                                + requestTimeoutMs() + " ms", ErrorCode.REQUEST_TIMED_OUT, cause);
                     } else if (cause instanceof kiri.protocol.ProtocolException) {
                         // e.g. a response matched to the wrong request while the connection was failing: the
                         // connection can't be trusted; retry elsewhere (idempotence makes a re-send safe)

@@ -39,7 +39,10 @@ final class FakeBroker implements AutoCloseable {
     /** Answers nothing and drops the connection after handling the batch normally (the response is lost). */
     static final short DROP_AFTER_APPEND = -2;
 
-    /** Returns an error code to answer instead of the normal handling, 0, or {@link #DROP_AFTER_APPEND}. */
+    /** Answers nothing and keeps the connection open (a broker that hangs), without appending the batch. */
+    static final short NO_ANSWER = -3;
+
+    /** Returns an error code to answer instead of the normal handling, 0, {@link #DROP_AFTER_APPEND} or {@link #NO_ANSWER}. */
     interface Injector {
         short inject(Attempt attempt, int attemptIndex);
     }
@@ -91,6 +94,9 @@ final class FakeBroker implements AutoCloseable {
                 in.readFully(frame);
                 Frames.Request request = Frames.readRequest(MemorySegment.ofArray(frame));
                 ApiMessage response = handle(request);
+                if (response == null) {
+                    continue; // NO_ANSWER
+                }
                 MemorySegment encoded = Frames.encodeResponse(request.header().correlationId(), request.api(),
                         request.version(), response, size -> MemorySegment.ofArray(new byte[(int) size]));
                 out.write(encoded.toArray(ValueLayout.JAVA_BYTE));
@@ -143,7 +149,11 @@ final class FakeBroker implements AutoCloseable {
                     for (ProduceRequest.PartitionProduceData p : t.partitionData()) {
                         MemorySegment batch = p.records();
                         Attempt a = new Attempt(batch.get(LONG, 43), batch.get(INT, 53), batch.get(INT, 57));
-                        parts.add(produce(a).setIndex(p.index()));
+                        ProduceResponse.PartitionProduceResponse r = produce(a);
+                        if (r == null) {
+                            yield null;
+                        }
+                        parts.add(r.setIndex(p.index()));
                     }
                     topics.add(new ProduceResponse.TopicProduceResponse().setName(t.name()).setPartitionResponses(parts));
                 }
@@ -158,6 +168,9 @@ final class FakeBroker implements AutoCloseable {
         attempts.add(a);
         short injected = injector.inject(a, index);
         ProduceResponse.PartitionProduceResponse r = new ProduceResponse.PartitionProduceResponse().setBaseOffset(-1);
+        if (injected == NO_ANSWER) {
+            return null;
+        }
         if (injected != 0 && injected != DROP_AFTER_APPEND) {
             return r.setErrorCode(injected);
         }

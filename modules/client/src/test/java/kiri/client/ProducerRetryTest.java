@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import kiri.protocol.ErrorCode;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The producer's retries against {@link FakeBroker}, which answers with scripted errors. */
 class ProducerRetryTest {
@@ -122,6 +123,25 @@ class ProducerRetryTest {
             assertTrue(broker.attempts.size() > 4, "retried " + broker.attempts.size() + " times");
             broker.injector = (a, i) -> 0;
             assertEquals(0L, p.send(TOPIC, 0, null, new byte[10]).get(10, TimeUnit.SECONDS), "later records go through");
+        }
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // fail, not hang, if nothing times out
+    void aRequestTheBrokerNeverAnswersTimesOutAndLaterRecordsGoThrough() throws Exception {
+        // the client waits the broker's request timeout (1 ms here) plus 5 s for the way back
+        try (FakeBroker broker = new FakeBroker(); Cluster c = connect(broker);
+                Producer p = new Producer(c, config().withRequestTimeoutMs(1).withDeliveryTimeoutMs(1))) {
+            broker.injector = (a, i) -> i == 0 ? FakeBroker.NO_ANSWER : 0;
+            long start = System.nanoTime();
+            Throwable e = failure(p.send(TOPIC, 0, null, new byte[10]));
+            long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            ClientException timeout = assertInstanceOf(ClientException.class, e);
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT, timeout.error(), timeout.getMessage());
+            assertTrue(elapsedMs >= 5_000 && elapsedMs < 9_000, "timed out after " + elapsedMs + " ms");
+            assertEquals(1, broker.attempts.size(), "not retried past its delivery timeout");
+            assertEquals(0L, p.send(TOPIC, 0, null, new byte[10]).get(10, TimeUnit.SECONDS),
+                    "the next record goes through (the unanswered one was never appended)");
         }
     }
 
