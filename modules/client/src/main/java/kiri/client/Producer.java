@@ -191,9 +191,10 @@ public final class Producer implements AutoCloseable {
     /** Produce requests in flight, all brokers. */
     private int requestsInFlight;
     /**
-     * Under the lock: produce requests sent, oldest first, each with the time it times out (they all
-     * wait as long, so the head is the next to time out). The sender fails those that time out; one
-     * timer per request would wake a scheduler thread twice per request.
+     * Sender thread only: produce requests sent, oldest first, each with the time it times out (they
+     * all wait as long, so the head is the next to time out). The sender fails those that time out
+     * (one timer per request would wake a scheduler thread twice per request), so a timeout fires late
+     * while the sender is busy connecting, refreshing metadata or closing a timed-out connection.
      */
     private final ArrayDeque<PendingRequest> pendingRequests = new ArrayDeque<>();
 
@@ -561,10 +562,14 @@ public final class Producer implements AutoCloseable {
     }
 
     /**
-     * Under the lock: forgets answered requests at the head of {@link #pendingRequests}, moves those
+     * On the sender thread: forgets answered requests at the head of {@link #pendingRequests}, moves those
      * whose time is up to {@code out}, and returns when the next one times out (or Long.MAX_VALUE).
      */
     private long timedOut(List<CompletableFuture<NodeConnection.Response>> out, long now) {
+        if (pendingRequests.size() > 2 * requestsInFlight + 64) {
+            // answered requests to other brokers pile up behind one that a silent broker keeps at the head
+            pendingRequests.removeIf(r -> r.future().isDone());
+        }
         PendingRequest head;
         while ((head = pendingRequests.peek()) != null) {
             if (head.future().isDone()) {
@@ -722,13 +727,8 @@ public final class Producer implements AutoCloseable {
         }
         NodeConnection used = connection;
         if (!future.isDone()) {
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs());
-            lock.lock();
-            try {
-                pendingRequests.add(new PendingRequest(deadline, future));
-            } finally {
-                lock.unlock();
-            }
+            pendingRequests.add(new PendingRequest(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs()),
+                    future));
         }
         future.whenComplete((response, error) -> complete(node, used, batches, response, error));
     }

@@ -39,7 +39,10 @@ final class FakeBroker implements AutoCloseable {
     /** Answers nothing and drops the connection after handling the batch normally (the response is lost). */
     static final short DROP_AFTER_APPEND = -2;
 
-    /** Answers nothing and keeps the connection open (a broker that hangs), without appending the batch. */
+    /**
+     * Appends nothing more of the request (earlier partitions of it are appended), answers it and every
+     * later request on the connection with nothing, and keeps the connection open: a broker that hangs.
+     */
     static final short NO_ANSWER = -3;
 
     /** Returns an error code to answer instead of the normal handling, 0, {@link #DROP_AFTER_APPEND} or {@link #NO_ANSWER}. */
@@ -89,13 +92,18 @@ final class FakeBroker implements AutoCloseable {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            boolean hung = false;
             while (true) {
                 byte[] frame = new byte[in.readInt()];
                 in.readFully(frame);
+                if (hung) {
+                    continue;
+                }
                 Frames.Request request = Frames.readRequest(MemorySegment.ofArray(frame));
                 ApiMessage response = handle(request);
                 if (response == null) {
-                    continue; // NO_ANSWER
+                    hung = true; // NO_ANSWER: answers here would be matched to the unanswered request
+                    continue;
                 }
                 MemorySegment encoded = Frames.encodeResponse(request.header().correlationId(), request.api(),
                         request.version(), response, size -> MemorySegment.ofArray(new byte[(int) size]));
