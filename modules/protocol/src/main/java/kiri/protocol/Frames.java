@@ -112,7 +112,6 @@ public final class Frames {
         return encode(header, api.requestHeaderVersion(version), body, version, allocate, splicedBytes, splicer);
     }
 
-
     private static MemorySegment encode(Message header, short headerVersion, ApiMessage body, short version,
             LongFunction<MemorySegment> allocate, long splicedBytes, WireWriter.Splicer splicer) {
         int size = header.size(headerVersion) + body.size(version);
