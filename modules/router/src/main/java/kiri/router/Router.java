@@ -24,7 +24,8 @@ import kiri.transport.Response;
  * version), decodes the body as views over the frame, calls the handler and encodes its answer
  * into a pooled buffer, size first.
  *
- * <p>As Kafka does: a request for an API the broker doesn't serve, a malformed request, or an
+ * <p>As Kafka does: a request for an API the broker doesn't serve, a malformed request (bytes after
+ * a complete body are not malformed: they are ignored), or an
  * unsupported version of any API but ApiVersions closes the connection; ApiVersions at an
  * unsupported version gets an UNSUPPORTED_VERSION answer in version 0 listing what is supported.
  */
@@ -79,10 +80,9 @@ public final class Router implements RequestHandler {
         }
         ApiMessage body;
         try {
+            // Bytes left after the body are ignored, as Apache Kafka ignores them: librdkafka 2.14 sends an
+            // all-topics Metadata v9+ with 3 spare bytes after it. A body cut short is still malformed.
             body = api.readRequest(reader, version);
-            if (reader.remaining() != 0) {
-                throw new ProtocolException(reader.remaining() + " unread bytes after the body");
-            }
         } catch (ProtocolException e) {
             return close(connection, "malformed " + api.title + " v" + version + " request: " + e.getMessage());
         }

@@ -166,4 +166,27 @@ class RouterTest {
         send(frame);
         assertTrue(closedByServer());
     }
+
+    /** librdkafka 2.14 sends an all-topics Metadata v9+ with 3 bytes after its body; Kafka ignores them. */
+    @Test
+    void bytesAfterACompleteBodyAreIgnoredAsKafkaDoes() throws IOException {
+        RequestHeader header = new RequestHeader(ApiKeys.HEARTBEAT, (short) 3, "test", 11);
+        ByteBuffer request = new HeartbeatRequest.Builder(new HeartbeatRequestData().setMemberId("a").setGroupId("g"))
+                .build((short) 3).serializeWithHeader(header);
+        ByteBuffer padded = ByteBuffer.allocate(request.remaining() + 3);
+        padded.put(request).put((byte) 1).put((byte) 2).put((byte) 3).flip();
+        send(padded);
+        var response = (org.apache.kafka.common.requests.HeartbeatResponse) AbstractResponse.parseResponse(receive(), header);
+        assertEquals(Errors.REBALANCE_IN_PROGRESS, response.error());
+    }
+
+    @Test
+    void aBodyCutShortStillClosesTheConnection() throws IOException {
+        RequestHeader header = new RequestHeader(ApiKeys.HEARTBEAT, (short) 3, "test", 12);
+        ByteBuffer request = new HeartbeatRequest.Builder(new HeartbeatRequestData().setMemberId("a").setGroupId("g"))
+                .build((short) 3).serializeWithHeader(header);
+        request.limit(request.limit() - 1);
+        send(request);
+        assertTrue(closedByServer());
+    }
 }

@@ -96,7 +96,10 @@ final class FetchHandler implements Handler {
         }
     }
 
-    /** No records: distinct from null (an error) on the wire. */
+    /**
+     * No records, also for a partition in error: Kafka answers an empty records field, never a null one
+     * (librdkafka reads a null one as "invalid MessageSetSize -1" and never resets an out-of-range offset).
+     */
     private static final MemorySegment NO_RECORDS = MemorySegment.ofArray(new byte[0]);
 
     /**
@@ -263,7 +266,7 @@ final class FetchHandler implements Handler {
     private CompletionStage<Read> readOne(Wanted w, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
         FetchRequest.FetchPartition p = w.partition();
         FetchResponse.PartitionData data = new FetchResponse.PartitionData().setPartitionIndex(p.partition())
-                .setHighWatermark(-1L).setRecords(null);
+                .setHighWatermark(-1L).setRecords(NO_RECORDS);
         if (!w.exists()) {
             short code = w.info() == null ? (w.entry().topic.isEmpty()
                     ? TopicRef.of(w.entry().topicId).unknownErrorCode()

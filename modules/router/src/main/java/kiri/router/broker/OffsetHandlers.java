@@ -32,36 +32,29 @@ final class OffsetHandlers {
     private OffsetHandlers() {
     }
 
-    /** Topic ids to names (null for an unknown id); names need no lookup. */
-    private static CompletionStage<Map<UUID, String>> names(BrokerState broker, List<UUID> ids) {
-        List<CompletionStage<TopicInfo>> lookups = new ArrayList<>();
-        for (UUID id : ids) lookups.add(broker.topics().get(TopicRef.of(id)));
-        return Futures.all(lookups).thenApply(infos -> {
-            Map<UUID, String> out = new LinkedHashMap<>();
-            for (int i = 0; i < ids.size(); i++) {
-                TopicInfo t = infos.get(i);
-                out.put(ids.get(i), t == null ? null : t.name());
-            }
-            return out;
-        });
+    private static TopicRef ref(boolean byId, String name, UUID id) {
+        return byId ? TopicRef.of(id) : TopicRef.of(name);
     }
 
+    /**
+     * Commits the offsets of partitions that exist; a topic or partition that does not gets
+     * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for an unknown id) and is not committed, as in Kafka.
+     */
     static Handler offsetCommit(BrokerState broker, GroupCoordinator coordinator) {
         return (context, message) -> {
             OffsetCommitRequest request = (OffsetCommitRequest) message;
             short version = context.version();
             boolean byId = version >= 10;
-            List<UUID> ids = new ArrayList<>();
-            if (byId) for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) ids.add(t.topicId());
-            CompletionStage<Map<UUID, String>> resolved = byId ? names(broker, ids) : GroupHandlers.done(Map.of());
-            return resolved.thenCompose(names -> {
+            List<TopicRef> refs = new ArrayList<>();
+            for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) refs.add(ref(byId, t.name(), t.topicId()));
+            return KnownTopics.lookUp(broker, refs).thenCompose(known -> {
                 List<OffsetCommit> commits = new ArrayList<>();
                 for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
-                    String name = byId ? names.get(t.topicId()) : t.name();
-                    if (name == null) continue;
+                    TopicRef ref = ref(byId, t.name(), t.topicId());
                     for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
-                        commits.add(new OffsetCommit(new TopicPartition(name, p.partitionIndex()), p.committedOffset(),
-                                p.committedLeaderEpoch(), p.committedMetadata(), -1L));
+                        if (known.error(ref, p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        commits.add(new OffsetCommit(new TopicPartition(known.name(ref), p.partitionIndex()),
+                                p.committedOffset(), p.committedLeaderEpoch(), p.committedMetadata(), -1L));
                     }
                 }
                 long retention = version <= 4 ? request.retentionTimeMs() : -1L;
@@ -71,12 +64,15 @@ final class OffsetHandlers {
                 return stored.thenApply(errors -> {
                     OffsetCommitResponse response = new OffsetCommitResponse();
                     for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
-                        String name = byId ? names.get(t.topicId()) : t.name();
+                        TopicRef ref = ref(byId, t.name(), t.topicId());
                         OffsetCommitResponse.OffsetCommitResponseTopic rt = new OffsetCommitResponse.OffsetCommitResponseTopic()
                                 .setName(byId ? "" : t.name()).setTopicId(t.topicId());
                         for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
-                            short error = name == null ? ErrorCodes.UNKNOWN_TOPIC_ID
-                                    : errors.getOrDefault(new TopicPartition(name, p.partitionIndex()), Errors.NONE);
+                            short error = known.error(ref, p.partitionIndex());
+                            if (error == ErrorCodes.NONE) {
+                                error = errors.getOrDefault(new TopicPartition(known.name(ref), p.partitionIndex()),
+                                        Errors.NONE);
+                            }
                             rt.partitions().add(new OffsetCommitResponse.OffsetCommitResponsePartition()
                                     .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
                         }
@@ -134,12 +130,12 @@ final class OffsetHandlers {
                 if (g.topics() == null) {
                     wantedStage = GroupHandlers.done(null);
                 } else if (byId) {
-                    List<UUID> ids = new ArrayList<>();
-                    for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) ids.add(t.topicId());
-                    wantedStage = names(broker, ids).thenApply(names -> {
+                    List<TopicRef> refs = new ArrayList<>();
+                    for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) refs.add(TopicRef.of(t.topicId()));
+                    wantedStage = KnownTopics.lookUp(broker, refs).thenApply(known -> {
                         List<Wanted> out = new ArrayList<>();
                         for (OffsetFetchRequest.OffsetFetchRequestTopics t : g.topics()) {
-                            out.add(new Wanted(names.get(t.topicId()), t.topicId(), t.partitionIndexes()));
+                            out.add(new Wanted(known.name(TopicRef.of(t.topicId())), t.topicId(), t.partitionIndexes()));
                         }
                         return out;
                     });

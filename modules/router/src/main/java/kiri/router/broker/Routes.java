@@ -57,7 +57,7 @@ public final class Routes {
                     .route(ApiKey.OFFSET_DELETE, OffsetHandlers.offsetDelete(groups))
                     .route(ApiKey.ADD_PARTITIONS_TO_TXN, TxnHandlers.addPartitionsToTxn(broker))
                     .route(ApiKey.ADD_OFFSETS_TO_TXN, TxnHandlers.addOffsetsToTxn(broker))
-                    .route(ApiKey.TXN_OFFSET_COMMIT, TxnHandlers.txnOffsetCommit(groups))
+                    .route(ApiKey.TXN_OFFSET_COMMIT, TxnHandlers.txnOffsetCommit(broker, groups))
                     .route(ApiKey.END_TXN, TxnHandlers.endTxn(broker))
                     .route(ApiKey.DESCRIBE_TRANSACTIONS, TxnHandlers.describeTransactions(broker))
                     .route(ApiKey.LIST_TRANSACTIONS, TxnHandlers.listTransactions(broker))

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -30,6 +31,7 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TopicRef;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
 
@@ -127,32 +129,44 @@ final class TxnHandlers {
         };
     }
 
-    static Handler txnOffsetCommit(GroupCoordinator coordinator) {
+    /** As OffsetCommit: offsets of partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION and are not kept. */
+    static Handler txnOffsetCommit(BrokerState broker, GroupCoordinator coordinator) {
         return (context, message) -> {
             TxnOffsetCommitRequest request = (TxnOffsetCommitRequest) message;
-            List<OffsetCommit> commits = new ArrayList<>();
-            for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
-                for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
-                    commits.add(new OffsetCommit(new TopicPartition(t.name(), p.partitionIndex()), p.committedOffset(),
-                            p.committedLeaderEpoch(), p.committedMetadata(), -1L));
+            List<TopicRef> refs = new ArrayList<>();
+            for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) refs.add(TopicRef.of(t.name()));
+            return KnownTopics.lookUp(broker, refs).thenCompose(known -> {
+                List<OffsetCommit> commits = new ArrayList<>();
+                for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
+                    for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
+                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        commits.add(new OffsetCommit(new TopicPartition(t.name(), p.partitionIndex()), p.committedOffset(),
+                                p.committedLeaderEpoch(), p.committedMetadata(), -1L));
+                    }
                 }
-            }
-            return coordinator.txnCommitOffsets(request.transactionalId(),
-                    new ProducerIdAndEpoch(request.producerId(), request.producerEpoch()), request.groupId(),
-                    request.memberId(), request.groupInstanceId(), request.generationId(), commits).thenApply(errors -> {
-                        TxnOffsetCommitResponse response = new TxnOffsetCommitResponse();
-                        for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
-                            TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic rt = new TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
-                                    .setName(t.name());
-                            for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
-                                rt.partitions().add(new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
-                                        .setPartitionIndex(p.partitionIndex()).setErrorCode(errors.getOrDefault(
-                                                new TopicPartition(t.name(), p.partitionIndex()), ErrorCodes.NONE)));
+                CompletionStage<Map<TopicPartition, Short>> stored = commits.isEmpty()
+                        ? CompletableFuture.completedFuture(Map.of())
+                        : coordinator.txnCommitOffsets(request.transactionalId(),
+                                new ProducerIdAndEpoch(request.producerId(), request.producerEpoch()), request.groupId(),
+                                request.memberId(), request.groupInstanceId(), request.generationId(), commits);
+                return stored.thenApply(errors -> {
+                    TxnOffsetCommitResponse response = new TxnOffsetCommitResponse();
+                    for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
+                        TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic rt = new TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+                                .setName(t.name());
+                        for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
+                            short error = known.error(TopicRef.of(t.name()), p.partitionIndex());
+                            if (error == ErrorCodes.NONE) {
+                                error = errors.getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), ErrorCodes.NONE);
                             }
-                            response.topics().add(rt);
+                            rt.partitions().add(new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                                    .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
                         }
-                        return response;
-                    });
+                        response.topics().add(rt);
+                    }
+                    return response;
+                });
+            });
         };
     }
 
