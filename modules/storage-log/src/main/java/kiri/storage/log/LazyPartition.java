@@ -2,6 +2,7 @@ package kiri.storage.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,19 +58,35 @@ final class LazyPartition {
     private synchronized PartitionLog open() {
         if (log != null) return log;
         if (gone) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
-        boolean existed = Files.isDirectory(dir);
+        boolean existed = Files.exists(dir);
         try {
             log = opener.open(tp, dir, config);
             return log;
         } catch (RuntimeException e) {
-            if (!existed) {
-                try {
-                    AtomicFiles.deleteRecursively(dir);
-                } catch (UncheckedIOException ignored) {
-                    // left for the next open's sweep of unknown directories, or the next try
-                }
+            if (!existed) removeCreated();
+            Throwable root = e;
+            while (root.getCause() != null) root = root.getCause();
+            String why = root == e ? e.getMessage() : e.getMessage() + ": " + root.getMessage();
+            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot open " + tp + ": " + why, e);
+        }
+    }
+
+    /**
+     * Removes the directory a failed first open created. Out of descriptors, listing it would fail too, so an empty
+     * one (the usual case: the failure came before or while creating the segment, whose files it then closed) is
+     * removed with one rmdir, which needs none.
+     */
+    private void removeCreated() {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (DirectoryNotEmptyException e) {
+            try {
+                AtomicFiles.deleteRecursively(dir);
+            } catch (UncheckedIOException ignored) {
+                // an empty partition's leftovers: the next open of the partition reuses them
             }
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot open " + tp + ": " + e.getMessage(), e);
+        } catch (IOException ignored) {
+            // as above
         }
     }
 

@@ -29,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
@@ -549,6 +550,22 @@ final class LogStorage implements Storage {
     }
 
     /**
+     * Runs {@code body} with the partition's log (opened if this is its first use); a stage failed with
+     * UNKNOWN_TOPIC_OR_PARTITION if there is no such partition, KAFKA_STORAGE_ERROR if it cannot be opened.
+     */
+    private <T, S extends CompletionStage<T>> CompletableFuture<T> withPartition(TopicPartition tp, Function<PartitionLog, S> body) {
+        if (closed) return closedStage();
+        PartitionLog p;
+        try {
+            p = partition(tp);
+        } catch (StorageException e) {
+            return Stages.failed(e);
+        }
+        if (p == null) return Stages.failed(Topics.unknown(tp));
+        return body.apply(p).toCompletableFuture();
+    }
+
+    /**
      * The partition's log, opened if this is its first use; null if there is no such partition.
      * @throws StorageException KAFKA_STORAGE_ERROR if it cannot be opened
      */
@@ -561,36 +578,35 @@ final class LogStorage implements Storage {
 
     @Override
     public CompletionStage<Void> produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                || RecordBatchHeader.sizeInBytes(batch) != size) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
-        }
-        int max = p.config.maxMessageBytes();
-        if (size > max) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
-                    + size + " bytes which exceeds the maximum configured value of " + max + ".");
-        }
-        if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
-        }
-        long now = clock.millis();
-        try {
-            if (RecordBatchHeader.isTransactional(batch)) {
-                if (transactionalId == null) {
-                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
-                }
-                // acknowledged outside the transaction's monitor, which the append runs under
-                return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
-                        RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
+        return withPartition(tp, p -> {
+            long size = batch.byteSize();
+            if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
+                    || RecordBatchHeader.sizeInBytes(batch) != size) {
+                return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
             }
-            return writer.acknowledge(p.assign(batch, writer, now));
-        } catch (StorageException e) {
-            return Stages.failed(e);
-        }
+            int max = p.config.maxMessageBytes();
+            if (size > max) {
+                return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+                        + size + " bytes which exceeds the maximum configured value of " + max + ".");
+            }
+            if (RecordBatchHeader.isControl(batch)) {
+                return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+            }
+            long now = clock.millis();
+            try {
+                if (RecordBatchHeader.isTransactional(batch)) {
+                    if (transactionalId == null) {
+                        return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+                    }
+                    // acknowledged outside the transaction's monitor, which the append runs under
+                    return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
+                            RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
+                }
+                return writer.acknowledge(p.assign(batch, writer, now));
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
+        });
     }
 
     @Override
@@ -601,51 +617,47 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        try {
-            return CompletableFuture.completedFuture(p.fetch(offset, maxBytes, minOneBatch, isolation));
-        } catch (IOException | RuntimeException e) {
-            return Stages.failed(storageError(e));
-        }
+        return withPartition(tp, p -> {
+            try {
+                return CompletableFuture.completedFuture(p.fetch(offset, maxBytes, minOneBatch, isolation));
+            } catch (IOException | RuntimeException e) {
+                return Stages.failed(storageError(e));
+            }
+        });
     }
 
     @Override
     public CompletableFuture<Void> awaitData(TopicPartition tp, long offset, IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return isolation == IsolationLevel.READ_COMMITTED ? p.committedWaiters.await(offset) : p.waiters.await(offset);
+        return withPartition(tp, p -> {
+            return isolation == IsolationLevel.READ_COMMITTED ? p.committedWaiters.await(offset) : p.waiters.await(offset);
+        });
     }
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(p.offsets());
+        return withPartition(tp, p -> {
+            return CompletableFuture.completedFuture(p.offsets());
+        });
     }
 
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        PartitionOffsets offsets = p.offsets();
-        long end = offsets.fetchableEnd(isolation);
-        try {
-            if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, 0));
-            if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
-                return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, 0));
+        return withPartition(tp, p -> {
+            PartitionOffsets offsets = p.offsets();
+            long end = offsets.fetchableEnd(isolation);
+            try {
+                if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, 0));
+                if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
+                    return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, 0));
+                }
+                if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
+                if (timestamp == OffsetSpec.MAX_TIMESTAMP) return CompletableFuture.completedFuture(atOrAfterStart(p.maxTimestamp(end), offsets));
+                if (timestamp >= 0) return CompletableFuture.completedFuture(atOrAfterStart(p.offsetForTimestamp(timestamp, end), offsets));
+            } catch (IOException | RuntimeException e) {
+                return Stages.failed(storageError(e));
             }
-            if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
-            if (timestamp == OffsetSpec.MAX_TIMESTAMP) return CompletableFuture.completedFuture(atOrAfterStart(p.maxTimestamp(end), offsets));
-            if (timestamp >= 0) return CompletableFuture.completedFuture(atOrAfterStart(p.offsetForTimestamp(timestamp, end), offsets));
-        } catch (IOException | RuntimeException e) {
-            return Stages.failed(storageError(e));
-        }
-        return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+            return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+        });
     }
 
     /** A record below the log start offset (DeleteRecords inside a segment) is not there for clients. */
@@ -656,18 +668,17 @@ final class LogStorage implements Storage {
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        long hwm = p.highWatermark();
-        long before = beforeOffset == -1L ? hwm : beforeOffset;
-        if (before < 0 || before > hwm) {
-            return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
-                    + beforeOffset + ": the high watermark is " + hwm);
-        }
-        return onMeta(() -> {
-            if (p.isDeleted()) throw Topics.unknown(tp);
-            return p.deleteRecords(before);
+        return withPartition(tp, p -> {
+            long hwm = p.highWatermark();
+            long before = beforeOffset == -1L ? hwm : beforeOffset;
+            if (before < 0 || before > hwm) {
+                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                        + beforeOffset + ": the high watermark is " + hwm);
+            }
+            return onMeta(() -> {
+                if (p.isDeleted()) throw Topics.unknown(tp);
+                return p.deleteRecords(before);
+            });
         });
     }
 
@@ -797,10 +808,9 @@ final class LogStorage implements Storage {
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(p.activeProducers());
+        return withPartition(tp, p -> {
+            return CompletableFuture.completedFuture(p.activeProducers());
+        });
     }
 
     // ---- maintenance and lifecycle -------------------------------------------------------------
