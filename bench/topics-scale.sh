@@ -11,14 +11,7 @@ topics=${1:-10000} batch=${2:-500}
 image=${KIRI_IMAGE:-$root/jlink/target/kiri}
 [ -x "$image/bin/kiri" ] || { echo "topics-scale: no image at $image (build it with ./kiri --version or mvn -DskipTests package)" >&2; exit 1; }
 . "$root/scripts/find-jdk.sh"
-kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/pom.xml")
-repo=${MAVEN_REPO:-$HOME/.m2/repository}
-clients="$repo/org/apache/kafka/kafka-clients/$kafka_version/kafka-clients-$kafka_version.jar"
-slf4j="$repo/org/slf4j/slf4j-api/1.7.36/slf4j-api-1.7.36.jar"
-if [ ! -f "$clients" ] || [ ! -f "$slf4j" ]; then
-  mvn -B -q -ntp org.apache.maven.plugins:maven-dependency-plugin:3.9.0:get -Dartifact="org.apache.kafka:kafka-clients:$kafka_version" >/dev/null
-  mvn -B -q -ntp org.apache.maven.plugins:maven-dependency-plugin:3.9.0:get -Dartifact=org.slf4j:slf4j-api:1.7.36 >/dev/null
-fi
+. "$root/bench/clients-classpath.sh"
 tmp=$(mktemp -d)
 trap 'stop_broker; rm -rf "$tmp"' EXIT
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
