@@ -51,14 +51,7 @@ sleep 2
 echo "idle RSS:            $(mb "$(rss_kb "$BROKER_PID")") (2 s after listening)"
 
 # the load generator: kafka-clients (+ slf4j-api) from the local Maven repository, fetched if missing
-kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/pom.xml")
-repo=${MAVEN_REPO:-$HOME/.m2/repository}
-clients="$repo/org/apache/kafka/kafka-clients/$kafka_version/kafka-clients-$kafka_version.jar"
-slf4j="$repo/org/slf4j/slf4j-api/1.7.36/slf4j-api-1.7.36.jar"
-if [ ! -f "$clients" ] || [ ! -f "$slf4j" ]; then
-  mvn -B -q -ntp org.apache.maven.plugins:maven-dependency-plugin:3.9.0:get -Dartifact="org.apache.kafka:kafka-clients:$kafka_version" >/dev/null
-  mvn -B -q -ntp org.apache.maven.plugins:maven-dependency-plugin:3.9.0:get -Dartifact=org.slf4j:slf4j-api:1.7.36 >/dev/null
-fi
+. "$root/bench/clients-classpath.sh"
 load_out=$(mktemp)
 cpu_before=$(cpu_of "$BROKER_PID")
 java -cp "$clients:$slf4j" "$root/bench/ProduceLoad.java" "127.0.0.1:$port" "$seconds" "$record_size" >"$load_out" 2>&1 &

@@ -189,6 +189,20 @@ public final class GroupTable {
         if (s.state() != null) versions.accumulateAndGet(s.state().version(), Math::max);
     }
 
+    /**
+     * Puts a group back as {@code before} (a {@link #snapshot} taken before a change whose persisting failed), so
+     * that readers never see a change the engine could not make durable. Versions are not reused.
+     */
+    public void rollback(Snapshot before) {
+        Group g = groups.remove(before.groupId());
+        if (g != null) {
+            synchronized (g) {
+                g.dead = true; // a writer that looked it up just before retries with the restored entry
+            }
+        }
+        restore(before);
+    }
+
     /** Ids of every group with state or offsets. */
     public List<String> groupIds() {
         List<String> out = new ArrayList<>();

@@ -294,6 +294,15 @@ public final class TransactionTable {
         txns.put(txn.id, txn);
     }
 
+    /**
+     * Puts a transactional id back as {@code before} (its {@link #snapshot} before a change whose persisting failed;
+     * null if it did not exist), so that nobody sees a state the engine could not make durable.
+     */
+    public void rollback(String transactionalId, Snapshot before) {
+        if (before == null) txns.remove(transactionalId);
+        else restore(before);
+    }
+
     /** The largest producer id any transactional id holds or held, or -1. */
     public long maxProducerId() {
         long max = -1L;

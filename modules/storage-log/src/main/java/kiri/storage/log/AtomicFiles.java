@@ -32,6 +32,11 @@ final class AtomicFiles {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             forceDirectory(target.getParent());
         } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp); // a failed write leaves nothing behind (the target keeps its old content)
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw new UncheckedIOException("cannot write " + target, e);
         }
     }
@@ -83,13 +88,5 @@ final class AtomicFiles {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + dir, e);
         }
-    }
-
-    /** A file name for an arbitrary string (group ids, transactional ids): hex of its UTF-8 bytes. */
-    static String encodeName(String s) {
-        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        StringBuilder sb = new StringBuilder(b.length * 2);
-        for (byte x : b) sb.append(Character.forDigit((x >> 4) & 0xF, 16)).append(Character.forDigit(x & 0xF, 16));
-        return sb.toString();
     }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
@@ -65,14 +67,15 @@ import kiri.storage.api.base.TopicCatalog;
  * <pre>
  *   .lock                       held while open (one broker per directory)
  *   cluster.meta                cluster id
- *   topics.meta                 every topic: name, id, partition count, replication factor, config overrides
+ *   topics/&lt;topic id&gt;.topic    one topic: name, id, partition count, replication factor, config overrides
  *   producer-ids.meta           end of the last reserved block of producer ids
- *   data/&lt;topic id&gt;-&lt;p&gt;/   one partition: &lt;base&gt;.log, .index, .timeindex per segment; log-start
- *   groups/&lt;hex id&gt;.group     a group's state and committed offsets
- *   txns/&lt;hex id&gt;.txn        a transactional id: producer, state, partitions, pending offsets
+ *   data/&lt;topic id&gt;-&lt;p&gt;/   one partition (created on first use): &lt;base&gt;.log, .index, .timeindex per segment; log-start
+ *   groups/&lt;digest&gt;.group     a group's state and committed offsets (the id inside, see {@link IdFiles})
+ *   txns/&lt;digest&gt;.txn        a transactional id: producer, state, partitions, pending offsets
  * </pre>
- * Metadata files are replaced atomically ({@link AtomicFiles}); producer state is rebuilt from the
- * batch headers on open.
+ * Metadata files are replaced atomically ({@link AtomicFiles}), and memory changes only once its file is
+ * written (or is rolled back when the write fails); producer state is rebuilt from the batch headers on open.
+ * Partitions open lazily ({@link LazyPartition}).
  *
  * <p>Threads: produce, fetch and reads run in the caller's thread without waiting for the disk: produce
  * writes the batch to the page cache there (or queues it to the {@link Writer} thread), and a sync, when
@@ -88,6 +91,10 @@ final class LogStorage implements Storage {
     private final Path dataDir;
     private final Path groupsDir;
     private final Path txnsDir;
+    private final TopicStore topicStore;
+    /** Which file holds which group / transactional id (metadata thread only). */
+    private final IdFiles groupFiles;
+    private final IdFiles txnFiles;
     private final FsyncMode fsync;
     private final boolean preallocate;
     private final StorageContext context;
@@ -112,7 +119,7 @@ final class LogStorage implements Storage {
 
     private volatile boolean closed;
 
-    record LogTopic(TopicInfo info, PartitionLog[] partitions) {}
+    record LogTopic(TopicInfo info, LazyPartition[] partitions) {}
 
     LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context) {
         this.root = root;
@@ -128,6 +135,8 @@ final class LogStorage implements Storage {
         AtomicFiles.createDirectories(dataDir);
         AtomicFiles.createDirectories(groupsDir);
         AtomicFiles.createDirectories(txnsDir);
+        this.groupFiles = new IdFiles(groupsDir, ".group");
+        this.txnFiles = new IdFiles(txnsDir, ".txn");
         try {
             lockChannel = FileChannel.open(root.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock l;
@@ -149,6 +158,7 @@ final class LogStorage implements Storage {
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
         try {
             this.clusterId = loadClusterId(context.clusterId());
+            this.topicStore = new TopicStore(root);
             loadTopics();
             loadGroupsAndTxns();
             writer.start();
@@ -166,7 +176,7 @@ final class LogStorage implements Storage {
         Path file = root.resolve("cluster.meta");
         byte[] stored = AtomicFiles.read(file);
         if (stored != null) {
-            String id = MetaCodec.string(stored);
+            String id = MetaCodec.decode(file, stored, MetaCodec::string);
             if (configured != null && !configured.equals(id)) {
                 throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
                         + id + ", not the configured " + configured);
@@ -178,20 +188,16 @@ final class LogStorage implements Storage {
         return id;
     }
 
+    /** Loads every topic; opens the partitions that have data (recovery), leaves the others for first use. */
     private void loadTopics() {
-        byte[] stored = AtomicFiles.read(root.resolve("topics.meta"));
-        List<MetaCodec.StoredTopic> topics = stored == null ? List.of() : MetaCodec.topics(stored);
         Set<String> dirs = new HashSet<>();
-        long now = clock.millis();
-        for (MetaCodec.StoredTopic t : topics) {
+        for (MetaCodec.StoredTopic t : topicStore.load()) {
             TopicInfo info = new TopicInfo(t.name(), t.id(), catalog.partitionInfos(0, t.partitions(), List.of()), t.replicationFactor(),
                     t.configs());
-            PartitionLog[] partitions = new PartitionLog[t.partitions()];
-            LogConfig config = LogConfig.of(t.configs());
-            for (int i = 0; i < partitions.length; i++) {
-                Path dir = partitionDir(t.id(), i);
-                dirs.add(dir.getFileName().toString());
-                partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, preallocate, config, now);
+            LazyPartition[] partitions = lazyPartitions(info, 0, new LazyPartition[t.partitions()]);
+            for (LazyPartition p : partitions) {
+                dirs.add(p.dir.getFileName().toString());
+                if (LazyPartition.hasData(p.dir)) p.log();
             }
             catalog.add(new LogTopic(info, partitions));
         }
@@ -206,16 +212,26 @@ final class LogStorage implements Storage {
     private void loadGroupsAndTxns() {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(groupsDir)) {
             for (Path f : entries) {
-                if (f.getFileName().toString().endsWith(".group")) groups.restore(MetaCodec.group(Files.readAllBytes(f)));
-                else Files.deleteIfExists(f); // a temp file of an interrupted write
+                if (f.getFileName().toString().endsWith(".group")) {
+                    GroupTable.Snapshot g = MetaCodec.decode(f, Files.readAllBytes(f), MetaCodec::group);
+                    groupFiles.loaded(g.groupId(), f);
+                    groups.restore(g);
+                } else {
+                    Files.deleteIfExists(f); // a temp file of an interrupted write
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load groups from " + groupsDir, e);
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(txnsDir)) {
             for (Path f : entries) {
-                if (f.getFileName().toString().endsWith(".txn")) txns.restore(MetaCodec.txn(Files.readAllBytes(f)));
-                else Files.deleteIfExists(f);
+                if (f.getFileName().toString().endsWith(".txn")) {
+                    TransactionTable.Snapshot t = MetaCodec.decode(f, Files.readAllBytes(f), MetaCodec::txn);
+                    txnFiles.loaded(t.transactionalId(), f);
+                    txns.restore(t);
+                } else {
+                    Files.deleteIfExists(f);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load transactions from " + txnsDir, e);
@@ -223,10 +239,11 @@ final class LogStorage implements Storage {
     }
 
     private void loadProducerIds() {
-        byte[] stored = AtomicFiles.read(root.resolve("producer-ids.meta"));
-        long next = stored == null ? 0L : MetaCodec.longValue(stored);
+        Path file = root.resolve("producer-ids.meta");
+        byte[] stored = AtomicFiles.read(file);
+        long next = stored == null ? 0L : MetaCodec.decode(file, stored, MetaCodec::longValue);
         next = Math.max(next, txns.maxProducerId() + 1);
-        for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) next = Math.max(next, p.maxProducerId() + 1);
+        for (PartitionLog p : openPartitions()) next = Math.max(next, p.maxProducerId() + 1);
         nextProducerId = next;
         producerIdBlockEnd = next; // the first allocation reserves and persists a new block
     }
@@ -235,18 +252,16 @@ final class LogStorage implements Storage {
     private void adoptOpenTransactions() {
         long now = clock.millis();
         Set<String> adopted = new LinkedHashSet<>();
-        for (LogTopic t : catalog.all()) {
-            for (PartitionLog p : t.partitions()) {
-                for (long pid : p.openTransactionProducers()) {
-                    String id = txns.adopt(pid, p.tp, now);
-                    if (id != null) {
-                        adopted.add(id);
-                        continue;
-                    }
-                    short epoch = 0;
-                    for (ActiveProducer ap : p.activeProducers()) if (ap.producerId() == pid) epoch = ap.producerEpoch();
-                    pendingMarkers.add(p.appendMarker(marker(new ProducerIdAndEpoch(pid, epoch), false), writer, now));
+        for (PartitionLog p : openPartitions()) {
+            for (long pid : p.openTransactionProducers()) {
+                String id = txns.adopt(pid, p.tp, now);
+                if (id != null) {
+                    adopted.add(id);
+                    continue;
                 }
+                short epoch = 0;
+                for (ActiveProducer ap : p.activeProducers()) if (ap.producerId() == pid) epoch = ap.producerEpoch();
+                pendingMarkers.add(p.appendMarker(marker(new ProducerIdAndEpoch(pid, epoch), false), writer, now));
             }
         }
         awaitMarkers();
@@ -255,6 +270,31 @@ final class LogStorage implements Storage {
 
     private Path partitionDir(UUID topicId, int partition) {
         return dataDir.resolve(KafkaUuid.toString(topicId) + "-" + partition);
+    }
+
+    /** Handles for partitions {@code from..} of {@code info} in {@code partitions}; nothing is opened or created on disk. */
+    private LazyPartition[] lazyPartitions(TopicInfo info, int from, LazyPartition[] partitions) {
+        LogConfig config = LogConfig.of(info.configs());
+        for (int i = from; i < partitions.length; i++) {
+            partitions[i] = new LazyPartition(new TopicPartition(info.name(), i), partitionDir(info.id(), i), config, this::openLog);
+        }
+        return partitions;
+    }
+
+    private PartitionLog openLog(TopicPartition tp, Path dir, LogConfig config) {
+        return PartitionLog.open(tp, dir, fsync, preallocate, config, clock.millis());
+    }
+
+    /** Every partition whose log is open (idle unopened ones have no data, producers or segments to look at). */
+    private List<PartitionLog> openPartitions() {
+        List<PartitionLog> out = new ArrayList<>();
+        for (LogTopic t : catalog.all()) {
+            for (LazyPartition p : t.partitions()) {
+                PartitionLog l = p.ifOpen();
+                if (l != null) out.add(l);
+            }
+        }
+        return out;
     }
 
     // ---- plumbing ----------------------------------------------------------------------------
@@ -292,8 +332,9 @@ final class LogStorage implements Storage {
 
     private long allocateProducerId() {
         if (nextProducerId >= producerIdBlockEnd) {
-            producerIdBlockEnd = nextProducerId + PRODUCER_ID_BLOCK;
-            AtomicFiles.write(root.resolve("producer-ids.meta"), MetaCodec.longValue(producerIdBlockEnd));
+            long end = nextProducerId + PRODUCER_ID_BLOCK;
+            AtomicFiles.write(root.resolve("producer-ids.meta"), MetaCodec.longValue(end)); // durable before any id of it is used
+            producerIdBlockEnd = end;
         }
         return nextProducerId++;
     }
@@ -308,7 +349,7 @@ final class LogStorage implements Storage {
     private final class TxnEngine implements TransactionTable.Engine {
         @Override
         public boolean partitionExists(TopicPartition tp) {
-            return partition(tp) != null;
+            return handle(tp) != null;
         }
 
         @Override
@@ -352,22 +393,50 @@ final class LogStorage implements Storage {
 
     private void persistGroup(String groupId) {
         GroupTable.Snapshot s = groups.snapshot(groupId);
-        Path file = groupsDir.resolve(AtomicFiles.encodeName(groupId) + ".group");
-        if (s.isDeleted()) AtomicFiles.delete(file);
-        else AtomicFiles.write(file, MetaCodec.group(s));
+        Path file = groupFiles.file(groupId);
+        if (s.isDeleted()) {
+            AtomicFiles.delete(file);
+            groupFiles.forget(groupId);
+        } else {
+            AtomicFiles.write(file, MetaCodec.group(s));
+        }
+    }
+
+    /**
+     * Applies {@code change} to one group and persists it; if persisting fails, the group goes back to what it was,
+     * so that nobody reads a change a restart would take back.
+     */
+    private void changeGroup(String groupId, Runnable change) {
+        GroupTable.Snapshot before = groups.snapshot(groupId);
+        change.run();
+        try {
+            persistGroup(groupId);
+        } catch (RuntimeException e) {
+            groups.rollback(before);
+            throw e;
+        }
     }
 
     private void persistTxn(String transactionalId) {
         TransactionTable.Snapshot s = txns.snapshot(transactionalId);
-        if (s != null) AtomicFiles.write(txnsDir.resolve(AtomicFiles.encodeName(transactionalId) + ".txn"), MetaCodec.txn(s));
+        if (s != null) AtomicFiles.write(txnFiles.file(transactionalId), MetaCodec.txn(s));
     }
 
-    private void persistTopics() {
-        List<MetaCodec.StoredTopic> list = new ArrayList<>();
-        for (TopicInfo i : catalog.list()) {
-            list.add(new MetaCodec.StoredTopic(i.name(), i.id(), i.partitionCount(), i.replicationFactor(), i.configs()));
+    /** As {@link #changeGroup}, for a change of one transactional id's record alone (no markers, no offsets). */
+    private <T> T changeTxn(String transactionalId, Supplier<T> change) {
+        TransactionTable.Snapshot before = txns.snapshot(transactionalId);
+        T result = change.get();
+        try {
+            persistTxn(transactionalId);
+        } catch (RuntimeException e) {
+            txns.rollback(transactionalId, before);
+            throw e;
         }
-        AtomicFiles.write(root.resolve("topics.meta"), MetaCodec.topics(list));
+        return result;
+    }
+
+    private static MetaCodec.StoredTopic stored(TopicInfo i) {
+        return new MetaCodec.StoredTopic(i.name(), i.id(), i.partitionCount(), i.replicationFactor(), i.configs());
     }
 
     // ---- identity and cluster ---------------------------------------------------------------
@@ -412,34 +481,21 @@ final class LogStorage implements Storage {
         return onMeta(() -> {
             TopicInfo info = catalog.newTopic(request);
             if (validateOnly) return info;
-            LogTopic t = new LogTopic(info, openPartitions(info, 0, new PartitionLog[info.partitionCount()]));
-            catalog.add(t);
-            try {
-                persistTopics();
-            } catch (RuntimeException e) {
-                catalog.remove(t);
-                for (PartitionLog p : t.partitions()) p.delete();
-                throw e;
-            }
+            // Only the topic's file: partitions create their directories on first use, so a failure here leaves nothing.
+            topicStore.put(stored(info));
+            catalog.add(new LogTopic(info, lazyPartitions(info, 0, new LazyPartition[info.partitionCount()])));
             return info;
         });
-    }
-
-    private PartitionLog[] openPartitions(TopicInfo info, int from, PartitionLog[] partitions) {
-        LogConfig config = LogConfig.of(info.configs());
-        long now = clock.millis();
-        for (int i = from; i < partitions.length; i++) {
-            partitions[i] = PartitionLog.open(new TopicPartition(info.name(), i), partitionDir(info.id(), i), fsync, preallocate, config, now);
-        }
-        return partitions;
     }
 
     @Override
     public CompletionStage<TopicInfo> deleteTopic(TopicRef ref) {
         return onMeta(() -> {
-            LogTopic removed = catalog.remove(ref);
-            persistTopics();
-            for (PartitionLog p : removed.partitions()) p.delete();
+            LogTopic removed = catalog.lookup(ref);
+            if (removed == null) throw Topics.unknown(ref);
+            topicStore.remove(removed.info().id());
+            catalog.remove(removed);
+            for (LazyPartition p : removed.partitions()) p.delete();
             for (String g : groups.removeTopic(removed.info().name())) persistGroup(g);
             return removed.info();
         });
@@ -451,10 +507,9 @@ final class LogStorage implements Storage {
             LogTopic current = catalog.existing(topic);
             TopicInfo info = catalog.withPartitions(current, totalCount);
             if (validateOnly) return info;
-            PartitionLog[] partitions = openPartitions(info, current.partitions().length,
-                    java.util.Arrays.copyOf(current.partitions(), totalCount));
-            catalog.publish(new LogTopic(info, partitions));
-            persistTopics();
+            topicStore.put(stored(info));
+            catalog.publish(new LogTopic(info, lazyPartitions(info, current.partitions().length,
+                    Arrays.copyOf(current.partitions(), totalCount))));
             return info;
         });
     }
@@ -477,56 +532,81 @@ final class LogStorage implements Storage {
             LogTopic current = catalog.existing(topic);
             TopicInfo info = catalog.withConfigs(current, ops);
             if (validateOnly) return info;
+            topicStore.put(stored(info));
             catalog.publish(new LogTopic(info, current.partitions()));
-            persistTopics();
             LogConfig config = LogConfig.of(info.configs());
-            for (PartitionLog p : current.partitions()) p.config = config;
+            for (LazyPartition p : current.partitions()) p.config(config);
             return info;
         });
     }
 
-    private PartitionLog partition(TopicPartition tp) {
+    /** The partition's handle, or null if there is no such partition. */
+    private LazyPartition handle(TopicPartition tp) {
         LogTopic t = catalog.get(tp.topic());
         if (t == null) return null;
         int p = tp.partition();
-        PartitionLog[] ps = t.partitions();
+        LazyPartition[] ps = t.partitions();
         return p >= 0 && p < ps.length ? ps[p] : null;
+    }
+
+    /**
+     * Runs {@code body} with the partition's log (opened if this is its first use); a stage failed with
+     * UNKNOWN_TOPIC_OR_PARTITION if there is no such partition, KAFKA_STORAGE_ERROR if it cannot be opened.
+     */
+    private <T, S extends CompletionStage<T>> CompletableFuture<T> withPartition(TopicPartition tp, Function<PartitionLog, S> body) {
+        if (closed) return closedStage();
+        PartitionLog p;
+        try {
+            p = partition(tp);
+        } catch (StorageException e) {
+            return Stages.failed(e);
+        }
+        if (p == null) return Stages.failed(Topics.unknown(tp));
+        return body.apply(p).toCompletableFuture();
+    }
+
+    /**
+     * The partition's log, opened if this is its first use; null if there is no such partition.
+     * @throws StorageException KAFKA_STORAGE_ERROR if it cannot be opened
+     */
+    private PartitionLog partition(TopicPartition tp) {
+        LazyPartition h = handle(tp);
+        return h == null ? null : h.log();
     }
 
     // ---- records -----------------------------------------------------------------------------
 
     @Override
     public CompletionStage<Void> produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                || RecordBatchHeader.sizeInBytes(batch) != size) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
-        }
-        int max = p.config.maxMessageBytes();
-        if (size > max) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
-                    + size + " bytes which exceeds the maximum configured value of " + max + ".");
-        }
-        if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
-        }
-        long now = clock.millis();
-        try {
-            if (RecordBatchHeader.isTransactional(batch)) {
-                if (transactionalId == null) {
-                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
-                }
-                // acknowledged outside the transaction's monitor, which the append runs under
-                return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
-                        RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
+        return withPartition(tp, p -> {
+            long size = batch.byteSize();
+            if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
+                    || RecordBatchHeader.sizeInBytes(batch) != size) {
+                return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
             }
-            return writer.acknowledge(p.assign(batch, writer, now));
-        } catch (StorageException e) {
-            return Stages.failed(e);
-        }
+            int max = p.config.maxMessageBytes();
+            if (size > max) {
+                return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+                        + size + " bytes which exceeds the maximum configured value of " + max + ".");
+            }
+            if (RecordBatchHeader.isControl(batch)) {
+                return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+            }
+            long now = clock.millis();
+            try {
+                if (RecordBatchHeader.isTransactional(batch)) {
+                    if (transactionalId == null) {
+                        return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+                    }
+                    // acknowledged outside the transaction's monitor, which the append runs under
+                    return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
+                            RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
+                }
+                return writer.acknowledge(p.assign(batch, writer, now));
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
+        });
     }
 
     @Override
@@ -537,51 +617,47 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        try {
-            return CompletableFuture.completedFuture(p.fetch(offset, maxBytes, minOneBatch, isolation));
-        } catch (IOException | RuntimeException e) {
-            return Stages.failed(storageError(e));
-        }
+        return withPartition(tp, p -> {
+            try {
+                return CompletableFuture.completedFuture(p.fetch(offset, maxBytes, minOneBatch, isolation));
+            } catch (IOException | RuntimeException e) {
+                return Stages.failed(storageError(e));
+            }
+        });
     }
 
     @Override
     public CompletableFuture<Void> awaitData(TopicPartition tp, long offset, IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return isolation == IsolationLevel.READ_COMMITTED ? p.committedWaiters.await(offset) : p.waiters.await(offset);
+        return withPartition(tp, p -> {
+            return isolation == IsolationLevel.READ_COMMITTED ? p.committedWaiters.await(offset) : p.waiters.await(offset);
+        });
     }
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(p.offsets());
+        return withPartition(tp, p -> {
+            return CompletableFuture.completedFuture(p.offsets());
+        });
     }
 
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        PartitionOffsets offsets = p.offsets();
-        long end = offsets.fetchableEnd(isolation);
-        try {
-            if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, 0));
-            if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
-                return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, 0));
+        return withPartition(tp, p -> {
+            PartitionOffsets offsets = p.offsets();
+            long end = offsets.fetchableEnd(isolation);
+            try {
+                if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, 0));
+                if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
+                    return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, 0));
+                }
+                if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
+                if (timestamp == OffsetSpec.MAX_TIMESTAMP) return CompletableFuture.completedFuture(atOrAfterStart(p.maxTimestamp(end), offsets));
+                if (timestamp >= 0) return CompletableFuture.completedFuture(atOrAfterStart(p.offsetForTimestamp(timestamp, end), offsets));
+            } catch (IOException | RuntimeException e) {
+                return Stages.failed(storageError(e));
             }
-            if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
-            if (timestamp == OffsetSpec.MAX_TIMESTAMP) return CompletableFuture.completedFuture(atOrAfterStart(p.maxTimestamp(end), offsets));
-            if (timestamp >= 0) return CompletableFuture.completedFuture(atOrAfterStart(p.offsetForTimestamp(timestamp, end), offsets));
-        } catch (IOException | RuntimeException e) {
-            return Stages.failed(storageError(e));
-        }
-        return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+            return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+        });
     }
 
     /** A record below the log start offset (DeleteRecords inside a segment) is not there for clients. */
@@ -592,18 +668,17 @@ final class LogStorage implements Storage {
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        long hwm = p.highWatermark();
-        long before = beforeOffset == -1L ? hwm : beforeOffset;
-        if (before < 0 || before > hwm) {
-            return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
-                    + beforeOffset + ": the high watermark is " + hwm);
-        }
-        return onMeta(() -> {
-            if (p.isDeleted()) throw Topics.unknown(tp);
-            return p.deleteRecords(before);
+        return withPartition(tp, p -> {
+            long hwm = p.highWatermark();
+            long before = beforeOffset == -1L ? hwm : beforeOffset;
+            if (before < 0 || before > hwm) {
+                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                        + beforeOffset + ": the high watermark is " + hwm);
+            }
+            return onMeta(() -> {
+                if (p.isDeleted()) throw Topics.unknown(tp);
+                return p.deleteRecords(before);
+            });
         });
     }
 
@@ -612,8 +687,7 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<Void> commitOffsets(String groupId, List<OffsetCommit> offsets) {
         return onMeta(() -> {
-            groups.commit(groupId, offsets, clock.millis());
-            persistGroup(groupId);
+            changeGroup(groupId, () -> groups.commit(groupId, offsets, clock.millis()));
             return null;
         });
     }
@@ -632,8 +706,7 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<Void> deleteOffsets(String groupId, Collection<TopicPartition> partitions) {
         return onMeta(() -> {
-            groups.deleteOffsets(groupId, partitions);
-            persistGroup(groupId);
+            changeGroup(groupId, () -> groups.deleteOffsets(groupId, partitions));
             return null;
         });
     }
@@ -655,17 +728,16 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<GroupState> updateGroup(GroupState state) {
         return onMeta(() -> {
-            GroupState stored = groups.update(state);
-            persistGroup(state.groupId());
-            return stored;
+            GroupState[] stored = new GroupState[1];
+            changeGroup(state.groupId(), () -> stored[0] = groups.update(state));
+            return stored[0];
         });
     }
 
     @Override
     public CompletionStage<Void> deleteGroup(String groupId) {
         return onMeta(() -> {
-            groups.delete(groupId);
-            persistGroup(groupId);
+            changeGroup(groupId, () -> groups.delete(groupId));
             return null;
         });
     }
@@ -677,8 +749,14 @@ final class LogStorage implements Storage {
                                                               ProducerIdAndEpoch expected) {
         return onMeta(() -> {
             if (transactionalId == null) return new ProducerIdAndEpoch(allocateProducerId(), (short) 0);
+            TransactionTable.Snapshot before = txns.snapshot(transactionalId);
             ProducerIdAndEpoch result = txns.initProducerId(transactionalId, transactionTimeoutMs, expected, clock.millis());
-            persistTxnEffects(List.of(transactionalId));
+            try {
+                persistTxnEffects(List.of(transactionalId));
+            } catch (RuntimeException e) {
+                txns.rollback(transactionalId, before); // the client retries; the id it was given was never durable
+                throw e;
+            }
             return result;
         });
     }
@@ -687,18 +765,17 @@ final class LogStorage implements Storage {
     public CompletionStage<Map<TopicPartition, Short>> addPartitionsToTxn(String transactionalId, ProducerIdAndEpoch producer,
                                                                           Collection<TopicPartition> partitions) {
         return onMeta(() -> {
-            Map<TopicPartition, Short> errors = txns.addPartitions(transactionalId, producer, partitions, clock.millis());
-            if (errors.isEmpty()) persistTxn(transactionalId);
-            return errors;
+            return changeTxn(transactionalId, () -> txns.addPartitions(transactionalId, producer, partitions, clock.millis()));
         });
     }
 
     @Override
     public CompletionStage<Void> addOffsetsToTxn(String transactionalId, ProducerIdAndEpoch producer, String groupId) {
         return onMeta(() -> {
-            txns.addOffsets(transactionalId, producer, groupId, clock.millis());
-            persistTxn(transactionalId);
-            return null;
+            return changeTxn(transactionalId, () -> {
+                txns.addOffsets(transactionalId, producer, groupId, clock.millis());
+                return null;
+            });
         });
     }
 
@@ -706,9 +783,10 @@ final class LogStorage implements Storage {
     public CompletionStage<Void> txnOffsetCommit(String transactionalId, ProducerIdAndEpoch producer, String groupId,
                                                  List<OffsetCommit> offsets) {
         return onMeta(() -> {
-            txns.txnOffsetCommit(transactionalId, producer, groupId, offsets, clock.millis());
-            persistTxn(transactionalId);
-            return null;
+            return changeTxn(transactionalId, () -> {
+                txns.txnOffsetCommit(transactionalId, producer, groupId, offsets, clock.millis());
+                return null;
+            });
         });
     }
 
@@ -730,10 +808,9 @@ final class LogStorage implements Storage {
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        if (closed) return closedStage();
-        PartitionLog p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(p.activeProducers());
+        return withPartition(tp, p -> {
+            return CompletableFuture.completedFuture(p.activeProducers());
+        });
     }
 
     // ---- maintenance and lifecycle -------------------------------------------------------------
@@ -744,10 +821,8 @@ final class LogStorage implements Storage {
             List<String> aborted = txns.abortExpired(nowMs);
             persistTxnEffects(aborted);
             for (String g : groups.expireOffsets(nowMs)) persistGroup(g);
-            for (LogTopic t : catalog.all()) {
-                for (PartitionLog p : t.partitions()) {
-                    if (!p.isDeleted()) p.applyRetention(nowMs);
-                }
+            for (PartitionLog p : openPartitions()) {
+                if (!p.isDeleted()) p.applyRetention(nowMs);
             }
             return null;
         });
@@ -757,7 +832,12 @@ final class LogStorage implements Storage {
     public CompletionStage<Map<TopicPartition, Long>> partitionSizes() {
         if (closed) return closedStage();
         Map<TopicPartition, Long> out = new HashMap<>();
-        for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) out.put(p.tp, p.sizeInBytes());
+        for (LogTopic t : catalog.all()) {
+            for (LazyPartition p : t.partitions()) {
+                PartitionLog l = p.ifOpen();
+                out.put(p.tp, l == null ? 0L : l.sizeInBytes()); // unopened: no data (see LazyPartition)
+            }
+        }
         return CompletableFuture.completedFuture(out);
     }
 
@@ -788,9 +868,7 @@ final class LogStorage implements Storage {
         }
         writer.stop();
         for (LogTopic t : catalog.all()) {
-            for (PartitionLog p : t.partitions()) {
-                p.close();
-            }
+            for (LazyPartition p : t.partitions()) p.close();
         }
         try {
             lock.release();

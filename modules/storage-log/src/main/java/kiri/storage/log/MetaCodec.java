@@ -4,19 +4,24 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
 import kiri.storage.api.TransactionTable;
@@ -52,24 +57,31 @@ final class MetaCodec {
     static <T> T decode(byte[] content, Reader<T> r) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(content))) {
             int v = in.readInt();
-            if (v != VERSION) throw new IOException("unknown metadata version " + v);
+            if (v != VERSION) {
+                throw new IOException("metadata format version " + v + " is not supported (this Kiri reads version " + VERSION
+                        + "; was the directory written by a newer Kiri?)");
+            }
             return r.read(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /** Decodes {@code file}'s content; an unreadable one fails with one line naming the file and the problem. */
+    static <T> T decode(Path file, byte[] content, Function<byte[], T> parse) {
+        try {
+            return parse.apply(content);
+        } catch (UncheckedIOException e) {
+            String why = e.getCause() instanceof EOFException ? "truncated" : e.getCause().getMessage();
+            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot read " + file + ": " + why, e);
+        }
+    }
+
+    /** The legacy {@code topics.meta}: every topic in one file (read to migrate it, see {@link TopicStore}). */
     static byte[] topics(List<StoredTopic> topics) {
         return encode(out -> {
             out.writeInt(topics.size());
-            for (StoredTopic t : topics) {
-                out.writeUTF(t.name());
-                out.writeLong(t.id().getMostSignificantBits());
-                out.writeLong(t.id().getLeastSignificantBits());
-                out.writeInt(t.partitions());
-                out.writeShort(t.replicationFactor());
-                writeStringMap(out, t.configs());
-            }
+            for (StoredTopic t : topics) writeTopic(out, t);
         });
     }
 
@@ -77,12 +89,31 @@ final class MetaCodec {
         return decode(content, in -> {
             int n = in.readInt();
             List<StoredTopic> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                out.add(new StoredTopic(in.readUTF(), new UUID(in.readLong(), in.readLong()), in.readInt(), in.readShort(),
-                        readStringMap(in)));
-            }
+            for (int i = 0; i < n; i++) out.add(readTopic(in));
             return out;
         });
+    }
+
+    /** One topic's file ({@link TopicStore}). */
+    static byte[] topic(StoredTopic t) {
+        return encode(out -> writeTopic(out, t));
+    }
+
+    static StoredTopic topic(byte[] content) {
+        return decode(content, MetaCodec::readTopic);
+    }
+
+    private static void writeTopic(DataOutputStream out, StoredTopic t) throws IOException {
+        out.writeUTF(t.name());
+        out.writeLong(t.id().getMostSignificantBits());
+        out.writeLong(t.id().getLeastSignificantBits());
+        out.writeInt(t.partitions());
+        out.writeShort(t.replicationFactor());
+        writeStringMap(out, t.configs());
+    }
+
+    private static StoredTopic readTopic(DataInputStream in) throws IOException {
+        return new StoredTopic(in.readUTF(), new UUID(in.readLong(), in.readLong()), in.readInt(), in.readShort(), readStringMap(in));
     }
 
     static byte[] longValue(long v) {

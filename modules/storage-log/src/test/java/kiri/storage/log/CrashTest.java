@@ -92,7 +92,7 @@ class CrashTest {
     }
 
     /** The test JVM's module and class paths, flattened into a class path (the child runs unnamed). */
-    private static String childClassPath() throws Exception {
+    static String childClassPath() throws Exception {
         Set<String> entries = new LinkedHashSet<>();
         entries.add(Path.of(CrashChild.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
         entries.add(Path.of("target", "test-classes").toAbsolutePath().toString());

@@ -1,0 +1,152 @@
+package kiri.storage.log;
+
+import static kiri.storage.log.Harness.await;
+import static kiri.storage.log.Harness.errorOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.KafkaUuid;
+import kiri.storage.api.NewTopic;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicPartition;
+import kiri.testsupport.KafkaBatches;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Topic metadata at scale: one file per topic, partitions opened on first use (no directory, descriptor or mapping
+ * for an idle one), topics.meta of older directories migrated, failed creates leaving nothing behind.
+ */
+class TopicMetadataTest {
+    static final int TOPICS = 2_000;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void twoThousandTopicsSurviveARestartWithoutOpeningIdlePartitions() throws Exception {
+        long fdsBefore = openDescriptors();
+        try (LogStorage s = Harness.open(dir)) {
+            for (int i = 0; i < TOPICS; i++) Harness.topic(s, name(i));
+            await(s.produce(null, new TopicPartition(name(7), 0), KafkaBatches.plain("r", 3, 1_000L)));
+            assertEquals(1, dirs(dir.resolve("data")), "only the partition that was used has a directory");
+            assertEquals(TOPICS, count(dir.resolve("topics")), "one file per topic");
+            assertFalse(Files.exists(dir.resolve(TopicStore.LEGACY_FILE)));
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            List<TopicInfo> topics = Harness.topics(s);
+            assertEquals(TOPICS, topics.size());
+            for (int i = 0; i < TOPICS; i++) assertEquals(name(i), topics.get(i).name());
+            assertTrue(openDescriptors() - fdsBefore < 100, "idle partitions hold no descriptor: " + (openDescriptors() - fdsBefore));
+            assertEquals(3, await(s.offsets(new TopicPartition(name(7), 0))).highWatermark(), "the used partition kept its records");
+            assertEquals(0, await(s.offsets(new TopicPartition(name(8), 0))).highWatermark(), "an idle one opens on first use");
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of(name(8))));
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of(name(9))));
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(TOPICS - 2, Harness.topics(s).size(), "deletions persist");
+            assertEquals(1, dirs(dir.resolve("data")));
+        }
+    }
+
+    @Test
+    void topicsMetaOfAnOlderDirectoryIsMigrated() throws Exception {
+        TopicInfo info;
+        try (LogStorage s = Harness.open(dir)) {
+            info = Harness.topic(s, "old", 2, Map.of("retention.ms", "1000"));
+            await(s.produce(null, new TopicPartition("old", 1), KafkaBatches.plain("r", 2, 1_000L)));
+        }
+        // rewrite the metadata as the previous layout had it: one topics.meta, no topics/
+        for (Path f : list(dir.resolve("topics"))) Files.delete(f);
+        Files.delete(dir.resolve("topics"));
+        Files.write(dir.resolve(TopicStore.LEGACY_FILE), MetaCodec.topics(List.of(
+                new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000")))));
+        try (LogStorage s = Harness.open(dir)) {
+            TopicInfo t = Harness.topics(s).getFirst();
+            assertEquals(info.id(), t.id());
+            assertEquals(Map.of("retention.ms", "1000"), t.configs());
+            assertEquals(2, await(s.offsets(new TopicPartition("old", 1))).highWatermark(), "the records are still there");
+            assertFalse(Files.exists(dir.resolve(TopicStore.LEGACY_FILE)), "migrated");
+            assertEquals(List.of(dir.resolve("topics").resolve(KafkaUuid.toString(info.id()) + TopicStore.SUFFIX)), list(dir.resolve("topics")));
+        }
+    }
+
+    @Test
+    void metadataOfAnUnknownVersionFailsWithOneLineNamingIt() throws Exception {
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+        }
+        Path f = list(dir.resolve("topics")).getFirst();
+        Files.write(f, new byte[] {0, 0, 0, 9, 1, 2});
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+        assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("version 9"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    /**
+     * A create whose write fails (here: the topics directory replaced by a file) changes nothing: no topic, no
+     * directory, no temp file, no descriptor; the next create works.
+     */
+    @Test
+    void aCreateThatFailsLeavesNothing() throws Exception {
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "kept");
+            Path topics = dir.resolve("topics");
+            Path moved = dir.resolve("topics-moved");
+            Files.move(topics, moved);
+            Files.writeString(topics, "not a directory");
+            long fds = openDescriptors();
+            for (int i = 0; i < 50; i++) {
+                assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.createTopic(new NewTopic("new" + i, 4, (short) 1, Map.of()), false)));
+            }
+            assertEquals(fds, openDescriptors(), "no descriptor leaked");
+            assertEquals(List.of("kept"), Harness.topics(s).stream().map(TopicInfo::name).toList(), "the catalog is unchanged");
+            assertEquals(0, dirs(dir.resolve("data")));
+            Files.delete(topics);
+            Files.move(moved, topics);
+            Harness.topic(s, "new0", 4, Map.of());
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of("kept", "new0"), Harness.topics(s).stream().map(TopicInfo::name).toList());
+        }
+    }
+
+    static String name(int i) {
+        return String.format("topic-%05d", i);
+    }
+
+    static long openDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    static long dirs(Path p) throws IOException {
+        try (Stream<Path> s = Files.list(p)) {
+            return s.filter(Files::isDirectory).count();
+        }
+    }
+
+    static long count(Path p) throws IOException {
+        try (Stream<Path> s = Files.list(p)) {
+            return s.count();
+        }
+    }
+
+    static List<Path> list(Path p) throws IOException {
+        try (Stream<Path> s = Files.list(p)) {
+            return new ArrayList<>(s.sorted().toList());
+        }
+    }
+}
