@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.WireReader;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.ConsumerProtocolAssignment;
@@ -65,6 +66,9 @@ public final class GroupAdmin {
         DescribeGroupsResponse response = (DescribeGroupsResponse) NodeConnection.await(
                 cluster.node(coordinator).send(ApiKey.DESCRIBE_GROUPS, request), cluster.timeout());
         DescribeGroupsResponse.DescribedGroup g = response.groups().getFirst();
+        if (g.errorCode() == ErrorCode.GROUP_ID_NOT_FOUND.code()) { // DescribeGroups v6+; older versions answer Dead
+            return new GroupDescription(groupId, "Dead", "", "", coordinator, List.of());
+        }
         ClientException.check(g.errorCode(), g.errorMessage(), "describe group " + groupId);
         List<Member> members = new ArrayList<>();
         for (DescribeGroupsResponse.DescribedGroupMember m : g.members()) {
