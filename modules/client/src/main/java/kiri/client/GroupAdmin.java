@@ -3,12 +3,9 @@ package kiri.client;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.WireReader;
 import kiri.protocol.message.ApiKey;
@@ -22,7 +19,7 @@ import kiri.protocol.message.ListGroupsResponse;
 
 /**
  * Consumer group administration, as Kafka's {@code kafka-consumer-groups} needs it: list, describe,
- * committed offsets, admin offset commits (resets), delete; plus partition offsets (earliest, latest, by time).
+ * committed offsets, admin offset commits (resets), delete (partition offsets: {@link Admin#listOffsets}).
  * Group requests go to the group's coordinator; ListGroups goes to every broker. Blocking; thread-safe.
  */
 public final class GroupAdmin {
@@ -103,34 +100,6 @@ public final class GroupAdmin {
         for (DeleteGroupsResponse.DeletableGroupResult r : response.results()) {
             ClientException.check(r.errorCode(), null, "delete group " + r.groupId());
         }
-    }
-
-    /** Every partition of {@code topic}, in order; fails with the broker's error if it doesn't exist. */
-    public List<TopicPartition> partitions(String topic) throws IOException {
-        List<TopicPartition> out = new ArrayList<>();
-        for (Cluster.PartitionInfo p : cluster.topic(topic, false).partitions()) {
-            out.add(new TopicPartition(topic, p.partition()));
-        }
-        return out;
-    }
-
-    /**
-     * Offsets of {@code partitions} for {@code timestamp}: {@link Consumer#EARLIEST} (log start), {@link Consumer#LATEST}
-     * (log end), or ms since the epoch (the first offset with a timestamp at or after it; -1 when there is none).
-     */
-    public Map<TopicPartition, Long> offsets(Collection<TopicPartition> partitions, long timestamp) throws IOException {
-        Map<TopicPartition, Integer> leaders = new HashMap<>();
-        Map<String, Cluster.TopicInfo> topics = new HashMap<>();
-        for (TopicPartition tp : new TreeSet<>(partitions)) {
-            Cluster.TopicInfo t = topics.get(tp.topic());
-            if (t == null) {
-                t = cluster.topic(tp.topic(), false);
-                topics.put(tp.topic(), t);
-            }
-            leaders.put(tp, t.partitions().stream().filter(p -> p.partition() == tp.partition()).findFirst()
-                    .orElseThrow(() -> new ClientException("partition " + tp + " does not exist")).leader());
-        }
-        return new TreeMap<>(OffsetLookup.list(cluster, leaders, timestamp));
     }
 
     private int coordinator(String groupId) throws IOException {

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import kiri.client.Admin;
 import kiri.client.Cluster;
 import kiri.client.Consumer;
 import kiri.client.GroupAdmin;
@@ -84,15 +85,16 @@ final class GroupCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             try (Cluster cluster = client.connect()) {
                 GroupAdmin admin = new GroupAdmin(cluster);
+                Admin topics = new Admin(cluster);
                 for (String group : groups) {
-                    describe(admin, group, out);
+                    describe(admin, topics, group, out);
                 }
             }
             out.flush();
             return 0;
         }
 
-        private static void describe(GroupAdmin admin, String group, PrintWriter out) throws Exception {
+        private static void describe(GroupAdmin admin, Admin topics, String group, PrintWriter out) throws Exception {
             GroupAdmin.GroupDescription d = admin.describeGroup(group);
             Map<TopicPartition, Long> committed = admin.committedOffsets(group);
             if (d.state().equals("Dead") && committed.isEmpty()) {
@@ -104,7 +106,7 @@ final class GroupCommand implements Runnable {
             }
             TreeSet<TopicPartition> partitions = new TreeSet<>(committed.keySet());
             partitions.addAll(owners.keySet());
-            Map<TopicPartition, Long> ends = admin.offsets(partitions, Consumer.LATEST);
+            Map<TopicPartition, Long> ends = topics.listOffsets(partitions, Consumer.LATEST);
             out.println();
             if (d.members().isEmpty()) {
                 out.println("Consumer group '" + group + "' has no active members.");
@@ -171,14 +173,15 @@ final class GroupCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             try (Cluster cluster = client.connect()) {
                 GroupAdmin admin = new GroupAdmin(cluster);
+                Admin topicAdmin = new Admin(cluster);
                 String state = admin.describeGroup(group).state();
                 if (!state.equals("Empty") && !state.equals("Dead")) {
                     throw new IllegalStateException("assignments can only be reset if the group '" + group
                             + "' is inactive, but the current state is " + state + ".");
                 }
                 List<TopicPartition> partitions = allTopics ? new ArrayList<>(admin.committedOffsets(group).keySet())
-                        : partitions(admin);
-                Map<TopicPartition, Long> plan = plan(admin, partitions, time);
+                        : partitions(topicAdmin);
+                Map<TopicPartition, Long> plan = plan(topicAdmin, partitions, time);
                 out.println();
                 out.printf(RESET_ROW, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
                 plan.forEach((tp, o) -> out.printf(RESET_ROW, group, tp.topic(), tp.partition(), o));
@@ -190,22 +193,22 @@ final class GroupCommand implements Runnable {
             return 0;
         }
 
-        private List<TopicPartition> partitions(GroupAdmin admin) throws Exception {
+        private List<TopicPartition> partitions(Admin topicAdmin) throws Exception {
             List<TopicPartition> out = new ArrayList<>();
-            for (String spec : topics) {
-                int colon = spec.indexOf(':');
+            for (String arg : topics) {
+                int colon = arg.indexOf(':');
                 if (colon < 0) {
-                    out.addAll(admin.partitions(spec));
+                    out.addAll(topicAdmin.partitions(arg));
                     continue;
                 }
-                String topic = spec.substring(0, colon);
-                List<TopicPartition> existing = admin.partitions(topic);
-                for (String p : spec.substring(colon + 1).split(",")) {
+                String topic = arg.substring(0, colon);
+                List<TopicPartition> existing = topicAdmin.partitions(topic);
+                for (String p : arg.substring(colon + 1).split(",")) {
                     TopicPartition tp;
                     try {
                         tp = new TopicPartition(topic, Integer.parseInt(p.strip()));
                     } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("--topic '" + spec + "' must look like TOPIC or TOPIC:P,P...");
+                        throw new IllegalArgumentException("--topic '" + arg + "' must look like TOPIC or TOPIC:P,P...");
                     }
                     if (!existing.contains(tp)) {
                         throw new IllegalArgumentException("partition " + tp + " does not exist");
@@ -217,10 +220,10 @@ final class GroupCommand implements Runnable {
         }
 
         /** The new offset of each partition, as kafka-consumer-groups computes it. */
-        private Map<TopicPartition, Long> plan(GroupAdmin admin, List<TopicPartition> partitions, Long time) throws Exception {
-            Map<TopicPartition, Long> earliest = admin.offsets(partitions, Consumer.EARLIEST);
-            Map<TopicPartition, Long> latest = admin.offsets(partitions, Consumer.LATEST);
-            Map<TopicPartition, Long> byTime = time == null ? Map.of() : admin.offsets(partitions, time);
+        private Map<TopicPartition, Long> plan(Admin topicAdmin, List<TopicPartition> partitions, Long time) throws Exception {
+            Map<TopicPartition, Long> earliest = topicAdmin.listOffsets(partitions, Consumer.EARLIEST);
+            Map<TopicPartition, Long> latest = topicAdmin.listOffsets(partitions, Consumer.LATEST);
+            Map<TopicPartition, Long> byTime = time == null ? Map.of() : topicAdmin.listOffsets(partitions, time);
             Map<TopicPartition, Long> plan = new LinkedHashMap<>();
             for (TopicPartition tp : new TreeSet<>(partitions)) {
                 long start = earliest.get(tp);
