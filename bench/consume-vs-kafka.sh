@@ -30,7 +30,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 log="$(mktemp "${TMPDIR:-/tmp}/kiri-consume.XXXXXX")"
 "${kiri[@]}" broker --listener "tcp://127.0.0.1:$port" --storage memory:// >"$log" 2>&1 &
 broker=$!
-trap 'kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null; rm -f "$log"' EXIT
+trap 'rc=$?; kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null || true; rm -f "$log"; exit $rc' EXIT
 for _ in $(seq 1 300); do grep -q "listening" "$log" 2>/dev/null && break; sleep 0.1; done
 b="127.0.0.1:$port"
 echo "# $("$JAVA" -version 2>&1 | head -1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); broker: kiri memory:// on $b"

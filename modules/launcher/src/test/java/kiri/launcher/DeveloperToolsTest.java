@@ -1,14 +1,11 @@
 package kiri.launcher;
 
+import static kiri.launcher.CliRun.assertOk;
+import static kiri.launcher.CliRun.run;
+import static kiri.launcher.CliRun.runWithStdin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,9 +17,6 @@ import org.junit.jupiter.api.Test;
 class DeveloperToolsTest {
     private static Broker broker;
     private static String bootstrap;
-
-    private record Result(int exit, String out, String err) {
-    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -38,7 +32,7 @@ class DeveloperToolsTest {
     @Test
     void perfConsumeReadsWhatPerfProduceWrote() {
         assertOk(run("topic", "create", "perf-c", "--partitions", "3", "-b", bootstrap));
-        Result produced = run("perf", "produce", "-b", bootstrap, "--topic", "perf-c", "--records", "600", "--record-size", "100",
+        CliRun produced = run("perf", "produce", "-b", bootstrap, "--topic", "perf-c", "--records", "600", "--record-size", "100",
                 "--throughput", "1000", "--linger-ms", "0", "--report-interval-ms", "150");
         assertOk(produced);
         List<String> lines = produced.out().lines().toList();
@@ -49,26 +43,26 @@ class DeveloperToolsTest {
         // each progress line counts its own window (Kafka's tool does), so together they never exceed the total
         assertTrue(lines.size() >= 3 && windows <= 600, produced.out());
 
-        Result consumed = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--records", "600", "--report-interval-ms", "1");
+        CliRun consumed = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--records", "600", "--report-interval-ms", "1");
         assertOk(consumed);
         String summary = consumed.out().lines().toList().getLast();
         assertTrue(summary.startsWith("600 records consumed, 0.06 MB, "), summary);
         assertTrue(summary.matches(".*\\d+ fetches: [\\d.]+ ms avg, [\\d.]+ ms 50th, [\\d.]+ ms 95th, [\\d.]+ ms 99th, [\\d.]+ ms 99.9th, [\\d.]+ ms max fetch latency\\."), summary);
 
-        Result json = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--messages", "600", "--json");
+        CliRun json = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--messages", "600", "--json");
         assertOk(json);
         assertTrue(json.out().strip().startsWith("{\"topic\":\"perf-c\",\"records\":600,\"bytes\":60000,"), json.out());
 
-        Result tooMany = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--records", "601", "--timeout-ms", "300");
+        CliRun tooMany = run("perf", "consume", "-b", bootstrap, "--topic", "perf-c", "--records", "601", "--timeout-ms", "300");
         assertEquals(1, tooMany.exit(), tooMany.err());
         assertTrue(tooMany.err().contains("kiri: read 600 of 601 records"), tooMany.err());
     }
 
     @Test
     void catProduceSendsHeaders() {
-        Result r = runWithStdin("v1\nv2\n", "cat", "produce", "-b", bootstrap, "--topic", "headers", "-H", "trace=abc", "--header", "empty=");
+        CliRun r = runWithStdin("v1\nv2\n", "cat", "produce", "-b", bootstrap, "--topic", "headers", "-H", "trace=abc", "--header", "empty=");
         assertOk(r);
-        Result c = run("cat", "consume", "-b", bootstrap, "--topic", "headers", "--from-beginning", "--max-messages", "2",
+        CliRun c = run("cat", "consume", "-b", bootstrap, "--topic", "headers", "--from-beginning", "--max-messages", "2",
                 "--format", "json");
         assertOk(c);
         List<String> lines = c.out().lines().toList();
@@ -76,7 +70,7 @@ class DeveloperToolsTest {
         for (String line : lines) {
             assertTrue(line.contains("\"headers\":{\"trace\":\"abc\",\"empty\":\"\"}"), line);
         }
-        Result bad = runWithStdin("v\n", "cat", "produce", "-b", bootstrap, "--topic", "headers", "-H", "novalue");
+        CliRun bad = runWithStdin("v\n", "cat", "produce", "-b", bootstrap, "--topic", "headers", "-H", "novalue");
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("--header must look like KEY=VALUE"), bad.err());
     }
@@ -85,7 +79,7 @@ class DeveloperToolsTest {
     void topicDescribeShowsLogStartAndEnd() {
         assertOk(run("topic", "create", "described", "--partitions", "2", "-b", bootstrap));
         assertOk(runWithStdin("a\nb\nc\n", "cat", "produce", "-b", bootstrap, "--topic", "described", "--partition", "1"));
-        Result r = run("topic", "describe", "described", "-b", bootstrap);
+        CliRun r = run("topic", "describe", "described", "-b", bootstrap);
         assertOk(r);
         Matcher m = Pattern.compile("Partition: (\\d)\\tLeader: 0\\t.*LogStartOffset: (\\d+)\\tLogEndOffset: (\\d+)").matcher(r.out());
         StringBuilder seen = new StringBuilder();
@@ -95,25 +89,6 @@ class DeveloperToolsTest {
         assertEquals("0:0-0 1:0-3 ", seen.toString(), r.out());
     }
 
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
 
-    private static synchronized Result runWithStdin(String stdin, String... args) {
-        InputStream saved = System.in;
-        System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-        try {
-            return run(args);
-        } finally {
-            System.setIn(saved);
-        }
-    }
 
-    private static void assertOk(Result r) {
-        assertEquals(0, r.exit(), "out: " + r.out() + "\nerr: " + r.err());
-        assertFalse(r.err().contains("\tat "), r.err());
-    }
 }

@@ -1,11 +1,12 @@
 package kiri.launcher;
 
+import static kiri.launcher.CliRun.assertOk;
+import static kiri.launcher.CliRun.assertOneLineError;
+import static kiri.launcher.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +29,6 @@ import org.junit.jupiter.api.Test;
 class GroupCommandTest {
     private static Broker broker;
     private static String bootstrap;
-
-    private record Result(int exit, String out, String err) {
-    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -55,10 +53,10 @@ class GroupCommandTest {
     @Test
     void describeShowsCommittedEndAndLag() throws Exception {
         commit("lagging", Map.of(0, 3L, 1, 7L));
-        Result list = run("group", "list", "-b", bootstrap, "--state");
+        CliRun list = run("group", "list", "-b", bootstrap, "--state");
         assertOk(list);
         assertTrue(list.out().lines().anyMatch(l -> l.matches("lagging\\s+Empty")), list.out());
-        Result r = run("group", "describe", "--group", "lagging", "-b", bootstrap);
+        CliRun r = run("group", "describe", "--group", "lagging", "-b", bootstrap);
         assertOk(r);
         assertTrue(r.out().contains("Consumer group 'lagging' has no active members."), r.out());
         assertEquals(List.of("3 10 7", "7 10 3"), rows(r.out(), "lagging"));
@@ -67,7 +65,7 @@ class GroupCommandTest {
     @Test
     void resetIsADryRunUnlessExecuted() throws Exception {
         commit("resetting", Map.of(0, 4L, 1, 4L));
-        Result dry = run("group", "reset-offsets", "--group", "resetting", "--topic", "orders", "--to-earliest", "-b", bootstrap);
+        CliRun dry = run("group", "reset-offsets", "--group", "resetting", "--topic", "orders", "--to-earliest", "-b", bootstrap);
         assertOk(dry);
         assertTrue(dry.out().contains("NEW-OFFSET"), dry.out());
         assertEquals(Map.of(0, 4L, 1, 4L), committed("resetting"));
@@ -100,14 +98,14 @@ class GroupCommandTest {
                 consumer.poll(Duration.ofMillis(100));
             }
             consumer.commitSync();
-            Result d = run("group", "describe", "--group", "active", "-b", bootstrap);
+            CliRun d = run("group", "describe", "--group", "active", "-b", bootstrap);
             assertOk(d);
             assertTrue(d.out().contains("consumer-active-"), "the member's client id: " + d.out());
             assertOneLineError(run("group", "reset-offsets", "--group", "active", "--all-topics", "--to-earliest", "-b", bootstrap),
                     "inactive, but the current state is Stable");
             assertOneLineError(run("group", "delete", "--group", "active", "-b", bootstrap), "NON_EMPTY_GROUP");
         }
-        Result deleted = run("group", "delete", "--group", "active", "-b", bootstrap);
+        CliRun deleted = run("group", "delete", "--group", "active", "-b", bootstrap);
         assertOk(deleted);
         assertTrue(deleted.out().contains("Deletion of requested consumer groups ('active') was successful."), deleted.out());
         assertOneLineError(run("group", "describe", "--group", "active", "-b", bootstrap), "does not exist");
@@ -163,22 +161,6 @@ class GroupCommandTest {
         return p;
     }
 
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
 
-    private static void assertOk(Result r) {
-        assertEquals(0, r.exit(), "out: " + r.out() + "\nerr: " + r.err());
-    }
 
-    private static void assertOneLineError(Result r, String expected) {
-        assertEquals(1, r.exit(), r.out() + r.err());
-        String[] lines = r.err().strip().split("\n");
-        assertEquals(1, lines.length, r.err());
-        assertTrue(lines[0].startsWith("kiri: ") && lines[0].contains(expected), r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    }
 }
