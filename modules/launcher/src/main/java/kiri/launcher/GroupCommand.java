@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import kiri.client.Admin;
+import kiri.client.ClientException;
 import kiri.client.Cluster;
 import kiri.client.Consumer;
 import kiri.client.GroupAdmin;
@@ -106,7 +107,14 @@ final class GroupCommand implements Runnable {
             }
             TreeSet<TopicPartition> partitions = new TreeSet<>(committed.keySet());
             partitions.addAll(owners.keySet());
-            Map<TopicPartition, Long> ends = topics.listOffsets(partitions, Consumer.LATEST);
+            Map<TopicPartition, Long> ends = new TreeMap<>();
+            for (String topic : partitions.stream().map(TopicPartition::topic).distinct().toList()) {
+                try {
+                    ends.putAll(topics.listOffsets(partitions.stream().filter(tp -> tp.topic().equals(topic)).toList(),
+                            Consumer.LATEST));
+                } catch (ClientException e) { // e.g. the topic was deleted: its rows show "-", as Kafka's do
+                }
+            }
             out.println();
             if (d.members().isEmpty()) {
                 out.println("Consumer group '" + group + "' has no active members.");
