@@ -9,4 +9,6 @@ module kiri.launcher {
     requires info.picocli;
     uses kiri.storage.api.StorageProvider;
     opens kiri.launcher to info.picocli;
+    // Broker and its settings, for the in-process broker of kiri-embedded
+    exports kiri.launcher to kiri.embedded;
 }
