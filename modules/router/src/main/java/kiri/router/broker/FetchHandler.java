@@ -246,7 +246,7 @@ final class FetchHandler implements Handler {
     private CompletionStage<List<Read>> readAll(RequestContext context, List<Wanted> wanted, FetchRequest request,
             IsolationLevel isolation) {
         List<Read> reads = new ArrayList<>(wanted.size());
-        long queued = context.connection().queuedResponseBytes();
+        long queued = context.connection() == null ? 0 : context.connection().queuedResponseBytes(); // null: unit tests
         long[] left = {Math.max(0, Math.min(request.maxBytes(), FETCH_MAX_BYTES) - queued)};
         boolean[] gotData = {queued > 0}; // then no batch is exempt from the cap
         CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
