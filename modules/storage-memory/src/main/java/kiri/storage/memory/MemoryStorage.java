@@ -33,18 +33,26 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
     /** Kafka's default producer.id.expiration.ms: producer state idle for a day is dropped. */
     static final long PRODUCER_EXPIRATION_MS = 86_400_000L;
 
+    private final MemoryCap cap;
+
+    /** With the default cap (half the heap). */
     MemoryStorage(StorageContext context) {
+        this(context, new MemoryCap(MemoryCap.defaultMax()));
+    }
+
+    MemoryStorage(StorageContext context, MemoryCap cap) {
         super(context);
+        this.cap = cap;
     }
 
     @Override
     public String describe() {
-        return "memory:// (everything in memory, lost when the broker stops)";
+        return "memory:// (everything in memory, lost when the broker stops; max.bytes " + cap.max() + ")";
     }
 
     @Override
     protected MemoryPartition newPartition(TopicPartition tp) {
-        return new MemoryPartition(tp);
+        return new MemoryPartition(tp, cap);
     }
 
     @Override
