@@ -1,0 +1,58 @@
+package kiri.router.broker;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import kiri.compress.BatchCompression;
+import kiri.compress.Codecs;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.record.RecordBatch;
+import kiri.protocol.record.RecordsValidator;
+import kiri.protocol.record.RecordsVerdict;
+import kiri.storage.api.TopicConfigs;
+import kiri.storage.api.TopicInfo;
+
+/**
+ * The record-level checks of a produced batch ({@link RecordsValidator}) with the topic's configs
+ * as policy. Uncompressed batches are walked in place; compressed ones are decompressed first (as
+ * Kafka's broker does to validate them), into at most {@link #MAX_DECOMPRESSED_BYTES}, so a
+ * decompression bomb is refused instead of exhausting the heap. Stateless, any thread.
+ */
+final class ProducedRecords {
+    /**
+     * Cap on one batch's decompressed records, the same the storage engines use to read a compressed
+     * batch. Kafka streams records out of the codec and has no such cap; a batch beyond it (a ratio
+     * above ~128 for a 1 MiB batch) is refused with INVALID_RECORD.
+     */
+    static final int MAX_DECOMPRESSED_BYTES = BatchCompression.DEFAULT_MAX_RECORDS_BYTES;
+
+    private ProducedRecords() {
+    }
+
+    /** What {@code topic}'s configs ask of records produced to {@code partition}. */
+    static RecordsValidator.Policy policy(TopicInfo topic, int partition) {
+        Map<String, String> configs = topic.configs();
+        // cleanup.policy lists only "compact" and "delete" (validated on create and alter)
+        boolean compacted = TopicConfigs.value(configs, TopicConfigs.CLEANUP_POLICY).contains("compact");
+        return new RecordsValidator.Policy(topic.name(), partition, compacted, TopicConfigs.isLogAppendTime(configs),
+                TopicConfigs.longValue(configs, TopicConfigs.MESSAGE_TIMESTAMP_BEFORE_MAX_MS),
+                TopicConfigs.longValue(configs, TopicConfigs.MESSAGE_TIMESTAMP_AFTER_MAX_MS));
+    }
+
+    /** Validates the records of {@code batch}, whose header {@link RecordBatch#validateForProduce} accepted. */
+    static RecordsVerdict validate(RecordBatch batch, RecordsValidator.Policy policy, long nowMs) {
+        if (!batch.isCompressed()) {
+            return RecordsValidator.validate(batch, policy, nowMs);
+        }
+        Codecs.Bytes records;
+        try {
+            records = BatchCompression.decompressRecords(batch, MAX_DECOMPRESSED_BYTES);
+        } catch (ProtocolException e) {
+            return new RecordsVerdict(ErrorCode.INVALID_RECORD, e.getMessage() + " in topic partition "
+                    + policy.partitionName(), List.of());
+        }
+        return RecordsValidator.validate(batch, MemorySegment.ofArray(records.array()), 0, records.length(), policy,
+                nowMs);
+    }
+}
