@@ -42,12 +42,17 @@ final class ProducedRecords {
 
     /** Validates the records of {@code batch}, whose header {@link RecordBatch#validateForProduce} accepted. */
     static RecordsVerdict validate(RecordBatch batch, RecordsValidator.Policy policy, long nowMs) {
+        return validate(batch, policy, nowMs, MAX_DECOMPRESSED_BYTES);
+    }
+
+    /** {@link #validate(RecordBatch, RecordsValidator.Policy, long)} with a cap on the decompressed records. */
+    static RecordsVerdict validate(RecordBatch batch, RecordsValidator.Policy policy, long nowMs, int maxDecompressedBytes) {
         if (!batch.isCompressed()) {
             return RecordsValidator.validate(batch, policy, nowMs);
         }
         Codecs.Bytes records;
         try {
-            records = BatchCompression.decompressRecords(batch, MAX_DECOMPRESSED_BYTES);
+            records = BatchCompression.decompressRecords(batch, maxDecompressedBytes);
         } catch (ProtocolException e) {
             return new RecordsVerdict(ErrorCode.INVALID_RECORD, e.getMessage() + " in topic partition "
                     + policy.partitionName(), List.of());
