@@ -47,6 +47,12 @@ public final class RecordsValidator {
      */
     public record Policy(String topic, int partition, boolean keyRequired, boolean logAppendTime,
                          long timestampBeforeMaxMs, long timestampAfterMaxMs) {
+        /** This policy for another partition of the same topic. */
+        public Policy withPartition(int partition) {
+            return partition == this.partition ? this
+                    : new Policy(topic, partition, keyRequired, logAppendTime, timestampBeforeMaxMs, timestampAfterMaxMs);
+        }
+
         /** The topic-partition as Kafka names it in messages: {@code topic-0}. */
         public String partitionName() {
             return topic + "-" + partition;

@@ -32,6 +32,7 @@ import kiri.storage.api.TopicRef;
  */
 final class ProduceHandler implements Handler {
     private final BrokerState broker;
+    private final ProducedRecords producedRecords = new ProducedRecords();
 
     ProduceHandler(BrokerState broker) {
         this.broker = broker;
@@ -99,7 +100,7 @@ final class ProduceHandler implements Handler {
             return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
                     "The base offset of the record batch should be 0, but it is " + batch.baseOffset()));
         }
-        RecordsVerdict verdict = ProducedRecords.validate(batch, ProducedRecords.policy(topic, p.index()),
+        RecordsVerdict verdict = ProducedRecords.validate(batch, producedRecords.policy(topic, p.index()),
                 System.currentTimeMillis());
         if (!verdict.isValid()) {
             return CompletableFuture.completedFuture(refused(p.index(), verdict));

@@ -3,6 +3,7 @@ package kiri.router.broker;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import kiri.compress.BatchCompression;
 import kiri.compress.Codecs;
 import kiri.protocol.ErrorCode;
@@ -17,7 +18,10 @@ import kiri.storage.api.TopicInfo;
  * The record-level checks of a produced batch ({@link RecordsValidator}) with the topic's configs
  * as policy. Uncompressed batches are walked in place; compressed ones are decompressed first (as
  * Kafka's broker does to validate them), into at most {@link #MAX_DECOMPRESSED_BYTES}, so a
- * decompression bomb is refused instead of exhausting the heap. Stateless, any thread.
+ * decompression bomb is refused instead of exhausting the heap.
+ *
+ * <p>Each topic's policy is parsed from its configs once per {@link TopicInfo} instance (the topic
+ * cache hands out the same instance until the topic changes), not per request. Thread-safe.
  */
 final class ProducedRecords {
     /**
@@ -27,11 +31,23 @@ final class ProducedRecords {
      */
     static final int MAX_DECOMPRESSED_BYTES = BatchCompression.DEFAULT_MAX_RECORDS_BYTES;
 
-    private ProducedRecords() {
+    /** A topic's policy and the topic instance it was parsed from. */
+    private record Parsed(TopicInfo topic, RecordsValidator.Policy policy) {
     }
 
-    /** What {@code topic}'s configs ask of records produced to {@code partition}. */
-    static RecordsValidator.Policy policy(TopicInfo topic, int partition) {
+    private final Map<String, Parsed> policies = new ConcurrentHashMap<>();
+
+    /** What {@code topic}'s configs ask of records produced to {@code partition}; cached per topic instance. */
+    RecordsValidator.Policy policy(TopicInfo topic, int partition) {
+        Parsed parsed = policies.get(topic.name());
+        if (parsed == null || parsed.topic() != topic) {
+            parsed = new Parsed(topic, parse(topic, partition));
+            policies.put(topic.name(), parsed);
+        }
+        return parsed.policy().withPartition(partition);
+    }
+
+    static RecordsValidator.Policy parse(TopicInfo topic, int partition) {
         Map<String, String> configs = topic.configs();
         // cleanup.policy lists only "compact" and "delete" (validated on create and alter)
         boolean compacted = TopicConfigs.value(configs, TopicConfigs.CLEANUP_POLICY).contains("compact");

@@ -2,6 +2,7 @@ package kiri.router.broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** {@link ProducedRecords}: compressed batches are validated on their decompressed records; the topic's configs are the policy. */
 class ProducedRecordsTest {
     private static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final RecordsValidator.Policy PLAIN = ProducedRecords.policy(topic(Map.of()), 0);
+    private static final RecordsValidator.Policy PLAIN = ProducedRecords.parse(topic(Map.of()), 0);
 
     private static TopicInfo topic(Map<String, String> configs) {
         return new TopicInfo("t", UUID.randomUUID(), List.of(), (short) 1, configs);
@@ -68,7 +69,7 @@ class ProducedRecordsTest {
         RecordsVerdict poisoned = validate(BatchCompression.compress(claiming(plain(1), 1_000_000), codec), PLAIN);
         assertEquals(ErrorCode.INVALID_RECORD, poisoned.errorCode());
         assertTrue(poisoned.message().contains("declares 1000000 records but holds 1"), poisoned.message());
-        RecordsValidator.Policy compacted = ProducedRecords.policy(topic(Map.of("cleanup.policy", "compact")), 0);
+        RecordsValidator.Policy compacted = ProducedRecords.parse(topic(Map.of("cleanup.policy", "compact")), 0);
         RecordsVerdict keyless = validate(BatchCompression.compress(plain(7), codec), compacted);
         assertEquals(ErrorCode.INVALID_RECORD, keyless.errorCode());
         assertEquals(List.of(0, 3, 6), keyless.recordErrors().stream().map(RecordsVerdict.RecordError::batchIndex).toList());
@@ -127,7 +128,7 @@ class ProducedRecordsTest {
         assertFalse(PLAIN.logAppendTime());
         assertEquals(Long.MAX_VALUE, PLAIN.timestampBeforeMaxMs());
         assertEquals(3_600_000L, PLAIN.timestampAfterMaxMs(), "Kafka 4's default message.timestamp.after.max.ms");
-        RecordsValidator.Policy p = ProducedRecords.policy(topic(Map.of("cleanup.policy", "delete,compact",
+        RecordsValidator.Policy p = ProducedRecords.parse(topic(Map.of("cleanup.policy", "delete,compact",
                 "message.timestamp.type", "LogAppendTime", "message.timestamp.before.max.ms", "5",
                 "message.timestamp.after.max.ms", "6")), 3);
         assertTrue(p.keyRequired());
@@ -135,6 +136,17 @@ class ProducedRecordsTest {
         assertEquals(5L, p.timestampBeforeMaxMs());
         assertEquals(6L, p.timestampAfterMaxMs());
         assertEquals("t-3", p.partitionName());
-        assertFalse(ProducedRecords.policy(topic(Map.of("cleanup.policy", "delete")), 0).keyRequired());
+        assertFalse(ProducedRecords.parse(topic(Map.of("cleanup.policy", "delete")), 0).keyRequired());
+    }
+
+    @Test
+    void policiesAreCachedPerTopicInstance() {
+        ProducedRecords records = new ProducedRecords();
+        TopicInfo plain = topic(Map.of());
+        RecordsValidator.Policy first = records.policy(plain, 0);
+        assertSame(first, records.policy(plain, 0), "parsed once");
+        assertEquals(2, records.policy(plain, 2).partition());
+        TopicInfo altered = new TopicInfo("t", plain.id(), List.of(), (short) 1, Map.of("cleanup.policy", "compact"));
+        assertTrue(records.policy(altered, 0).keyRequired(), "a changed topic is parsed again");
     }
 }
