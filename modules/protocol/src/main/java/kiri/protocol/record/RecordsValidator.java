@@ -2,6 +2,7 @@ package kiri.protocol.record;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.protocol.ErrorCode;
@@ -34,6 +35,7 @@ import kiri.protocol.ErrorCode;
  */
 public final class RecordsValidator {
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+    private static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /**
      * What a topic asks of the records produced to it.
@@ -61,15 +63,25 @@ public final class RecordsValidator {
 
     private final MemorySegment segment;
     private final long start;
+    private final long end;
     private long position;
+    /**
+     * The 8 bytes from {@code wordAt} (big-endian; zeros past {@link #end}): fields are read from it,
+     * one segment access per 8 bytes instead of one per byte, which is what the broker's C1-only JIT
+     * pays most for.
+     */
+    private long word;
+    private long wordAt;
     /** The record being read and where it starts, for messages. */
     private int index;
     private long recordAt;
 
-    private RecordsValidator(MemorySegment segment, long start) {
+    private RecordsValidator(MemorySegment segment, long start, long end) {
         this.segment = segment;
         this.start = start;
+        this.end = end;
         this.position = start;
+        this.wordAt = start - Long.BYTES; // nothing loaded yet
     }
 
     /** Validates the records of the uncompressed batch {@code batch}, in place. */
@@ -88,13 +100,13 @@ public final class RecordsValidator {
     public static RecordsVerdict validate(RecordBatch batch, MemorySegment records, long from, long length,
                                           Policy policy, long nowMs) {
         try {
-            return new RecordsValidator(records, from).walk(batch, from + length, policy, nowMs);
+            return new RecordsValidator(records, from, from + length).walk(batch, policy, nowMs);
         } catch (Malformed e) {
             return RecordsVerdict.malformed(e.getMessage() + " in topic partition " + policy.partitionName());
         }
     }
 
-    private RecordsVerdict walk(RecordBatch batch, long end, Policy policy, long nowMs) {
+    private RecordsVerdict walk(RecordBatch batch, Policy policy, long nowMs) {
         int count = batch.recordCount();
         if (count < 0) {
             throw new Malformed("record batch has a negative record count " + count);
@@ -203,7 +215,27 @@ public final class RecordsValidator {
         if (position >= limit) {
             throw eof(limit);
         }
-        return segment.get(BYTE, position++);
+        long shift = position - wordAt; // >= 0: position only moves forward
+        if (shift >= Long.BYTES) {
+            fill();
+            shift = 0;
+        }
+        position++;
+        return (byte) (word >>> (56 - 8 * shift));
+    }
+
+    /** Loads {@link #word} from {@link #position}, never reading past {@link #end}. */
+    private void fill() {
+        if (end - position >= Long.BYTES) {
+            word = segment.get(INT64, position);
+        } else {
+            long w = 0;
+            for (long p = position; p < position + Long.BYTES; p++) {
+                w = (w << 8) | (p < end ? segment.get(BYTE, p) & 0xff : 0);
+            }
+            word = w;
+        }
+        wordAt = position;
     }
 
     /** A zig-zag varint of at most 5 bytes; bits beyond 32 are dropped, as Kafka's reader drops them. */
