@@ -83,6 +83,7 @@ import kiri.storage.api.base.TopicCatalog;
 final class LogStorage implements Storage {
     private static final int MARKER_LEADER_EPOCH = 0;
     private static final long PRODUCER_ID_BLOCK = 1000;
+    private static final System.Logger LOG = System.getLogger("kiri.storage.log");
 
     private final Path root;
     private final Path dataDir;
@@ -111,10 +112,21 @@ final class LogStorage implements Storage {
     private final Set<String> dirtyGroups = new LinkedHashSet<>();
 
     private volatile boolean closed;
+    /** How recovery treats damage (set while opening). */
+    private final RecoveryPolicy recovery;
+    /** The constructor finished: only then may a close mark the shutdown clean. */
+    private boolean opened;
+    /** topics.meta lags the catalog: a delete on a full disk could not rewrite it ({@link #deleteTopic}). Metadata thread. */
+    private boolean topicsDirty;
 
     record LogTopic(TopicInfo info, PartitionLog[] partitions) {}
 
     LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context) {
+        this(root, fsync, preallocate, false, context);
+    }
+
+    /** @param truncate {@code recover=truncate}: cut damaged logs (logging what is lost) instead of refusing to open */
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, boolean truncate, StorageContext context) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.groupsDir = root.resolve("groups");
@@ -147,26 +159,30 @@ final class LogStorage implements Storage {
         this.txns = new TransactionTable(new TxnEngine(), this::allocateProducerId);
         this.writer = new Writer(fsync, clock, "kiri-log-writer");
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
+        this.recovery = new RecoveryPolicy(CleanShutdown.wasClean(root), truncate,
+                "file:" + root + "?" + RecoveryPolicy.PARAM + "=truncate (see the storage-log README, \"Recovery\")");
         try {
             this.clusterId = loadClusterId(context.clusterId());
             loadTopics();
             loadGroupsAndTxns();
+            CleanShutdown.clear(root); // everything recovered; from the first write on, a crash is unclean
             writer.start();
             loadProducerIds();
             adoptOpenTransactions();
         } catch (RuntimeException e) {
             closeQuietly();
-            throw e;
+            throw OpenFailure.of(root, e);
         }
+        opened = true;
     }
 
     // ---- opening ----------------------------------------------------------------------------
 
     private String loadClusterId(String configured) {
         Path file = root.resolve("cluster.meta");
-        byte[] stored = AtomicFiles.read(file);
-        if (stored != null) {
-            String id = MetaCodec.string(stored);
+        String id0 = MetaFiles.read(file, MetaCodec::string);
+        if (id0 != null) {
+            String id = id0;
             if (configured != null && !configured.equals(id)) {
                 throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
                         + id + ", not the configured " + configured);
@@ -179,8 +195,8 @@ final class LogStorage implements Storage {
     }
 
     private void loadTopics() {
-        byte[] stored = AtomicFiles.read(root.resolve("topics.meta"));
-        List<MetaCodec.StoredTopic> topics = stored == null ? List.of() : MetaCodec.topics(stored);
+        List<MetaCodec.StoredTopic> topics = MetaFiles.read(root.resolve("topics.meta"), MetaCodec::topics);
+        if (topics == null) topics = List.of();
         Set<String> dirs = new HashSet<>();
         long now = clock.millis();
         for (MetaCodec.StoredTopic t : topics) {
@@ -191,7 +207,12 @@ final class LogStorage implements Storage {
             for (int i = 0; i < partitions.length; i++) {
                 Path dir = partitionDir(t.id(), i);
                 dirs.add(dir.getFileName().toString());
-                partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, preallocate, config, now);
+                try {
+                    partitions[i] = PartitionLog.open(new TopicPartition(t.name(), i), dir, fsync, preallocate, config, now, recovery);
+                } catch (RuntimeException e) {
+                    for (int j = 0; j < i; j++) partitions[j].close();
+                    throw e;
+                }
             }
             catalog.add(new LogTopic(info, partitions));
         }
@@ -206,7 +227,7 @@ final class LogStorage implements Storage {
     private void loadGroupsAndTxns() {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(groupsDir)) {
             for (Path f : entries) {
-                if (f.getFileName().toString().endsWith(".group")) groups.restore(MetaCodec.group(Files.readAllBytes(f)));
+                if (f.getFileName().toString().endsWith(".group")) groups.restore(MetaFiles.decode(f, Files.readAllBytes(f), MetaCodec::group));
                 else Files.deleteIfExists(f); // a temp file of an interrupted write
             }
         } catch (IOException e) {
@@ -214,7 +235,7 @@ final class LogStorage implements Storage {
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(txnsDir)) {
             for (Path f : entries) {
-                if (f.getFileName().toString().endsWith(".txn")) txns.restore(MetaCodec.txn(Files.readAllBytes(f)));
+                if (f.getFileName().toString().endsWith(".txn")) txns.restore(MetaFiles.decode(f, Files.readAllBytes(f), MetaCodec::txn));
                 else Files.deleteIfExists(f);
             }
         } catch (IOException e) {
@@ -223,8 +244,8 @@ final class LogStorage implements Storage {
     }
 
     private void loadProducerIds() {
-        byte[] stored = AtomicFiles.read(root.resolve("producer-ids.meta"));
-        long next = stored == null ? 0L : MetaCodec.longValue(stored);
+        Long stored = MetaFiles.read(root.resolve("producer-ids.meta"), MetaCodec::longValue);
+        long next = stored == null ? 0L : stored;
         next = Math.max(next, txns.maxProducerId() + 1);
         for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) next = Math.max(next, p.maxProducerId() + 1);
         nextProducerId = next;
@@ -362,6 +383,28 @@ final class LogStorage implements Storage {
         if (s != null) AtomicFiles.write(txnsDir.resolve(AtomicFiles.encodeName(transactionalId) + ".txn"), MetaCodec.txn(s));
     }
 
+    /** Writes topics.meta and the groups a topic deletion left behind, if they lag (see {@link #deleteTopic}). */
+    private void retryPersistTopics() {
+        if (!topicsDirty) return;
+        try {
+            persistTopics();
+            topicsDirty = false;
+        } catch (UncheckedIOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot rewrite " + root.resolve("topics.meta") + " (retrying): " + e.getMessage());
+        }
+    }
+
+    private void retryPersistGroups() {
+        try {
+            for (java.util.Iterator<String> it = dirtyGroups.iterator(); it.hasNext(); ) {
+                persistGroup(it.next());
+                it.remove();
+            }
+        } catch (UncheckedIOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot rewrite a group file in " + groupsDir + " (retrying): " + e.getMessage());
+        }
+    }
+
     private void persistTopics() {
         List<MetaCodec.StoredTopic> list = new ArrayList<>();
         for (TopicInfo i : catalog.list()) {
@@ -429,7 +472,8 @@ final class LogStorage implements Storage {
         LogConfig config = LogConfig.of(info.configs());
         long now = clock.millis();
         for (int i = from; i < partitions.length; i++) {
-            partitions[i] = PartitionLog.open(new TopicPartition(info.name(), i), partitionDir(info.id(), i), fsync, preallocate, config, now);
+            partitions[i] = PartitionLog.open(new TopicPartition(info.name(), i), partitionDir(info.id(), i), fsync, preallocate, config, now,
+                    RecoveryPolicy.FRESH);
         }
         return partitions;
     }
@@ -438,9 +482,16 @@ final class LogStorage implements Storage {
     public CompletionStage<TopicInfo> deleteTopic(TopicRef ref) {
         return onMeta(() -> {
             LogTopic removed = catalog.remove(ref);
-            persistTopics();
+            // Files first, metadata second, so that deleting works on a full disk: deleting is what frees the space
+            // that rewriting topics.meta needs. If the rewrite still fails it is retried by maintain(). Crash-safe: a
+            // crash before topics.meta lands brings the topic back, empty (recovery recreates the directories; a
+            // partly deleted partition keeps a suffix of its segments, since they go oldest first, so no offset is
+            // reused), and the client, which got no answer, deletes it again.
             for (PartitionLog p : removed.partitions()) p.delete();
-            for (String g : groups.removeTopic(removed.info().name())) persistGroup(g);
+            topicsDirty = true;
+            retryPersistTopics();
+            for (String g : groups.removeTopic(removed.info().name())) dirtyGroups.add(g);
+            retryPersistGroups();
             return removed.info();
         });
     }
@@ -744,9 +795,18 @@ final class LogStorage implements Storage {
             List<String> aborted = txns.abortExpired(nowMs);
             persistTxnEffects(aborted);
             for (String g : groups.expireOffsets(nowMs)) persistGroup(g);
+            retryPersistTopics();
+            retryPersistGroups();
             for (LogTopic t : catalog.all()) {
                 for (PartitionLog p : t.partitions()) {
-                    if (!p.isDeleted()) p.applyRetention(nowMs);
+                    if (p.isDeleted()) continue;
+                    p.applyRetention(nowMs);
+                    p.retryPersist();
+                    try {
+                        p.heal();
+                    } catch (IOException e) {
+                        LOG.log(System.Logger.Level.WARNING, "cannot reread " + p.tp + " after a failed write: " + e);
+                    }
                 }
             }
             return null;
@@ -775,10 +835,11 @@ final class LogStorage implements Storage {
     public void close() {
         if (closed) return;
         closed = true;
-        closeQuietly();
+        if (closeQuietly() && opened) CleanShutdown.mark(root);
     }
 
-    private void closeQuietly() {
+    /** Closes everything; true if every partition was trimmed, forced and its metadata written. */
+    private boolean closeQuietly() {
         closed = true;
         meta.shutdown();
         try {
@@ -787,9 +848,10 @@ final class LogStorage implements Storage {
             Thread.currentThread().interrupt();
         }
         writer.stop();
+        boolean clean = !topicsDirty && dirtyGroups.isEmpty();
         for (LogTopic t : catalog.all()) {
             for (PartitionLog p : t.partitions()) {
-                p.close();
+                clean &= p.close();
             }
         }
         try {
@@ -798,5 +860,6 @@ final class LogStorage implements Storage {
         } catch (IOException e) {
             // the OS drops the lock with the process anyway
         }
+        return clean;
     }
 }

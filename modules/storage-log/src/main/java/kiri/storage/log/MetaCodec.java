@@ -25,7 +25,9 @@ import kiri.storage.api.TransactionTable;
 final class MetaCodec {
     private MetaCodec() {}
 
-    private static final int VERSION = 1;
+    /** 2: the file ends with a CRC32C of everything before it; 1 (still read): no checksum. */
+    private static final int VERSION = 2;
+    private static final int UNCHECKED_VERSION = 1;
 
     /** A stored topic: what {@link kiri.storage.api.TopicInfo} needs, minus the derived partition metadata. */
     record StoredTopic(String name, UUID id, int partitions, short replicationFactor, Map<String, String> configs) {}
@@ -43,20 +45,48 @@ final class MetaCodec {
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(VERSION);
             w.write(out);
+            out.flush();
+            out.writeInt(CorruptMetadataException.crc(bytes.toByteArray(), bytes.size()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
     }
 
+    /** @throws CorruptMetadataException naming the byte where decoding failed, or a checksum mismatch */
     static <T> T decode(byte[] content, Reader<T> r) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(content))) {
+        int end = content.length;
+        boolean checked = content.length >= 8 && readInt(content) == VERSION;
+        if (checked) end -= 4;
+        ByteArrayInputStream bytes = new ByteArrayInputStream(content, 0, end);
+        try (DataInputStream in = new DataInputStream(bytes)) {
             int v = in.readInt();
-            if (v != VERSION) throw new IOException("unknown metadata version " + v);
-            return r.read(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            if (v != VERSION && v != UNCHECKED_VERSION) throw new IOException("unknown format version " + v);
+            T value = r.read(in);
+            if (in.available() > 0) throw new IOException(in.available() + " unexpected bytes after the end");
+            if (checked && CorruptMetadataException.crc(content, end) != readInt(content, end)) {
+                throw new CorruptMetadataException(end, "checksum mismatch");
+            }
+            return value;
+        } catch (IOException | RuntimeException e) { // EOF, bad UTF-8, an unknown enum name, a negative size
+            if (e instanceof CorruptMetadataException c) throw c;
+            throw new CorruptMetadataException(end - bytes.available(), e.toString());
         }
+    }
+
+    private static int readInt(byte[] b) {
+        return readInt(b, 0);
+    }
+
+    private static int readInt(byte[] b, int at) {
+        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
+    }
+
+    /** A count or length read from a file: never more than the bytes left (a flipped bit must not allocate gigabytes). */
+    private static int count(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > in.available()) throw new IOException("a count of " + n + " with " + in.available() + " bytes left");
+        return n;
     }
 
     static byte[] topics(List<StoredTopic> topics) {
@@ -75,7 +105,7 @@ final class MetaCodec {
 
     static List<StoredTopic> topics(byte[] content) {
         return decode(content, in -> {
-            int n = in.readInt();
+            int n = count(in);
             List<StoredTopic> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 out.add(new StoredTopic(in.readUTF(), new UUID(in.readLong(), in.readLong()), in.readInt(), in.readShort(),
@@ -135,11 +165,11 @@ final class MetaCodec {
                 String type = in.readUTF();
                 String protocolType = in.readUTF();
                 String st = in.readUTF();
-                byte[] data = new byte[in.readInt()];
+                byte[] data = new byte[count(in)];
                 in.readFully(data);
                 state = new GroupState(id, type, protocolType, st, data, in.readLong());
             }
-            int n = in.readInt();
+            int n = count(in);
             Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
             for (int i = 0; i < n; i++) {
                 TopicPartition tp = readTp(in);
@@ -184,14 +214,14 @@ final class MetaCodec {
             int timeoutMs = in.readInt();
             TransactionState state = TransactionState.valueOf(in.readUTF());
             long startMs = in.readLong();
-            int n = in.readInt();
+            int n = count(in);
             List<TopicPartition> partitions = new ArrayList<>(n);
             for (int i = 0; i < n; i++) partitions.add(readTp(in));
-            int groups = in.readInt();
+            int groups = count(in);
             Map<String, Map<TopicPartition, OffsetCommit>> pending = new LinkedHashMap<>();
             for (int i = 0; i < groups; i++) {
                 String g = in.readUTF();
-                int m = in.readInt();
+                int m = count(in);
                 Map<TopicPartition, OffsetCommit> offsets = new LinkedHashMap<>();
                 for (int j = 0; j < m; j++) {
                     TopicPartition tp = readTp(in);
@@ -230,7 +260,7 @@ final class MetaCodec {
     }
 
     private static Map<String, String> readStringMap(DataInputStream in) throws IOException {
-        int n = in.readInt();
+        int n = count(in);
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) m.put(in.readUTF(), in.readUTF());
         return m;
