@@ -77,7 +77,7 @@ final class Recovery {
         long jumpTo = -1L; // with recover=truncate: offsets continue here, after the highest one seen
         indexed.removeAll(logs.keySet());
         for (long orphan : indexed) { // a log file gone while its index stayed: its batches are lost
-            String what = dir.resolve(Segment.fileName(orphan, ".log")) + " is missing (its index files are there)";
+            String what = name(dir.resolve(Segment.fileName(orphan, ".log"))) + " is missing (its index files are there)";
             if (!policy.truncate()) throw refuse(what);
             jumpTo = Math.max(jumpTo, highestIndexedOffset(orphan) + 1);
             LOG.log(System.Logger.Level.WARNING, "recover=truncate: " + tp + ": " + what + "; the offsets it held from "
@@ -92,7 +92,7 @@ final class Recovery {
                 if (!open.isEmpty()) {
                     long prevEnd = open.getLast().nextOffset;
                     if (base < prevEnd) {
-                        String what = logs.get(base) + " starts at offset " + base + ", inside the previous segment, which ends at " + prevEnd;
+                        String what = name(logs.get(base)) + " starts at offset " + base + ", inside the previous segment, which ends at " + prevEnd;
                         if (!policy.truncate()) throw refuse(what);
                         LOG.log(System.Logger.Level.WARNING, "recover=truncate: " + tp + ": " + what + "; deleting it ("
                                 + Files.size(logs.get(base)) + " bytes of offsets stored twice)");
@@ -101,8 +101,8 @@ final class Recovery {
                         continue;
                     }
                     if (base > prevEnd && !gaps.covers(prevEnd, base)) {
-                        String what = "offsets " + prevEnd + " to " + (base - 1) + " are missing: " + open.getLast().logPath
-                                + " ends at " + prevEnd + " and the next file is " + logs.get(base) + " (" + (bases.length - i)
+                        String what = "offsets " + prevEnd + " to " + (base - 1) + " are missing: " + name(open.getLast().logPath)
+                                + " ends at " + prevEnd + " and the next file is " + name(logs.get(base)) + " (" + (bases.length - i)
                                 + " segment files follow the gap)";
                         if (!policy.truncate()) throw refuse(what);
                         gaps.accept(prevEnd, base);
@@ -157,7 +157,7 @@ final class Recovery {
                     + "), a write the crash interrupted");
             return -1L;
         }
-        String what = s.logPath + " is damaged at byte " + w.valid() + " (offset " + w.next() + "): " + w.stop() + "; "
+        String what = name(s.logPath) + " is damaged at byte " + w.valid() + " (offset " + w.next() + "): " + w.stop() + "; "
                 + (tail.batches() == 0 ? "nothing readable follows it in the file"
                         : tail.records() + " records in " + tail.batches() + " intact batches follow it in the file")
                 + (laterFiles > 0 ? ", and " + laterFiles + " later segment files" : "");
@@ -165,9 +165,16 @@ final class Recovery {
         long resume = nextBase >= 0 ? nextBase : Math.max(w.next(), tail.maxNextOffset());
         if (nextBase > w.next()) gaps.accept(w.next(), nextBase);
         LOG.log(System.Logger.Level.WARNING, "recover=truncate: " + tp + ": " + what + "; cut " + lost + " bytes at byte "
-                + w.valid() + ": offsets " + w.next() + " to " + (resume - 1) + " are lost"
+                + w.valid() + ": " + (resume > w.next() ? "offsets " + w.next() + " to " + (resume - 1) + " are lost"
+                        : "the offsets from " + w.next() + " on in them are lost (none could be read back)")
                 + (laterFiles > 0 ? "; later segments are kept" : "; offsets go on from " + resume));
         return nextBase >= 0 ? -1L : tail.maxNextOffset();
+    }
+
+    /** A file's name from the storage root on ({@code data/<topic id>-<partition>/<file>}): the open's message names the root. */
+    private String name(Path file) {
+        Path root = dir.getParent() == null || dir.getParent().getParent() == null ? dir : dir.getParent().getParent();
+        return root.relativize(file).toString();
     }
 
     private StorageException refuse(String what) {
