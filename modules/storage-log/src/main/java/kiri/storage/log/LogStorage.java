@@ -113,7 +113,7 @@ final class LogStorage implements Storage {
 
     private volatile boolean closed;
     /** How recovery treats damage (set while opening). */
-    private final RecoveryPolicy recovery;
+    private RecoveryPolicy recovery;
     /** The constructor finished: only then may a close mark the shutdown clean. */
     private boolean opened;
     /** topics.meta lags the catalog: a delete on a full disk could not rewrite it ({@link #deleteTopic}). Metadata thread. */
@@ -159,9 +159,11 @@ final class LogStorage implements Storage {
         this.txns = new TransactionTable(new TxnEngine(), this::allocateProducerId);
         this.writer = new Writer(fsync, clock, "kiri-log-writer");
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
-        this.recovery = new RecoveryPolicy(CleanShutdown.wasClean(root), truncate,
-                "file:" + root + "?" + RecoveryPolicy.PARAM + "=truncate (see the storage-log README, \"Recovery\")");
         try {
+            Map<String, Long> cleanEnds = CleanShutdown.ends(root);
+            this.recovery = new RecoveryPolicy(cleanEnds != null, truncate,
+                    "file:" + root + "?" + RecoveryPolicy.PARAM + "=truncate (see the storage-log README, \"Recovery\")",
+                    cleanEnds == null ? Map.of() : cleanEnds);
             this.clusterId = loadClusterId(context.clusterId());
             loadTopics();
             loadGroupsAndTxns();
@@ -835,7 +837,9 @@ final class LogStorage implements Storage {
     public void close() {
         if (closed) return;
         closed = true;
-        if (closeQuietly() && opened) CleanShutdown.mark(root);
+        Map<String, Long> ends = new HashMap<>();
+        for (LogTopic t : catalog.all()) for (PartitionLog p : t.partitions()) ends.put(p.dir.getFileName().toString(), p.highWatermark());
+        if (closeQuietly() && opened) CleanShutdown.mark(root, ends);
     }
 
     /** Closes everything; true if every partition was trimmed, forced and its metadata written. */

@@ -126,8 +126,17 @@ final class Recovery {
                 }
             }
             long end = open.isEmpty() ? -1L : open.getLast().nextOffset;
-            if (jumpTo > end && !open.isEmpty()) {
-                gaps.accept(end, jumpTo);
+            Long cleanEnd = policy.cleanEnds().get(dir.getFileName().toString());
+            if (cleanEnd != null && cleanEnd > Math.max(end, 0) && jumpTo < cleanEnd) {
+                String what = "the log ends at offset " + Math.max(end, 0) + " but ended at " + cleanEnd + " at the last clean shutdown"
+                        + (open.isEmpty() ? " (no segment file is left)" : " (last file: " + name(open.getLast().logPath) + ")");
+                if (!policy.truncate()) throw refuse(what);
+                LOG.log(System.Logger.Level.WARNING, "recover=truncate: " + tp + ": " + what + "; offsets " + Math.max(end, 0)
+                        + " to " + (cleanEnd - 1) + " are lost, offsets go on from " + cleanEnd);
+                jumpTo = cleanEnd;
+            }
+            if (jumpTo > end) {
+                if (!open.isEmpty()) gaps.accept(end, jumpTo);
                 open.add(Segment.open(dir, jumpTo, nowMs));
                 AtomicFiles.forceDirectory(dir);
             }
@@ -235,20 +244,28 @@ final class Recovery {
                     : null;
             if (stop != null) break;
             int size = RecordBatchHeader.LOG_OVERHEAD + length;
-            MemorySegment batch = header;
-            if (checkCrc || RecordBatchHeader.isControl(header)) {
-                batch = window.view(pos, size);
-                if (checkCrc && !RecordBatchHeader.isCrcValid(batch)) {
-                    stop = "a CRC mismatch";
-                    break;
-                }
-            }
             long next = base + delta + 1L;
+            boolean control = RecordBatchHeader.isControl(header);
+            // Without a full CRC scan, still check the batches whose header decides where the next one starts when
+            // that does not fit: the file's last batch (the next segment's base) and one not followed by its successor,
+            // so that a flipped offset delta is blamed on its own batch rather than on the intact one after it.
+            boolean crc = checkCrc || pos + size + RecordBatchHeader.HEADER_SIZE > fileSize || !followedBy(window, pos + size, next);
+            MemorySegment batch = crc || control ? window.view(pos, size) : window.view(pos, RecordBatchHeader.HEADER_SIZE);
+            if (crc && !RecordBatchHeader.isCrcValid(batch)) {
+                stop = "a CRC mismatch";
+                break;
+            }
             producers.onAppend(batch, base);
             if (reindex) s.indexBatch(pos, base, next, size, RecordBatchHeader.maxTimestamp(batch), true);
             expected = next;
             pos += size;
         }
         return new Walk(pos, expected, stop);
+    }
+
+    /** Whether the batch header at {@code pos} starts at offset {@code next} (the window's earlier views go stale). */
+    private static boolean followedBy(FileWindow window, long pos, long next) throws IOException {
+        MemorySegment h = window.view(pos, RecordBatchHeader.HEADER_SIZE);
+        return h != null && RecordBatchHeader.baseOffset(h) == next;
     }
 }
