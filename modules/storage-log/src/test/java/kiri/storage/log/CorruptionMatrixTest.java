@@ -84,7 +84,7 @@ class CorruptionMatrixTest {
             String file = golden.relativize(partition.resolve(log)).toString();
             List<Stored> in = stored.stream().filter(b -> b.file().equals(file)).toList();
             for (Stored b : List.of(in.getFirst(), in.get(in.size() / 2), in.getLast())) {
-                for (long at : new long[] {0, 7, 8, 11, 16, 17, 21, 23, RecordBatchHeader.HEADER_SIZE + 3, b.bytes().length - 1}) {
+                for (long at : new long[] {0, 8, 16, 17, 23, RecordBatchHeader.HEADER_SIZE + 3, b.bytes().length - 1}) {
                     damages.add(new Damage(file, b.pos() + at, false));
                 }
             }
@@ -106,8 +106,8 @@ class CorruptionMatrixTest {
         for (String sub : List.of("groups", "txns")) for (String f : names(golden.resolve(sub), "")) metas.add(sub + "/" + f);
         for (String meta : metas) {
             long size = Files.size(golden.resolve(meta));
-            for (long at : new long[] {0, 3, 5, size / 2, size - 1}) damages.add(new Damage(meta, at, false));
-            for (long at : new long[] {0, size / 2, size - 1}) damages.add(new Damage(meta, at, true));
+            for (long at : new long[] {0, 5, size / 2, size - 1}) damages.add(new Damage(meta, at, false));
+            for (long at : new long[] {0, size / 2}) damages.add(new Damage(meta, at, true));
         }
 
         List<String> failures = new ArrayList<>();
@@ -122,7 +122,7 @@ class CorruptionMatrixTest {
                 damage(copy.resolve(d.file()), d);
                 String label = (clean ? "clean, " : "unclean, ") + d;
                 try {
-                    if (!check(copy, "", stored, end, d, clean, label, failures)) refused++;
+                    if (!check(copy, "fsync=never", stored, end, d, clean, label, failures)) refused++;
                 } catch (RuntimeException | AssertionError e) {
                     failures.add(label + ": " + e);
                 }
@@ -143,7 +143,7 @@ class CorruptionMatrixTest {
             String name = Path.of(d.file()).getFileName().toString();
             if (!e.getMessage().contains(name)) failures.add(label + ": refused without naming " + name + ": " + e.getMessage());
             if (d.file().contains(".index") || d.file().contains(".timeindex")) failures.add(label + ": a damaged index must be rebuilt: " + e.getMessage());
-            if (segment && params.isEmpty()) check(copy, "recover=truncate", stored, end, d, clean, label + " (recover=truncate)", failures);
+            if (segment && !params.contains("truncate")) check(copy, params + "&recover=truncate", stored, end, d, clean, label + " (recover=truncate)", failures);
             return false;
         }
         try (s) {
