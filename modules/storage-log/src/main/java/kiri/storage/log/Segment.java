@@ -460,7 +460,11 @@ final class Segment {
         } catch (IOException | RuntimeException e) {
             arena.close();
             if (old.mapped) throw e;
-            sealed = true; // still no space for the files: the heap copy serves until the next open rebuilds them
+            // still no space for the files: a right-sized heap copy serves until the next open rebuilds them
+            indexes = new Indexes(null, MemorySegment.ofArray(old.offsets.asSlice(0, offsetBytes).toArray(ValueLayout.JAVA_BYTE)),
+                    MemorySegment.ofArray(old.times.asSlice(0, timeBytes).toArray(ValueLayout.JAVA_BYTE)), false);
+            sealed = true;
+            old.release();
             return;
         }
         sealed = true;

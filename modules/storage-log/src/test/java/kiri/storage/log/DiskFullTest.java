@@ -45,13 +45,14 @@ class DiskFullTest {
             Harness.Clock clock = new Harness.Clock();
             long end;
             try (LogStorage s = Harness.open(data, params, clock)) {
-                Harness.topic(s, "t");
+                Harness.topic(s, "t", 1, Map.of("segment.ms", "1000")); // a segment per batch: rolls on a full disk
                 Harness.topic(s, "filler");
                 TopicPartition filler = new TopicPartition("filler", 0);
                 for (int i = 0; i < 4; i++) LogRecordsTest.produce(s, filler, KafkaBatches.big(256 << 10, 1_000L));
                 short code = ErrorCodes.NONE;
                 long next = 0;
                 for (int i = 0; i < 200 && code == ErrorCodes.NONE; i++) {
+                    clock.advance(2_000);
                     try {
                         next = LogRecordsTest.produce(s, TP, KafkaBatches.big(64 << 10, 1_000L)) + 1;
                     } catch (StorageException e) {
@@ -78,6 +79,7 @@ class DiskFullTest {
             }
             try (LogStorage s = Harness.open(data, params, clock)) {
                 assertEquals(end, await(s.offsets(TP)).highWatermark());
+                assertTrue(s.partitionLog(TP).segmentCount() > 2, "sealed segments opened on a full disk");
                 assertEquals(1, await(s.offsets(TP)).logStartOffset());
                 assertTrue(LogRecordsTest.fetchAll(s, TP, 1).length > 0);
                 short code = ErrorCodes.NONE;
