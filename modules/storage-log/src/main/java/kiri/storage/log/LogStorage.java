@@ -937,6 +937,12 @@ final class LogStorage implements Storage {
         return writer;
     }
 
+    /** Whether a partition's log is open, for tests of lazy opening (does not open it). */
+    boolean isOpen(TopicPartition tp) {
+        LazyPartition h = handle(tp);
+        return h != null && h.ifOpen() != null;
+    }
+
     /** A partition's log, for tests (recovery facts, segment counts). */
     PartitionLog partitionLog(TopicPartition tp) {
         return partition(tp);

@@ -22,6 +22,7 @@ import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
@@ -401,5 +402,47 @@ class LogRecoveryTest {
         StorageException e = assertThrows(StorageException.class, () -> new LogStorageProvider().open(
                 StorageUrl.parse("file:" + dir), new StorageContext(0, "another-cluster", "localhost", 9092)));
         assertEquals(ErrorCodes.INCONSISTENT_CLUSTER_ID, e.errorCode());
+    }
+
+    /**
+     * Clean shutdown and lazy partitions: the marker's verdict is taken at open. A partition whose directory was lost
+     * while the broker was down is refused at open even though it holds nothing to open; once the loss is accepted it
+     * is an empty partition that the next open leaves unopened, and its recorded end offset still goes into the next
+     * marker, so losing it again is noticed again rather than its offsets starting over at 0.
+     */
+    @Test
+    void aPartitionLostWhileDownIsNoticedAtOpenEvenWhenItWouldOpenLazily() throws Exception {
+        TopicPartition idle = new TopicPartition("t", 1);
+        Path lost;
+        try (LogStorage s = Harness.open(dir)) {
+            TopicInfo t = Harness.topic(s, "t", 2, Map.of());
+            lost = dir.resolve("data").resolve(KafkaUuid.toString(t.id()) + "-1");
+            produce(s, TP, KafkaBatches.plain("a", 3, 1_000L));
+            produce(s, idle, KafkaBatches.plain("b", 2, 1_000L));
+        }
+        for (int round = 0; round < 2; round++) {
+            AtomicFiles.deleteRecursively(lost);
+            StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+            assertTrue(e.getMessage().contains("partition t-1: the log ends at offset 0 but ended at 2 at the last clean shutdown"),
+                    e.getMessage());
+            assertFalse(Files.exists(lost), "nothing was changed");
+            try (LogStorage s = Harness.open(dir, "recover=truncate", new Harness.Clock())) {
+                assertEquals(2, await(s.offsets(idle)).highWatermark(), "offsets go on after the lost ones");
+            }
+            // Now empty, the partition is left for its first use; its recorded end is carried into the next marker,
+            // so the second round notices the loss again.
+            try (LogStorage s = Harness.open(dir)) {
+                assertTrue(s.isOpen(TP), "a partition with data is recovered at open");
+                assertFalse(s.isOpen(idle), "an empty one is left for its first use");
+            }
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertFalse(s.isOpen(idle));
+            assertEquals(2, produce(s, idle, KafkaBatches.plain(1)), "opened on first use, it goes on at its end");
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertTrue(s.isOpen(idle), "it holds data now");
+            assertEquals(List.of(2L), KafkaBatches.offsets(fetchAll(s, idle, 2)));
+        }
     }
 }

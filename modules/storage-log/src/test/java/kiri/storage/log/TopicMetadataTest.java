@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -70,8 +71,8 @@ class TopicMetadataTest {
         // rewrite the metadata as the previous layout had it: one topics.meta, no topics/
         for (Path f : list(dir.resolve("topics"))) Files.delete(f);
         Files.delete(dir.resolve("topics"));
-        Files.write(dir.resolve(TopicStore.LEGACY_FILE), MetaCodec.topics(List.of(
-                new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000")))));
+        Files.write(dir.resolve(TopicStore.LEGACY_FILE), formatVersion1(MetaCodec.topics(List.of(
+                new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000"))))));
         try (LogStorage s = Harness.open(dir)) {
             TopicInfo t = Harness.topics(s).getFirst();
             assertEquals(info.id(), t.id());
@@ -80,6 +81,30 @@ class TopicMetadataTest {
             assertFalse(Files.exists(dir.resolve(TopicStore.LEGACY_FILE)), "migrated");
             assertEquals(List.of(dir.resolve("topics").resolve(KafkaUuid.toString(info.id()) + TopicStore.SUFFIX)), list(dir.resolve("topics")));
         }
+    }
+
+    /** The content as Kiri wrote it before metadata files had a checksum: format version 1, no CRC32C at the end. */
+    static byte[] formatVersion1(byte[] current) {
+        byte[] old = Arrays.copyOf(current, current.length - 4);
+        old[3] = 1;
+        return old;
+    }
+
+    @Test
+    void aCorruptTopicsMetaStopsTheOpenNamingItAndMigratesNothing() throws Exception {
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+        }
+        for (Path f : list(dir.resolve("topics"))) Files.delete(f);
+        byte[] legacy = formatVersion1(MetaCodec.topics(List.of(
+                new MetaCodec.StoredTopic("old", KafkaUuid.random(), 1, (short) 1, Map.of("retention.ms", "1000")))));
+        Path file = dir.resolve(TopicStore.LEGACY_FILE);
+        Files.write(file, Arrays.copyOf(legacy, legacy.length - 3));
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+        assertTrue(e.getMessage().startsWith("cannot open file:" + dir + ": " + file + " is corrupt at byte "), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertTrue(Files.exists(file), "kept for the operator");
+        assertEquals(0, count(dir.resolve("topics")), "nothing migrated");
     }
 
     @Test
