@@ -68,6 +68,7 @@ import kiri.storage.api.base.TopicCatalog;
  * The durable log engine. Layout under the root directory:
  * <pre>
  *   .lock                       held while open (one broker per directory)
+ *   .kiri_cleanshutdown         after a clean close: each partition's end offset ({@link CleanShutdown})
  *   cluster.meta                cluster id
  *   topics/&lt;topic id&gt;.topic    one topic: name, id, partition count, replication factor, config overrides
  *   producer-ids.meta           end of the last reserved block of producer ids
@@ -76,8 +77,11 @@ import kiri.storage.api.base.TopicCatalog;
  *   txns/&lt;digest&gt;.txn        a transactional id: producer, state, partitions, pending offsets
  * </pre>
  * Metadata files are replaced atomically ({@link AtomicFiles}), and memory changes only once its file is
- * written (or is rolled back when the write fails); producer state is rebuilt from the batch headers on open.
- * Partitions open lazily ({@link LazyPartition}).
+ * written (or is rolled back when the write fails), except where a deletion frees space first and its metadata
+ * follows, retried by {@link #maintain} (DeleteTopics, DeleteRecords); producer state is rebuilt from the batch
+ * headers on open.
+ * Every metadata file ends with a CRC32C, and an unreadable one stops the open naming it ({@link MetaFiles}).
+ * Partitions open lazily ({@link LazyPartition}); opening one recovers it ({@link Recovery}).
  *
  * <p>Threads: produce, fetch and reads run in the caller's thread without waiting for the disk: produce
  * writes the batch to the page cache there (or queues it to the {@link Writer} thread), and a sync, when
@@ -983,6 +987,10 @@ final class LogStorage implements Storage {
             Thread.currentThread().interrupt();
         }
         writer.stop();
+        if (opened) { // the metadata thread is done: one last try for what lags, as housekeeping would
+            retryPersistTopics();
+            retryPersistGroups();
+        }
         boolean clean = undeletedTopicFiles.isEmpty() && dirtyGroups.isEmpty();
         for (LogTopic t : catalog.all()) {
             for (LazyPartition p : t.partitions()) clean &= p.close();

@@ -147,6 +147,50 @@ class TopicMetadataTest {
         }
     }
 
+    /**
+     * A topic whose file cannot be deleted (here: a non-empty directory in its place) is deleted all the same, data
+     * first; housekeeping retries its file, and until that works a topic of the same name cannot be created (two
+     * files of one name would meet at the next open) and a close does not mark the shutdown clean.
+     */
+    @Test
+    void aTopicWhoseFileCannotBeDeletedIsDeletedAndItsFileRetried() throws Exception {
+        Path blocker;
+        try (LogStorage s = Harness.open(dir)) {
+            TopicInfo gone = Harness.topic(s, "gone");
+            await(s.produce(null, new TopicPartition("gone", 0), KafkaBatches.plain("r", 3, 1_000L)));
+            blocker = block(gone);
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of("gone")));
+            assertEquals(List.of(), Harness.topics(s));
+            assertEquals(0, dirs(dir.resolve("data")), "the data is deleted at once");
+            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.createTopic(new NewTopic("gone", 1, (short) 1, Map.of()), false)));
+            await(s.maintain(0));
+            assertTrue(Files.exists(blocker), "still failing");
+        }
+        assertFalse(Files.exists(dir.resolve(CleanShutdown.FILE)), "metadata lagged: not a clean shutdown");
+        Files.delete(blocker);
+        Files.delete(blocker.getParent());
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of(), Harness.topics(s));
+            blocker = block(Harness.topic(s, "other"));
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of("other")));
+            Files.delete(blocker);
+            await(s.maintain(0)); // the retry works now
+            assertEquals(0, count(dir.resolve("topics")), "the file is gone");
+            Harness.topic(s, "other");
+        }
+        assertTrue(Files.exists(dir.resolve(CleanShutdown.FILE)));
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of("other"), Harness.topics(s).stream().map(TopicInfo::name).toList());
+        }
+    }
+
+    /** Puts a non-empty directory where the topic's file is, so that deleting the file fails; returns the file in it. */
+    private Path block(TopicInfo t) throws IOException {
+        Path file = dir.resolve("topics").resolve(KafkaUuid.toString(t.id()) + TopicStore.SUFFIX);
+        Files.delete(file);
+        return Files.createFile(Files.createDirectories(file).resolve("blocker"));
+    }
+
     static String name(int i) {
         return String.format("topic-%05d", i);
     }
