@@ -60,7 +60,7 @@ final class BrokerCommand {
                     "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default: the listener's, "
                             + "with localhost for a wildcard host such as 0.0.0.0)."),
             new Option("--storage", "URL", Kind.STRING, "KIRI_STORAGE", "file:./kiri-data",
-                    "Storage engine URL: file:PATH[?fsync=always|never|interval:MS][&preallocate=false] (durable log), "
+                    "Storage engine URL: file:PATH[?fsync=always|never|interval:MS][&preallocate=false][&recover=truncate] (durable log), "
                             + "memory:// (records in memory), null:// (records discarded) "
                             + "(KIRI_STORAGE; default ${DEFAULT-VALUE})."),
             new Option("--cluster-id", "ID", Kind.STRING, "KIRI_CLUSTER_ID", null,

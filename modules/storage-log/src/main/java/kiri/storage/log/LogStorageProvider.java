@@ -11,8 +11,9 @@ import kiri.storage.api.StorageUrl;
  * Parameters: {@code fsync=always} (default; acknowledge after the batch is forced to disk, with group
  * commit), {@code fsync=never} (after write to the page cache) or {@code fsync=interval:MS}
  * (after write; files forced at least every MS); {@code preallocate=false} to write no zeros ahead of the active
- * segment's end (default true unless fsync=never: appends then overwrite written blocks, which makes forces cheaper). See the module
- * README for the guarantees.
+ * segment's end (default true unless fsync=never: appends then overwrite written blocks, which makes forces cheaper);
+ * {@code recover=truncate} to open a damaged log by cutting it at the damage (default {@code refuse}: the open fails
+ * naming the file, byte and cause). See the module README for the guarantees.
  */
 public final class LogStorageProvider implements StorageProvider {
 
@@ -24,7 +25,7 @@ public final class LogStorageProvider implements StorageProvider {
     /** @throws IllegalArgumentException for an empty path, an unknown parameter or a bad fsync or preallocate value */
     @Override
     public Storage open(StorageUrl url, StorageContext context) {
-        url.requireOnlyParams("fsync", "preallocate");
+        url.requireOnlyParams("fsync", "preallocate", RecoveryPolicy.PARAM);
         FsyncMode fsync = FsyncMode.parse(url.param("fsync", "always"));
         // the zeros only pay off where forces are: without them they are just extra writes
         String preallocateDefault = fsync instanceof FsyncMode.Never ? "false" : "true";
@@ -33,9 +34,14 @@ public final class LogStorageProvider implements StorageProvider {
             case "false" -> false;
             case String other -> throw new IllegalArgumentException("preallocate=" + other + " is not one of true, false");
         };
+        boolean truncate = switch (url.param(RecoveryPolicy.PARAM, "refuse")) {
+            case "refuse" -> false;
+            case "truncate" -> true;
+            case String other -> throw new IllegalArgumentException(RecoveryPolicy.PARAM + "=" + other + " is not one of refuse, truncate");
+        };
         if (url.location().isEmpty()) {
             throw new IllegalArgumentException("storage URL '" + url + "' has no directory; expected file:PATH, e.g. file:./kiri-data");
         }
-        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, preallocate, context);
+        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, preallocate, truncate, context);
     }
 }
