@@ -38,6 +38,8 @@ import kiri.storage.api.StorageException;
  * files on close.
  */
 final class Writer implements Runnable {
+    private static final System.Logger LOG = System.getLogger(Writer.class.getName());
+
     /**
      * A batch to write (or, with a null batch, a retried duplicate to acknowledge in order);
      * {@code closesTxnAt}: for a transaction marker, the first offset of the transaction it ends, else -1.
@@ -204,36 +206,65 @@ final class Writer implements Runnable {
                 group.add(first);
                 queue.drainTo(group, MAX_GROUP);
             }
-            long now = clock.millis();
-            Throwable[] failures = new Throwable[group.size()];
-            for (int i = 0; i < group.size(); i++) {
-                Append a = group.get(i);
-                if (a == STOP) {
-                    stop = true;
-                    continue;
+            try {
+                long now = clock.millis();
+                Throwable[] failures = new Throwable[group.size()];
+                for (int i = 0; i < group.size(); i++) {
+                    Append a = group.get(i);
+                    if (a == STOP) {
+                        stop = true;
+                        continue;
+                    }
+                    try {
+                        dirty.add(a.partition().writeQueued(a, now));
+                        if (a.batch() != null) appendsWritten.increment();
+                    } catch (Throwable e) { // an Error too (a fault on a mapped file is an InternalError): this append only
+                        failures[i] = e;
+                    }
                 }
-                try {
-                    dirty.add(a.partition().writeQueued(a, now));
-                    if (a.batch() != null) appendsWritten.increment();
-                } catch (IOException | RuntimeException e) {
-                    failures[i] = e;
+                long mono = monotonicMs();
+                boolean due = intervalMs > 0 && mono >= nextForce;
+                boolean force = mode instanceof FsyncMode.Always || stop || due;
+                if (force && !dirty.isEmpty()) {
+                    Throwable forceFailure = forceAll(dirty);
+                    forceRounds.increment();
+                    if (forceFailure != null) {
+                        for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
+                    }
                 }
+                if (due) nextForce = mono + intervalMs;
+                publish(group, failures);
+            } catch (Throwable t) {
+                // This thread must not die: every append queued behind would wait forever. Fail this group's
+                // appends (a completed future ignores it) and go on with the next; the partitions heal in housekeeping.
+                stop |= group.contains(STOP);
+                survive(group, t);
+            } finally {
+                group.clear();
             }
-            long mono = monotonicMs();
-            boolean due = intervalMs > 0 && mono >= nextForce;
-            boolean force = mode instanceof FsyncMode.Always || stop || due;
-            if (force && !dirty.isEmpty()) {
-                Throwable forceFailure = forceAll(dirty);
-                forceRounds.increment();
-                if (forceFailure != null) {
-                    for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
-                }
-            }
-            if (due) nextForce = mono + intervalMs;
-            publish(group, failures);
-            group.clear();
         }
         failQueued(); // anything queued after STOP
+    }
+
+    private static void survive(List<Append> group, Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, "log writer round failed; failing its " + group.size() + " appends: " + t);
+        for (Append a : group) {
+            if (a == STOP) continue;
+            try {
+                if (a.partition() != null) a.partition().fail(a, "log writer failed: " + t); // healed in housekeeping
+            } catch (Throwable ignored) {
+                // the future below still tells the producer
+            }
+            if (a.future() != null) {
+                a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR,
+                        "log writer failed: " + t));
+            }
+        }
+        try {
+            Thread.sleep(100); // a fault that repeats must not spin the thread
+        } catch (InterruptedException e) {
+            // only stop() ends the thread
+        }
     }
 
     private static long monotonicMs() {
@@ -252,7 +283,7 @@ final class Writer implements Runnable {
             }
             try {
                 s.forceAppends();
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException | Error e) {
                 failure = e;
             } finally {
                 s.release();
