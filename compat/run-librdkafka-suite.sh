@@ -132,6 +132,16 @@ start_kiri() {
   wait_port "$PORT" 180
 }
 
+# Some tests (0052, 0077) create topics with $KAFKA_PATH/bin/kafka-topics.sh --bootstrap-server $BROKERS,
+# as librdkafka's trivup clusters provide: Kafka 4.1.1's TopicCommand from the same jars, for both brokers.
+kafka_path() {
+  local dir="$OUT/kafka-path"
+  mkdir -p "$dir/bin"
+  printf '#!/bin/sh\nexec "%s" -Xmx256M -cp "%s/*" org.apache.kafka.tools.TopicCommand "$@"\n' "$JAVA" "$libs" >"$dir/bin/kafka-topics.sh"
+  chmod +x "$dir/bin/kafka-topics.sh"
+  echo "$dir"
+}
+
 run_set() {  # run_set BROKER
   local b="$1" t rc res
   mkdir -p "$OUT/$b"
@@ -140,7 +150,7 @@ run_set() {  # run_set BROKER
   for t in $TESTS_LIST; do
     kill -0 "$PID" 2>/dev/null || { echo "run-librdkafka-suite: $b died; restarting" >&2; stop_broker; "start_$b" || return 1;
       printf 'metadata.broker.list=127.0.0.1:%s\ntest.timeout.multiplier=2\n' "$PORT" >"$OUT/$b/test.conf"; }
-    (cd "$RDK/tests" && LD_LIBRARY_PATH="$RDK/src:$RDK/src-cpp" TESTS="$t" TEST_KAFKA_VERSION=4.1.1 RDKAFKA_TEST_CONF="$OUT/$b/test.conf" \
+    (cd "$RDK/tests" && LD_LIBRARY_PATH="$RDK/src:$RDK/src-cpp" KAFKA_PATH="$(kafka_path)" BROKERS="127.0.0.1:$PORT" TESTS="$t" TEST_KAFKA_VERSION=4.1.1 RDKAFKA_TEST_CONF="$OUT/$b/test.conf" \
       timeout -k 10 "$TEST_TIMEOUT" ./test-runner -L $QUICK -p1) >"$OUT/$b/$t.log" 2>&1
     rc=$?
     # Summary rows (colours stripped): "| 0001_multiobj    |     PASSED |   1.234s |"

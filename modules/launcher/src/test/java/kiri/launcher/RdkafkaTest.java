@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A current librdkafka (2.15, bundled by {@code @confluentinc/kafka-javascript} and compiled from
  * source by {@code scripts/setup-rdkafka.sh}) against an in-process broker: {@code src/test/rdkafka/
- * roundtrip.js} creates topics, produces with idempotent producers (zstd, lz4, gzip), aborts and
+ * roundtrip.js} creates topics, produces with idempotent producers (snappy, lz4, gzip), aborts and
  * commits transactions, consumes read_committed in a group that commits, and commits a
  * consume-transform-produce transaction's input offsets with sendOffsets; then kafka-clients checks
  * the offsets both groups committed. Debian's kcat (librdkafka 2.0.2) is covered by KcatTest.
