@@ -13,14 +13,26 @@ if (!bootstrap) { console.error('usage: node roundtrip.js HOST:PORT'); process.e
 const TOPIC = 'rk-topic', TXN_TOPIC = 'rk-txn', OUT_TOPIC = 'rk-out', N = 900;
 const kafka = new Kafka({});
 const common = { 'bootstrap.servers': bootstrap, 'log_level': 3 };
+// RK_DEBUG=cgrp,protocol: librdkafka's debug contexts, logged by the consumers (to stdout).
+if (process.env.RK_DEBUG) Object.assign(common, { 'debug': process.env.RK_DEBUG, 'log_level': 7 });
 const check = (cond, what) => { if (!cond) throw new Error('check failed: ' + what); };
 const withDeadline = (ms, what, promise) => Promise.race([promise,
   new Promise((_, reject) => setTimeout(() => reject(new Error('timed out: ' + what)), ms).unref())]);
+
+/** Calls `read` until `done(value)` holds or 60 s pass; returns the last value. */
+async function eventually(read, done) {
+  let value = await read();
+  for (const deadline = Date.now() + 60000; !done(value) && Date.now() < deadline; value = await read()) {
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return value;
+}
 
 /** Consumes from `topics` in group `groupId` until `until(records)` holds; returns the records. */
 async function consumeAll(groupId, topics, until, extra = {}) {
   const consumer = kafka.consumer({ ...common, 'group.id': groupId, 'auto.offset.reset': 'earliest',
     'enable.auto.commit': false, 'isolation.level': 'read_committed', ...extra });
+  if (process.env.RK_DEBUG) consumer.logger().setLogLevel(kjs.KafkaJS.logLevel.DEBUG);
   await consumer.connect();
   await consumer.subscribe({ topics });
   const records = [];
@@ -84,10 +96,20 @@ async function main() {
   }
   check(fromTxn.length === 10 && fromTxn.every(r => r.value.startsWith('committed-')),
     `only committed transactional records: ${fromTxn.map(r => r.value)}`);
-  await consumer.commitOffsets();
-  const committed = await consumer.committed();
-  const sum = committed.filter(c => c.topic === TOPIC).reduce((a, c) => a + Number(c.offset), 0);
-  check(sum === N, `committed offsets of ${TOPIC} sum to ${N}: ${JSON.stringify(committed)}`);
+  // Explicit offsets: what eachMessage has seen (the store after a handler returns is asynchronous).
+  const next = new Map();
+  for (const r of records) {
+    const tp = `${r.topic}/${r.partition}`;
+    next.set(tp, Math.max(next.get(tp) || 0, r.offset + 1));
+  }
+  await consumer.commitOffsets([...next].map(([tp, offset]) => {
+    const [topic, partition] = tp.split('/');
+    return { topic, partition: Number(partition), offset: String(offset) };
+  }));
+  // The commit's promise can settle before the broker has answered it: wait until the offsets read back.
+  const sum = await eventually(async () => (await admin.fetchOffsets({ groupId: 'rk-group', topics: [TOPIC] }))
+    .flatMap(t => t.partitions).reduce((a, p) => a + Number(p.offset), 0), v => v === N);
+  check(sum === N, `committed offsets of ${TOPIC} sum to ${N}, got ${sum}`);
   await consumer.disconnect();
 
   // Consume-transform-produce: the input offsets commit with the output, in one transaction.
@@ -100,8 +122,8 @@ async function main() {
   await t.commit();
   await ctp.consumer.disconnect();
   await txn.disconnect();
-  const eos = await admin.fetchOffsets({ groupId: 'rk-eos', topics: [TXN_TOPIC] });
-  const eosOffset = Number(eos[0].partitions.find(p => p.partition === 0).offset);
+  const eosOffset = await eventually(async () => Number((await admin.fetchOffsets({ groupId: 'rk-eos', topics: [TXN_TOPIC] }))
+    .flatMap(t => t.partitions).find(p => p.partition === 0)?.offset ?? -1), v => v === last + 1);
   check(eosOffset === last + 1, `rk-eos committed ${last + 1} through the transaction, got ${eosOffset}`);
   const out = await consumeAll('rk-out-reader', [OUT_TOPIC], rs => rs.length >= 10);
   check(out.records.every(r => r.value.startsWith('COMMITTED-')), `transformed records: ${out.records.map(r => r.value)}`);

@@ -36,9 +36,7 @@ class KafkajsTest {
     void kafkajsRoundTripsAndKafkaClientsReadWhatItWrote(String storage, @TempDir Path dir) throws Exception {
         assertTrue(Files.isDirectory(SCRIPTS.resolve("node_modules/kafkajs")),
                 "kafkajs is needed for this test: npm ci --prefix modules/launcher/src/test/kafkajs (.ci/run does)");
-        String url = storage.equals("file:") ? "file:" + dir.resolve("data") : storage;
-        ListenerUrl loopback = new ListenerUrl("127.0.0.1", 0);
-        try (Broker broker = Broker.start(new Broker.Settings(loopback, loopback, url, null, 0, true, 1, 0))) {
+        try (Broker broker = InProcessBroker.startForClients(storage, dir)) {
             String bootstrap = InProcessBroker.bootstrap(broker);
             String out = NodeScript.run(SCRIPTS, 120, "roundtrip.js", bootstrap);
             assertTrue(out.contains("kafkajs OK: 1000 messages"), out);

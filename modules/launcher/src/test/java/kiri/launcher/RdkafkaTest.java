@@ -31,9 +31,7 @@ class RdkafkaTest {
     void currentLibrdkafkaProducesConsumesInGroupsAndRunsTransactions(String storage, @TempDir Path dir) throws Exception {
         assertTrue(Files.isDirectory(SCRIPTS.resolve("node_modules/@confluentinc/kafka-javascript/build/Release")),
                 "@confluentinc/kafka-javascript is needed for this test: scripts/setup-rdkafka.sh builds it");
-        String url = storage.equals("file:") ? "file:" + dir.resolve("data") : storage;
-        ListenerUrl loopback = new ListenerUrl("127.0.0.1", 0);
-        try (Broker broker = Broker.start(new Broker.Settings(loopback, loopback, url, null, 0, true, 1, 0))) {
+        try (Broker broker = InProcessBroker.startForClients(storage, dir)) {
             String bootstrap = InProcessBroker.bootstrap(broker);
             String out = NodeScript.run(SCRIPTS, 300, "roundtrip.js", bootstrap);
             assertTrue(out.contains("rdkafka OK: 900 records over 17 keys"), out);
