@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 say() { echo "kiri setup: $*" >&2; }
 
-# Debian packages: commands we need -> the package that has them. Extra lines come from
-# scripts/setup.d/*.packages ("command package" per line), one file per feature that needs a server.
+# Debian packages: commands (or files, by absolute path) we need -> the package that has them. Extra
+# lines come from scripts/setup.d/*.packages ("command-or-path package" per line), one file per feature.
 declare -A wanted=([kcat]=kcat [node]=nodejs [npm]=npm)
 for f in scripts/setup.d/*.packages; do
   [ -e "$f" ] || continue
@@ -20,7 +20,7 @@ for f in scripts/setup.d/*.packages; do
 done
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("${wanted[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [ -e "$cmd" ] || missing+=("${wanted[$cmd]}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -33,8 +33,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # npm projects of the tests: `npm ci` only when node_modules is missing or older than the lock file.
+# A project with a step of its own (scripts/setup.d/NAME.sh, e.g. one that compiles a native client) is left to it.
 for dir in modules/launcher/src/test/*/; do
   [ -f "$dir/package-lock.json" ] || continue
+  [ -e "scripts/setup.d/$(basename "$dir").sh" ] && continue
   stamp="$dir/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
     say "npm ci in $dir"

@@ -3,7 +3,6 @@ package kiri.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,34 +36,12 @@ class KafkajsTest {
     void kafkajsRoundTripsAndKafkaClientsReadWhatItWrote(String storage, @TempDir Path dir) throws Exception {
         assertTrue(Files.isDirectory(SCRIPTS.resolve("node_modules/kafkajs")),
                 "kafkajs is needed for this test: npm ci --prefix modules/launcher/src/test/kafkajs (.ci/run does)");
-        String url = storage.equals("file:") ? "file:" + dir.resolve("data") : storage;
-        ListenerUrl loopback = new ListenerUrl("127.0.0.1", 0);
-        try (Broker broker = Broker.start(new Broker.Settings(loopback, loopback, url, null, 0, true, 1, 0))) {
+        try (Broker broker = InProcessBroker.startForClients(storage, dir)) {
             String bootstrap = InProcessBroker.bootstrap(broker);
-            String out = node("roundtrip.js", bootstrap);
+            String out = NodeScript.run(SCRIPTS, 120, "roundtrip.js", bootstrap);
             assertTrue(out.contains("kafkajs OK: 1000 messages"), out);
             assertKafkaClientsReadKafkajsRecords(bootstrap);
         }
-    }
-
-    private static String node(String script, String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("node", script));
-        command.addAll(List.of(args));
-        Process p;
-        try {
-            p = new ProcessBuilder(command).directory(SCRIPTS.toFile()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new AssertionError("node is needed for this test (apt-get install nodejs npm; .ci/run does)", e);
-        }
-        p.getOutputStream().close();
-        boolean finished = p.waitFor(120, TimeUnit.SECONDS);
-        if (!finished) {
-            p.destroyForcibly();
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(finished, "node " + script + " finished in 120 s: " + out);
-        assertEquals(0, p.exitValue(), out);
-        return out;
     }
 
     /** Every record kafkajs wrote, with its header, in the partition Java's murmur2 partitioner picks for its key. */
