@@ -7,6 +7,8 @@ module kiri.launcher {
     requires kiri.compress;
     requires HdrHistogram;
     requires info.picocli;
+    requires jdk.httpserver;
+    requires java.management;
     uses kiri.storage.api.StorageProvider;
     opens kiri.launcher to info.picocli;
 }

@@ -3,6 +3,7 @@ package kiri.launcher;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,12 +77,15 @@ final class BrokerCommand {
             new Option("--plugins", "DIR", Kind.STRING, "KIRI_PLUGINS", null,
                     "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
                             + "default: the runtime image's plugins/ folder)."),
+            new Option("--metrics-listener", "URL", Kind.STRING, "KIRI_METRICS_LISTENER", null,
+                    "Serve Prometheus metrics at /metrics and health checks at /health/live and /health/ready, "
+                            + "e.g. http://0.0.0.0:9404 (KIRI_METRICS_LISTENER; default: off)."),
             new Option("--verbose", null, Kind.FLAG, null, "false", "Print stack traces with errors."));
 
     /** The parsed options. */
     record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
             boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
-            boolean verbose) {
+            String metricsListener, boolean verbose) {
         /** The values from {@code value}, which maps each option name of {@link #OPTIONS} to its typed value. */
         static Values of(Function<String, Object> value) {
             return new Values((String) value.apply("--listener"), (String) value.apply("--advertised-listener"),
@@ -89,7 +93,7 @@ final class BrokerCommand {
                     (Integer) value.apply("--node-id"), (Boolean) value.apply("--auto-create-topics"),
                     (Integer) value.apply("--default-partitions"),
                     (Integer) value.apply("--group-initial-rebalance-delay-ms"), (String) value.apply("--plugins"),
-                    (Boolean) value.apply("--verbose"));
+                    (String) value.apply("--metrics-listener"), (Boolean) value.apply("--verbose"));
         }
     }
 
@@ -199,6 +203,8 @@ final class BrokerCommand {
             throw new IllegalArgumentException("--group-initial-rebalance-delay-ms must be >= 0, got "
                     + options.groupInitialRebalanceDelayMs());
         }
+        ListenerUrl metricsListen = options.metricsListener() == null || options.metricsListener().isBlank()
+                ? null : MetricsEndpoint.parse(options.metricsListener());
         Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
         Broker broker;
         try {
@@ -209,12 +215,22 @@ final class BrokerCommand {
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
         }
+        String metrics = "";
+        if (metricsListen != null) {
+            try {
+                InetSocketAddress bound = broker.serveMetrics(metricsListen);
+                metrics = ", metrics " + MetricsEndpoint.url(new ListenerUrl(metricsListen.host(), bound.getPort())) + "/metrics";
+            } catch (IOException | RuntimeException e) {
+                broker.close();
+                throw e;
+            }
+        }
         String plugin = loaded.describe(broker.storage().getClass());
         // concatenated, not printf: java.util.Formatter would load locale data at every start (~10 ms without the AOT cache)
         out.println("kiri broker listening on " + new ListenerUrl(listen.host(), broker.localAddress().getPort())
                 + " (advertised " + new ListenerUrl(broker.config().advertisedHost(), broker.config().advertisedPort())
                 + "), storage " + broker.storage().describe() + (plugin == null ? "" : " [plugin " + plugin + "]")
-                + ", cluster " + broker.config().clusterId() + ", node " + options.nodeId());
+                + ", cluster " + broker.config().clusterId() + ", node " + options.nodeId() + metrics);
         out.flush();
         return broker;
     }

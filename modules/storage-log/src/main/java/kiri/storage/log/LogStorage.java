@@ -59,6 +59,8 @@ import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionTable;
 import kiri.storage.api.base.TopicCatalog;
+import kiri.metrics.MetricSource;
+import kiri.metrics.MetricWriter;
 
 /**
  * The durable log engine. Layout under the root directory:
@@ -80,7 +82,7 @@ import kiri.storage.api.base.TopicCatalog;
  * thread runs every operation that persists a metadata file, so those are serialized and never block
  * callers.
  */
-final class LogStorage implements Storage {
+final class LogStorage implements Storage, MetricSource {
     private static final int MARKER_LEADER_EPOCH = 0;
     private static final long PRODUCER_ID_BLOCK = 1000;
 
@@ -762,6 +764,15 @@ final class LogStorage implements Storage {
     }
 
     /** The writer, for tests of group commit. */
+    /** The writer's fsync latency (per file forced) and group-commit round size (appends made durable per round). */
+    @Override
+    public void writeMetrics(MetricWriter w) {
+        w.family("kiri_log_fsync_duration_seconds", "histogram", "How long forcing one log file to disk took.");
+        writer.fsyncNanos.writeTo(w, "kiri_log_fsync_duration_seconds", 1e9);
+        w.family("kiri_log_fsync_round_appends", "histogram", "Appends (batches) made durable by one forcing round (group commit).");
+        writer.roundAppends.writeTo(w, "kiri_log_fsync_round_appends", 1);
+    }
+
     Writer writer() {
         return writer;
     }
