@@ -21,6 +21,7 @@ import kiri.metrics.MetricWriter;
  */
 final class MetricsEndpoint implements AutoCloseable {
     private static final long READY_TIMEOUT_MS = 2_000;
+    private static final System.Logger LOG = System.getLogger(MetricsEndpoint.class.getName());
 
     private final HttpServer server;
     private final ExecutorService thread;
@@ -95,7 +96,14 @@ final class MetricsEndpoint implements AutoCloseable {
                 exchange.sendResponseHeaders(405, -1);
                 return;
             }
-            byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
+            byte[] bytes;
+            try {
+                bytes = body.get().getBytes(StandardCharsets.UTF_8);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "metrics endpoint: " + exchange.getRequestURI() + " failed", e);
+                exchange.sendResponseHeaders(500, -1);
+                return;
+            }
             exchange.getResponseHeaders().set("Content-Type", type);
             if (method.equals("HEAD")) {
                 exchange.sendResponseHeaders(status, -1);
