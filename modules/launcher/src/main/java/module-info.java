@@ -7,7 +7,6 @@ module kiri.launcher {
     requires kiri.compress;
     requires HdrHistogram;
     requires info.picocli;
-    requires jdk.httpserver;
     requires java.management;
     uses kiri.storage.api.StorageProvider;
     opens kiri.launcher to info.picocli;

@@ -100,22 +100,25 @@ final class BrokerMetrics {
         offsets.forEach((tp, o) -> w.sample("kiri_partition_log_start_offset", o.logStartOffset(), partitionLabels(tp)));
         w.family("kiri_partition_log_end_offset", "gauge", "The partition's high watermark: the offset the next record gets.");
         offsets.forEach((tp, o) -> w.sample("kiri_partition_log_end_offset", o.highWatermark(), partitionLabels(tp)));
-        List<String[]> groupLabels = new ArrayList<>();
-        List<long[]> groupValues = new ArrayList<>();
+        List<GroupPartition> groupRows = new ArrayList<>();
         byGroup.forEach((group, map) -> {
             Map<TopicPartition, CommittedOffset> sorted = new TreeMap<>(BrokerMetrics::compare);
             sorted.putAll(map);
             sorted.forEach((tp, c) -> {
                 PartitionOffsets o = offsets.get(tp);
                 long lag = o == null ? 0 : Math.max(0, o.highWatermark() - c.offset());
-                groupLabels.add(new String[] {"group", group, "topic", tp.topic(), "partition", Integer.toString(tp.partition())});
-                groupValues.add(new long[] {c.offset(), lag});
+                groupRows.add(new GroupPartition(new String[] {"group", group, "topic", tp.topic(), "partition",
+                        Integer.toString(tp.partition())}, c.offset(), lag));
             });
         });
         w.family("kiri_consumer_group_committed_offset", "gauge", "The group's committed offset in the partition.");
-        for (int i = 0; i < groupLabels.size(); i++) w.sample("kiri_consumer_group_committed_offset", groupValues.get(i)[0], groupLabels.get(i));
+        for (GroupPartition g : groupRows) w.sample("kiri_consumer_group_committed_offset", g.committed(), g.labels());
         w.family("kiri_consumer_group_lag", "gauge", "Records between the group's committed offset and the partition's end.");
-        for (int i = 0; i < groupLabels.size(); i++) w.sample("kiri_consumer_group_lag", groupValues.get(i)[1], groupLabels.get(i));
+        for (GroupPartition g : groupRows) w.sample("kiri_consumer_group_lag", g.lag(), g.labels());
+    }
+
+    /** One group's position in one partition. */
+    private record GroupPartition(String[] labels, long committed, long lag) {
     }
 
     private static String[] partitionLabels(TopicPartition tp) {

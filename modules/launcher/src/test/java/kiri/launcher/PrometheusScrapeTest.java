@@ -1,6 +1,7 @@
 package kiri.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -48,7 +49,7 @@ class PrometheusScrapeTest {
     void prometheusSeesRecordsInAndLagFallingToZero() throws Exception {
         assertTrue(Files.isExecutable(PROMETHEUS), "Prometheus not found at " + PROMETHEUS
                 + ": install Debian's 'prometheus' package (scripts/setup-prometheus.sh does it)");
-        try (Broker broker = InProcessBroker.start("memory://")) {
+        try (Broker broker = InProcessBroker.start("file:" + dir.resolve("data"))) {
             int metricsPort = broker.serveMetrics(new ListenerUrl("127.0.0.1", 0)).getPort();
             String bootstrap = InProcessBroker.bootstrap(broker);
             Process prometheus = startPrometheus(metricsPort);
@@ -56,6 +57,8 @@ class PrometheusScrapeTest {
                 String api = "http://127.0.0.1:" + webPort;
                 waitUntil(() -> ready(api), () -> "Prometheus ready (log: " + dir.resolve("prometheus.log") + ")");
                 admin.createTopics(List.of(new NewTopic("load", 1, (short) 1))).all().get();
+                // one error response, so the dashboard's error panel has a series too
+                assertThrows(Exception.class, () -> admin.createTopics(List.of(new NewTopic("load", 1, (short) 1))).all().get());
                 // the group starts at offset 0, so its lag grows with every record produced
                 admin.alterConsumerGroupOffsets("watchers", Map.of(new TopicPartition("load", 0), new OffsetAndMetadata(0)))
                         .all().get();
@@ -79,6 +82,7 @@ class PrometheusScrapeTest {
                 waitForQuery(api, "max(kiri_consumer_group_committed_offset{group=\"watchers\",topic=\"load\"})",
                         v -> v == total, "the committed offset at " + total);
                 assertEquals(total, (long) query(api, "kiri_partition_log_end_offset{topic=\"load\",partition=\"0\"}"));
+                dashboardQueriesAreValidAndFindSeries(api);
             } finally {
                 prometheus.destroy();
                 if (!prometheus.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) prometheus.destroyForcibly();
@@ -87,6 +91,25 @@ class PrometheusScrapeTest {
     }
 
     private int webPort;
+
+    /**
+     * Every query of the Grafana dashboard (ops/grafana/kiri.json), with its variables filled in, is valid PromQL
+     * that finds series of this broker: a renamed metric would leave a panel empty.
+     */
+    private static void dashboardQueriesAreValidAndFindSeries(String api) throws IOException {
+        String json = Files.readString(Path.of("../../ops/grafana/kiri.json"));
+        Matcher m = Pattern.compile("\"expr\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(json);
+        int checked = 0;
+        while (m.find()) {
+            String expr = m.group(1).replace("\\\"", "\"").replace("\\\\", "\\")
+                    .replace("$__rate_interval", "1m").replace("$instance", ".*").replace("$topic", ".*");
+            Http.Reply reply = Http.get(api + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+            assertEquals(200, reply.status(), expr + ": " + reply.body());
+            assertTrue(reply.body().contains("\"metric\""), "no series for the dashboard's " + expr + ": " + reply.body());
+            checked++;
+        }
+        assertTrue(checked >= 15, "dashboard queries found: " + checked);
+    }
 
     private Process startPrometheus(int metricsPort) throws IOException {
         webPort = freePort();
