@@ -33,7 +33,7 @@ final class JvmMetrics {
         for (GarbageCollectorMXBean gc : collectors) {
             w.sample("kiri_jvm_gc_collection_seconds_total", Math.max(0, gc.getCollectionTime()) / 1e3, "gc", gc.getName());
         }
-        w.gauge("kiri_jvm_threads", "Live threads.", Thread.activeCount());
+        w.gauge("kiri_jvm_threads", "Live threads.", ManagementFactory.getThreadMXBean().getThreadCount());
         long rss = residentBytes();
         if (rss >= 0) {
             w.gauge("kiri_process_resident_memory_bytes", "Resident set size (RSS) of the broker process.", rss);

@@ -29,6 +29,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import kiri.metrics.MetricSource;
+import kiri.metrics.MetricWriter;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
@@ -59,8 +61,6 @@ import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionTable;
 import kiri.storage.api.base.TopicCatalog;
-import kiri.metrics.MetricSource;
-import kiri.metrics.MetricWriter;
 
 /**
  * The durable log engine. Layout under the root directory:
