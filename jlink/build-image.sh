@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds Kiri's runtime image (run by `mvn package` in this module):
-#   build-image.sh JAVA_HOME MODULE_PATH ADD_MODULES OUTPUT AOT(true|false)
+#   build-image.sh JAVA_HOME MODULE_PATH ADD_MODULES OUTPUT AOT(true|false) [VERSION]
+# With VERSION it also packs the release tarball kiri-VERSION-linux-ARCH.tar.gz next to OUTPUT: the image
+# under one folder kiri-VERSION/ (unpack it anywhere and run kiri-VERSION/bin/kiri broker; no JDK needed).
 # jlink links from the JDK's own run-time image (this JDK has no jmods/), so the JDK running the
 # build must be the one whose modules go in. Then: bin/kiri (our exec-ing launcher), an empty
 # plugins/, a stripped libjvm.so, and an AOT cache trained by short broker runs. aircompressor's
 # bundled native libraries (5 MB) stay out: Kiri uses its pure-Java codecs only.
 set -euo pipefail
-java_home=$1 module_path=$2 add_modules=$3 out=$4 aot=$5
+java_home=$1 module_path=$2 add_modules=$3 out=$4 aot=$5 version=${6:-}
 here="$(cd "$(dirname "$0")" && pwd)"
 
 # jlink rejects automatic modules (e.g. HdrHistogram 2.2.2, automatic name HdrHistogram): give each
@@ -59,6 +61,15 @@ if [ "$aot" = true ]; then
     echo "kiri image: AOT training produced no cache (see $log); the image runs without it" >&2
     rm -f "$out/lib/kiri.aot"
   fi
+fi
+if [ -n "$version" ]; then
+  arch=$(uname -m)
+  case $arch in aarch64) arch=arm64 ;; esac
+  tarball="$(dirname "$out")/kiri-$version-linux-$arch.tar.gz"
+  # file times are kept: the JVM checks the AOT cache against the modules file's
+  tar -czf "$tarball" -C "$(dirname "$out")" --owner=0 --group=0 --transform "s,^$(basename "$out"),kiri-$version," \
+    "$(basename "$out")"
+  echo "kiri image: release tarball $tarball ($(du -sh "$tarball" | cut -f1))"
 fi
 touch "$stamp"
 echo "kiri image: $out ($(du -sh "$out" | cut -f1))"

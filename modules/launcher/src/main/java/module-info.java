@@ -7,6 +7,7 @@ module kiri.launcher {
     requires kiri.compress;
     requires HdrHistogram;
     requires info.picocli;
+    requires java.management;
     uses kiri.storage.api.StorageProvider;
     // every System.Logger of the process writes one line per record (kiri.launcher.log.Logs)
     provides java.lang.System.LoggerFinder with kiri.launcher.log.LineLoggerFinder;

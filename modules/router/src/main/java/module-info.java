@@ -5,5 +5,7 @@ module kiri.router {
     requires transitive kiri.storage.api;
     requires transitive kiri.coordinator;
     requires kiri.compress;
+
+    requires transitive kiri.metrics;
     exports kiri.router;
 }

@@ -103,7 +103,36 @@ final class MessageGenerator {
         cb.blank();
         accessors(cls, fields, range, top);
         cb.blank();
+        if (spec.kind == Spec.Kind.RESPONSE) {
+            countErrors(fields, top);
+            cb.blank();
+        }
         equalsHashToString(cls, fields);
+    }
+
+    /**
+     * A response's error codes: every int16 field named {@code ErrorCode}, here and in nested structs, as Kafka's
+     * {@code errorCounts()} counts them (for the per-API error metrics). Walks the fields; allocates nothing.
+     */
+    private void countErrors(List<Field> fields, boolean top) {
+        if (top) {
+            cb.line("@Override");
+        }
+        cb.open("public void countErrors(kiri.protocol.ErrorCounter counter) {");
+        for (Field f : fields) {
+            String n = javaName(f);
+            switch (f.type()) {
+                case Primitive p when p == Primitive.INT16 && f.name().equals("ErrorCode") -> cb.line("counter.count(" + n + ");");
+                case StructRef s -> cb.line("if (" + n + " != null) " + n + ".countErrors(counter);");
+                case ArrayOf(StructRef s) -> {
+                    cb.open("if (" + n + " != null) {");
+                    cb.line("for (int i = 0; i < " + n + ".size(); i++) " + n + ".get(i).countErrors(counter);");
+                    cb.close();
+                }
+                default -> { }
+            }
+        }
+        cb.close();
     }
 
     private String label(String cls, Field f) {

@@ -71,6 +71,8 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
+    /** The metrics listener, once {@link #serveMetrics} started it. */
+    private volatile MetricsEndpoint metricsEndpoint;
 
     private Broker(Settings s, ModuleLayer plugins) throws IOException {
         StorageContext context = new StorageContext(s.nodeId(), s.clusterId(), s.advertised().host(), s.advertised().port());
@@ -199,8 +201,34 @@ public final class Broker implements AutoCloseable {
         return metrics;
     }
 
+    /** Open client connections (a snapshot). */
+    public int connectionCount() {
+        return server.connectionCount();
+    }
+
+    /** The off-heap pool request frames are read into. */
+    public kiri.transport.BufferPool bufferPool() {
+        return server.pool();
+    }
+
+    /**
+     * Serves Prometheus metrics and health checks on {@code listen} ({@code --metrics-listener}) until this
+     * broker closes; returns the bound address. At most once.
+     */
+    public synchronized InetSocketAddress serveMetrics(ListenerUrl listen) throws IOException {
+        if (metricsEndpoint != null) {
+            throw new IllegalStateException("metrics already served on " + metricsEndpoint.address());
+        }
+        metricsEndpoint = MetricsEndpoint.start(listen, this);
+        return metricsEndpoint.address();
+    }
+
     @Override
     public void close() {
+        MetricsEndpoint endpoint = metricsEndpoint;
+        if (endpoint != null) {
+            endpoint.close();
+        }
         try {
             server.close();
         } finally {

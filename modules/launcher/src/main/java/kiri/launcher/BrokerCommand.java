@@ -3,6 +3,7 @@ package kiri.launcher;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,18 +85,21 @@ final class BrokerCommand {
                     "Bytes of requests held at once across all connections, as Kafka's queued.max.request.bytes; "
                             + "beyond it the broker stops reading until requests complete; -1 for no limit "
                             + "(KIRI_QUEUED_MAX_REQUEST_BYTES; default ${DEFAULT-VALUE})."),
+            new Option("--metrics-listener", "URL", Kind.STRING, "KIRI_METRICS_LISTENER", null,
+                    "Serve Prometheus metrics at /metrics and health checks at /health/live and /health/ready, "
+                            + "e.g. http://0.0.0.0:9404 (KIRI_METRICS_LISTENER; default: off)."),
             new Option("--verbose", null, Kind.FLAG, null, "false", "Print stack traces with errors."));
 
     /** The parsed options. */
     record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
             boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
-            boolean verbose, int socketRequestMaxBytes, int queuedMaxRequestBytes) {
+            String metricsListener, boolean verbose, int socketRequestMaxBytes, int queuedMaxRequestBytes) {
         /** With the default request limits. */
         Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
                 boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
-                boolean verbose) {
+                String metricsListener, boolean verbose) {
             this(listener, advertisedListener, storage, clusterId, nodeId, autoCreateTopics, defaultPartitions,
-                    groupInitialRebalanceDelayMs, plugins, verbose, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
+                    groupInitialRebalanceDelayMs, plugins, metricsListener, verbose, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
                     (int) ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES);
         }
 
@@ -106,8 +110,8 @@ final class BrokerCommand {
                     (Integer) value.apply("--node-id"), (Boolean) value.apply("--auto-create-topics"),
                     (Integer) value.apply("--default-partitions"),
                     (Integer) value.apply("--group-initial-rebalance-delay-ms"), (String) value.apply("--plugins"),
-                    (Boolean) value.apply("--verbose"), (Integer) value.apply("--socket-request-max-bytes"),
-                    (Integer) value.apply("--queued-max-request-bytes"));
+                    (String) value.apply("--metrics-listener"), (Boolean) value.apply("--verbose"),
+                    (Integer) value.apply("--socket-request-max-bytes"), (Integer) value.apply("--queued-max-request-bytes"));
         }
     }
 
@@ -229,6 +233,8 @@ final class BrokerCommand {
             throw new IllegalArgumentException("--group-initial-rebalance-delay-ms must be >= 0, got "
                     + options.groupInitialRebalanceDelayMs());
         }
+        ListenerUrl metricsListen = options.metricsListener() == null || options.metricsListener().isBlank()
+                ? null : MetricsEndpoint.parse(options.metricsListener());
         Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
         Broker broker;
         try {
@@ -239,12 +245,22 @@ final class BrokerCommand {
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
         }
+        String metrics = "";
+        if (metricsListen != null) {
+            try {
+                InetSocketAddress bound = broker.serveMetrics(metricsListen);
+                metrics = ", metrics " + MetricsEndpoint.url(new ListenerUrl(metricsListen.host(), bound.getPort())) + "/metrics";
+            } catch (IOException | RuntimeException e) {
+                broker.close();
+                throw e;
+            }
+        }
         String plugin = loaded.describe(broker.storage().getClass());
         // concatenated, not printf: java.util.Formatter would load locale data at every start (~10 ms without the AOT cache)
         out.println("kiri broker listening on " + new ListenerUrl(listen.host(), broker.localAddress().getPort())
                 + " (advertised " + new ListenerUrl(broker.config().advertisedHost(), broker.config().advertisedPort())
                 + "), storage " + broker.storage().describe() + (plugin == null ? "" : " [plugin " + plugin + "]")
-                + ", cluster " + broker.config().clusterId() + ", node " + options.nodeId());
+                + ", cluster " + broker.config().clusterId() + ", node " + options.nodeId() + metrics);
         out.flush();
         return broker;
     }

@@ -3,14 +3,19 @@ package kiri.launcher;
 /** A listener address as users write it: {@code tcp://HOST:PORT} (IPv6 hosts in brackets). */
 public record ListenerUrl(String host, int port) {
     public static ListenerUrl parse(String url) {
-        String prefix = "tcp://";
+        return parse(url, "tcp");
+    }
+
+    /** Parses {@code SCHEME://HOST:PORT} with the given scheme (http for the metrics listener). */
+    static ListenerUrl parse(String url, String scheme) {
+        String prefix = scheme + "://";
         if (url == null || !url.startsWith(prefix)) {
-            throw new IllegalArgumentException("listener '" + url + "' must look like tcp://HOST:PORT");
+            throw new IllegalArgumentException("listener '" + url + "' must look like " + prefix + "HOST:PORT");
         }
         String rest = url.substring(prefix.length());
         int colon = rest.lastIndexOf(':');
         if (colon <= 0 || colon == rest.length() - 1) {
-            throw new IllegalArgumentException("listener '" + url + "' must look like tcp://HOST:PORT");
+            throw new IllegalArgumentException("listener '" + url + "' must look like " + prefix + "HOST:PORT");
         }
         String host = rest.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) {

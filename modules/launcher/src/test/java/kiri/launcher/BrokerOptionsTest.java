@@ -28,7 +28,7 @@ class BrokerOptionsTest {
     private static final Map<String, String> NO_ENV = Map.of();
 
     private static final BrokerCommand.Values DEFAULTS = new BrokerCommand.Values("tcp://0.0.0.0:9092",
-            null, "file:./kiri-data", null, 0, true, 1, 3000, null, false);
+            null, "file:./kiri-data", null, 0, true, 1, 3000, null, null, false);
 
     /** The fast parser's answer, checked against picocli's for the same arguments and environment. */
     private static BrokerCommand.Values parse(Map<String, String> env, String... args) {
@@ -62,16 +62,18 @@ class BrokerOptionsTest {
 
     @Test
     void everyFlagWithASeparateValue() {
-        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "memory://", "abc", 3, false, 4, 0, "/p", true),
+        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "memory://", "abc", 3, false, 4, 0, "/p",
+                        "http://127.0.0.1:9404", true),
                 parse("--listener", "tcp://127.0.0.1:1", "--advertised-listener", "tcp://h:2", "--storage", "memory://",
                         "--cluster-id", "abc", "--node-id", "3", "--no-auto-create-topics", "--default-partitions", "4",
-                        "--group-initial-rebalance-delay-ms", "0", "--plugins", "/p", "--verbose"));
+                        "--group-initial-rebalance-delay-ms", "0", "--plugins", "/p", "--metrics-listener",
+                        "http://127.0.0.1:9404", "--verbose"));
     }
 
     @Test
     void everyFlagWithEquals() {
         assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:1", "tcp://h:2", "file:/d?fsync=always", "a=b", 3, true, 4,
-                        250, "/p", false),
+                        250, "/p", null, false),
                 parse("--listener=tcp://127.0.0.1:1", "--advertised-listener=tcp://h:2", "--storage=file:/d?fsync=always",
                         "--cluster-id=a=b", "--node-id=3", "--auto-create-topics", "--default-partitions=4",
                         "--group-initial-rebalance-delay-ms=250", "--plugins=/p"));
@@ -87,11 +89,13 @@ class BrokerOptionsTest {
     @Test
     void environmentDefaults() {
         Map<String, String> env = Map.of("KIRI_LISTENER", "tcp://127.0.0.1:5", "KIRI_ADVERTISED_LISTENER", "tcp://a:6",
-                "KIRI_STORAGE", "null://", "KIRI_CLUSTER_ID", "cid", "KIRI_NODE_ID", "7", "KIRI_PLUGINS", "/plugins");
-        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:5", "tcp://a:6", "null://", "cid", 7, true, 1, 3000, "/plugins", false),
+                "KIRI_STORAGE", "null://", "KIRI_CLUSTER_ID", "cid", "KIRI_NODE_ID", "7", "KIRI_PLUGINS", "/plugins",
+                "KIRI_METRICS_LISTENER", "http://h:1");
+        assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:5", "tcp://a:6", "null://", "cid", 7, true, 1, 3000, "/plugins",
+                        "http://h:1", false),
                 parse(env));
         assertEquals(new BrokerCommand.Values("tcp://127.0.0.1:9", "tcp://a:6", "memory://", "cid", 8, true, 1, 3000,
-                "/plugins", false), parse(env, "--listener", "tcp://127.0.0.1:9", "--storage=memory://", "--node-id", "8"));
+                "/plugins", "http://h:1", false), parse(env, "--listener", "tcp://127.0.0.1:9", "--storage=memory://", "--node-id", "8"));
         assertEquals("", parse(Map.of("KIRI_CLUSTER_ID", ""), new String[0]).clusterId(), "set but empty counts as set");
         assertEquals("file:${HOME}/d", parse(Map.of("KIRI_STORAGE", "file:${HOME}/d"), new String[0]).storage());
     }

@@ -105,6 +105,24 @@ class KafkaCliToolsTest {
     }
 
     @Test
+    void brokerConfigsDescribeAllShowsEffectiveSettingsWithSources() throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap,
+                "--entity-type", "brokers", "--entity-name", "0", "--describe", "--all"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("All configs for broker 0 are:"), out);
+        // num.partitions as started (1, Kafka's default) and the advertised address (always set by the broker)
+        assertTrue(out.contains("num.partitions=1 sensitive=false synonyms={DEFAULT_CONFIG:num.partitions=1}"), out);
+        assertTrue(out.contains("advertised.listeners=PLAINTEXT://127.0.0.1:" + broker.localAddress().getPort()
+                + " sensitive=false synonyms={STATIC_BROKER_CONFIG:advertised.listeners="), out);
+        assertTrue(out.contains("log.retention.ms=604800000 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.ms=604800000}"), out);
+        assertTrue(out.contains("node.id=0 sensitive=false synonyms={STATIC_BROKER_CONFIG:node.id=0}"), out);
+    }
+
+    @Test
     void clusterTransactionsAclsAndApiVersions() throws Exception {
         assertTrue(ok("", "ClusterTool", "cluster-id", "--bootstrap-server", bootstrap)
                 .contains("Cluster ID: " + broker.storage().clusterId()));

@@ -24,7 +24,7 @@ public final class BrokerRoutes {
      */
     public static Router create(Storage storage, BrokerConfig config, ApiMetrics metrics, GroupCoordinator groups) {
         RouteTable[] table = new RouteTable[1];
-        RouteTable routes = Routes.broker(storage, config, () -> table[0], groups).build();
+        RouteTable routes = Routes.broker(storage, config, () -> table[0], groups, metrics.topics()).build();
         table[0] = routes.wrap(List.of(new RequestLogging(), metrics));
         return new Router(table[0], storage::endRound); // group commit on the event loops
     }

@@ -14,7 +14,7 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicRef;
 
-/** DescribeConfigs: a topic's effective configs (overrides and Kafka's defaults); brokers have none to show yet. */
+/** DescribeConfigs: a topic's effective configs (overrides and Kafka's defaults), and this broker's settings. */
 final class DescribeConfigsHandler implements Handler {
     private static final byte TOPIC = 2;
     private static final byte BROKER = 4;
@@ -38,22 +38,9 @@ final class DescribeConfigsHandler implements Handler {
                         return result.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)
                                 .setErrorMessage("Topic " + r.resourceName() + " does not exist");
                     }
-                    for (ConfigEntry e : TopicConfigs.describe(topic.configs())) {
-                        if (r.configurationKeys() != null && !r.configurationKeys().contains(e.name())) {
-                            continue;
-                        }
-                        var c = new DescribeConfigsResponse.DescribeConfigsResourceResult().setName(e.name())
-                                .setValue(e.value()).setReadOnly(false).setIsSensitive(false)
-                                .setConfigSource(e.source().id()).setConfigType(e.type().id());
-                        if (request.includeSynonyms()) {
-                            c.synonyms().add(new DescribeConfigsResponse.DescribeConfigsSynonym().setName(e.name())
-                                    .setValue(e.value()).setSource(e.source().id()));
-                        }
-                        result.configs().add(c);
-                    }
-                    return result;
+                    return rows(result, TopicConfigs.describe(topic.configs()), r, request.includeSynonyms(), false);
                 }));
-                case BROKER -> results.add(CompletableFuture.completedFuture(result));
+                case BROKER -> results.add(CompletableFuture.completedFuture(broker(result, r, request.includeSynonyms())));
                 default -> results.add(CompletableFuture.completedFuture(result.setErrorCode(ErrorCodes.INVALID_REQUEST)
                         .setErrorMessage("unsupported resource type " + r.resourceType())));
             }
@@ -63,5 +50,40 @@ final class DescribeConfigsHandler implements Handler {
             response.results().addAll(list);
             return response;
         });
+    }
+
+    /**
+     * This broker's settings for its own id; none for the empty name (cluster-wide dynamic defaults, which Kiri
+     * has none of); another broker's id is Kafka's INVALID_REQUEST (the client sends it to that broker).
+     */
+    private DescribeConfigsResponse.DescribeConfigsResult broker(DescribeConfigsResponse.DescribeConfigsResult result,
+            DescribeConfigsRequest.DescribeConfigsResource r, boolean synonyms) {
+        if (r.resourceName().isEmpty()) {
+            return result;
+        }
+        if (!r.resourceName().equals(Integer.toString(broker.config().nodeId()))) {
+            return result.setErrorCode(ErrorCodes.INVALID_REQUEST).setErrorMessage("Unexpected broker id, expected "
+                    + broker.config().nodeId() + " or empty string, but received " + r.resourceName());
+        }
+        // static broker settings cannot change while it runs: read-only, as Kafka marks them
+        return rows(result, BrokerConfigs.describe(broker.config()), r, synonyms, true);
+    }
+
+    private static DescribeConfigsResponse.DescribeConfigsResult rows(DescribeConfigsResponse.DescribeConfigsResult result,
+            List<ConfigEntry> entries, DescribeConfigsRequest.DescribeConfigsResource r, boolean synonyms, boolean readOnly) {
+        for (ConfigEntry e : entries) {
+            if (r.configurationKeys() != null && !r.configurationKeys().contains(e.name())) {
+                continue;
+            }
+            var c = new DescribeConfigsResponse.DescribeConfigsResourceResult().setName(e.name())
+                    .setValue(e.value()).setReadOnly(readOnly).setIsSensitive(false)
+                    .setConfigSource(e.source().id()).setConfigType(e.type().id());
+            if (synonyms) {
+                c.synonyms().add(new DescribeConfigsResponse.DescribeConfigsSynonym().setName(e.name())
+                        .setValue(e.value()).setSource(e.source().id()));
+            }
+            result.configs().add(c);
+        }
+        return result;
     }
 }

@@ -159,12 +159,23 @@ final class FetchHandler implements Handler {
         return Futures.all(resolving).thenCompose(wanted -> poll(context, wanted, request, isolation, deadline)
                 .thenApply(reads -> {
                     try {
+                        countOut(wanted, reads);
                         return spliced(response(plan, wanted, reads), reads);
                     } catch (RuntimeException | Error e) {
                         release(reads);
                         throw e;
                     }
                 }));
+    }
+
+    /** Bytes out per topic, counted once per request (not per long-poll round). */
+    private void countOut(List<Wanted> wanted, List<Read> reads) {
+        for (int i = 0; i < reads.size(); i++) {
+            long bytes = reads.get(i).bytes();
+            if (bytes > 0) {
+                broker.metrics().out(wanted.get(i).info().name(), bytes);
+            }
+        }
     }
 
     /**

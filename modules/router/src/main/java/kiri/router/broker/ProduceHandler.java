@@ -106,10 +106,13 @@ final class ProduceHandler implements Handler {
             return CompletableFuture.completedFuture(refused(p.index(), verdict));
         }
         TopicPartition tp = new TopicPartition(topic.name(), p.index());
+        int recordCount = batch.recordCount();
+        long bytes = records.byteSize();
         return broker.storage().produce(transactionalId, tp, records).handle((ignored, failure) -> {
             if (failure != null) {
                 return failed(p.index(), Futures.errorCode(failure), Futures.message(failure));
             }
+            broker.metrics().in(tp.topic(), recordCount, bytes);
             // the engine wrote the assigned base offset (and a log-append time, if the topic uses it) in place
             boolean logAppendTime = batch.timestampType() == kiri.protocol.record.TimestampType.LOG_APPEND_TIME;
             return new ProduceResponse.PartitionProduceResponse().setIndex(p.index())

@@ -5,6 +5,7 @@ import kiri.protocol.message.ApiKey;
 import kiri.router.ApiVersionsHandler;
 import kiri.router.BrokerConfig;
 import kiri.router.RouteTable;
+import kiri.router.TopicMetrics;
 import kiri.storage.api.Storage;
 
 /** Builds the broker's route table; public entry point is {@link kiri.router.BrokerRoutes}. */
@@ -14,13 +15,16 @@ public final class Routes {
 
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
             java.util.function.Supplier<RouteTable> finalTable) {
-        return broker(storage, config, finalTable, null);
+        return broker(storage, config, finalTable, null, new TopicMetrics());
     }
 
-    /** With the group coordinator ({@code null}: no group or transaction APIs are served). */
+    /**
+     * With the group coordinator ({@code null}: no group or transaction APIs are served); produce and fetch
+     * count bytes and records per topic in {@code metrics}.
+     */
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
-            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups) {
-        BrokerState broker = new BrokerState(storage, config);
+            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups, TopicMetrics metrics) {
+        BrokerState broker = new BrokerState(storage, config, metrics);
         RouteTable.Builder builder = RouteTable.builder()
                 .route(ApiKey.API_VERSIONS, new ApiVersionsHandler(finalTable))
                 .route(ApiKey.METADATA, new MetadataHandler(broker))

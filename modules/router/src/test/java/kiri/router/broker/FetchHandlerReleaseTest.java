@@ -75,7 +75,7 @@ class FetchHandlerReleaseTest {
         Files.write(path, new byte[64]);
         file = FileChannel.open(path, StandardOpenOption.READ);
         FetchHandler handler = new FetchHandler(new BrokerState(storage(file),
-                new BrokerConfig(0, "c", "localhost", 9092, false, 1)));
+                new BrokerConfig(0, "c", "localhost", 9092, false, 1), new kiri.router.TopicMetrics()));
         FetchRequest request = new FetchRequest().setMaxWaitMs(100).setMinBytes(minBytes).setMaxBytes(1 << 20)
                 .setSessionEpoch(-1).setTopics(List.of(new FetchRequest.FetchTopic().setTopic("t").setPartitions(List.of(
                         new FetchRequest.FetchPartition().setPartition(0).setPartitionMaxBytes(1 << 20),

@@ -1,7 +1,7 @@
 package kiri.storage.api;
 
 /**
- * One row of DescribeConfigs for a topic (see {@link TopicConfigs#describe}). Topic configs are never
+ * One row of DescribeConfigs for a topic (see {@link TopicConfigs#describe}) or a broker. Topic configs are never
  * read-only or sensitive in Kafka, so those response fields are constants the router fills in.
  */
 public record ConfigEntry(String name, String value, Source source, Type type) {
@@ -12,7 +12,7 @@ public record ConfigEntry(String name, String value, Source source, Type type) {
 
     /** Kafka's {@code DescribeConfigsResponse.ConfigSource}: where the value comes from, with wire ids. */
     public enum Source {
-        DYNAMIC_TOPIC_CONFIG(1), DEFAULT_CONFIG(5);
+        DYNAMIC_TOPIC_CONFIG(1), STATIC_BROKER_CONFIG(4), DEFAULT_CONFIG(5);
 
         private final byte id;
 

@@ -33,6 +33,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import kiri.metrics.MetricSource;
+import kiri.metrics.MetricWriter;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
@@ -89,7 +91,7 @@ import kiri.storage.api.base.TopicCatalog;
  * thread runs every operation that persists a metadata file, so those are serialized and never block
  * callers.
  */
-final class LogStorage implements Storage {
+final class LogStorage implements Storage, MetricSource {
     private static final int MARKER_LEADER_EPOCH = 0;
     private static final long PRODUCER_ID_BLOCK = 1000;
     private static final System.Logger LOG = System.getLogger("kiri.storage.log");
@@ -937,6 +939,15 @@ final class LogStorage implements Storage {
     }
 
     /** The writer, for tests of group commit. */
+    /** The writer's fsync latency (per file forced) and group-commit round size (appends made durable per round). */
+    @Override
+    public void writeMetrics(MetricWriter w) {
+        w.family("kiri_log_fsync_duration_seconds", "histogram", "How long forcing one log file to disk took.");
+        writer.fsyncNanos.writeTo(w, "kiri_log_fsync_duration_seconds", 1e9);
+        w.family("kiri_log_fsync_round_appends", "histogram", "Appends (batches) made durable by one forcing round (group commit).");
+        writer.roundAppends.writeTo(w, "kiri_log_fsync_round_appends", 1);
+    }
+
     Writer writer() {
         return writer;
     }

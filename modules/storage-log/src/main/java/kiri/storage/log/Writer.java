@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import kiri.metrics.Histogram;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.StorageException;
 
@@ -63,6 +64,9 @@ final class Writer implements Runnable {
     /** Rounds that forced at least once, and appends written: group commit's effect, for tests. */
     final LongAdder forceRounds = new LongAdder();
     final LongAdder appendsWritten = new LongAdder();
+    /** How long each file's force took, and how many appends each forcing round made durable (the metrics). */
+    final Histogram fsyncNanos = Histogram.fsyncLatency();
+    final Histogram roundAppends = Histogram.counts();
 
     /** What a round thread wrote since its last {@link #endRound}; guarded by itself (stop() may take it over). */
     private static final class Round {
@@ -137,6 +141,7 @@ final class Writer implements Runnable {
         Throwable[] failures = new Throwable[appends.size()];
         Throwable forceFailure = forceAll(written);
         forceRounds.increment();
+        roundAppends.record(appends.size());
         if (forceFailure != null) Arrays.fill(failures, forceFailure);
         publish(appends, failures);
         return true;
@@ -228,6 +233,7 @@ final class Writer implements Runnable {
                 if (force && !dirty.isEmpty()) {
                     Throwable forceFailure = forceAll(dirty);
                     forceRounds.increment();
+                    roundAppends.record(group.size());
                     if (forceFailure != null) {
                         for (int i = 0; i < group.size(); i++) if (failures[i] == null) failures[i] = forceFailure;
                     }
@@ -271,7 +277,7 @@ final class Writer implements Runnable {
         return System.nanoTime() / 1_000_000L;
     }
 
-    private static Throwable forceAll(Set<Segment> dirty) {
+    private Throwable forceAll(Set<Segment> dirty) {
         Throwable failure = null;
         for (Iterator<Segment> it = dirty.iterator(); it.hasNext(); ) {
             Segment s = it.next();
@@ -282,7 +288,9 @@ final class Writer implements Runnable {
                 continue;
             }
             try {
+                long start = System.nanoTime();
                 s.forceAppends();
+                fsyncNanos.record(System.nanoTime() - start);
             } catch (IOException | RuntimeException | Error e) {
                 failure = e;
             } finally {
