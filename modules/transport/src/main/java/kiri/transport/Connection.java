@@ -312,15 +312,20 @@ final class Connection implements ConnectionContext {
                 break;
             }
             long body = available - SIZE_PREFIX;
+            // A big frame's buffer grows with the bytes that arrive, so a peer that only announces
+            // large frames (on many connections) cannot make the broker allocate their sizes.
+            Buffer frame;
+            try {
+                frame = pool.acquire(body >= size ? size : Math.min(size, Math.max(UPFRONT_FRAME_BYTES, body)));
+            } catch (Throwable t) {
+                budget.release(size); // no buffer holds it: nothing else would give it back
+                throw t;
+            }
             if (body >= size) {
-                Buffer frame = pool.acquire(size);
                 MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, size);
                 pos += SIZE_PREFIX + size;
                 dispatch(frame, size);
             } else {
-                // A big frame's buffer grows with the bytes that arrive, so a peer that only announces
-                // large frames (on many connections) cannot make the broker allocate their sizes.
-                Buffer frame = pool.acquire(Math.min(size, Math.max(UPFRONT_FRAME_BYTES, body)));
                 MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, body);
                 partial = frame;
                 partialSize = size;

@@ -117,7 +117,12 @@ final class EventLoop implements LoopContext {
         for (int n = awaitingMemory.size(); n > 0; n--) {
             Connection c = awaitingMemory.poll();
             if (c != null) {
-                c.memoryAvailable();
+                try {
+                    c.memoryAvailable();
+                } catch (Throwable t) {
+                    // not out of this task: the connections behind it would wait for a wake-up that never comes
+                    c.abort("unexpected error", t);
+                }
             }
         }
     }

@@ -42,10 +42,10 @@ class RequestBudgetTest {
         List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
         List<Integer> handled = new CopyOnWriteArrayList<>();
         server = Server.start(local((connection, frame) -> {
-            handled.add(seq(frame));
             CompletableFuture<Void> answer = new CompletableFuture<>();
             Response r = echo(connection, frame);
             held.add(answer);
+            handled.add(seq(frame)); // last: the test reads held once it sees this
             return answer.thenApply(ignored -> r);
         }, pool).maxQueuedRequestBytes(1 << 20).build());
         try (TestSupport.RawClient a = new TestSupport.RawClient(server.localAddress());
@@ -79,6 +79,59 @@ class RequestBudgetTest {
             client.expectEcho(big);
         }
         await("every reservation to be returned", () -> server.queuedRequestBytes() == 0);
+    }
+
+    /**
+     * A frame whose buffer cannot be had (a closed pool here, out of direct memory in production) closes its
+     * connection and gives its reservation back: a leaked one would shrink the budget for good, and once it covered
+     * the budget every connection would wait forever.
+     */
+    @Test
+    void aFrameWhoseBufferCannotBeAllocatedGivesItsReservationBack() throws Exception {
+        BufferPool failing = unpooled();
+        server = Server.start(local(TestSupport.ECHO, failing).maxQueuedRequestBytes(1 << 20).build());
+        failing.close(); // every acquire fails from now on
+        try (TestSupport.RawClient client = new TestSupport.RawClient(server.localAddress())) {
+            client.write(request(1, 'E', FRAME));
+            client.expectClosedByServer();
+        }
+        await("the frame's reservation to be returned", () -> server.queuedRequestBytes() == 0);
+    }
+
+    /**
+     * When memory comes back, a waiting connection that fails as it reads on is closed, and the connections waiting
+     * behind it on the same loop still get their turn (here: fail and are closed too) instead of waiting forever.
+     */
+    @Test
+    void aWaitingConnectionThatFailsDoesNotStrandTheOthers() throws Exception {
+        BufferPool failing = unpooled();
+        List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
+        server = Server.start(local((connection, frame) -> {
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            Response r = echo(connection, frame);
+            held.add(answer);
+            return answer.thenApply(ignored -> r);
+        }, failing).eventLoops(1).maxQueuedRequestBytes(1 << 20).build());
+        try (TestSupport.RawClient a = new TestSupport.RawClient(server.localAddress());
+                TestSupport.RawClient b = new TestSupport.RawClient(server.localAddress());
+                TestSupport.RawClient c = new TestSupport.RawClient(server.localAddress())) {
+            a.write(request(1, 'E', FRAME));
+            await("the first frame to reach the handler", () -> held.size() == 1);
+            b.write(request(2, 'E', FRAME));
+            c.write(request(3, 'E', FRAME));
+            // a's request and response, and the bytes b and c sent before their frames stopped at the budget
+            await("b and c to wait for memory", () -> failing.outstanding() == 4);
+            failing.close(); // what b and c read next cannot be allocated
+            held.get(0).complete(null);
+            b.expectClosedByServer();
+            c.expectClosedByServer();
+        }
+        await("every reservation to be returned", () -> server.queuedRequestBytes() == 0);
+    }
+
+    /** A pool that pools nothing: closing it makes acquire fail and leaves the buffers handed out usable. */
+    private static BufferPool unpooled() {
+        return new BufferPool(64, 4 << 20, 0);
     }
 
     @Test

@@ -26,7 +26,7 @@ import kiri.protocol.ErrorCode;
  * after.max.ms of now, for LogAppendTime topics no producer-set LogAppendTime (INVALID_TIMESTAMP).
  * </ul>
  * A malformed record stops the walk: the batch is INVALID_RECORD with a message naming the record.
- * Per-record failures are all collected, as Kafka collects them.
+ * Per-record failures are all counted, as Kafka counts them; the first {@link #MAX_RECORD_ERRORS} are listed.
  *
  * <p>The batch header (its CRC, counts, base offset) is {@link RecordBatch#validateForProduce}'s
  * job and comes first. A compressed batch is decompressed by the caller (kiri.compress) and its
@@ -36,6 +36,12 @@ import kiri.protocol.ErrorCode;
 public final class RecordsValidator {
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     private static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    /**
+     * The most record errors a verdict lists (all are counted). Kafka lists every one; a compressed batch of a few
+     * KiB can hold millions of tiny records, each with a future timestamp, whose messages would exhaust the heap and
+     * make the response gigabytes. The producer fails the records past the list with the batch's generic error.
+     */
+    public static final int MAX_RECORD_ERRORS = 1000;
 
     /**
      * What a topic asks of the records produced to it.
@@ -115,6 +121,7 @@ public final class RecordsValidator {
         long baseTimestamp = batch.baseTimestamp();
         long maxTimestamp = batch.maxTimestamp();
         List<RecordsVerdict.RecordError> errors = null;
+        int errorCount = 0;
         String keyError = null; // the same for every keyless record: built once
         boolean timestampErrors = false;
         for (int i = 0; i < count; i++) {
@@ -154,6 +161,7 @@ public final class RecordsValidator {
             }
             // Per-record checks, in Kafka's order: the key, then the timestamp; one error per record.
             String error = null;
+            boolean listed = errorCount < MAX_RECORD_ERRORS; // messages are built for the listed errors only
             if (policy.keyRequired() && keyLength < 0) {
                 error = keyError != null ? keyError : (keyError = "Compacted topic cannot accept message without "
                         + "key in topic partition " + policy.partitionName());
@@ -162,19 +170,19 @@ public final class RecordsValidator {
                 if (!policy.logAppendTime() && timestamp != RecordBatch.NO_TIMESTAMP) {
                     long diff = nowMs - timestamp;
                     if (diff > policy.timestampBeforeMaxMs() || -diff > policy.timestampAfterMaxMs()) {
-                        error = "Timestamp " + timestamp + " of message with offset " + offsetDelta
+                        error = !listed ? "" : "Timestamp " + timestamp + " of message with offset " + offsetDelta
                                 + " is out of range. The timestamp should be within ["
                                 + (nowMs - policy.timestampBeforeMaxMs()) + ", "
                                 + (nowMs + policy.timestampAfterMaxMs()) + "]";
                         timestampErrors = true;
                     }
                 } else if (logAppendTimeBatch) {
-                    error = "Invalid timestamp type in message with offset " + offsetDelta
+                    error = !listed ? "" : "Invalid timestamp type in message with offset " + offsetDelta
                             + ". Producer should not set timestamp type to LogAppendTime.";
                     timestampErrors = true;
                 }
             }
-            if (error != null) {
+            if (error != null && errorCount++ < MAX_RECORD_ERRORS) {
                 if (errors == null) {
                     errors = new ArrayList<>();
                 }
@@ -194,7 +202,7 @@ public final class RecordsValidator {
                     "One or more records have been rejected due to invalid timestamp", errors);
         }
         return new RecordsVerdict(ErrorCode.INVALID_RECORD, "One or more records have been rejected due to "
-                + errors.size() + " record errors in total, and only showing the first three errors at most: "
+                + errorCount + " record errors in total, and only showing the first three errors at most: "
                 + errors.subList(0, Math.min(errors.size(), 3)), errors);
     }
 

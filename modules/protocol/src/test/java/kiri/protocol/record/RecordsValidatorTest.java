@@ -58,6 +58,30 @@ class RecordsValidatorTest {
         assertEquals(RecordsVerdict.VALID, validate(batch, PLAIN));
     }
 
+    /** Record errors are all counted but only the first MAX_RECORD_ERRORS listed: tiny records cannot flood the heap. */
+    @Test
+    void recordErrorsAreCountedAllButListedUpToTheCap() {
+        int records = RecordsValidator.MAX_RECORD_ERRORS * 3;
+        MemorySegment buffer = MemorySegment.ofArray(new byte[records * 16 + 128]);
+        RecordBatchBuilder builder = new RecordBatchBuilder().wrap(buffer, 0);
+        for (int i = 0; i < records; i++) {
+            builder.append(NOW + 2 * HOUR, (byte[]) null, null);
+        }
+        builder.build();
+        RecordBatch batch = new RecordBatch().wrap(buffer, 0);
+
+        RecordsVerdict future = validate(batch, PLAIN);
+        assertEquals(ErrorCode.INVALID_TIMESTAMP, future.errorCode());
+        assertEquals(RecordsValidator.MAX_RECORD_ERRORS, future.recordErrors().size());
+        assertEquals(RecordsValidator.MAX_RECORD_ERRORS - 1, future.recordErrors().getLast().batchIndex());
+        assertTrue(future.recordErrors().getLast().message().startsWith("Timestamp "), future.recordErrors().getLast().message());
+
+        RecordsVerdict keyless = validate(batch, COMPACTED);
+        assertEquals(ErrorCode.INVALID_RECORD, keyless.errorCode());
+        assertEquals(RecordsValidator.MAX_RECORD_ERRORS, keyless.recordErrors().size());
+        assertTrue(keyless.message().contains(records + " record errors in total"), keyless.message());
+    }
+
     @Test
     void builderBatchesAreValid() {
         MemorySegment buffer = MemorySegment.ofArray(new byte[4096]);

@@ -182,11 +182,16 @@ public final class GroupTable {
     /** Loads a persisted group (on open, before serving); later versions continue above its version. */
     public void restore(Snapshot s) {
         if (s.isDeleted()) return;
+        groups.put(s.groupId(), group(s));
+    }
+
+    /** A new entry holding {@code s}; later versions continue above its version. */
+    private Group group(Snapshot s) {
         Group g = new Group();
         g.state = s.state();
         g.offsets.putAll(s.offsets());
-        groups.put(s.groupId(), g);
         if (s.state() != null) versions.accumulateAndGet(s.state().version(), Math::max);
+        return g;
     }
 
     /**
@@ -194,13 +199,13 @@ public final class GroupTable {
      * that readers never see a change the engine could not make durable. Versions are not reused.
      */
     public void rollback(Snapshot before) {
-        Group g = groups.remove(before.groupId());
+        // replaced in one step: between a remove and a put, readers would see no group and no offsets at all
+        Group g = before.isDeleted() ? groups.remove(before.groupId()) : groups.put(before.groupId(), group(before));
         if (g != null) {
             synchronized (g) {
                 g.dead = true; // a writer that looked it up just before retries with the restored entry
             }
         }
-        restore(before);
     }
 
     /** Ids of every group with state or offsets. */

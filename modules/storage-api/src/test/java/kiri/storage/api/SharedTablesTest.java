@@ -16,6 +16,36 @@ import org.junit.jupiter.api.Test;
 class SharedTablesTest {
     static final TopicPartition TP = new TopicPartition("t", 0);
 
+    /**
+     * A failed write's rollback never shows readers a group without the offsets it had before: a consumer reading
+     * "no committed offset" there would reset to auto.offset.reset (skipping or repeating records). The reader runs
+     * while the engine's thread commits and rolls back, as a failing disk makes it; a gap shows within these rounds.
+     */
+    @Test
+    void aRollbackNeverShowsAGroupWithoutItsOffsets() throws Exception {
+        GroupTable table = new GroupTable();
+        table.commit("g", List.of(new OffsetCommit(TP, 5)), 1_000L);
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong gaps = new java.util.concurrent.atomic.AtomicLong();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            while (!done.get()) {
+                if (!table.fetch("g", List.of(TP)).containsKey(TP)) gaps.incrementAndGet();
+            }
+        });
+        try {
+            for (int i = 0; i < 200_000 && gaps.get() == 0; i++) {
+                GroupTable.Snapshot before = table.snapshot("g");
+                table.commit("g", List.of(new OffsetCommit(TP, 6)), 2_000L);
+                table.rollback(before);
+            }
+        } finally {
+            done.set(true);
+            reader.join();
+        }
+        assertEquals(0, gaps.get(), "reads that found no committed offset");
+        assertEquals(5, table.fetch("g", List.of(TP)).get(TP).offset());
+    }
+
     @Test
     void groupSnapshotsRestoreStateOffsetsAndVersions() {
         GroupTable a = new GroupTable();

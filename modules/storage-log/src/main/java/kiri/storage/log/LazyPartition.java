@@ -21,8 +21,8 @@ import kiri.storage.api.TopicPartition;
  * <p>An open that fails (out of descriptors, disk full) closes what it opened and removes the directory if it
  * created it; the partition stays unopened and the next use tries again.
  *
- * <p>Threading: any thread may call {@link #log}; opening, closing and deleting take this object's monitor,
- * so a partition is opened once and never after {@link #close} or {@link #delete}.
+ * <p>Threading: any thread may call {@link #log}; opening, config changes, closing and deleting take this object's
+ * monitor, so a partition is opened once, never after {@link #close} or {@link #delete}, and with the latest config.
  */
 final class LazyPartition {
     /** How a partition's log is opened (the engine's settings). */
@@ -92,7 +92,8 @@ final class LazyPartition {
         }
     }
 
-    void config(LogConfig c) {
+    /** A topic config change; waits for an open in progress, which used the config of before. */
+    synchronized void config(LogConfig c) {
         config = c;
         PartitionLog l = log;
         if (l != null) l.config = c;
