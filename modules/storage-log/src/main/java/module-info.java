@@ -2,5 +2,6 @@
 module kiri.storage.log {
     requires kiri.storage.api;
     requires kiri.compress;
+    requires kiri.storage.compaction;
     provides kiri.storage.api.StorageProvider with kiri.storage.log.LogStorageProvider;
 }

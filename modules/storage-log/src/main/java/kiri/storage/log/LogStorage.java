@@ -109,6 +109,8 @@ final class LogStorage implements Storage {
     private final TransactionTable txns;
     private final Writer writer;
     private final ExecutorService meta;
+    /** The log cleaner (compacted topics); null until the constructor has recovered everything. */
+    private volatile Cleaner cleaner;
 
     // Metadata thread only.
     private long nextProducerId;
@@ -122,6 +124,10 @@ final class LogStorage implements Storage {
     record LogTopic(TopicInfo info, LazyPartition[] partitions) {}
 
     LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context) {
+        this(root, fsync, preallocate, context, Cleaner.Settings.DEFAULT);
+    }
+
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context, Cleaner.Settings cleaning) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.groupsDir = root.resolve("groups");
@@ -164,6 +170,8 @@ final class LogStorage implements Storage {
             writer.start();
             loadProducerIds();
             adoptOpenTransactions();
+            cleaner = new Cleaner(this::openPartitions, cleaning, clock);
+            cleaner.start();
         } catch (RuntimeException e) {
             closeQuietly();
             throw e;
@@ -841,6 +849,11 @@ final class LogStorage implements Storage {
         return CompletableFuture.completedFuture(out);
     }
 
+    /** The log cleaner, for tests and the bench. */
+    Cleaner cleaner() {
+        return cleaner;
+    }
+
     /** The writer, for tests of group commit. */
     Writer writer() {
         return writer;
@@ -860,6 +873,8 @@ final class LogStorage implements Storage {
 
     private void closeQuietly() {
         closed = true;
+        Cleaner c = cleaner;
+        if (c != null) c.close(); // before the segments close under it
         meta.shutdown();
         try {
             meta.awaitTermination(30, TimeUnit.SECONDS);

@@ -106,6 +106,7 @@ final class PartitionLog {
         boolean created = !Files.isDirectory(dir);
         AtomicFiles.createDirectories(dir);
         if (created) AtomicFiles.forceDirectory(dir.getParent());
+        CleanerSwap.recover(dir); // a cleaning the last run left: rolled back, or finished if committed
         TreeMap<Long, Path> files = new TreeMap<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path f : entries) {
@@ -178,8 +179,9 @@ final class PartitionLog {
             int length = RecordBatchHeader.batchLength(header);
             long base = RecordBatchHeader.baseOffset(header);
             int delta = RecordBatchHeader.lastOffsetDelta(header);
+            // a cleaned (sealed) segment has gaps where the cleaner dropped whole batches; the last segment has none
             if (length < RecordBatchHeader.HEADER_SIZE - RecordBatchHeader.LOG_OVERHEAD || RecordBatchHeader.magic(header) != 2
-                    || base != expected || delta < 0) {
+                    || (checkCrc ? base != expected : base < expected) || delta < 0) {
                 break;
             }
             int size = RecordBatchHeader.LOG_OVERHEAD + length;
@@ -572,6 +574,38 @@ final class PartitionLog {
         long max = -1L;
         for (ActiveProducer p : producers.activeProducers()) max = Math.max(max, p.producerId());
         return max;
+    }
+
+    // ---- log cleaner hooks (Cleaner's thread) ------------------------------------------------
+
+    /** The current segments, oldest first; the last one is active. */
+    Segment[] segmentArray() {
+        return segments;
+    }
+
+    synchronized List<AbortedTransaction> abortedTransactions(long from, long to) {
+        return producers.abortedTransactions(from, to);
+    }
+
+    /**
+     * Swaps {@code cleaned} in for {@code group} (consecutive sealed segments) if they are still in the log
+     * ({@link CleanerSwap}); false if retention or a deletion changed the log meanwhile.
+     */
+    boolean replaceSegments(Segment[] group, Path cleaned, long nowMs) throws IOException {
+        synchronized (this) {
+            if (deleted || failure != null) return false;
+            Segment[] cur = segments;
+            int at = Arrays.asList(cur).indexOf(group[0]);
+            if (at < 0 || at + group.length >= cur.length) return false; // gone, or would reach the active segment
+            for (int i = 0; i < group.length; i++) if (cur[at + i] != group[i]) return false;
+            Segment fresh = CleanerSwap.swap(dir, group[0].baseOffset, cleaned, group, nowMs);
+            Segment[] next = new Segment[cur.length - group.length + 1];
+            System.arraycopy(cur, 0, next, 0, at);
+            next[at] = fresh;
+            System.arraycopy(cur, at + group.length, next, at + 1, cur.length - at - group.length);
+            segments = next;
+        }
+        return true;
     }
 
     long sizeInBytes() {
