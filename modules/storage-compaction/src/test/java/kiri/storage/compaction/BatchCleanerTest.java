@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 class BatchCleanerTest {
     private static final long NOW = 10_000_000L;
-    private static final CompactionConfig CONFIG = new CompactionConfig(true, 1_000, 0.5, 0, Long.MAX_VALUE);
+    private static final CompactionConfig CONFIG = new CompactionConfig(true, false, 1_000, 0.5, 0, Long.MAX_VALUE);
 
     /** A batch at {@code base} of records {key, value-or-null} with timestamp {@code ts}. */
     private static MemorySegment batch(long base, long ts, long pid, boolean txn, String... kv) {

@@ -653,8 +653,9 @@ final class PartitionLog {
             Segment oldest = segs[0];
             long total = 0;
             for (Segment s : segs) total += s.size;
-            boolean byTime = c.retentionMs() >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - c.retentionMs();
-            boolean bySize = c.retentionBytes() >= 0 && total - oldest.size >= c.retentionBytes();
+            boolean deletes = c.compaction().delete(); // cleanup.policy=compact alone keeps records until compacted away
+            boolean byTime = deletes && c.retentionMs() >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - c.retentionMs();
+            boolean bySize = deletes && c.retentionBytes() >= 0 && total - oldest.size >= c.retentionBytes();
             boolean byStart = segs[1].baseOffset <= logStart;
             if (!byTime && !bySize && !byStart) break;
             deletedBytes += oldest.size;
