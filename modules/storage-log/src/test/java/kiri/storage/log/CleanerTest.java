@@ -187,4 +187,23 @@ class CleanerTest {
             assertTrue(first == s.cleaner().lastStats(), "nothing dirty since: not cleaned again");
         }
     }
+
+    @Test
+    void compactAloneIsNotRetainedByTimeButCompactDeleteIs() {
+        Harness.Clock clock = new Harness.Clock();
+        try (LogStorage s = Harness.open(dir, NO_THREAD, clock)) {
+            Map<String, String> compact = new java.util.HashMap<>(COMPACT);
+            compact.put("retention.ms", "1");
+            Harness.topic(s, "c", 1, compact);
+            compact.put("cleanup.policy", "compact,delete");
+            Harness.topic(s, "d", 1, compact);
+            TopicPartition c = new TopicPartition("c", 0);
+            TopicPartition d = new TopicPartition("d", 0);
+            fill(s, c, clock);
+            fill(s, d, clock);
+            await(s.maintain(clock.millis()));
+            assertEquals(40, s.partitionLog(c).segmentCount(), "compact only: every segment stays");
+            assertEquals(1, s.partitionLog(d).segmentCount(), "compact,delete: old segments deleted by retention.ms");
+        }
+    }
 }
