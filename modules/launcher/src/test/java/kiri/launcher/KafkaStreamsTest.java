@@ -33,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Kafka Streams 4.1 runs unmodified against a Kiri broker on {@code file:}: the word count of {@link StreamsChild}
  * (a repartition topic, a state store with a compacted changelog, exactly_once_v2) in two child JVMs, one SIGKILLed
  * while lines are still coming in. Read committed, every word's output counts are exactly 1, 2, ..., n (nothing
- * counted twice or lost across the kill). Then both are gone and a fresh instance with an empty state directory
- * restores the store from the changelog: one more line of every word yields n + 1 for each.
+ * counted twice or lost across the kill). Then both are gone, the broker's cleaner compacts the store's changelog
+ * (it rolls every 100 ms) to fewer records than half its updates, and a fresh instance with an empty state directory
+ * restores the store from that compacted changelog: one more line of every word yields n + 1 for each.
  */
 class KafkaStreamsTest {
     private static final int LINES = 1_500;
@@ -48,7 +49,8 @@ class KafkaStreamsTest {
     @Test
     @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void wordCountIsExactlyOnceAcrossAKillAndRestoresFromTheChangelog() throws Exception {
-        try (GroupTestBroker b = GroupTestBroker.start("file:" + dir.resolve("data"), GroupTestBroker.SHORT_CLASSIC_TIMEOUTS)) {
+        try (GroupTestBroker b = GroupTestBroker.start("file:" + dir.resolve("data") + "?log.cleaner.backoff.ms=200",
+                GroupTestBroker.SHORT_CLASSIC_TIMEOUTS)) {
             b.admin().createTopics(List.of(new NewTopic(StreamsChild.IN, 4, (short) 1),
                     new NewTopic(StreamsChild.OUT, 1, (short) 1))).all().get();
             Map<String, List<Long>> seen = new ConcurrentHashMap<>();
@@ -80,6 +82,9 @@ class KafkaStreamsTest {
                 assertExactlyOnce(seen, expected);
 
                 bInstance.kill();
+                long updates = expected.values().stream().mapToLong(Long::longValue).sum();
+                GroupTestBroker.waitFor(() -> changelogRecords(b.bootstrap()) < updates / 2,
+                        "the changelog compacted (fewer records than half its " + updates + " updates)", Duration.ofSeconds(300));
                 c = instance(b, "c"); // a fresh state directory: the store comes back from the changelog
                 waitRunning(c);
                 for (String word : VOCABULARY) expected.merge(word, 1L, Long::sum);
@@ -123,6 +128,28 @@ class KafkaStreamsTest {
             for (long n = 1; n <= e.getValue(); n++) want.add(n);
             assertEquals(want, counts, "the committed counts of " + e.getKey());
         }
+    }
+
+    /** Records in the store's changelog from its beginning (each count update wrote one before cleaning). */
+    private static long changelogRecords(String bootstrap) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        long n = 0;
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            List<TopicPartition> tps = consumer.partitionsFor(StreamsChild.CHANGELOG).stream()
+                    .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(tps);
+            long giveUp = System.currentTimeMillis() + 60_000;
+            while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp)) && System.currentTimeMillis() < giveUp) {
+                n += consumer.poll(Duration.ofMillis(200)).count();
+            }
+        }
+        return n;
     }
 
     private static long total(Map<String, List<Long>> seen) {

@@ -1,26 +1,30 @@
 package kiri.launcher;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * The Kafka Streams word count {@link KafkaStreamsTest} runs in child JVMs: lines of {@code words-in} split into
  * words, regrouped by word (a repartition topic), counted in the store {@code counts} (a compacted changelog), each
- * new count to {@code words-out}; exactly_once_v2, no record cache (every input word yields one output count).
+ * new count to {@code words-out} (its changelog rolls every 100 ms: compacted while the test runs); exactly_once_v2, no record cache (every input word yields one output count).
  * Args: bootstrap, state directory. Prints {@code STATE <new state>} on every state change; runs until killed.
  */
 public final class StreamsChild {
     static final String APP = "kiri-wordcount";
     static final String IN = "words-in";
     static final String OUT = "words-out";
+    static final String CHANGELOG = APP + "-counts-changelog";
 
     private StreamsChild() {
     }
@@ -42,7 +46,9 @@ public final class StreamsChild {
         builder.<String, String>stream(IN)
                 .flatMapValues(line -> Arrays.asList(line.split(" ")))
                 .groupBy((key, word) -> word)
-                .count(Materialized.as("counts"))
+                // a changelog whose segments roll every 100 ms, so the broker's cleaner compacts it during the test
+                .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as("counts").withLoggingEnabled(Map.of(
+                        "segment.ms", "100", "min.cleanable.dirty.ratio", "0.01")))
                 .toStream()
                 .to(OUT, Produced.with(Serdes.String(), Serdes.Long()));
         KafkaStreams streams = new KafkaStreams(builder.build(), p);

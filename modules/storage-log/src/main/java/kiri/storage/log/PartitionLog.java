@@ -679,6 +679,7 @@ final class PartitionLog {
 
     private void removeOldest(Segment oldest, long newStart) {
         synchronized (this) {
+            if (segments[0] != oldest) return; // the cleaner replaced it meanwhile: the caller looks again
             segments = Arrays.copyOfRange(segments, 1, segments.length);
             if (newStart > logStart) logStart = newStart;
             producers.onLogStartOffset(logStart);
