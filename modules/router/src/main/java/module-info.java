@@ -4,5 +4,6 @@ module kiri.router {
     requires transitive kiri.transport;
     requires transitive kiri.storage.api;
     requires transitive kiri.coordinator;
+    requires kiri.compress;
     exports kiri.router;
 }

@@ -64,7 +64,8 @@ class PluginImageIT {
                 .map(l -> l.replaceFirst("@.*", "")).sorted().toList();
         assertEquals(0, p.waitFor());
         // jdk.unsupported: sun.misc.Unsafe, for aircompressor's codecs
-        assertEquals(List.of("java.base", "jdk.unsupported"),
+        // java.sql (and what it requires): for plugins over JDBC such as the postgres:// engine
+        assertEquals(List.of("java.base", "java.logging", "java.sql", "java.transaction.xa", "java.xml", "jdk.unsupported"),
                 modules.stream().filter(m -> m.startsWith("java.") || m.startsWith("jdk.")).toList(),
                 "JDK modules in the image: a Kiri module now requires more of the JDK; if that is intended, update this test");
         assertTrue(modules.containsAll(List.of("info.picocli", "kiri.launcher", "kiri.protocol", "kiri.router",

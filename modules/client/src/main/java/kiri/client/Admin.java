@@ -2,9 +2,13 @@ package kiri.client;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.CreateTopicsRequest;
 import kiri.protocol.message.CreateTopicsResponse;
@@ -16,7 +20,7 @@ import kiri.protocol.message.IncrementalAlterConfigsRequest;
 import kiri.protocol.message.IncrementalAlterConfigsResponse;
 
 /**
- * Topic administration: create, list, describe, delete, and topic configs. Requests go to any
+ * Topic administration: create, list, describe, delete, topic configs, and partition offsets. Requests go to any
  * broker (KRaft brokers forward controller work themselves). Blocking; thread-safe.
  */
 public final class Admin {
@@ -123,6 +127,34 @@ public final class Admin {
         for (DeleteTopicsResponse.DeletableTopicResult r : response.responses()) {
             ClientException.check(r.errorCode(), r.errorMessage(), "delete topic " + r.name());
         }
+    }
+
+    /** Every partition of {@code topic}, in order; fails with the broker's error if it doesn't exist. */
+    public List<TopicPartition> partitions(String topic) throws IOException {
+        List<TopicPartition> out = new ArrayList<>();
+        for (Cluster.PartitionInfo p : cluster.topic(topic, false).partitions()) {
+            out.add(new TopicPartition(topic, p.partition()));
+        }
+        return out;
+    }
+
+    /**
+     * Offsets of {@code partitions} for {@code timestamp}: {@link Consumer#EARLIEST} (log start), {@link Consumer#LATEST}
+     * (log end), or ms since the epoch (the first offset with a timestamp at or after it; -1 when there is none).
+     */
+    public Map<TopicPartition, Long> listOffsets(Collection<TopicPartition> partitions, long timestamp) throws IOException {
+        Map<TopicPartition, Integer> leaders = new HashMap<>();
+        Map<String, Cluster.TopicInfo> topics = new HashMap<>();
+        for (TopicPartition tp : new TreeSet<>(partitions)) {
+            Cluster.TopicInfo t = topics.get(tp.topic());
+            if (t == null) {
+                t = cluster.topic(tp.topic(), false);
+                topics.put(tp.topic(), t);
+            }
+            leaders.put(tp, t.partitions().stream().filter(p -> p.partition() == tp.partition()).findFirst()
+                    .orElseThrow(() -> new ClientException("partition " + tp + " does not exist")).leader());
+        }
+        return new TreeMap<>(OffsetLookup.list(cluster, leaders, timestamp));
     }
 
     private kiri.protocol.ApiMessage call(ApiKey api, kiri.protocol.ApiMessage request) throws IOException {

@@ -14,8 +14,6 @@ import kiri.protocol.ProtocolException;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
-import kiri.protocol.message.ListOffsetsRequest;
-import kiri.protocol.message.ListOffsetsResponse;
 import kiri.protocol.record.BatchCursor;
 import kiri.protocol.record.RecordBatch;
 import kiri.protocol.record.RecordCursor;
@@ -92,29 +90,13 @@ public final class Consumer implements AutoCloseable {
     }
 
     private Map<Assigned, Long> listOffsets(List<Assigned> parts, long timestamp) throws IOException {
-        Map<Integer, List<Assigned>> byLeader = new HashMap<>();
+        Map<TopicPartition, Integer> leaders = new HashMap<>();
         for (Assigned a : parts) {
-            byLeader.computeIfAbsent(a.leader(), k -> new ArrayList<>()).add(a);
+            leaders.put(new TopicPartition(a.topic(), a.partition()), a.leader());
         }
         Map<Assigned, Long> out = new HashMap<>();
-        for (Map.Entry<Integer, List<Assigned>> e : byLeader.entrySet()) {
-            Map<String, ListOffsetsRequest.ListOffsetsTopic> topics = new LinkedHashMap<>();
-            for (Assigned a : e.getValue()) {
-                topics.computeIfAbsent(a.topic(), t -> new ListOffsetsRequest.ListOffsetsTopic().setName(t)).partitions()
-                        .add(new ListOffsetsRequest.ListOffsetsPartition().setPartitionIndex(a.partition())
-                                .setCurrentLeaderEpoch(-1).setTimestamp(timestamp));
-            }
-            ListOffsetsRequest request = new ListOffsetsRequest().setReplicaId(-1)
-                    .setTimeoutMs((int) cluster.timeout().toMillis()).setTopics(new ArrayList<>(topics.values()));
-            ListOffsetsResponse response = (ListOffsetsResponse) NodeConnection.await(
-                    cluster.node(e.getKey()).send(ApiKey.LIST_OFFSETS, request), cluster.timeout());
-            for (ListOffsetsResponse.ListOffsetsTopicResponse t : response.topics()) {
-                for (ListOffsetsResponse.ListOffsetsPartitionResponse p : t.partitions()) {
-                    ClientException.check(p.errorCode(), null, "list offsets of " + t.name() + "-" + p.partitionIndex());
-                    out.put(new Assigned(t.name(), p.partitionIndex(), e.getKey()), p.offset());
-                }
-            }
-        }
+        OffsetLookup.list(cluster, leaders, timestamp).forEach((tp, o) ->
+                out.put(new Assigned(tp.topic(), tp.partition(), leaders.get(tp)), o));
         return out;
     }
 

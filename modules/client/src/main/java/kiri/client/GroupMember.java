@@ -16,17 +16,11 @@ import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.ConsumerProtocolAssignment;
 import kiri.protocol.message.ConsumerProtocolSubscription;
-import kiri.protocol.message.FindCoordinatorRequest;
-import kiri.protocol.message.FindCoordinatorResponse;
 import kiri.protocol.message.HeartbeatRequest;
 import kiri.protocol.message.HeartbeatResponse;
 import kiri.protocol.message.JoinGroupRequest;
 import kiri.protocol.message.JoinGroupResponse;
 import kiri.protocol.message.LeaveGroupRequest;
-import kiri.protocol.message.OffsetCommitRequest;
-import kiri.protocol.message.OffsetCommitResponse;
-import kiri.protocol.message.OffsetFetchRequest;
-import kiri.protocol.message.OffsetFetchResponse;
 import kiri.protocol.message.SyncGroupRequest;
 import kiri.protocol.message.SyncGroupResponse;
 
@@ -63,54 +57,10 @@ public final class GroupMember implements AutoCloseable {
     }
 
     private NodeConnection coordinator() throws IOException {
-        if (coordinator >= 0) {
-            return cluster.node(coordinator);
+        if (coordinator < 0) {
+            coordinator = GroupCoordinators.find(cluster, groupId, cluster.timeout().plusMillis(REBALANCE_TIMEOUT_MS));
         }
-        NodeConnection any = cluster.bootstrapConnection();
-        long deadline = System.nanoTime() + cluster.timeout().toNanos();
-        while (true) {
-            FindCoordinatorRequest request = new FindCoordinatorRequest().setKeyType((byte) 0);
-            if (any.version(ApiKey.FIND_COORDINATOR) >= 4) {
-                request.setCoordinatorKeys(new ArrayList<>(List.of(groupId)));
-            } else {
-                request.setKey(groupId);
-            }
-            FindCoordinatorResponse r = (FindCoordinatorResponse) call(any, ApiKey.FIND_COORDINATOR, request);
-            short error;
-            String message;
-            int node;
-            if (any.version(ApiKey.FIND_COORDINATOR) >= 4) {
-                FindCoordinatorResponse.Coordinator c = r.coordinators().getFirst();
-                error = c.errorCode();
-                message = c.errorMessage();
-                node = c.nodeId();
-            } else {
-                error = r.errorCode();
-                message = r.errorMessage();
-                node = r.nodeId();
-            }
-            if (error == 0) {
-                coordinator = node;
-                return cluster.node(node);
-            }
-            if (!retriable(error) || System.nanoTime() > deadline) {
-                throw ClientException.of(error, message, "find coordinator of group " + groupId);
-            }
-            pause();
-        }
-    }
-
-    private static boolean retriable(short code) {
-        return ErrorCode.isKnown(code) && ErrorCode.forCode(code).retriable();
-    }
-
-    private void pause() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClientException("interrupted", e);
-        }
+        return cluster.node(coordinator);
     }
 
     private ApiMessage call(NodeConnection node, ApiKey api, ApiMessage request) throws IOException {
@@ -142,7 +92,7 @@ public final class GroupMember implements AutoCloseable {
             }
             if (error != ErrorCode.NONE) {
                 if (error != null && error.retriable() && System.nanoTime() < deadline) {
-                    pause();
+                    GroupCoordinators.pause();
                     continue;
                 }
                 throw ClientException.of(joined.errorCode(), null, "join group " + groupId);
@@ -242,65 +192,20 @@ public final class GroupMember implements AutoCloseable {
 
     /** Committed offsets of these partitions ("topic-partition" to offset; -1 when none). */
     public Map<String, Long> committed(Map<String, List<Integer>> partitions) throws IOException {
-        NodeConnection node = coordinator();
-        OffsetFetchRequest request = new OffsetFetchRequest();
-        boolean grouped = node.version(ApiKey.OFFSET_FETCH) >= 8;
-        if (grouped) {
-            List<OffsetFetchRequest.OffsetFetchRequestTopics> ts = new ArrayList<>();
-            partitions.forEach((t, ps) -> ts.add(new OffsetFetchRequest.OffsetFetchRequestTopics().setName(t)
-                    .setPartitionIndexes(ps.stream().mapToInt(Integer::intValue).toArray())));
-            request.setGroups(new ArrayList<>(List.of(new OffsetFetchRequest.OffsetFetchRequestGroup().setGroupId(groupId)
-                    .setMemberId(null).setMemberEpoch(-1).setTopics(ts))));
-        } else {
-            List<OffsetFetchRequest.OffsetFetchRequestTopic> ts = new ArrayList<>();
-            partitions.forEach((t, ps) -> ts.add(new OffsetFetchRequest.OffsetFetchRequestTopic().setName(t)
-                    .setPartitionIndexes(ps.stream().mapToInt(Integer::intValue).toArray())));
-            request.setGroupId(groupId).setTopics(ts);
-        }
-        OffsetFetchResponse response = (OffsetFetchResponse) call(node, ApiKey.OFFSET_FETCH, request);
+        List<TopicPartition> asked = new ArrayList<>();
+        partitions.forEach((t, ps) -> ps.forEach(p -> asked.add(new TopicPartition(t, p))));
         Map<String, Long> out = new LinkedHashMap<>();
-        if (grouped) {
-            for (OffsetFetchResponse.OffsetFetchResponseGroup g : response.groups()) {
-                ClientException.check(g.errorCode(), null, "fetch offsets of group " + groupId);
-                for (OffsetFetchResponse.OffsetFetchResponseTopics t : g.topics()) {
-                    for (OffsetFetchResponse.OffsetFetchResponsePartitions p : t.partitions()) {
-                        ClientException.check(p.errorCode(), null, "fetch offset of " + t.name() + "-" + p.partitionIndex());
-                        out.put(t.name() + "-" + p.partitionIndex(), p.committedOffset());
-                    }
-                }
-            }
-        } else {
-            ClientException.check(response.errorCode(), null, "fetch offsets of group " + groupId);
-            for (OffsetFetchResponse.OffsetFetchResponseTopic t : response.topics()) {
-                for (OffsetFetchResponse.OffsetFetchResponsePartition p : t.partitions()) {
-                    ClientException.check(p.errorCode(), null, "fetch offset of " + t.name() + "-" + p.partitionIndex());
-                    out.put(t.name() + "-" + p.partitionIndex(), p.committedOffset());
-                }
-            }
-        }
+        GroupOffsets.fetch(coordinator(), groupId, asked, cluster.timeout().plusMillis(REBALANCE_TIMEOUT_MS))
+                .forEach((tp, o) -> out.put(tp.toString(), o));
         return out;
     }
 
     /** Commits next-offsets-to-read for this generation; {@code offsets} maps topic to partition to offset. */
     public void commit(Map<String, Map<Integer, Long>> offsets) throws IOException {
-        if (offsets.isEmpty()) {
-            return;
-        }
-        List<OffsetCommitRequest.OffsetCommitRequestTopic> ts = new ArrayList<>();
-        offsets.forEach((t, ps) -> {
-            List<OffsetCommitRequest.OffsetCommitRequestPartition> parts = new ArrayList<>();
-            ps.forEach((p, o) -> parts.add(new OffsetCommitRequest.OffsetCommitRequestPartition().setPartitionIndex(p)
-                    .setCommittedOffset(o).setCommittedLeaderEpoch(-1).setCommittedMetadata("")));
-            ts.add(new OffsetCommitRequest.OffsetCommitRequestTopic().setName(t).setPartitions(parts));
-        });
-        OffsetCommitRequest request = new OffsetCommitRequest().setGroupId(groupId).setGenerationIdOrMemberEpoch(generation)
-                .setMemberId(memberId).setGroupInstanceId(null).setRetentionTimeMs(-1).setTopics(ts);
-        OffsetCommitResponse response = (OffsetCommitResponse) call(coordinator(), ApiKey.OFFSET_COMMIT, request);
-        for (OffsetCommitResponse.OffsetCommitResponseTopic t : response.topics()) {
-            for (OffsetCommitResponse.OffsetCommitResponsePartition p : t.partitions()) {
-                ClientException.check(p.errorCode(), null, "commit offset of " + t.name() + "-" + p.partitionIndex());
-            }
-        }
+        Map<TopicPartition, Long> flat = new LinkedHashMap<>();
+        offsets.forEach((t, ps) -> ps.forEach((p, o) -> flat.put(new TopicPartition(t, p), o)));
+        GroupOffsets.commit(coordinator(), groupId, generation, memberId, flat,
+                cluster.timeout().plusMillis(REBALANCE_TIMEOUT_MS));
     }
 
     /** Sends a heartbeat; false when the group is rebalancing (or forgot us) and {@link #join} must run again. */

@@ -20,6 +20,7 @@ import kiri.protocol.message.InitProducerIdResponse;
 import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
 import kiri.protocol.record.CompressionType;
+import kiri.protocol.record.Header;
 import kiri.protocol.record.RecordBatchBuilder;
 import kiri.transport.Buffer;
 
@@ -357,6 +358,12 @@ public final class Producer implements AutoCloseable {
      */
     public void send(String topic, int partition, byte[] key, byte[] value, long token, Callback callback)
             throws IOException {
+        send(topic, partition, key, value, List.of(), token, callback);
+    }
+
+    /** The same, with record headers (the caller's list, written as they are; keep it unchanged until this returns). */
+    public void send(String topic, int partition, byte[] key, byte[] value, List<Header> headers, long token,
+            Callback callback) throws IOException {
         TopicState t = topicState(topic);
         long now = System.currentTimeMillis();
         lock.lock();
@@ -370,14 +377,14 @@ public final class Producer implements AutoCloseable {
             }
             PartitionState p = t.partitions[choose(t, partition, key)];
             Batch b = p.batch;
-            if (b == null || !b.builder.tryAppend(now, key, value, List.of())) {
+            if (b == null || !b.builder.tryAppend(now, key, value, headers)) {
                 if (b != null) {
                     closeBatch(p);
                 }
                 int needed = RecordBatchBuilder.maxRecordSize(key == null ? -1 : key.length,
-                        value == null ? -1 : value.length, List.of()) + kiri.protocol.record.RecordBatch.HEADER_SIZE;
+                        value == null ? -1 : value.length, headers) + kiri.protocol.record.RecordBatch.HEADER_SIZE;
                 b = newBatch(p, Math.max(config.batchSize(), needed));
-                if (!b.builder.tryAppend(now, key, value, List.of())) {
+                if (!b.builder.tryAppend(now, key, value, headers)) {
                     throw new IllegalStateException("record does not fit in a batch of its own size");
                 }
             }

@@ -41,6 +41,29 @@ public final class BatchCompression {
      *     or decompresses to more than {@code maxRecordsBytes}
      */
     public static MemorySegment decompress(RecordBatch batch, int maxRecordsBytes) {
+        Codecs.Bytes records = decompressRecords(batch, maxRecordsBytes);
+        int count = batch.recordCount();
+        if (records.length() / MIN_RECORD_SIZE < count) {
+            throw new ProtocolException("record batch at offset " + batch.offset() + " declares " + count
+                    + " records but its " + records.length() + " decompressed bytes cannot hold them");
+        }
+        byte[] out = new byte[RecordBatch.HEADER_SIZE + records.length()];
+        MemorySegment copy = MemorySegment.ofArray(out);
+        MemorySegment.copy(batch.segment(), batch.offset(), copy, 0, RecordBatch.HEADER_SIZE);
+        System.arraycopy(records.array(), 0, out, RecordBatch.HEADER_SIZE, records.length());
+        copy.set(INT32, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
+        copy.set(INT16, RecordBatch.ATTRIBUTES_OFFSET, (short) (batch.attributes() & ~CODEC_BITS));
+        return copy;
+    }
+
+    /**
+     * The decompressed records section of the compressed batch {@code batch}: the records as an
+     * uncompressed batch holds them after its header (the first {@code length()} bytes of a heap array).
+     *
+     * @throws ProtocolException if the batch is truncated or not v2, has a negative record count,
+     *     or its records section is corrupt or decompresses to more than {@code maxRecordsBytes}
+     */
+    public static Codecs.Bytes decompressRecords(RecordBatch batch, int maxRecordsBytes) {
         long start = batch.offset();
         long size = batch.sizeInBytes();
         if (batch.available() < RecordBatch.HEADER_SIZE || size < RecordBatch.HEADER_SIZE || size > batch.available()) {
@@ -58,27 +81,14 @@ public final class BatchCompression {
         if (count < 0) {
             throw new ProtocolException("record batch at offset " + start + " has negative record count " + count);
         }
-        MemorySegment segment = batch.segment();
-        byte[] compressed = segment.asSlice(start + RecordBatch.HEADER_SIZE, size - RecordBatch.HEADER_SIZE)
+        byte[] compressed = batch.segment().asSlice(start + RecordBatch.HEADER_SIZE, size - RecordBatch.HEADER_SIZE)
                 .toArray(ValueLayout.JAVA_BYTE);
-        Codecs.Bytes records;
         try {
-            records = Codecs.decompress(type, compressed, 0, compressed.length, maxRecordsBytes);
+            return Codecs.decompress(type, compressed, 0, compressed.length, maxRecordsBytes);
         } catch (ProtocolException e) {
             throw new ProtocolException("record batch at offset " + start + " (base offset " + batch.baseOffset()
                     + "): " + e.getMessage(), e);
         }
-        if (records.length() / MIN_RECORD_SIZE < count) {
-            throw new ProtocolException("record batch at offset " + start + " declares " + count + " records but its "
-                    + records.length() + " decompressed bytes cannot hold them");
-        }
-        byte[] out = new byte[RecordBatch.HEADER_SIZE + records.length()];
-        MemorySegment copy = MemorySegment.ofArray(out);
-        MemorySegment.copy(segment, start, copy, 0, RecordBatch.HEADER_SIZE);
-        System.arraycopy(records.array(), 0, out, RecordBatch.HEADER_SIZE, records.length());
-        copy.set(INT32, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
-        copy.set(INT16, RecordBatch.ATTRIBUTES_OFFSET, (short) (batch.attributes() & ~CODEC_BITS));
-        return copy;
     }
 
     /**

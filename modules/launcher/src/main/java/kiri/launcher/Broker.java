@@ -39,11 +39,23 @@ public final class Broker implements AutoCloseable {
      * {@code groupInitialRebalanceDelayMs}: group.initial.rebalance.delay.ms, or -1 for Kafka's default (3000),
      * which the system property {@code kiri.group.initial.rebalance.delay.ms} overrides (tests use 0).
      */
+    /**
+     * {@code socketRequestMaxBytes} and {@code queuedMaxRequestBytes}: Kafka's {@code socket.request.max.bytes} and
+     * {@code queued.max.request.bytes} (-1: no limit), see {@link ServerConfig}.
+     */
     public record Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
-            int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+            int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs,
+            int socketRequestMaxBytes, long queuedMaxRequestBytes) {
         public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
                 int nodeId, boolean autoCreateTopics, int defaultPartitions) {
             this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions, -1);
+        }
+
+        public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
+                int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+            this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions,
+                    groupInitialRebalanceDelayMs, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
+                    ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES);
         }
     }
 
@@ -77,7 +89,8 @@ public final class Broker implements AutoCloseable {
             BrokerConfig[] cfg = new BrokerConfig[1];
             RouterOnceBound router = new RouterOnceBound();
             started = Server.start(ServerConfig.builder(router)
-                    .bind(new InetSocketAddress(s.listener().host(), s.listener().port())).build());
+                    .bind(new InetSocketAddress(s.listener().host(), s.listener().port()))
+                    .maxFrameSize(s.socketRequestMaxBytes()).maxQueuedRequestBytes(s.queuedMaxRequestBytes()).build());
             int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
             cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
                     s.autoCreateTopics(), s.defaultPartitions());
@@ -156,7 +169,7 @@ public final class Broker implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
                 return null;
             });
-        } catch (RuntimeException e) { // keep the schedule alive
+        } catch (Throwable e) { // keep the schedule alive: a periodic task that throws is never run again
             LOG.log(System.Logger.Level.WARNING, "storage housekeeping failed", e);
         }
     }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
+import kiri.transport.ServerConfig;
 
 /**
  * {@code kiri broker}: runs a broker until SIGTERM or Ctrl-C.
@@ -59,7 +60,7 @@ final class BrokerCommand {
                     "The address clients are told to connect to (KIRI_ADVERTISED_LISTENER; default: the listener's, "
                             + "with localhost for a wildcard host such as 0.0.0.0)."),
             new Option("--storage", "URL", Kind.STRING, "KIRI_STORAGE", "file:./kiri-data",
-                    "Storage engine URL: file:PATH[?fsync=always|never|interval:MS][&preallocate=false] (durable log), "
+                    "Storage engine URL: file:PATH[?fsync=always|never|interval:MS][&preallocate=false][&recover=truncate] (durable log), "
                             + "memory:// (records in memory), null:// (records discarded) "
                             + "(KIRI_STORAGE; default ${DEFAULT-VALUE})."),
             new Option("--cluster-id", "ID", Kind.STRING, "KIRI_CLUSTER_ID", null,
@@ -76,12 +77,28 @@ final class BrokerCommand {
             new Option("--plugins", "DIR", Kind.STRING, "KIRI_PLUGINS", null,
                     "Folder of plugin jars (modules) to load, e.g. storage engines (KIRI_PLUGINS; "
                             + "default: the runtime image's plugins/ folder)."),
+            new Option("--socket-request-max-bytes", "BYTES", Kind.INT, "KIRI_SOCKET_REQUEST_MAX_BYTES", "104857600",
+                    "Largest request accepted, as Kafka's socket.request.max.bytes; a larger one closes its connection "
+                            + "(KIRI_SOCKET_REQUEST_MAX_BYTES; default ${DEFAULT-VALUE})."),
+            new Option("--queued-max-request-bytes", "BYTES", Kind.INT, "KIRI_QUEUED_MAX_REQUEST_BYTES", "104857600",
+                    "Bytes of requests held at once across all connections, as Kafka's queued.max.request.bytes; "
+                            + "beyond it the broker stops reading until requests complete; -1 for no limit "
+                            + "(KIRI_QUEUED_MAX_REQUEST_BYTES; default ${DEFAULT-VALUE})."),
             new Option("--verbose", null, Kind.FLAG, null, "false", "Print stack traces with errors."));
 
     /** The parsed options. */
     record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
             boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
-            boolean verbose) {
+            boolean verbose, int socketRequestMaxBytes, int queuedMaxRequestBytes) {
+        /** With the default request limits. */
+        Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
+                boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
+                boolean verbose) {
+            this(listener, advertisedListener, storage, clusterId, nodeId, autoCreateTopics, defaultPartitions,
+                    groupInitialRebalanceDelayMs, plugins, verbose, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
+                    (int) ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES);
+        }
+
         /** The values from {@code value}, which maps each option name of {@link #OPTIONS} to its typed value. */
         static Values of(Function<String, Object> value) {
             return new Values((String) value.apply("--listener"), (String) value.apply("--advertised-listener"),
@@ -89,7 +106,8 @@ final class BrokerCommand {
                     (Integer) value.apply("--node-id"), (Boolean) value.apply("--auto-create-topics"),
                     (Integer) value.apply("--default-partitions"),
                     (Integer) value.apply("--group-initial-rebalance-delay-ms"), (String) value.apply("--plugins"),
-                    (Boolean) value.apply("--verbose"));
+                    (Boolean) value.apply("--verbose"), (Integer) value.apply("--socket-request-max-bytes"),
+                    (Integer) value.apply("--queued-max-request-bytes"));
         }
     }
 
@@ -177,8 +195,13 @@ final class BrokerCommand {
         Broker broker = start(options, out);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
-            stopped.countDown();
+            try {
+                broker.close();
+            } finally {
+                out.println("kiri broker stopped");
+                out.flush();
+                stopped.countDown();
+            }
         }, "kiri-shutdown"));
         stopped.await();
         return 0;
@@ -195,6 +218,13 @@ final class BrokerCommand {
         if (options.defaultPartitions() < 1) {
             throw new IllegalArgumentException("--default-partitions must be >= 1, got " + options.defaultPartitions());
         }
+        if (options.socketRequestMaxBytes() < 0) {
+            throw new IllegalArgumentException("--socket-request-max-bytes must be >= 0, got " + options.socketRequestMaxBytes());
+        }
+        if (options.queuedMaxRequestBytes() < -1 || options.queuedMaxRequestBytes() == 0) {
+            throw new IllegalArgumentException("--queued-max-request-bytes must be > 0 or -1, got "
+                    + options.queuedMaxRequestBytes());
+        }
         if (options.groupInitialRebalanceDelayMs() < 0) {
             throw new IllegalArgumentException("--group-initial-rebalance-delay-ms must be >= 0, got "
                     + options.groupInitialRebalanceDelayMs());
@@ -204,7 +234,7 @@ final class BrokerCommand {
         try {
             broker = Broker.start(new Broker.Settings(listen, advertised, options.storage(), options.clusterId(),
                     options.nodeId(), options.autoCreateTopics(), options.defaultPartitions(),
-                    options.groupInitialRebalanceDelayMs()),
+                    options.groupInitialRebalanceDelayMs(), options.socketRequestMaxBytes(), options.queuedMaxRequestBytes()),
                     loaded.modules().isEmpty() ? null : loaded.layer());
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);

@@ -15,6 +15,7 @@ import kiri.client.Cluster;
 import kiri.client.Consumer;
 import kiri.client.GroupMember;
 import kiri.client.Producer;
+import kiri.protocol.record.Header;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -55,6 +56,9 @@ final class CatCommand implements Runnable {
         @Option(names = "--partition", defaultValue = "-1", paramLabel = "N",
                 description = "Partition to write to (default: by key, like Kafka's partitioner).")
         int partition;
+        @Option(names = {"--header", "-H"}, paramLabel = "KEY=VALUE",
+                description = "A header on every record (repeatable; VALUE may be empty), as kcat -H.")
+        List<String> headerPairs;
 
         @Override
         public Integer call() throws Exception {
@@ -68,6 +72,7 @@ final class CatCommand implements Runnable {
                     acked.incrementAndGet();
                 }
             };
+            List<Header> headers = headers(headerPairs);
             long lines = 0;
             try (Cluster cluster = client.connect(); Producer producer = new Producer(cluster, config)) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -99,7 +104,7 @@ final class CatCommand implements Runnable {
                     } else {
                         value = bytes(line);
                     }
-                    producer.send(topic, part, key, value, lines, callback);
+                    producer.send(topic, part, key, value, headers, lines, callback);
                 }
                 producer.flush();
             }
@@ -110,6 +115,20 @@ final class CatCommand implements Runnable {
             spec.commandLine().getErr().println("produced " + lines + " records to " + topic
                     + (config.acks() == 0 ? " (acks=0: not acknowledged)" : ""));
             return 0;
+        }
+
+        static List<Header> headers(List<String> pairs) {
+            List<Header> out = new java.util.ArrayList<>();
+            if (pairs != null) {
+                for (String pair : pairs) {
+                    int eq = pair.indexOf('=');
+                    if (eq <= 0) {
+                        throw new IllegalArgumentException("--header must look like KEY=VALUE, got '" + pair + "'");
+                    }
+                    out.add(Header.of(pair.substring(0, eq), bytes(pair.substring(eq + 1))));
+                }
+            }
+            return List.copyOf(out);
         }
 
         private static byte[] bytes(String s) {

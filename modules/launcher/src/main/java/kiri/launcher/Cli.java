@@ -24,6 +24,7 @@ final class Cli implements Runnable {
         cli.addSubcommand("proxy", new ProxyCommand());
         cli.addSubcommand("topic", new TopicCommand());
         cli.addSubcommand("cat", new CatCommand());
+        cli.addSubcommand("group", new GroupCommand());
         cli.addSubcommand("perf", new PerfCommand());
         cli.addSubcommand("bench", new BenchCommand());
         cli.setOut(out);

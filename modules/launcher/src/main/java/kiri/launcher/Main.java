@@ -2,6 +2,7 @@ package kiri.launcher;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import kiri.launcher.log.Logs;
 
 /**
  * The {@code kiri} command. A plain {@code kiri broker ...} is parsed by {@link BrokerCommand#parse} and
@@ -22,6 +23,7 @@ public final class Main {
 
     /** Runs the command line with the given output streams and returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        Logs.init(Arrays.asList(args).contains("--verbose"));
         if (args.length > 0 && args[0].equals("broker")) {
             BrokerCommand.Values options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
             if (options != null) {

@@ -19,9 +19,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code kiri perf produce}: a producer load generator in the manner of kafka-producer-perf-test. */
+/** {@code kiri perf produce|consume}: load generators in the manner of kafka-producer-perf-test and ConsumerPerformance. */
 @Command(name = "perf", mixinStandardHelpOptions = true, description = "Load generators.",
-        subcommands = {PerfCommand.Produce.class})
+        subcommands = {PerfCommand.Produce.class, PerfConsume.class})
 final class PerfCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -194,8 +194,9 @@ final class PerfCommand implements Runnable {
             long max = windowMax.getThenReset();
             double seconds = windowNanos / 1e9;
             double rate = n / seconds;
+            // the window's own count, as kafka-producer-perf-test prints it
             progress.printf(Locale.ROOT, "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.%n",
-                    sent.sum(), rate, rate * recordSize / (1024.0 * 1024.0), n == 0 ? 0.0 : sum / (double) n / 1000.0,
+                    n, rate, rate * recordSize / (1024.0 * 1024.0), n == 0 ? 0.0 : sum / (double) n / 1000.0,
                     max / 1000.0);
             progress.flush();
         }

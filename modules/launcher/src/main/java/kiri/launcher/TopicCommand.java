@@ -9,6 +9,8 @@ import java.util.stream.Collectors;
 import kiri.client.Admin;
 import kiri.client.ClientException;
 import kiri.client.Cluster;
+import kiri.client.Consumer;
+import kiri.client.TopicPartition;
 import kiri.protocol.ErrorCode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -130,7 +132,7 @@ final class TopicCommand implements Runnable {
     }
 
     @Command(name = "describe", mixinStandardHelpOptions = true,
-            description = "Describe topics (all when none is named): partitions, leaders, replicas and non-default configs.")
+            description = "Describe topics (all when none is named): partitions with leader, replicas, log start and end offsets; non-default configs.")
     static final class Describe implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -160,9 +162,13 @@ final class TopicCommand implements Runnable {
                     int rf = t.partitions().isEmpty() ? 0 : t.partitions().getFirst().replicas().length;
                     out.printf("Topic: %s\tTopicId: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s%n",
                             t.name(), t.id(), t.partitions().size(), rf, configs);
+                    List<TopicPartition> parts = t.partitions().stream().map(p -> new TopicPartition(t.name(), p.partition())).toList();
+                    Map<TopicPartition, Long> starts = admin.listOffsets(parts, Consumer.EARLIEST);
+                    Map<TopicPartition, Long> ends = admin.listOffsets(parts, Consumer.LATEST);
                     for (Cluster.PartitionInfo p : t.partitions()) {
-                        out.printf("\tTopic: %s\tPartition: %d\tLeader: %d\tReplicas: %s\tIsr: %s%n", t.name(),
-                                p.partition(), p.leader(), join(p.replicas()), join(p.isr()));
+                        TopicPartition tp = new TopicPartition(t.name(), p.partition());
+                        out.printf("\tTopic: %s\tPartition: %d\tLeader: %d\tReplicas: %s\tIsr: %s\tLogStartOffset: %d\tLogEndOffset: %d%n",
+                                t.name(), p.partition(), p.leader(), join(p.replicas()), join(p.isr()), starts.get(tp), ends.get(tp));
                     }
                 }
                 out.flush();

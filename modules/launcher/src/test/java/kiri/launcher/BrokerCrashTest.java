@@ -166,6 +166,11 @@ class BrokerCrashTest {
         return ChildBroker.start("file:" + data, port, dir.resolve("broker-" + run + ".err"));
     }
 
+    /** The broker's runtime modules out of the test JVM's module path (see {@link ChildBroker}). */
+    static String brokerModulePath() {
+        return ChildBroker.modulePath();
+    }
+
     private static int freePort() throws IOException {
         return ChildBroker.freePort();
     }

@@ -69,7 +69,7 @@ final class ChildBroker {
     }
 
     /** The broker's runtime modules out of the test JVM's module path: Kiri's own, picocli, HdrHistogram, aircompressor. */
-    private static String modulePath() {
+    static String modulePath() {
         List<String> entries = new ArrayList<>();
         entries.add(Path.of("target", "classes").toAbsolutePath().toString());
         for (String e : System.getProperty("jdk.module.path", "").split(File.pathSeparator)) {

@@ -1,14 +1,13 @@
 package kiri.launcher;
 
+import static kiri.launcher.CliRun.assertOk;
+import static kiri.launcher.CliRun.assertOneLineError;
+import static kiri.launcher.CliRun.run;
+import static kiri.launcher.CliRun.runWithStdin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,9 +26,6 @@ class ToolsTest {
     private static Broker broker;
     private static String bootstrap;
 
-    private record Result(int exit, String out, String err) {
-    }
-
     @BeforeAll
     static void start() throws Exception {
         broker = Broker.start(new Broker.Settings(new ListenerUrl("127.0.0.1", 0), new ListenerUrl("127.0.0.1", 0),
@@ -42,34 +38,9 @@ class ToolsTest {
         broker.close();
     }
 
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
 
-    private static synchronized Result runWithStdin(String stdin, String... args) {
-        InputStream saved = System.in;
-        System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-        try {
-            return run(args);
-        } finally {
-            System.setIn(saved);
-        }
-    }
 
-    private static void assertOk(Result r) {
-        assertEquals(0, r.exit(), "out: " + r.out() + "\nerr: " + r.err());
-    }
 
-    private static void assertOneLineError(Result r, String expected) {
-        assertEquals(1, r.exit(), r.out() + r.err());
-        String[] lines = r.err().strip().split("\n");
-        assertEquals(1, lines.length, r.err());
-        assertTrue(lines[0].startsWith("kiri: ") && lines[0].contains(expected), r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    }
 
     private static long endOffset(String topic, int partition) throws Exception {
         try (Cluster c = Cluster.connect(bootstrap); Consumer consumer = new Consumer(c, Consumer.Config.defaults())) {
@@ -82,11 +53,11 @@ class ToolsTest {
     void topicCreateListDescribeDelete() {
         assertOk(run("topic", "create", "tools-orders", "--bootstrap", bootstrap, "--partitions", "3",
                 "--config", "retention.ms=1000", "--config", "cleanup.policy=compact"));
-        Result list = run("topic", "list", "--bootstrap", bootstrap);
+        CliRun list = run("topic", "list", "--bootstrap", bootstrap);
         assertOk(list);
         assertTrue(list.out().lines().anyMatch("tools-orders"::equals), list.out());
 
-        Result describe = run("topic", "describe", "tools-orders", "--bootstrap", bootstrap);
+        CliRun describe = run("topic", "describe", "tools-orders", "--bootstrap", bootstrap);
         assertOk(describe);
         assertTrue(describe.out().contains("Topic: tools-orders\t"), describe.out());
         assertTrue(describe.out().contains("PartitionCount: 3"), describe.out());
@@ -109,7 +80,7 @@ class ToolsTest {
         assertOneLineError(run("topic", "delete", "tools-orders", "--bootstrap", bootstrap), "UNKNOWN_TOPIC_OR_PARTITION");
         assertOk(run("topic", "delete", "tools-orders", "--bootstrap", bootstrap, "--if-exists"));
         // --verbose on a nested command adds the stack trace; without it the error stays one line
-        Result verbose = run("topic", "describe", "tools-orders", "--bootstrap", bootstrap, "--verbose");
+        CliRun verbose = run("topic", "describe", "tools-orders", "--bootstrap", bootstrap, "--verbose");
         assertTrue(verbose.exit() != 0 && verbose.err().contains("\tat "), verbose.err());
     }
 
@@ -127,12 +98,12 @@ class ToolsTest {
     @Test
     void catProducesTextLines() throws Exception {
         assertOk(run("topic", "create", "tools-text", "--bootstrap", bootstrap));
-        Result r = runWithStdin("one\ntwo\nthree\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-text");
+        CliRun r = runWithStdin("one\ntwo\nthree\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-text");
         assertOk(r);
         assertTrue(r.err().contains("produced 3 records to tools-text"), r.err());
         assertEquals(3, endOffset("tools-text", 0));
 
-        Result keyed = runWithStdin("k1:v1\nk2:v2\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-text",
+        CliRun keyed = runWithStdin("k1:v1\nk2:v2\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-text",
                 "--key-separator", ":", "--acks", "1");
         assertOk(keyed);
         assertEquals(5, endOffset("tools-text", 0));
@@ -147,12 +118,12 @@ class ToolsTest {
 
                 {"value": "\\u00e9t\\u00e9 \\"quoted\\"", "partition": 0}
                 """;
-        Result r = runWithStdin(lines, "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-json", "--format", "json");
+        CliRun r = runWithStdin(lines, "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-json", "--format", "json");
         assertOk(r);
         assertEquals(1, endOffset("tools-json", 0));
         assertEquals(2, endOffset("tools-json", 1));
 
-        Result bad = runWithStdin("{\"value\": \"x\"\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-json",
+        CliRun bad = runWithStdin("{\"value\": \"x\"\n", "cat", "produce", "--bootstrap", bootstrap, "--topic", "tools-json",
                 "--format", "json");
         assertOneLineError(bad, "line 1: bad JSON");
     }
@@ -160,7 +131,7 @@ class ToolsTest {
     @Test
     void catConsumesAnEmptyTopicAndStopsAtTheTimeout() {
         assertOk(run("topic", "create", "tools-empty", "--bootstrap", bootstrap, "--partitions", "2"));
-        Result r = run("cat", "consume", "--bootstrap", bootstrap, "--topic", "tools-empty", "--from-beginning",
+        CliRun r = run("cat", "consume", "--bootstrap", bootstrap, "--topic", "tools-empty", "--from-beginning",
                 "--timeout-ms", "200", "--format", "json");
         assertOk(r);
         assertEquals("", r.out());
@@ -175,7 +146,7 @@ class ToolsTest {
                 "--partition", "0"), "--group takes its partitions");
         // Kiri's group coordinator is being built elsewhere: until it is routed, JoinGroup is refused in one line;
         // once it is, the member joins, finds nothing to read (null://) and exits at the timeout.
-        Result r = run("cat", "consume", "--bootstrap", bootstrap, "--topic", "tools-group", "--group", "g",
+        CliRun r = run("cat", "consume", "--bootstrap", bootstrap, "--topic", "tools-group", "--group", "g",
                 "--from-beginning", "--timeout-ms", "300");
         if (r.exit() == 0) {
             assertEquals("", r.out());
@@ -186,7 +157,7 @@ class ToolsTest {
 
     @Test
     void perfProducePrintsProgressAndAJsonSummary() throws Exception {
-        Result r = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf", "--records", "3000",
+        CliRun r = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf", "--records", "3000",
                 "--record-size", "100", "--throughput", "-1", "--batch-size", "4096", "--json");
         assertOk(r);
         String json = r.out().strip();
@@ -204,7 +175,7 @@ class ToolsTest {
     @Test
     void perfProduceThrottlesAndReportsProgressWithSeveralProducers() throws Exception {
         assertOk(run("topic", "create", "tools-perf2", "--bootstrap", bootstrap, "--partitions", "3"));
-        Result r = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf2", "--records", "600",
+        CliRun r = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf2", "--records", "600",
                 "--record-size", "10", "--throughput", "1000", "--producers", "2", "--acks", "1", "--linger-ms", "0",
                 "--report-interval-ms", "150");
         assertOk(r);
@@ -217,7 +188,7 @@ class ToolsTest {
         long total = endOffset("tools-perf2", 0) + endOffset("tools-perf2", 1) + endOffset("tools-perf2", 2);
         assertEquals(600, total);
 
-        Result acks0 = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf2", "--records", "500",
+        CliRun acks0 = run("perf", "produce", "--bootstrap", bootstrap, "--topic", "tools-perf2", "--records", "500",
                 "--record-size", "10", "--throughput", "-1", "--acks", "0");
         assertOk(acks0);
         assertOneLineError(run("perf", "produce", "--bootstrap", bootstrap, "--topic", "t", "--records", "1",
@@ -232,7 +203,7 @@ class ToolsTest {
 
     @Test
     void helpListsTheClientCommands() {
-        Result r = run("--help");
+        CliRun r = run("--help");
         for (String c : new String[] {"broker", "topic", "cat", "perf"}) {
             assertTrue(r.out().contains(c), c + " in " + r.out());
         }

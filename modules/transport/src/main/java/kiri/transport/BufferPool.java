@@ -14,9 +14,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Pooled blocks come from one long-lived shared {@link Arena} owned by the pool: memory is
  * allocated on demand, kept for reuse, and freed only by {@link #close()} (closing a shared arena is
  * a global handshake, so it must never happen per request). {@link #acquire} hands out an exact-size
- * slice of a block of the smallest class that fits. Requests larger than the largest class, and
- * requests that would grow the pooled memory beyond {@code maxPooledBytes}, get a GC-managed
- * ({@link Arena#ofAuto()}) segment instead; closing such a buffer merely drops it.
+ * slice of a block of the smallest class that fits. Requests larger than the largest class get an arena of
+ * their own, freed when the buffer is closed; requests that would grow the pooled memory beyond
+ * {@code maxPooledBytes} get a GC-managed ({@link Arena#ofAuto()}) segment, which closing merely drops.
  *
  * <p>Thread-safe: buffers may be acquired on one thread and closed on another. Free blocks are kept
  * LIFO per class so recently used (cache-warm) memory is reused first.
@@ -84,17 +84,34 @@ public final class BufferPool implements AutoCloseable {
         acquired.increment();
         outstandingBytes.add(size);
         if (size > largestClass) {
-            return new Unpooled(this, Arena.ofAuto().allocate(size, ALIGNMENT));
+            return large(size);
         }
         int index = classIndex(size);
         MemorySegment block = freeLists[index].pop();
         if (block == null) {
             block = allocateBlock(1L << (index + smallestShift));
             if (block == null) {
-                return new Unpooled(this, Arena.ofAuto().allocate(size, ALIGNMENT));
+                return new Unpooled(this, null, Arena.ofAuto().allocate(size, ALIGNMENT));
             }
         }
         return new Pooled(this, index, block, block.asSlice(0, size));
+    }
+
+    /**
+     * A buffer above the largest class, in an arena of its own that {@link Buffer#close()} closes: its memory goes
+     * back to the system at once, not at some later GC (a 100 MiB frame must not linger). Closing a shared arena is
+     * a handshake with every thread, affordable at these sizes only.
+     */
+    private Buffer large(long size) {
+        Arena own = Arena.ofShared();
+        try {
+            return new Unpooled(this, own, own.allocate(size, ALIGNMENT));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            acquired.decrement();
+            outstandingBytes.add(-size);
+            own.close();
+            throw e;
+        }
     }
 
     /** Size of the smallest class. */
@@ -260,13 +277,20 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private static final class Unpooled extends Owned {
-        Unpooled(BufferPool pool, MemorySegment segment) {
+        /** The buffer's own arena (closed with it), or null for a GC-managed segment. */
+        private final Arena own;
+
+        Unpooled(BufferPool pool, Arena own, MemorySegment segment) {
             super(pool, segment);
+            this.own = own;
         }
 
         @Override
         void released() {
             pool.released.increment();
+            if (own != null) {
+                own.close();
+            }
         }
     }
 }

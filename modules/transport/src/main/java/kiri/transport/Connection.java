@@ -55,12 +55,15 @@ final class Connection implements ConnectionContext {
     /** A request whose response is pending or waiting for its predecessors. */
     private static final class Slot {
         final Buffer request;
+        /** The frame's reservation in the server's {@link RequestBudget}, returned with the request buffer. */
+        final long reserved;
         boolean done;
         Response response;
         Throwable failure;
 
-        Slot(Buffer request) {
+        Slot(Buffer request, long reserved) {
             this.request = request;
+            this.reserved = reserved;
         }
     }
 
@@ -81,12 +84,21 @@ final class Connection implements ConnectionContext {
     private static final class Outgoing {
         final Object[] pieces;
         final Runnable release;
+        /** Bytes of its memory pieces (what {@link #queuedResponseBytes()} counts). */
+        final long memoryBytes;
         int next;
         private boolean released;
 
         Outgoing(Object[] pieces, Runnable release) {
             this.pieces = pieces;
             this.release = release;
+            long bytes = 0;
+            for (Object piece : pieces) {
+                if (piece instanceof ByteBuffer b) {
+                    bytes += b.remaining();
+                }
+            }
+            this.memoryBytes = bytes;
         }
 
         /** Skips the pieces already written; true when none is left. */
@@ -116,6 +128,7 @@ final class Connection implements ConnectionContext {
     private final InetSocketAddress localAddress;
     private final BufferPool pool;
     private final RequestHandler handler;
+    private final RequestBudget budget;
     private final int maxFrameSize;
     private final int maxInFlight;
     private final int resumeAt;
@@ -125,6 +138,10 @@ final class Connection implements ConnectionContext {
     private State state = State.OPEN;
     private volatile boolean open = true;
     private boolean paused;
+    /** Reading stopped because the server's {@link RequestBudget} could not take the next frame. */
+    private boolean awaitingMemory;
+    /** Bytes of in-memory responses queued for writing; written on the loop, read anywhere. */
+    private volatile long queuedBytes;
     private boolean inputEnded;
     private boolean writeBlocked;
     private int interestOps = SelectionKey.OP_READ;
@@ -151,6 +168,7 @@ final class Connection implements ConnectionContext {
         this.localAddress = (InetSocketAddress) channel.getLocalAddress();
         this.pool = loop.pool();
         this.handler = loop.config().handler();
+        this.budget = loop.budget();
         this.maxFrameSize = loop.config().maxFrameSize();
         this.maxInFlight = loop.config().maxInFlightPerConnection();
         // Hysteresis: resuming at half the limit avoids toggling OP_READ on every response.
@@ -188,6 +206,11 @@ final class Connection implements ConnectionContext {
     }
 
     @Override
+    public long queuedResponseBytes() {
+        return queuedBytes;
+    }
+
+    @Override
     public String toString() {
         return "connection " + id + " from " + remoteAddress;
     }
@@ -222,7 +245,7 @@ final class Connection implements ConnectionContext {
                     Buffer frame = partial;
                     partial = null;
                     partialView = null;
-                    dispatch(frame);
+                    dispatch(frame, partialSize);
                 }
                 continue;
             }
@@ -260,7 +283,7 @@ final class Connection implements ConnectionContext {
     }
 
     private boolean reading() {
-        return state == State.OPEN && !paused && !inputEnded && !loop.draining();
+        return state == State.OPEN && !paused && !awaitingMemory && !inputEnded && !loop.draining();
     }
 
     /**
@@ -276,16 +299,24 @@ final class Connection implements ConnectionContext {
             }
             int size = src.get(INT_BE, pos);
             if (size < 0 || size > maxFrameSize) {
-                LOG.log(Level.WARNING, "closing " + this + ": frame size " + size + " outside [0, " + maxFrameSize + "]");
+                LOG.log(Level.WARNING, "closing {0}: frame size {1} outside [0, {2}] (socket.request.max.bytes)",
+                        this, size, maxFrameSize);
                 close();
                 return limit;
+            }
+            if (!budget.tryReserve(size, loop)) {
+                // back-pressure: the frame waits (from its size prefix on) until requests in flight give memory back
+                awaitingMemory = true;
+                loop.awaitMemory(this);
+                updateInterest();
+                break;
             }
             long body = available - SIZE_PREFIX;
             if (body >= size) {
                 Buffer frame = pool.acquire(size);
                 MemorySegment.copy(src, pos + SIZE_PREFIX, frame.segment(), 0, size);
                 pos += SIZE_PREFIX + size;
-                dispatch(frame);
+                dispatch(frame, size);
             } else {
                 // A big frame's buffer grows with the bytes that arrive, so a peer that only announces
                 // large frames (on many connections) cannot make the broker allocate their sizes.
@@ -306,7 +337,7 @@ final class Connection implements ConnectionContext {
             if (fromStash) {
                 releaseStash();
             }
-        } else if (paused) {
+        } else if (paused || awaitingMemory) {
             if (fromStash) {
                 stashPos = pos;
             } else {
@@ -334,8 +365,9 @@ final class Connection implements ConnectionContext {
         loop.markDirty(this);
     }
 
-    private void dispatch(Buffer frame) {
-        Slot slot = new Slot(frame);
+    /** Hands a frame to the handler; {@code reserved} is its reservation in the budget. */
+    private void dispatch(Buffer frame, long reserved) {
+        Slot slot = new Slot(frame, reserved);
         slots.addLast(slot);
         if (++inFlight >= maxInFlight) {
             paused = true;
@@ -366,6 +398,7 @@ final class Connection implements ConnectionContext {
     /** On the loop (or on any thread once the loop terminated and the connection is closed). */
     private void onComplete(Slot slot, Response response, Throwable failure) {
         slot.request.close(); // the stage is done, so the handler is done with the request bytes
+        budget.release(slot.reserved);
         if (state == State.CLOSED) {
             discard(response);
             return;
@@ -396,7 +429,7 @@ final class Connection implements ConnectionContext {
                 switch (slot.response) {
                     case Response.Send(Buffer frame) -> {
                         if (Frames.wellFormed(frame.segment())) {
-                            outgoing.addLast(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
+                            queue(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
                         } else {
                             long n = frame.segment().byteSize();
                             LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
@@ -410,7 +443,7 @@ final class Connection implements ConnectionContext {
                     case Response.Parts parts -> {
                         Outgoing out = outgoing(parts);
                         if (out != null) {
-                            outgoing.addLast(out);
+                            queue(out);
                         } else {
                             release(parts.release());
                             inFlight--;
@@ -426,6 +459,16 @@ final class Connection implements ConnectionContext {
                 }
             }
         }
+    }
+
+    private void queue(Outgoing out) {
+        outgoing.addLast(out);
+        queuedBytes += out.memoryBytes;
+    }
+
+    private void release(Outgoing out) {
+        out.release();
+        queuedBytes -= out.memoryBytes;
     }
 
     /** The pieces to write, or null (logged) if the size prefix does not match the parts. */
@@ -512,6 +555,24 @@ final class Connection implements ConnectionContext {
 
     private void resume() {
         paused = false;
+        parseStash();
+    }
+
+    /** The budget has memory again (called by the loop): reads on where the waiting frame begins. */
+    void memoryAvailable() {
+        if (!awaitingMemory || state == State.CLOSED) {
+            return;
+        }
+        awaitingMemory = false;
+        if (!paused && reading0()) {
+            parseStash();
+        }
+        updateInterest();
+        loop.markDirty(this);
+    }
+
+    /** Parses what reading left in the stash when it paused. */
+    private void parseStash() {
         if (stash != null) {
             long pos = parse(stash.segment(), stashPos, stashLimit);
             // parse() may have closed the connection, which released the stash
@@ -596,7 +657,7 @@ final class Connection implements ConnectionContext {
         Outgoing head;
         while ((head = outgoing.peekFirst()) != null && head.advance()) {
             outgoing.pollFirst();
-            head.release();
+            release(head);
             inFlight--;
         }
         return head != null;
@@ -664,7 +725,7 @@ final class Connection implements ConnectionContext {
         Server.close(channel);
         releaseInput();
         for (Outgoing out : outgoing) {
-            out.release();
+            release(out);
         }
         outgoing.clear();
         for (Slot slot : slots) {
@@ -685,6 +746,7 @@ final class Connection implements ConnectionContext {
     private void releaseInput() {
         if (partial != null) {
             partial.close();
+            budget.release(partialSize);
             partial = null;
             partialView = null;
         }

@@ -26,4 +26,13 @@ public interface ConnectionContext {
      * handlers can also use for I/O of their own (see {@link LoopContext}).
      */
     LoopContext loop();
+
+    /**
+     * Bytes of this connection's responses held in memory waiting to be written (file regions not counted): what a
+     * peer that does not read its responses makes the server hold. Handlers that can answer with less (Fetch) use it
+     * to bound that. A snapshot, readable from any thread.
+     */
+    default long queuedResponseBytes() {
+        return 0;
+    }
 }

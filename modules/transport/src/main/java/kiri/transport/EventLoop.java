@@ -7,6 +7,7 @@ import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -36,10 +37,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * iteration, before the loop blocks again.
  */
 final class EventLoop implements LoopContext {
+    /** How long the loop pauses after an iteration failed unexpectedly (so a persistent failure cannot spin). */
+    static final long FAILURE_BACKOFF_MS = 100;
     private final Selector selector;
     private final Thread thread;
     private final ServerConfig config;
     private final BufferPool pool;
+    private final RequestBudget budget;
+    /** Connections waiting for the budget to take their next frame, in the order they started waiting. */
+    private final ArrayDeque<Connection> awaitingMemory = new ArrayDeque<>();
     /** Shared by all connections of this loop: bytes are parsed or copied out before the next read. */
     final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Frames.READ_BUFFER_SIZE);
     final MemorySegment readSegment = MemorySegment.ofBuffer(readBuffer);
@@ -60,9 +66,10 @@ final class EventLoop implements LoopContext {
     private boolean processingKeys;
     private volatile boolean terminated;
 
-    EventLoop(ServerConfig config, BufferPool pool, String name) throws IOException {
+    EventLoop(ServerConfig config, BufferPool pool, RequestBudget budget, String name) throws IOException {
         this.config = config;
         this.pool = pool;
+        this.budget = budget;
         this.selector = Selector.open();
         this.thread = Thread.ofPlatform().name(name).unstarted(this::run);
         this.idleNanos = config.idleTimeout().toNanos();
@@ -91,6 +98,28 @@ final class EventLoop implements LoopContext {
 
     BufferPool pool() {
         return pool;
+    }
+
+    RequestBudget budget() {
+        return budget;
+    }
+
+    /** {@code c} stopped reading until the budget has memory again (on this loop). */
+    void awaitMemory(Connection c) {
+        awaitingMemory.add(c);
+    }
+
+    /**
+     * The budget got memory back (a task on this loop): the waiting connections try again in order; one that still
+     * cannot reserve waits again, behind the others.
+     */
+    void memoryAvailable() {
+        for (int n = awaitingMemory.size(); n > 0; n--) {
+            Connection c = awaitingMemory.poll();
+            if (c != null) {
+                c.memoryAvailable();
+            }
+        }
     }
 
     boolean draining() {
@@ -195,30 +224,27 @@ final class EventLoop implements LoopContext {
         c.opened();
     }
 
+    /**
+     * The loop. It ends only by {@link #drain} or {@link #terminate}: whatever an iteration throws (an
+     * {@link OutOfMemoryError}, a failing {@code select}) is logged, and the loop carries on after
+     * {@link #FAILURE_BACKOFF_MS}, so one bad moment does not take every connection of the loop with it.
+     */
     private void run() {
         try {
             while (true) {
-                runTasks();
-                endRound();
-                flushDirty();
-                if (stopping || (draining && connections.isEmpty())) {
-                    break;
+                try {
+                    if (iterate()) {
+                        break;
+                    }
+                } catch (ClosedSelectorException e) {
+                    throw e;
+                } catch (Throwable t) {
+                    processingKeys = false;
+                    selector.selectedKeys().clear(); // still ready ones are selected again
+                    LOG.log(Level.ERROR, "{0}: iteration failed, carrying on in {1} ms: {2}", thread.getName(),
+                            FAILURE_BACKOFF_MS, t.toString());
+                    Thread.sleep(FAILURE_BACKOFF_MS);
                 }
-                wakeupNeeded.set(true);
-                if (tasks.isEmpty()) {
-                    selector.select(selectTimeoutMillis());
-                } else {
-                    selector.selectNow();
-                }
-                wakeupNeeded.set(false);
-                Set<SelectionKey> ready = selector.selectedKeys();
-                processingKeys = true;
-                for (SelectionKey key : ready) {
-                    process(key);
-                }
-                processingKeys = false;
-                ready.clear();
-                checkIdle();
             }
         } catch (Throwable t) {
             LOG.log(Level.ERROR, thread.getName() + " failed; closing its connections", t);
@@ -231,6 +257,32 @@ final class EventLoop implements LoopContext {
             runTasks(); // tasks queued before `terminated` became visible
             endRound(); // what those tasks and the last round started must not wait for a round that never comes
         }
+    }
+
+    /** One round: tasks, the handler's round, writes, select, ready keys, idle check; true when the loop ends. */
+    private boolean iterate() throws IOException {
+        runTasks();
+        endRound();
+        flushDirty();
+        if (stopping || (draining && connections.isEmpty())) {
+            return true;
+        }
+        wakeupNeeded.set(true);
+        if (tasks.isEmpty()) {
+            selector.select(selectTimeoutMillis());
+        } else {
+            selector.selectNow();
+        }
+        wakeupNeeded.set(false);
+        Set<SelectionKey> ready = selector.selectedKeys();
+        processingKeys = true;
+        for (SelectionKey key : ready) {
+            process(key);
+        }
+        processingKeys = false;
+        ready.clear();
+        checkIdle();
+        return false;
     }
 
     private void process(SelectionKey key) {

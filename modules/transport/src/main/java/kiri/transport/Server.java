@@ -29,6 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Server implements AutoCloseable {
     private static final int BACKLOG = 128;
+    /** How long accepting pauses after {@code accept} failed (e.g. out of file descriptors). */
+    static final long ACCEPT_BACKOFF_MS = 100;
 
     private final ServerConfig config;
     private final ServerSocketChannel listener;
@@ -36,6 +38,7 @@ public final class Server implements AutoCloseable {
     private final BufferPool pool;
     private final boolean ownsPool;
     private final EventLoop[] loops;
+    private final RequestBudget budget;
     private final Thread acceptor;
     private final AtomicBoolean closed = new AtomicBoolean();
     private long nextId;
@@ -48,10 +51,11 @@ public final class Server implements AutoCloseable {
         this.ownsPool = config.pool() == null;
         this.pool = ownsPool ? new BufferPool() : config.pool();
         this.loops = new EventLoop[config.eventLoops()];
+        this.budget = new RequestBudget(config.maxQueuedRequestBytes() < 0 ? Long.MAX_VALUE : config.maxQueuedRequestBytes());
         int port = localAddress.getPort();
         try {
             for (int i = 0; i < loops.length; i++) {
-                loops[i] = new EventLoop(config, pool, "kiri-loop-" + port + "-" + i);
+                loops[i] = new EventLoop(config, pool, budget, "kiri-loop-" + port + "-" + i);
             }
         } catch (IOException | RuntimeException e) {
             for (EventLoop loop : loops) {
@@ -113,6 +117,11 @@ public final class Server implements AutoCloseable {
         return pool;
     }
 
+    /** Bytes of request frames held now (reserved in the {@code queued.max.request.bytes} budget); a snapshot. */
+    public long queuedRequestBytes() {
+        return budget.reserved();
+    }
+
     /** Open connections; a snapshot for monitoring. */
     public int connectionCount() {
         int n = 0;
@@ -163,38 +172,52 @@ public final class Server implements AutoCloseable {
         LOG.log(Level.DEBUG, "stopped listening on {0}", localAddress);
     }
 
+    /**
+     * Accepts until {@link #close()}. Nothing else ends it: a failing {@code accept} (EMFILE when the process is out
+     * of file descriptors, ENOBUFS, an {@link Error} from a handshake or a logger) pauses accepting for
+     * {@link #ACCEPT_BACKOFF_MS} and tries again, as Kafka's and Netty's acceptors do; pending connections wait in the
+     * listen backlog meanwhile.
+     */
     private void acceptLoop() {
-        while (true) {
-            SocketChannel channel;
+        while (listener.isOpen()) {
             try {
-                channel = listener.accept();
+                SocketChannel channel = listener.accept();
+                try {
+                    hand(channel);
+                } catch (Throwable t) {
+                    close(channel);
+                    throw t;
+                }
             } catch (ClosedChannelException e) {
                 return; // close()
-            } catch (IOException e) {
+            } catch (Throwable t) {
                 if (!listener.isOpen()) {
                     return;
                 }
-                // e.g. EMFILE: back off instead of spinning on a failing accept
-                LOG.log(Level.WARNING, "accept on " + localAddress + " failed: " + e.getMessage());
+                LOG.log(Level.WARNING, "accept on {0} failed, pausing accepts for {1} ms: {2}",
+                        localAddress, ACCEPT_BACKOFF_MS, t.toString());
                 try {
-                    Thread.sleep(100);
+                    Thread.sleep(ACCEPT_BACKOFF_MS);
                 } catch (InterruptedException ie) {
                     return;
                 }
-                continue;
             }
-            try {
-                channel.configureBlocking(false);
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            } catch (IOException e) {
-                LOG.log(Level.DEBUG, "dropping accepted socket: {0}", e.getMessage());
-                close(channel);
-                continue;
-            }
-            long id = ++nextId;
-            loops[(int) (id % loops.length)].adopt(channel, id);
         }
+    }
+
+    /** Configures an accepted socket and gives it to the next event loop (round-robin). */
+    private void hand(SocketChannel channel) {
+        try {
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "dropping accepted socket: {0}", e.getMessage());
+            close(channel);
+            return;
+        }
+        long id = ++nextId;
+        loops[(int) (id % loops.length)].adopt(channel, id);
     }
 
     private static void join(Thread thread, long nanos) {

@@ -14,6 +14,10 @@ import java.util.Objects;
  * @param maxFrameSize largest accepted request frame, excluding its size prefix; a bigger (or
  *     negative) size closes the connection before anything is allocated. Default 100 MiB, Kafka's
  *     {@code socket.request.max.bytes}
+ * @param maxQueuedRequestBytes bytes of request frames held at once across all connections, Kafka's
+ *     {@code queued.max.request.bytes}: a connection whose next frame does not fit stops reading until requests
+ *     in flight complete (a frame is always taken when none is held, so one above this limit is served alone);
+ *     -1 for no limit (Kafka's default). Default 100 MiB ({@link #DEFAULT_MAX_QUEUED_REQUEST_BYTES})
  * @param maxInFlightPerConnection requests read but not yet answered (response not yet fully
  *     written) per connection; at the limit the connection stops reading, and resumes once half have
  *     drained. Default 64: Kafka clients pipeline at most 5 ({@code max.in.flight.requests.per.connection}),
@@ -31,6 +35,7 @@ public record ServerConfig(
         InetSocketAddress bindAddress,
         RequestHandler handler,
         int maxFrameSize,
+        long maxQueuedRequestBytes,
         int maxInFlightPerConnection,
         Duration idleTimeout,
         int eventLoops,
@@ -39,6 +44,8 @@ public record ServerConfig(
 
     public static final int DEFAULT_PORT = 9092;
     public static final int DEFAULT_MAX_FRAME_SIZE = 100 * 1024 * 1024;
+    /** 100 MiB: one largest frame at a time, or many ordinary ones; the off-heap memory requests can pin. */
+    public static final long DEFAULT_MAX_QUEUED_REQUEST_BYTES = 100L * 1024 * 1024;
     public static final int DEFAULT_MAX_IN_FLIGHT = 64;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
@@ -50,6 +57,9 @@ public record ServerConfig(
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         if (maxFrameSize < 0) {
             throw new IllegalArgumentException("maxFrameSize must be >= 0, got " + maxFrameSize);
+        }
+        if (maxQueuedRequestBytes < -1 || maxQueuedRequestBytes == 0) {
+            throw new IllegalArgumentException("maxQueuedRequestBytes must be > 0 or -1, got " + maxQueuedRequestBytes);
         }
         if (maxInFlightPerConnection < 1) {
             throw new IllegalArgumentException("maxInFlightPerConnection must be >= 1, got " + maxInFlightPerConnection);
@@ -74,6 +84,7 @@ public record ServerConfig(
         private final RequestHandler handler;
         private InetSocketAddress bindAddress = new InetSocketAddress(DEFAULT_PORT);
         private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+        private long maxQueuedRequestBytes = DEFAULT_MAX_QUEUED_REQUEST_BYTES;
         private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private int eventLoops = Runtime.getRuntime().availableProcessors();
@@ -97,6 +108,12 @@ public record ServerConfig(
 
         public Builder maxFrameSize(int bytes) {
             this.maxFrameSize = bytes;
+            return this;
+        }
+
+        /** Kafka's {@code queued.max.request.bytes}; -1 for no limit. */
+        public Builder maxQueuedRequestBytes(long bytes) {
+            this.maxQueuedRequestBytes = bytes;
             return this;
         }
 
@@ -126,7 +143,7 @@ public record ServerConfig(
         }
 
         public ServerConfig build() {
-            return new ServerConfig(bindAddress, handler, maxFrameSize, maxInFlight, idleTimeout,
+            return new ServerConfig(bindAddress, handler, maxFrameSize, maxQueuedRequestBytes, maxInFlight, idleTimeout,
                     eventLoops, shutdownTimeout, pool);
         }
     }

@@ -31,10 +31,15 @@ import kiri.transport.Response;
 /**
  * Fetch: stored batches per partition, as a long poll.
  *
- * <p>Limits, as Kafka's broker applies them: partitions are read in request order, each up to
- * {@code min(partition max bytes, what is left of the request's max bytes)}, whole batches only; the
- * first partition that returns data may exceed both with one batch (so consumers always progress),
- * later ones may not. The response goes out as soon as it holds {@code min.bytes} (at least 1) or a
+ * <p>Limits, as Kafka's broker applies them (KIP-74): the response holds at most the request's max bytes, capped by
+ * the broker's {@code fetch.max.bytes} ({@link #FETCH_MAX_BYTES}, 55 MiB); partitions are read in request order,
+ * each up to {@code min(partition max bytes, what is left of that)}, whole batches only; the first partition that
+ * returns data may exceed both with one batch (so consumers always progress), later ones may not. Responses of this
+ * connection still waiting to be written count against the cap ({@link
+ * kiri.transport.ConnectionContext#queuedResponseBytes}), and the first batch is then not exempt: a peer that
+ * pipelines fetches without reading the answers gets empty ones rather than making the broker hold
+ * {@code fetch.max.bytes} per request. (Kafka reads one request per connection at a time, so it never has more than
+ * one such response; real consumers have one fetch in flight per broker and never see the difference.) The response goes out as soon as it holds {@code min.bytes} (at least 1) or a
  * partition error, else once new data arrives and brings it there, else after {@code max.wait.ms}.
  * Waiting listens to storage's data notifications ({@link kiri.storage.api.Storage#awaitData}) for
  * data beyond what each partition had at the last read, so a consumer behind the high watermark but
@@ -56,6 +61,9 @@ import kiri.transport.Response;
 final class FetchHandler implements Handler {
     /** Where long polls continue after a wake-up or a timeout: not the producer's event loop. */
     private static final Executor WAKE_UPS = wakeUpPool();
+
+    /** Kafka's broker default {@code fetch.max.bytes} (57671680): the most one fetch response holds. */
+    static final int FETCH_MAX_BYTES = 55 << 20;
 
     /** Kafka's default max.incremental.fetch.session.cache.slots. */
     static final int MAX_SESSIONS = 1000;
@@ -148,7 +156,7 @@ final class FetchHandler implements Handler {
         }
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
-        return Futures.all(resolving).thenCompose(wanted -> poll(wanted, request, isolation, deadline)
+        return Futures.all(resolving).thenCompose(wanted -> poll(context, wanted, request, isolation, deadline)
                 .thenApply(reads -> {
                     try {
                         return spliced(response(plan, wanted, reads), reads);
@@ -189,9 +197,9 @@ final class FetchHandler implements Handler {
     }
 
     /** Reads every partition; answers if that is enough or time is up, else waits for new data and reads again. */
-    private CompletionStage<List<Read>> poll(List<Wanted> wanted, FetchRequest request, IsolationLevel isolation,
-            long deadline) {
-        return readAll(wanted, request, isolation).thenCompose(reads -> {
+    private CompletionStage<List<Read>> poll(RequestContext context, List<Wanted> wanted, FetchRequest request,
+            IsolationLevel isolation, long deadline) {
+        return readAll(context, wanted, request, isolation).thenCompose(reads -> {
             long waitNanos = deadline - System.nanoTime();
             if (reads.isEmpty() && waitNanos > 0) { // nothing to wait for (an emptied session): wait out max wait, as Kafka does
                 return CompletableFuture.supplyAsync(() -> reads,
@@ -202,7 +210,7 @@ final class FetchHandler implements Handler {
             }
             release(reads); // read again after the wait; awaitAny needs only the ends
             return awaitAny(wanted, reads, isolation, waitNanos)
-                    .thenComposeAsync(ignored -> poll(wanted, request, isolation, deadline), WAKE_UPS);
+                    .thenComposeAsync(ignored -> poll(context, wanted, request, isolation, deadline), WAKE_UPS);
         });
     }
 
@@ -238,10 +246,12 @@ final class FetchHandler implements Handler {
     }
 
     /** Reads the partitions in order within the request's byte budget (see the class comment). */
-    private CompletionStage<List<Read>> readAll(List<Wanted> wanted, FetchRequest request, IsolationLevel isolation) {
+    private CompletionStage<List<Read>> readAll(RequestContext context, List<Wanted> wanted, FetchRequest request,
+            IsolationLevel isolation) {
         List<Read> reads = new ArrayList<>(wanted.size());
-        long[] left = {Math.max(0, request.maxBytes())};
-        boolean[] gotData = {false};
+        long queued = context.connection() == null ? 0 : context.connection().queuedResponseBytes(); // null: unit tests
+        long[] left = {Math.max(0, Math.min(request.maxBytes(), FETCH_MAX_BYTES) - queued)};
+        boolean[] gotData = {queued > 0}; // then no batch is exempt from the cap
         CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
         for (Wanted w : wanted) {
             chain = chain.thenCompose(ignored -> {

@@ -10,6 +10,7 @@ import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
 import kiri.protocol.record.BatchStatus;
 import kiri.protocol.record.RecordBatch;
+import kiri.protocol.record.RecordsVerdict;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.storage.api.ErrorCodes;
@@ -21,12 +22,17 @@ import kiri.storage.api.TopicRef;
 /**
  * Produce: validates each partition's batch as Kafka does (exactly one magic v2 batch, CRC32C,
  * size within max.message.bytes, lastOffsetDelta + 1 == record count, base offset 0, no control
- * batches from clients) without decoding records, hands it to storage (which writes the base
- * offset in place) and answers per partition. Failures are per-partition error codes; the
- * connection lives. With acks=0 the batches are still stored but nothing is answered.
+ * batches from clients), then its records in one pass without an object per record
+ * ({@link ProducedRecords}: structure, offset deltas, keys on compacted topics, timestamps;
+ * compressed batches decompressed first), hands it to storage (which writes the base offset in
+ * place) and answers per partition. Failures are per-partition error codes (with Kafka's
+ * recordErrors for per-record failures); a refused batch is not stored, other partitions of the
+ * request are unaffected, the connection lives. With acks=0 the batches are still validated and
+ * stored but nothing is answered.
  */
 final class ProduceHandler implements Handler {
     private final BrokerState broker;
+    private final ProducedRecords producedRecords = new ProducedRecords();
 
     ProduceHandler(BrokerState broker) {
         this.broker = broker;
@@ -94,6 +100,11 @@ final class ProduceHandler implements Handler {
             return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
                     "The base offset of the record batch should be 0, but it is " + batch.baseOffset()));
         }
+        RecordsVerdict verdict = ProducedRecords.validate(batch, producedRecords.policy(topic, p.index()),
+                System.currentTimeMillis());
+        if (!verdict.isValid()) {
+            return CompletableFuture.completedFuture(refused(p.index(), verdict));
+        }
         TopicPartition tp = new TopicPartition(topic.name(), p.index());
         return broker.storage().produce(transactionalId, tp, records).handle((ignored, failure) -> {
             if (failure != null) {
@@ -105,6 +116,16 @@ final class ProduceHandler implements Handler {
                     .setBaseOffset(batch.baseOffset())
                     .setLogAppendTimeMs(logAppendTime ? batch.maxTimestamp() : -1L);
         });
+    }
+
+    private static ProduceResponse.PartitionProduceResponse refused(int partition, RecordsVerdict verdict) {
+        ProduceResponse.PartitionProduceResponse response = failed(partition, verdict.errorCode().code(),
+                verdict.message());
+        for (RecordsVerdict.RecordError e : verdict.recordErrors()) {
+            response.recordErrors().add(new ProduceResponse.BatchIndexAndErrorMessage().setBatchIndex(e.batchIndex())
+                    .setBatchIndexErrorMessage(e.message()));
+        }
+        return response;
     }
 
     private static ProduceResponse.PartitionProduceResponse failed(int partition, short code, String message) {

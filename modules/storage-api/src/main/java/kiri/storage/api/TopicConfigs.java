@@ -26,6 +26,8 @@ public final class TopicConfigs {
     public static final String COMPRESSION_TYPE = "compression.type";
     public static final String MAX_MESSAGE_BYTES = "max.message.bytes";
     public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
+    public static final String MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "message.timestamp.before.max.ms";
+    public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
     public static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
     public static final String RETENTION_BYTES = "retention.bytes";
     public static final String RETENTION_MS = "retention.ms";
@@ -72,8 +74,8 @@ public final class TopicConfigs {
                 new Def(MAX_MESSAGE_BYTES, ConfigEntry.Type.INT, "1048588", atLeast(0)),
                 // Deprecated no-op in Kafka 4 (no down-conversion any more), still accepted and described.
                 new Def("message.downconversion.enable", ConfigEntry.Type.BOOLEAN, "true", null),
-                new Def("message.timestamp.after.max.ms", ConfigEntry.Type.LONG, "3600000", atLeast(0)),
-                new Def("message.timestamp.before.max.ms", ConfigEntry.Type.LONG, LONG_MAX, atLeast(0)),
+                new Def(MESSAGE_TIMESTAMP_AFTER_MAX_MS, ConfigEntry.Type.LONG, "3600000", atLeast(0)),
+                new Def(MESSAGE_TIMESTAMP_BEFORE_MAX_MS, ConfigEntry.Type.LONG, LONG_MAX, atLeast(0)),
                 new Def(MESSAGE_TIMESTAMP_TYPE, ConfigEntry.Type.STRING, "CreateTime", oneOf("CreateTime", "LogAppendTime")),
                 new Def("min.cleanable.dirty.ratio", ConfigEntry.Type.DOUBLE, "0.5",
                         v -> { double x = Double.parseDouble(v); return x >= 0 && x <= 1 ? null : "Value must be between 0 and 1"; }),

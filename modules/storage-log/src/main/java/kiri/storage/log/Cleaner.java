@@ -19,6 +19,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.compaction.BatchCleaner;
 import kiri.storage.compaction.CompactionConfig;
+import kiri.storage.compaction.GapBatches;
 import kiri.storage.compaction.OffsetMap;
 import kiri.storage.compaction.Throttler;
 
@@ -30,8 +31,8 @@ import kiri.storage.compaction.Throttler;
  * <p>What it may touch: the sealed segments from the first one up to, not including, the first that reaches the last
  * stable offset (open transactions) or holds a record newer than {@code min.compaction.lag.ms}; never the active
  * segment. It reads them twice ({@link BatchCleaner}: keys, then what to keep), writes each run of consecutive
- * segments that fits in {@code segment.bytes} as one {@code .cleaned} file, and swaps it in ({@link CleanerSwap},
- * crash-safe). Reads and writes together are bounded by {@code log.cleaner.io.max.bytes.per.second}. The dirty
+ * segments that fits in {@code segment.bytes} as one {@code .cleaned} file (each run of dropped batches as one empty
+ * {@link GapBatches gap batch}, so offsets stay contiguous), and swaps it in ({@link CleanerSwap}, crash-safe). Reads and writes together are bounded by {@code log.cleaner.io.max.bytes.per.second}. The dirty
  * position (where the last cleaning ended) is kept in memory: after a restart everything counts as dirty once.
  */
 final class Cleaner implements AutoCloseable {
@@ -88,6 +89,11 @@ final class Cleaner implements AutoCloseable {
     private final Map<PartitionLog, Long> cleanedUpTo = new HashMap<>();
     private final ByteBuffer out = ByteBuffer.allocateDirect(WRITE_BUFFER);
     private final MemorySegment outSegment = MemorySegment.ofBuffer(out);
+    /** The run of dropped batches not yet written as a gap batch: [gapStart, gapEnd), or gapStart -1. */
+    private long gapStart = -1L;
+    private long gapEnd;
+    private long gapMaxTs;
+    private final MemorySegment gapBuffer = MemorySegment.ofArray(new byte[GapBatches.SIZE]);
     private volatile boolean closed;
     private volatile Stats last;
     private long rounds; // guarded by this
@@ -229,7 +235,10 @@ final class Cleaner implements AutoCloseable {
         for (int from = 0; from < indexed; ) {
             int to = from + 1;
             long groupSize = segs[from].size;
-            while (to < indexed && groupSize + segs[to].size <= segmentBytes) groupSize += segs[to++].size;
+            while (to < indexed && groupSize + segs[to].size <= segmentBytes
+                    && segs[to].nextOffset - segs[from].baseOffset <= Integer.MAX_VALUE) { // index entries are int offsets
+                groupSize += segs[to++].size;
+            }
             Segment[] group = java.util.Arrays.copyOfRange(segs, from, to);
             long w = cleanGroup(p, group, cleaner, read, nowMs);
             if (w < 0) return null;
@@ -250,8 +259,8 @@ final class Cleaner implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(cleaned, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             out.clear();
-            for (int g = 0; g < group.length; g++) {
-                Segment s = group[g];
+            gapStart = -1L;
+            for (Segment s : group) {
                 if (!s.retain()) return -1; // retention took it meanwhile
                 try {
                     FileWindow w = new FileWindow(s.log, s.size, 1 << 20);
@@ -259,18 +268,27 @@ final class Cleaner implements AutoCloseable {
                         MemorySegment batch = batchAt(w, s, pos);
                         pos += batch.byteSize();
                         read[0] += batch.byteSize();
-                        boolean lastOfGroup = g == group.length - 1 && pos >= s.size;
-                        MemorySegment kept = cleaner.clean(batch, lastOfGroup);
-                        if (kept != null) {
-                            written += kept.byteSize();
-                            write(ch, kept);
+                        long batchBase = RecordBatchHeader.baseOffset(batch);
+                        MemorySegment kept = cleaner.clean(batch, false);
+                        long wrote = 0;
+                        if (kept == null) {
+                            if (gapStart < 0) {
+                                gapStart = batchBase;
+                                gapMaxTs = -1L;
+                            }
+                            gapEnd = RecordBatchHeader.nextOffset(batch, batchBase);
+                            gapMaxTs = Math.max(gapMaxTs, RecordBatchHeader.maxTimestamp(batch));
+                        } else {
+                            wrote = writeGap(ch) + write(ch, kept);
                         }
-                        throttler.acquire(batch.byteSize() + (kept == null ? 0 : kept.byteSize()));
+                        written += wrote;
+                        throttler.acquire(batch.byteSize() + wrote);
                     }
                 } finally {
                     s.release();
                 }
             }
+            written += writeGap(ch);
             flush(ch);
             ch.force(true);
             complete = true;
@@ -292,15 +310,26 @@ final class Cleaner implements AutoCloseable {
         return batch;
     }
 
-    private void write(FileChannel ch, MemorySegment batch) throws IOException {
+    /** Writes the gap batches that stand for the run of dropped batches pending, if any; returns the bytes written. */
+    private long writeGap(FileChannel ch) throws IOException {
+        long bytes = 0;
+        for (; gapStart >= 0 && gapStart < gapEnd; gapStart += GapBatches.MAX_SPAN) {
+            bytes += write(ch, GapBatches.write(gapBuffer, gapStart, Math.min(gapEnd, gapStart + GapBatches.MAX_SPAN), gapMaxTs));
+        }
+        gapStart = -1L;
+        return bytes;
+    }
+
+    private long write(FileChannel ch, MemorySegment batch) throws IOException {
         if (batch.byteSize() > out.remaining()) flush(ch);
         if (batch.byteSize() > out.capacity()) {
             ByteBuffer b = batch.asByteBuffer();
             while (b.hasRemaining()) ch.write(b);
-            return;
+            return batch.byteSize();
         }
         MemorySegment.copy(batch, 0, outSegment, out.position(), batch.byteSize());
         out.position(out.position() + (int) batch.byteSize());
+        return batch.byteSize();
     }
 
     private void flush(FileChannel ch) throws IOException {

@@ -23,8 +23,9 @@ import kiri.storage.api.RecordBatchHeader;
  *       (a crash in between: {@link #recover} deletes what is left of the old segments in the swap's offset range,
  *       from {@code base} to the end of its last batch, and renames it).</li>
  * </ol>
- * The cleaned segment always ends with the old run's last batch (possibly emptied), so its end offset is the next
- * segment's base and offsets stay contiguous from segment to segment. Called under the partition's monitor
+ * The cleaned segment covers exactly the old run's offsets (runs of dropped batches become one empty batch spanning
+ * their offsets, see {@link kiri.storage.compaction.GapBatches}), so offsets stay contiguous batch to batch and
+ * segment to segment, as recovery requires. Called under the partition's monitor
  * ({@link #swap}) or while it is being opened ({@link #recover}).
  */
 final class CleanerSwap {
@@ -57,7 +58,7 @@ final class CleanerSwap {
                 for (Path f : entries) {
                     String n = f.getFileName().toString();
                     long b = Long.parseLong(n.substring(0, n.length() - 4));
-                    if (b >= base && b < end) deleteSegmentFiles(dir, b);
+                    if (b >= base && b < end) Segment.deleteFiles(dir, b);
                 }
             }
             Files.move(swap, dir.resolve(Segment.fileName(base, ".log")), StandardCopyOption.ATOMIC_MOVE);
@@ -109,9 +110,5 @@ final class CleanerSwap {
             }
             return end;
         }
-    }
-
-    private static void deleteSegmentFiles(Path dir, long base) throws IOException {
-        for (String suffix : List.of(".log", ".index", ".timeindex")) Files.deleteIfExists(dir.resolve(Segment.fileName(base, suffix)));
     }
 }

@@ -13,9 +13,10 @@ import kiri.storage.api.TopicPartition;
 /**
  * A partition whose {@link PartitionLog} (directory, segment file, index mappings) is opened on first use, so
  * that creating a topic writes only its metadata file and a broker with many idle partitions holds no descriptor
- * or mapping for them. On open, the engine opens at once every partition that has data ({@link #hasData}):
- * recovery must see those (torn tails, producer state, transactions to adopt); the rest stay closed until a
- * produce, fetch or offset lookup touches them.
+ * or mapping for them. On open, the engine opens at once every partition that recovery has anything to do for
+ * ({@link #needsRecovery}: data, with its torn tails, producer state and transactions to adopt; damage to refuse);
+ * the rest stay closed until a produce, fetch or offset lookup touches them, and are then recovered under the policy
+ * the engine decided at its open ({@link RecoveryPolicy}).
  *
  * <p>An open that fails (out of descriptors, disk full) closes what it opened and removes the directory if it
  * created it; the partition stays unopened and the next use tries again.
@@ -64,6 +65,7 @@ final class LazyPartition {
             return log;
         } catch (RuntimeException e) {
             if (!existed) removeCreated();
+            if (e instanceof StorageException se) throw se; // recovery's refusal, a corrupt file: already one line naming it
             Throwable root = e;
             while (root.getCause() != null) root = root.getCause();
             String why = root == e ? e.getMessage() : e.getMessage() + ": " + root.getMessage();
@@ -96,10 +98,10 @@ final class LazyPartition {
         if (l != null) l.config = c;
     }
 
-    /** Engine close: closes the log if it was opened; later uses fail. */
-    synchronized void close() {
+    /** Engine close: closes the log if it was opened; later uses fail. True unless closing the log left something unforced. */
+    synchronized boolean close() {
         gone = true;
-        if (log != null) log.close();
+        return log == null || log.close();
     }
 
     /** Topic deletion: deletes the log and its directory, opened or not. */
@@ -110,20 +112,32 @@ final class LazyPartition {
     }
 
     /**
-     * Whether {@code dir} holds anything recovery must look at: more than one segment, or a segment file that is
-     * not empty (batches, or the zeros a crash leaves after them). A missing directory, or one whose only segment
-     * is empty (a cleanly closed idle partition), has none.
+     * Whether the engine must open (recover) the partition in {@code dir} at startup instead of on first use: whether
+     * recovery could find anything there to cut, rebuild or refuse. That is anything but one empty segment (its
+     * {@code .log}, {@code .index}, {@code .timeindex}): batches, the zeros a crash leaves after them, more segments, an
+     * index whose log is gone, {@code log-start}, {@code accepted-gaps}, a stray file; or a log that ends before
+     * {@code recordedEnd}, the partition's end offset at the last clean shutdown ({@code -1} if none recorded), which
+     * recovery must refuse at open rather than at the first produce. A missing directory ends at 0.
      */
-    static boolean hasData(Path dir) {
-        if (!Files.isDirectory(dir)) return false;
-        int logs = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*.log")) {
+    static boolean needsRecovery(Path dir, long recordedEnd) {
+        if (!Files.isDirectory(dir)) return recordedEnd > 0;
+        String only = null; // the base offset's digits of the one segment seen
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path f : entries) {
-                if (++logs > 1 || Files.size(f) > 0) return true;
+                String name = f.getFileName().toString();
+                int dot = name.indexOf('.');
+                String stem = dot < 0 ? name : name.substring(0, dot);
+                String ext = dot < 0 ? "" : name.substring(dot);
+                boolean segmentFile = ext.equals(".log") || ext.equals(".index") || ext.equals(".timeindex");
+                if (!segmentFile || (only != null && !only.equals(stem))) return true;
+                only = stem;
+                if (ext.equals(".log") && Files.size(f) > 0) return true;
             }
-        } catch (IOException e) {
+            if (only == null) return recordedEnd > 0;
+            if (!Files.exists(dir.resolve(only + ".log"))) return true; // its index files without it
+            return recordedEnd > Long.parseLong(only);
+        } catch (IOException | NumberFormatException e) {
             return true; // let recovery open it and report what is wrong
         }
-        return false;
     }
 }

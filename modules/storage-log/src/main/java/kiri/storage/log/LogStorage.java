@@ -16,6 +16,8 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +68,7 @@ import kiri.storage.api.base.TopicCatalog;
  * The durable log engine. Layout under the root directory:
  * <pre>
  *   .lock                       held while open (one broker per directory)
+ *   .kiri_cleanshutdown         after a clean close: each partition's end offset ({@link CleanShutdown})
  *   cluster.meta                cluster id
  *   topics/&lt;topic id&gt;.topic    one topic: name, id, partition count, replication factor, config overrides
  *   producer-ids.meta           end of the last reserved block of producer ids
@@ -74,8 +77,11 @@ import kiri.storage.api.base.TopicCatalog;
  *   txns/&lt;digest&gt;.txn        a transactional id: producer, state, partitions, pending offsets
  * </pre>
  * Metadata files are replaced atomically ({@link AtomicFiles}), and memory changes only once its file is
- * written (or is rolled back when the write fails); producer state is rebuilt from the batch headers on open.
- * Partitions open lazily ({@link LazyPartition}).
+ * written (or is rolled back when the write fails), except where a deletion frees space first and its metadata
+ * follows, retried by {@link #maintain} (DeleteTopics, DeleteRecords); producer state is rebuilt from the batch
+ * headers on open.
+ * Every metadata file ends with a CRC32C, and an unreadable one stops the open naming it ({@link MetaFiles}).
+ * Partitions open lazily ({@link LazyPartition}); opening one recovers it ({@link Recovery}).
  *
  * <p>Threads: produce, fetch and reads run in the caller's thread without waiting for the disk: produce
  * writes the batch to the page cache there (or queues it to the {@link Writer} thread), and a sync, when
@@ -86,6 +92,7 @@ import kiri.storage.api.base.TopicCatalog;
 final class LogStorage implements Storage {
     private static final int MARKER_LEADER_EPOCH = 0;
     private static final long PRODUCER_ID_BLOCK = 1000;
+    private static final System.Logger LOG = System.getLogger("kiri.storage.log");
 
     private final Path root;
     private final Path dataDir;
@@ -118,16 +125,34 @@ final class LogStorage implements Storage {
     /** Markers written by the transaction table, acknowledged and awaited after its change ({@link #awaitMarkers}). */
     private final List<Writer.Append> pendingMarkers = new ArrayList<>();
     private final Set<String> dirtyGroups = new LinkedHashSet<>();
+    /**
+     * Deleted topics whose {@code topics/<id>.topic} file could not be deleted yet (see {@link #deleteTopic}), by id,
+     * with their names; retried by {@link #retryPersistTopics}.
+     */
+    private final Map<UUID, String> undeletedTopicFiles = new LinkedHashMap<>();
 
     private volatile boolean closed;
+    /**
+     * How recovery judges what it finds, decided once at open from the clean-shutdown marker and kept for the whole
+     * run: partitions opened later, on first use, are judged by it too (see the constructor).
+     */
+    private final RecoveryPolicy recovery;
+    /** The constructor finished: only then may a close mark the shutdown clean. */
+    private boolean opened;
 
     record LogTopic(TopicInfo info, LazyPartition[] partitions) {}
 
     LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context) {
-        this(root, fsync, preallocate, context, Cleaner.Settings.DEFAULT);
+        this(root, fsync, preallocate, false, context);
     }
 
-    LogStorage(Path root, FsyncMode fsync, boolean preallocate, StorageContext context, Cleaner.Settings cleaning) {
+    /** @param truncate {@code recover=truncate}: cut damaged logs (logging what is lost) instead of refusing to open */
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, boolean truncate, StorageContext context) {
+        this(root, fsync, preallocate, truncate, context, Cleaner.Settings.DEFAULT);
+    }
+
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, boolean truncate, StorageContext context,
+            Cleaner.Settings cleaning) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.groupsDir = root.resolve("groups");
@@ -163,10 +188,24 @@ final class LogStorage implements Storage {
         this.writer = new Writer(fsync, clock, "kiri-log-writer");
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
         try {
+            Map<String, Long> cleanEnds = CleanShutdown.ends(root);
+            this.recovery = new RecoveryPolicy(cleanEnds != null, truncate,
+                    "file:" + root + "?" + RecoveryPolicy.PARAM + "=truncate (see the storage-log README, \"Recovery\")",
+                    cleanEnds == null ? Map.of() : cleanEnds);
             this.clusterId = loadClusterId(context.clusterId());
             this.topicStore = new TopicStore(root);
             loadTopics();
             loadGroupsAndTxns();
+            // The marker goes now, before the first write to any log: a crash from here on must count as unclean.
+            // Partitions are opened lazily, so some are not recovered yet; that is safe because the marker's verdict
+            // lives on in `recovery` for them. An unopened partition holds nothing recovery could cut or refuse
+            // (LazyPartition.needsRecovery opened every one that does: any batch, any stray file, or an end below the
+            // one the marker recorded), and nothing writes to it until it is opened under that same policy, so judging
+            // it later by the verdict read now is judging the files the marker described. Keeping the marker until
+            // every partition is opened instead would let a crash after writes to the opened ones pass for a clean
+            // stop, and their torn tails would be refused as damage. The recorded ends of partitions never opened this
+            // run are carried into the next marker (close), so a log lost while the broker is down is still noticed.
+            CleanShutdown.clear(root);
             writer.start();
             loadProducerIds();
             adoptOpenTransactions();
@@ -174,22 +213,22 @@ final class LogStorage implements Storage {
             cleaner.start();
         } catch (RuntimeException e) {
             closeQuietly();
-            throw e;
+            throw OpenFailure.of(root, e);
         }
+        opened = true;
     }
 
     // ---- opening ----------------------------------------------------------------------------
 
     private String loadClusterId(String configured) {
         Path file = root.resolve("cluster.meta");
-        byte[] stored = AtomicFiles.read(file);
+        String stored = MetaFiles.read(file, MetaCodec::string);
         if (stored != null) {
-            String id = MetaCodec.decode(file, stored, MetaCodec::string);
-            if (configured != null && !configured.equals(id)) {
+            if (configured != null && !configured.equals(stored)) {
                 throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
-                        + id + ", not the configured " + configured);
+                        + stored + ", not the configured " + configured);
             }
-            return id;
+            return stored;
         }
         String id = configured != null ? configured : KafkaUuid.toString(KafkaUuid.random());
         AtomicFiles.write(file, MetaCodec.string(id));
@@ -203,11 +242,12 @@ final class LogStorage implements Storage {
             TopicInfo info = new TopicInfo(t.name(), t.id(), catalog.partitionInfos(0, t.partitions(), List.of()), t.replicationFactor(),
                     t.configs());
             LazyPartition[] partitions = lazyPartitions(info, 0, new LazyPartition[t.partitions()]);
+            catalog.add(new LogTopic(info, partitions)); // first, so that a failed open below closes what it opened
             for (LazyPartition p : partitions) {
-                dirs.add(p.dir.getFileName().toString());
-                if (LazyPartition.hasData(p.dir)) p.log();
+                String dir = p.dir.getFileName().toString();
+                dirs.add(dir);
+                if (LazyPartition.needsRecovery(p.dir, recovery.cleanEnds().getOrDefault(dir, -1L))) p.log();
             }
-            catalog.add(new LogTopic(info, partitions));
         }
         // Directories of topics deleted (or never recorded) before a crash.
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dataDir)) {
@@ -221,7 +261,7 @@ final class LogStorage implements Storage {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(groupsDir)) {
             for (Path f : entries) {
                 if (f.getFileName().toString().endsWith(".group")) {
-                    GroupTable.Snapshot g = MetaCodec.decode(f, Files.readAllBytes(f), MetaCodec::group);
+                    GroupTable.Snapshot g = MetaFiles.decode(f, Files.readAllBytes(f), MetaCodec::group);
                     groupFiles.loaded(g.groupId(), f);
                     groups.restore(g);
                 } else {
@@ -234,7 +274,7 @@ final class LogStorage implements Storage {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(txnsDir)) {
             for (Path f : entries) {
                 if (f.getFileName().toString().endsWith(".txn")) {
-                    TransactionTable.Snapshot t = MetaCodec.decode(f, Files.readAllBytes(f), MetaCodec::txn);
+                    TransactionTable.Snapshot t = MetaFiles.decode(f, Files.readAllBytes(f), MetaCodec::txn);
                     txnFiles.loaded(t.transactionalId(), f);
                     txns.restore(t);
                 } else {
@@ -247,9 +287,8 @@ final class LogStorage implements Storage {
     }
 
     private void loadProducerIds() {
-        Path file = root.resolve("producer-ids.meta");
-        byte[] stored = AtomicFiles.read(file);
-        long next = stored == null ? 0L : MetaCodec.decode(file, stored, MetaCodec::longValue);
+        Long stored = MetaFiles.read(root.resolve("producer-ids.meta"), MetaCodec::longValue);
+        long next = stored == null ? 0L : stored;
         next = Math.max(next, txns.maxProducerId() + 1);
         for (PartitionLog p : openPartitions()) next = Math.max(next, p.maxProducerId() + 1);
         nextProducerId = next;
@@ -290,7 +329,7 @@ final class LogStorage implements Storage {
     }
 
     private PartitionLog openLog(TopicPartition tp, Path dir, LogConfig config) {
-        return PartitionLog.open(tp, dir, fsync, preallocate, config, clock.millis());
+        return PartitionLog.open(tp, dir, fsync, preallocate, config, clock.millis(), recovery);
     }
 
     /** Every partition whose log is open (idle unopened ones have no data, producers or segments to look at). */
@@ -394,8 +433,10 @@ final class LogStorage implements Storage {
     /** After a transaction-table change: markers durable first, then the offsets it committed, then its own record. */
     private void persistTxnEffects(Collection<String> transactionalIds) {
         awaitMarkers();
-        for (String g : dirtyGroups) persistGroup(g);
-        dirtyGroups.clear();
+        for (Iterator<String> it = dirtyGroups.iterator(); it.hasNext(); ) {
+            persistGroup(it.next());
+            it.remove();
+        }
         for (String id : transactionalIds) persistTxn(id);
     }
 
@@ -441,6 +482,35 @@ final class LogStorage implements Storage {
             throw e;
         }
         return result;
+    }
+
+    /** Deletes the files of deleted topics that could not be deleted before ({@link #deleteTopic}). */
+    private void retryPersistTopics() {
+        UncheckedIOException failed = null;
+        for (Iterator<UUID> it = undeletedTopicFiles.keySet().iterator(); it.hasNext(); ) {
+            try {
+                topicStore.remove(it.next());
+                it.remove();
+            } catch (UncheckedIOException e) {
+                if (failed == null) failed = e;
+            }
+        }
+        if (failed != null) {
+            LOG.log(System.Logger.Level.WARNING, "cannot delete the metadata files of " + undeletedTopicFiles.size()
+                    + " deleted topics (retrying): " + failed.getMessage() + ": " + failed.getCause());
+        }
+    }
+
+    /** Writes the group files that changes of other things (a topic deletion, a transaction's offsets) left behind. */
+    private void retryPersistGroups() {
+        try {
+            for (Iterator<String> it = dirtyGroups.iterator(); it.hasNext(); ) {
+                persistGroup(it.next());
+                it.remove();
+            }
+        } catch (UncheckedIOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot rewrite a group file in " + groupsDir + " (retrying): " + e.getMessage());
+        }
     }
 
     private static MetaCodec.StoredTopic stored(TopicInfo i) {
@@ -489,6 +559,11 @@ final class LogStorage implements Storage {
         return onMeta(() -> {
             TopicInfo info = catalog.newTopic(request);
             if (validateOnly) return info;
+            retryPersistTopics();
+            if (undeletedTopicFiles.containsValue(info.name())) { // two files of one name would meet at the next open
+                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "topic '" + info.name() + "' is still being deleted: "
+                        + "its metadata file could not be deleted yet (retrying)");
+            }
             // Only the topic's file: partitions create their directories on first use, so a failure here leaves nothing.
             topicStore.put(stored(info));
             catalog.add(new LogTopic(info, lazyPartitions(info, 0, new LazyPartition[info.partitionCount()])));
@@ -501,10 +576,21 @@ final class LogStorage implements Storage {
         return onMeta(() -> {
             LogTopic removed = catalog.lookup(ref);
             if (removed == null) throw Topics.unknown(ref);
-            topicStore.remove(removed.info().id());
+            // The topic's own file first: once it is gone, a crash leaves only partition directories, which the next
+            // open removes. Deleting a file needs no space, but should it fail (an I/O error; btrfs can refuse even
+            // unlinks on a full disk) the topic is deleted all the same, its data first, since that is what frees a
+            // full disk, and the file is retried right after and then by housekeeping (retryPersistTopics). A crash
+            // before it is gone brings the topic back, empty (a partly deleted partition keeps a suffix of its segments,
+            // they go oldest first, so no offset is reused).
+            UUID id = removed.info().id();
+            undeletedTopicFiles.put(id, removed.info().name());
+            retryPersistTopics();
             catalog.remove(removed);
             for (LazyPartition p : removed.partitions()) p.delete();
-            for (String g : groups.removeTopic(removed.info().name())) persistGroup(g);
+            if (undeletedTopicFiles.containsKey(id)) retryPersistTopics();
+            // Group files are rewritten (which needs space) after the data is gone; retried by housekeeping too.
+            dirtyGroups.addAll(groups.removeTopic(removed.info().name()));
+            retryPersistGroups();
             return removed.info();
         });
     }
@@ -826,12 +912,22 @@ final class LogStorage implements Storage {
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
         return onMeta(() -> {
+            // Partitions first: retention frees space, and a full disk must not keep them from healing.
+            for (PartitionLog p : openPartitions()) {
+                if (p.isDeleted()) continue;
+                p.applyRetention(nowMs);
+                p.retryPersist();
+                try {
+                    p.heal();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot reread " + p.tp + " after a failed write: " + e);
+                }
+            }
+            retryPersistTopics();
+            retryPersistGroups();
             List<String> aborted = txns.abortExpired(nowMs);
             persistTxnEffects(aborted);
             for (String g : groups.expireOffsets(nowMs)) persistGroup(g);
-            for (PartitionLog p : openPartitions()) {
-                if (!p.isDeleted()) p.applyRetention(nowMs);
-            }
             return null;
         });
     }
@@ -859,6 +955,12 @@ final class LogStorage implements Storage {
         return writer;
     }
 
+    /** Whether a partition's log is open, for tests of lazy opening (does not open it). */
+    boolean isOpen(TopicPartition tp) {
+        LazyPartition h = handle(tp);
+        return h != null && h.ifOpen() != null;
+    }
+
     /** A partition's log, for tests (recovery facts, segment counts). */
     PartitionLog partitionLog(TopicPartition tp) {
         return partition(tp);
@@ -868,10 +970,29 @@ final class LogStorage implements Storage {
     public void close() {
         if (closed) return;
         closed = true;
-        closeQuietly();
+        if (closeQuietly() && opened) CleanShutdown.mark(root, endOffsets());
     }
 
-    private void closeQuietly() {
+    /**
+     * Each partition directory's end offset, for the clean-shutdown marker (after the logs are closed): the high
+     * watermark of every partition opened this run, and for one never opened the end the last marker recorded, which
+     * still holds (nothing wrote to it), so that a log lost before the next open is still noticed then.
+     */
+    private Map<String, Long> endOffsets() {
+        Map<String, Long> ends = new HashMap<>();
+        for (LogTopic t : catalog.all()) {
+            for (LazyPartition p : t.partitions()) {
+                String dir = p.dir.getFileName().toString();
+                PartitionLog l = p.ifOpen();
+                Long end = l != null ? Long.valueOf(l.highWatermark()) : recovery.cleanEnds().get(dir);
+                if (end != null) ends.put(dir, end);
+            }
+        }
+        return ends;
+    }
+
+    /** Closes everything; true if every partition was trimmed, forced and its metadata written, and no metadata lags. */
+    private boolean closeQuietly() {
         closed = true;
         Cleaner c = cleaner;
         if (c != null) c.close(); // before the segments close under it
@@ -882,8 +1003,13 @@ final class LogStorage implements Storage {
             Thread.currentThread().interrupt();
         }
         writer.stop();
+        if (opened) { // the metadata thread is done: one last try for what lags, as housekeeping would
+            retryPersistTopics();
+            retryPersistGroups();
+        }
+        boolean clean = undeletedTopicFiles.isEmpty() && dirtyGroups.isEmpty();
         for (LogTopic t : catalog.all()) {
-            for (LazyPartition p : t.partitions()) p.close();
+            for (LazyPartition p : t.partitions()) clean &= p.close();
         }
         try {
             lock.release();
@@ -891,5 +1017,6 @@ final class LogStorage implements Storage {
         } catch (IOException e) {
             // the OS drops the lock with the process anyway
         }
+        return clean;
     }
 }

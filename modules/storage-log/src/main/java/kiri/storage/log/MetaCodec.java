@@ -4,24 +4,19 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.Function;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
 import kiri.storage.api.TransactionTable;
@@ -30,7 +25,9 @@ import kiri.storage.api.TransactionTable;
 final class MetaCodec {
     private MetaCodec() {}
 
-    private static final int VERSION = 1;
+    /** 2: the file ends with a CRC32C of everything before it; 1 (still read): no checksum. */
+    private static final int VERSION = 2;
+    private static final int UNCHECKED_VERSION = 1;
 
     /** A stored topic: what {@link kiri.storage.api.TopicInfo} needs, minus the derived partition metadata. */
     record StoredTopic(String name, UUID id, int partitions, short replicationFactor, Map<String, String> configs) {}
@@ -48,33 +45,48 @@ final class MetaCodec {
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(VERSION);
             w.write(out);
+            out.flush();
+            out.writeInt(CorruptMetadataException.crc(bytes.toByteArray(), bytes.size()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
     }
 
+    /** @throws CorruptMetadataException naming the byte where decoding failed, or a checksum mismatch */
     static <T> T decode(byte[] content, Reader<T> r) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(content))) {
+        int end = content.length;
+        boolean checked = content.length >= 8 && readInt(content) == VERSION;
+        if (checked) end -= 4;
+        ByteArrayInputStream bytes = new ByteArrayInputStream(content, 0, end);
+        try (DataInputStream in = new DataInputStream(bytes)) {
             int v = in.readInt();
-            if (v != VERSION) {
-                throw new IOException("metadata format version " + v + " is not supported (this Kiri reads version " + VERSION
-                        + "; was the directory written by a newer Kiri?)");
+            if (v != VERSION && v != UNCHECKED_VERSION) throw CorruptMetadataException.unknownVersion(v, UNCHECKED_VERSION, VERSION);
+            T value = r.read(in);
+            if (in.available() > 0) throw new IOException(in.available() + " unexpected bytes after the end");
+            if (checked && CorruptMetadataException.crc(content, end) != readInt(content, end)) {
+                throw new CorruptMetadataException(end, "checksum mismatch");
             }
-            return r.read(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return value;
+        } catch (IOException | RuntimeException e) { // EOF, bad UTF-8, an unknown enum name, a negative size
+            if (e instanceof CorruptMetadataException c) throw c;
+            throw new CorruptMetadataException(end - bytes.available(), e.toString());
         }
     }
 
-    /** Decodes {@code file}'s content; an unreadable one fails with one line naming the file and the problem. */
-    static <T> T decode(Path file, byte[] content, Function<byte[], T> parse) {
-        try {
-            return parse.apply(content);
-        } catch (UncheckedIOException e) {
-            String why = e.getCause() instanceof EOFException ? "truncated" : e.getCause().getMessage();
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot read " + file + ": " + why, e);
-        }
+    private static int readInt(byte[] b) {
+        return readInt(b, 0);
+    }
+
+    private static int readInt(byte[] b, int at) {
+        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
+    }
+
+    /** A count or length read from a file: never more than the bytes left (a flipped bit must not allocate gigabytes). */
+    private static int count(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > in.available()) throw new IOException("a count of " + n + " with " + in.available() + " bytes left");
+        return n;
     }
 
     /** The legacy {@code topics.meta}: every topic in one file (read to migrate it, see {@link TopicStore}). */
@@ -87,7 +99,7 @@ final class MetaCodec {
 
     static List<StoredTopic> topics(byte[] content) {
         return decode(content, in -> {
-            int n = in.readInt();
+            int n = count(in);
             List<StoredTopic> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) out.add(readTopic(in));
             return out;
@@ -166,11 +178,11 @@ final class MetaCodec {
                 String type = in.readUTF();
                 String protocolType = in.readUTF();
                 String st = in.readUTF();
-                byte[] data = new byte[in.readInt()];
+                byte[] data = new byte[count(in)];
                 in.readFully(data);
                 state = new GroupState(id, type, protocolType, st, data, in.readLong());
             }
-            int n = in.readInt();
+            int n = count(in);
             Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
             for (int i = 0; i < n; i++) {
                 TopicPartition tp = readTp(in);
@@ -215,14 +227,14 @@ final class MetaCodec {
             int timeoutMs = in.readInt();
             TransactionState state = TransactionState.valueOf(in.readUTF());
             long startMs = in.readLong();
-            int n = in.readInt();
+            int n = count(in);
             List<TopicPartition> partitions = new ArrayList<>(n);
             for (int i = 0; i < n; i++) partitions.add(readTp(in));
-            int groups = in.readInt();
+            int groups = count(in);
             Map<String, Map<TopicPartition, OffsetCommit>> pending = new LinkedHashMap<>();
             for (int i = 0; i < groups; i++) {
                 String g = in.readUTF();
-                int m = in.readInt();
+                int m = count(in);
                 Map<TopicPartition, OffsetCommit> offsets = new LinkedHashMap<>();
                 for (int j = 0; j < m; j++) {
                     TopicPartition tp = readTp(in);
@@ -261,7 +273,7 @@ final class MetaCodec {
     }
 
     private static Map<String, String> readStringMap(DataInputStream in) throws IOException {
-        int n = in.readInt();
+        int n = count(in);
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) m.put(in.readUTF(), in.readUTF());
         return m;

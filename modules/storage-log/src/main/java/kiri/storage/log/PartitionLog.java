@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +64,7 @@ final class PartitionLog {
     private final AtomicLong highWatermark = new AtomicLong(); // only grows: see publish
     private volatile long lastStableOffset;
     private volatile long logStart;
-    private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
+    private PartitionProducerState producers = new PartitionProducerState(); // guarded by this; replaced by heal
     /**
      * First offsets of transactions whose marker is assigned but not yet durable (count per offset);
      * guarded by this. They still bound the last stable offset, so that READ_COMMITTED readers never
@@ -76,6 +75,11 @@ final class PartitionLog {
     final DataWaiters committedWaiters = new DataWaiters(() -> lastStableOffset);
     private volatile boolean deleted;
     private volatile String failure;
+    /** The failure was a queued write (a full disk), which {@link #heal} can undo; a failed force is for good. Guarded by this. */
+    private boolean healable;
+    /** The log start offset changed but could not be persisted (a full disk): {@link #retryPersist} writes it. */
+    private volatile boolean logStartDirty;
+    private final DiskFull diskFull;
 
     /** What recovery found, for logs and tests: bytes cut off after the last valid batch (zeros of a preallocated zone included). */
     long truncatedBytes;
@@ -87,64 +91,35 @@ final class PartitionLog {
         this.fsync = fsync;
         this.preallocate = preallocate;
         this.config = config;
+        this.diskFull = new DiskFull(tp);
     }
 
     // ---- opening and recovery ----------------------------------------------------------------
 
-    /** Opens the partition in {@code dir}, creating it if needed, and recovers it (see the module README). */
-    static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, boolean preallocate, LogConfig config, long nowMs) {
+    /** Opens the partition in {@code dir}, creating it if needed, and recovers it ({@link Recovery}, the module README). */
+    static PartitionLog open(TopicPartition tp, Path dir, FsyncMode fsync, boolean preallocate, LogConfig config, long nowMs,
+                             RecoveryPolicy policy) {
         PartitionLog p = new PartitionLog(tp, dir, fsync, preallocate, config);
         try {
-            p.recover(nowMs);
+            p.recover(nowMs, policy);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot recover " + tp + " in " + dir, e);
         }
         return p;
     }
 
-    private void recover(long nowMs) throws IOException {
+    private void recover(long nowMs, RecoveryPolicy policy) throws IOException {
         boolean created = !Files.isDirectory(dir);
         AtomicFiles.createDirectories(dir);
         if (created) AtomicFiles.forceDirectory(dir.getParent());
+        Long stored = MetaFiles.read(dir.resolve(LOG_START_FILE), MetaCodec::longValue);
+        long storedLogStart = stored == null ? 0L : stored;
         CleanerSwap.recover(dir); // a cleaning the last run left: rolled back, or finished if committed
-        TreeMap<Long, Path> files = new TreeMap<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path f : entries) {
-                String name = f.getFileName().toString();
-                if (name.endsWith(".log")) files.put(Long.parseLong(name.substring(0, name.length() - 4)), f);
-                if (name.endsWith(AtomicFiles.TMP_SUFFIX)) Files.deleteIfExists(f);
-            }
-        }
-        byte[] ls = AtomicFiles.read(dir.resolve(LOG_START_FILE));
-        long storedLogStart = ls == null ? 0L : MetaCodec.longValue(ls);
-        List<Segment> open = new ArrayList<>();
-        boolean truncated = false;
-        Long[] bases = files.keySet().toArray(new Long[0]);
-        for (int i = 0; i < bases.length; i++) {
-            if (truncated) { // everything after a torn or corrupt batch goes
-                deleteFiles(bases[i]);
-                continue;
-            }
-            if (!open.isEmpty() && bases[i] != open.getLast().nextOffset) {
-                // A gap: the previous segment lost its tail (fsync=never and an OS crash). Offsets must stay contiguous.
-                truncatedBytes += Files.size(files.get(bases[i]));
-                truncated = true;
-                deleteFiles(bases[i]);
-                continue;
-            }
-            Segment s = Segment.open(dir, bases[i], nowMs);
-            open.add(s);
-            boolean last = i == bases.length - 1;
-            long valid = replay(s, last);
-            long fileSize = s.log.size();
-            if (valid < fileSize) { // a torn or corrupt batch, or the zeros Segment.extendZeroZone wrote ahead
-                truncatedBytes += fileSize - valid;
-                truncated = true;
-            }
-            s.finishRecovery(valid);
-            indexRebuilt |= s.indexRebuilt;
-        }
-        if (truncated) AtomicFiles.forceDirectory(dir);
+        Recovery r = new Recovery(tp, dir, policy, producers, nowMs);
+        List<Segment> open = new ArrayList<>(r.run());
+        truncatedBytes = r.truncatedBytes;
+        indexRebuilt = r.indexRebuilt;
+        if (truncatedBytes > 0) AtomicFiles.forceDirectory(dir);
         long end = open.isEmpty() ? storedLogStart : open.getLast().nextOffset;
         if (open.isEmpty() || storedLogStart > end) {
             // Nothing stored, or the tail below the log start was lost (fsync=never): start afresh at the log start.
@@ -163,50 +138,6 @@ final class PartitionLog {
         lastStableOffset = Math.max(logStart, producers.lastStableOffset(end));
     }
 
-    /**
-     * Replays a segment's batches: checks each header (and the CRC in the last segment, the only one a
-     * crash can tear), rebuilds the producer state and re-derives the index entries. Returns the size of
-     * the valid prefix.
-     */
-    private long replay(Segment s, boolean checkCrc) throws IOException {
-        long fileSize = s.log.size();
-        FileWindow window = new FileWindow(s.log, fileSize, 1 << 20);
-        long pos = 0;
-        long expected = s.baseOffset;
-        while (pos < fileSize) {
-            MemorySegment header = window.view(pos, RecordBatchHeader.HEADER_SIZE);
-            if (header == null) break; // torn header
-            int length = RecordBatchHeader.batchLength(header);
-            long base = RecordBatchHeader.baseOffset(header);
-            int delta = RecordBatchHeader.lastOffsetDelta(header);
-            // a cleaned (sealed) segment has gaps where the cleaner dropped whole batches; the last segment has none
-            if (length < RecordBatchHeader.HEADER_SIZE - RecordBatchHeader.LOG_OVERHEAD || RecordBatchHeader.magic(header) != 2
-                    || (checkCrc ? base != expected : base < expected) || delta < 0) {
-                break;
-            }
-            int size = RecordBatchHeader.LOG_OVERHEAD + length;
-            if (pos + size > fileSize) break; // torn batch
-            MemorySegment batch = header;
-            if (checkCrc || RecordBatchHeader.isControl(header)) {
-                batch = window.view(pos, size);
-                if (batch == null) break;
-                if (checkCrc && !RecordBatchHeader.isCrcValid(batch)) break;
-            }
-            long next = base + delta + 1L;
-            producers.onAppend(batch, base);
-            s.indexBatch(pos, base, next, size, RecordBatchHeader.maxTimestamp(batch), true);
-            expected = next;
-            pos += size;
-        }
-        return pos;
-    }
-
-    private void deleteFiles(long base) throws IOException {
-        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".log")));
-        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".index")));
-        Files.deleteIfExists(dir.resolve(Segment.fileName(base, ".timeindex")));
-    }
-
     // ---- produce (caller thread) -------------------------------------------------------------
 
     /**
@@ -221,16 +152,20 @@ final class PartitionLog {
         if (dup != PartitionProducerState.APPEND) {
             // A retry of a stored batch: the original offset, acknowledged once the original is durable.
             RecordBatchHeader.setBaseOffset(batch, dup);
-            return hand(new Writer.Append(this, null, dup, dup, done, -1L), writer, nowMs);
+            Writer.Append retry = new Writer.Append(this, null, dup, dup, done, -1L);
+            hand(retry, writer, nowMs);
+            return retry;
         }
         long base = nextOffset;
         RecordBatchHeader.setBaseOffset(batch, base);
         RecordBatchHeader.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
         if (config.logAppendTime()) RecordBatchHeader.setLogAppendTime(batch, nowMs);
         long next = RecordBatchHeader.nextOffset(batch, base);
+        Writer.Append a = new Writer.Append(this, batch, base, next, done, -1L);
+        if (!hand(a, writer, nowMs)) return a; // not written: the offsets stay free for the next append
         nextOffset = next;
         producers.onAppend(batch, base);
-        return hand(new Writer.Append(this, batch, base, next, done, -1L), writer, nowMs);
+        return a;
     }
 
     /**
@@ -245,43 +180,83 @@ final class PartitionLog {
         }
         long base = nextOffset;
         RecordBatchHeader.setBaseOffset(marker, base);
-        nextOffset = base + 1;
         long pid = RecordBatchHeader.producerId(marker);
         long txnStart = -1L;
         for (ActiveProducer p : producers.activeProducers()) {
             if (p.producerId() == pid) txnStart = p.currentTxnStartOffset();
         }
+        Writer.Append a = new Writer.Append(this, marker, base, base + 1, done, txnStart);
         if (txnStart >= 0) closing.merge(txnStart, 1, Integer::sum);
+        if (!hand(a, writer, nowMs)) {
+            if (txnStart >= 0) closing.computeIfPresent(txnStart, (k, n) -> n == 1 ? null : n - 1);
+            return a;
+        }
+        nextOffset = base + 1;
         producers.onAppend(marker, base);
-        return hand(new Writer.Append(this, marker, base, base + 1, done, txnStart), writer, nowMs);
+        return a;
     }
 
     /**
      * Writes {@code a} now, under this monitor, when this thread writes inline ({@link Writer#writesInline}), else
      * queues it to the writer's thread. Once one is queued, the next ones queue behind it until the writer thread has
-     * written it, so the file holds batches in offset order either way.
+     * written it, so the file holds batches in offset order either way. The caller commits the offsets (and the
+     * producer state) only after this returns true: an inline write that fails (a full disk) fails {@code a}'s future
+     * and leaves nothing to undo, so the partition keeps working and the next append takes the same offsets.
      */
-    private Writer.Append hand(Writer.Append a, Writer writer, long nowMs) {
+    private boolean hand(Writer.Append a, Writer writer, long nowMs) {
         if (queued > 0 || !writer.writesInline()) {
             queued++;
             writer.submit(a);
-            return a;
+            return true;
         }
         try {
             writer.written(a, write(a, nowMs));
+            diskFull.writeSucceeded();
+            return true;
         } catch (IOException | RuntimeException e) {
-            a.future().completeExceptionally(Writer.writeFailure(a, e)); // write() failed the partition if it must
+            if (!(e instanceof StorageException)) diskFull.writeFailed(e);
+            a.future().completeExceptionally(Writer.writeFailure(a, e));
+            return false;
         }
-        return a;
     }
 
-    /** The writer thread writes an append it was queued ({@link #hand}); returns the segment to force for it. */
+    /**
+     * The writer thread writes an append it was queued ({@link #hand}); returns the segment to force for it. A failure
+     * fails the partition: later appends were assigned offsets after this one's. {@link #heal} undoes that.
+     */
     synchronized Segment writeQueued(Writer.Append a, long nowMs) throws IOException {
         try {
-            return write(a, nowMs);
+            Segment s = write(a, nowMs);
+            diskFull.writeSucceeded();
+            return s;
+        } catch (IOException | RuntimeException e) {
+            if (!(e instanceof StorageException) && failure == null) {
+                failure = "write to " + tp + " failed: " + e;
+                healable = true;
+                diskFull.writeFailed(e);
+            }
+            throw e;
         } finally {
             queued--;
         }
+    }
+
+    /**
+     * After a queued write failed (usually a full disk; {@link LogStorage#maintain} calls this): once nothing is queued
+     * any more, rebuilds the producer state from the batches actually in the log and takes appends again from the
+     * log's end, so the offsets of the failed appends, which nobody was told, are handed out again. True if healed.
+     */
+    synchronized boolean heal() throws IOException {
+        if (failure == null || !healable || queued > 0 || deleted) return false;
+        PartitionProducerState rebuilt = new PartitionProducerState();
+        for (Segment s : segments) Recovery.replay(s, s.size, false, rebuilt, false);
+        rebuilt.onLogStartOffset(logStart);
+        producers = rebuilt;
+        nextOffset = segments[segments.length - 1].nextOffset;
+        failure = null;
+        healable = false;
+        DiskFull.LOG.log(System.Logger.Level.INFO, tp + ": taking appends again from offset " + nextOffset);
+        return true;
     }
 
     // ---- writing (writer thread, or the assigning thread under this monitor) -------------------
@@ -311,21 +286,33 @@ final class PartitionLog {
                 active.release();
             }
             return active;
-        } catch (IOException | RuntimeException e) {
-            if (!(e instanceof StorageException)) failure = "write to " + tp + " failed: " + e;
-            throw e;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 
     private Segment roll(long base, long nowMs) throws IOException {
         // In every fsync mode a segment is forced when it is sealed: only the last segment can ever be torn,
         // which is the one recovery CRC-checks. Trimmed first, so that the force makes the shorter length durable too.
+        // The new segment is created first: if the disk is full that fails with nothing changed, and the next append
+        // tries again.
         Segment sealed = segments[segments.length - 1];
-        sealed.trimZeroZone();
-        sealed.force();
-        sealed.seal();
-        Segment s = Segment.open(dir, base, nowMs);
-        AtomicFiles.forceDirectory(dir);
+        Segment s;
+        try {
+            s = Segment.open(dir, base, nowMs);
+        } catch (UncheckedIOException e) {
+            Segment.deleteFiles(dir, base);
+            throw e.getCause();
+        }
+        try {
+            sealed.trimZeroZone();
+            sealed.force();
+            sealed.seal();
+            AtomicFiles.forceDirectory(dir);
+        } catch (IOException | RuntimeException e) {
+            s.delete();
+            throw e;
+        }
         synchronized (this) {
             Segment[] old = segments;
             Segment[] next = Arrays.copyOf(old, old.length + 1);
@@ -361,8 +348,10 @@ final class PartitionLog {
         committedWaiters.signal();
     }
 
-    void fail(String message) {
-        failure = message;
+    /** A force failed (or a queued write, already recorded by {@link #writeQueued}): appends fail until a restart. */
+    synchronized void fail(Writer.Append a, String message) {
+        if (failure == null) failure = message;
+        if (a.closesTxnAt() >= 0) closing.computeIfPresent(a.closesTxnAt(), (k, n) -> n == 1 ? null : n - 1);
     }
 
     // ---- reading (any thread) ----------------------------------------------------------------
@@ -632,15 +621,30 @@ final class PartitionLog {
     long deleteRecords(long before) {
         synchronized (this) {
             if (before <= logStart) return logStart;
-        }
-        AtomicFiles.write(dir.resolve(LOG_START_FILE), MetaCodec.longValue(before));
-        synchronized (this) {
-            logStart = Math.max(logStart, before);
+            logStart = before;
             producers.onLogStartOffset(logStart);
         }
+        // Segments first, the log-start file second: on a full disk deleting is what frees the space the file's
+        // rewrite needs. Should that write fail anyway, it is retried (retryPersist) and, as with Kafka's
+        // asynchronous log-start checkpoint, a crash before it lands only lets the records between the first
+        // remaining segment's base and the new log start reappear; no record is lost and no offset reused.
         dropSegmentsBelowLogStart();
+        logStartDirty = true;
+        retryPersist();
         signal();
         return logStart;
+    }
+
+    /** Persists a log start offset that could not be written before (metadata thread). */
+    void retryPersist() {
+        if (!logStartDirty) return;
+        try {
+            logStartDirty = false;
+            AtomicFiles.write(dir.resolve(LOG_START_FILE), MetaCodec.longValue(logStart));
+        } catch (UncheckedIOException e) {
+            logStartDirty = true;
+            diskFull.writeFailed(e);
+        }
     }
 
     /** Retention by time and size over sealed segments (the active one always stays); returns bytes deleted. */
@@ -688,38 +692,43 @@ final class PartitionLog {
         if (fsync instanceof FsyncMode.Always) AtomicFiles.forceDirectory(dir);
     }
 
-    /** Forces every segment's bytes to disk (close, interval flushes). */
-    void force() {
+    /** Forces every segment's bytes to disk (close, interval flushes); false if one could not be forced. */
+    boolean force() {
+        boolean ok = true;
         for (Segment s : segments) {
             if (!s.retain()) continue;
             try {
                 s.force();
             } catch (IOException e) {
-                // closed under us (or failed before, which its appends were told): nothing to force
+                ok = false; // closed under us (or failed before, which its appends were told): nothing to force
             } finally {
                 s.release();
             }
         }
+        return ok;
     }
 
     /**
      * Closes the files (engine close, after the writer stopped): the active segment's zero tail is trimmed and the
      * files forced, so a cleanly closed log holds exactly its batches. Waiters are woken to see the closed engine.
+     * Returns whether all of that worked (then the engine may mark the shutdown clean).
      */
-    void close() {
+    boolean close() {
         synchronized (this) {
             deleted = true;
         }
         Segment active = segments[segments.length - 1];
+        boolean clean = true;
         try {
             active.trimZeroZone();
         } catch (IOException e) {
-            // the zeros stay; recovery stops at them
+            clean = false; // the zeros stay; recovery stops at them
         }
-        force();
+        clean &= force();
         for (Segment s : segments) s.close();
         waiters.wakeAll();
         committedWaiters.wakeAll();
+        return clean && !logStartDirty;
     }
 
     /** Deletes the partition with its files (topic deletion). */

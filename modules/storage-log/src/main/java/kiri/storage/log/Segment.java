@@ -46,6 +46,7 @@ final class Segment {
     static final int MIN_ZERO_ZONE_CHUNK = 64 << 10;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final System.Logger LOG = System.getLogger("kiri.storage.log");
 
     final long baseOffset;
     final Path logPath;
@@ -80,6 +81,8 @@ final class Segment {
     private long lastTimeIndexTs = -1L;
     /** Recovery found index entries that disagreed with the log and rewrote them. */
     boolean indexRebuilt;
+    /** Rolled (or opened as an older segment): indexes trimmed and read-only. Under the partition's monitor. */
+    private volatile boolean sealed;
 
     private final AtomicInteger refs = new AtomicInteger(1);
     private volatile boolean deleted;
@@ -92,13 +95,19 @@ final class Segment {
         this.createdMs = createdMs;
         this.log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         Arena arena = Arena.ofShared();
+        Indexes ix;
         try {
-            this.indexes = new Indexes(arena, mapForAppend(indexPath, arena), mapForAppend(timeIndexPath, arena));
-        } catch (IOException | RuntimeException e) {
+            ix = new Indexes(arena, mapForAppend(indexPath, arena), mapForAppend(timeIndexPath, arena), true);
+        } catch (IOException e) { // a full disk cannot extend the sparse files: keep the indexes in memory for now
+            arena.close();
+            ix = Indexes.onHeap();
+            LOG.log(System.Logger.Level.INFO, "keeping the indexes of " + logPath + " in memory: " + e);
+        } catch (RuntimeException e) {
             arena.close();
             log.close();
             throw e;
         }
+        this.indexes = ix;
         this.nextOffset = baseOffset;
         this.writtenEnd = log.size();
     }
@@ -124,12 +133,19 @@ final class Segment {
         final Arena arena;
         final MemorySegment offsets;
         final MemorySegment times;
+        /** False for indexes kept on the heap because the files could not be grown or their pages faulted (a full disk). */
+        final boolean mapped;
         private final AtomicInteger refs = new AtomicInteger(1);
 
-        Indexes(Arena arena, MemorySegment offsets, MemorySegment times) {
+        Indexes(Arena arena, MemorySegment offsets, MemorySegment times, boolean mapped) {
             this.arena = arena;
             this.offsets = offsets;
             this.times = times;
+            this.mapped = mapped;
+        }
+
+        static Indexes onHeap() {
+            return new Indexes(null, MemorySegment.ofArray(new byte[INDEX_BYTES]), MemorySegment.ofArray(new byte[INDEX_BYTES]), false);
         }
 
         boolean retain() {
@@ -141,7 +157,7 @@ final class Segment {
         }
 
         void release() {
-            if (refs.decrementAndGet() == 0) arena.close();
+            if (refs.decrementAndGet() == 0 && arena != null) arena.close();
         }
     }
 
@@ -188,13 +204,21 @@ final class Segment {
     void delete() {
         deleted = true;
         try {
-            Files.deleteIfExists(logPath);
-            Files.deleteIfExists(indexPath);
-            Files.deleteIfExists(timeIndexPath);
+            deleteFiles(logPath.getParent(), baseOffset);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete segment " + logPath, e);
         }
         release();
+    }
+
+    /**
+     * Deletes a segment's files, the indexes first: a crash in between leaves a log without indexes (rebuilt), never
+     * indexes without their log, which recovery takes for a lost log file.
+     */
+    static void deleteFiles(Path dir, long baseOffset) throws IOException {
+        Files.deleteIfExists(dir.resolve(fileName(baseOffset, ".index")));
+        Files.deleteIfExists(dir.resolve(fileName(baseOffset, ".timeindex")));
+        Files.deleteIfExists(dir.resolve(fileName(baseOffset, ".log")));
     }
 
     boolean isDeleted() {
@@ -328,22 +352,19 @@ final class Segment {
      * compared and rewritten if they disagree).
      */
     void indexBatch(long pos, long base, long next, int len, long maxTs, boolean replay) {
-        MemorySegment index = indexes.offsets; // writer-owned while active: no pin needed
-        MemorySegment timeIndex = indexes.times;
         if (pos > 0 && pos - lastIndexedPosition >= INDEX_INTERVAL && !indexFull()) {
             int rel = (int) (base - baseOffset);
-            if (runningMaxTimestamp > lastTimeIndexTs) {
-                long at = (long) timeEntries * TIME_ENTRY;
-                if (replay && (timeIndex.get(LONG, at) != runningMaxTimestamp || timeIndex.get(INT, at + 8) != rel)) indexRebuilt = true;
-                timeIndex.set(LONG, at, runningMaxTimestamp);
-                timeIndex.set(INT, at + 8, rel);
+            boolean timeEntry = runningMaxTimestamp > lastTimeIndexTs;
+            try {
+                writeEntries(rel, pos, timeEntry, replay);
+            } catch (InternalError e) { // a page of a sparse mapped file faulted: no space left to back it
+                moveIndexesToHeap(e);
+                writeEntries(rel, pos, timeEntry, replay);
+            }
+            if (timeEntry) {
                 lastTimeIndexTs = runningMaxTimestamp;
                 timeEntries = timeEntries + 1;
             }
-            long at = (long) indexEntries * OFFSET_ENTRY;
-            if (replay && (index.get(INT, at) != rel || index.get(INT, at + 4) != (int) pos)) indexRebuilt = true;
-            index.set(INT, at, rel);
-            index.set(INT, at + 4, (int) pos);
             lastIndexedPosition = pos;
             indexEntries = indexEntries + 1;
         }
@@ -355,8 +376,52 @@ final class Segment {
         nextOffset = next;
     }
 
+    /** Writes the next entries (the time entry first, if due); changes no count, so a faulting write can be retried. */
+    private void writeEntries(int rel, long pos, boolean timeEntry, boolean replay) {
+        MemorySegment index = indexes.offsets; // writer-owned while active: no pin needed
+        MemorySegment timeIndex = indexes.times;
+        if (timeEntry) {
+            long at = (long) timeEntries * TIME_ENTRY;
+            if (replay && (timeIndex.get(LONG, at) != runningMaxTimestamp || timeIndex.get(INT, at + 8) != rel)) indexRebuilt = true;
+            timeIndex.set(LONG, at, runningMaxTimestamp);
+            timeIndex.set(INT, at + 8, rel);
+        }
+        long at = (long) indexEntries * OFFSET_ENTRY;
+        if (replay && (index.get(INT, at) != rel || index.get(INT, at + 4) != (int) pos)) indexRebuilt = true;
+        index.set(INT, at, rel);
+        index.set(INT, at + 4, (int) pos);
+    }
+
+    /**
+     * A full disk made a page of a mapped index fault ({@link InternalError}: tmpfs even on reading a hole): from now on
+     * the indexes live on the heap (2 MiB), copied from the entries written so far, whose pages exist. They reach the
+     * files when the segment is sealed ({@link #seal}), or are rebuilt from the log at the next open.
+     */
+    private void moveIndexesToHeap(InternalError cause) {
+        Indexes old = indexes;
+        if (!old.mapped) throw cause;
+        Indexes heap = Indexes.onHeap();
+        MemorySegment.copy(old.offsets, 0, heap.offsets, 0, (long) indexEntries * OFFSET_ENTRY);
+        MemorySegment.copy(old.times, 0, heap.times, 0, (long) timeEntries * TIME_ENTRY);
+        indexes = heap;
+        old.release();
+        indexRebuilt = true;
+        LOG.log(System.Logger.Level.INFO, "keeping the indexes of " + logPath + " in memory: a mapped page faulted (" + cause.getMessage() + ")");
+    }
+
     /** After a replay: clears stale entries beyond the rebuilt ones and fixes the size. */
     void finishRecovery(long validSize) throws IOException {
+        try {
+            clearStaleEntries();
+        } catch (InternalError e) {
+            moveIndexesToHeap(e); // the heap copy has no stale entries
+        }
+        if (log.size() != validSize) log.truncate(validSize);
+        size = validSize;
+        writtenEnd = validSize;
+    }
+
+    private void clearStaleEntries() {
         MemorySegment index = indexes.offsets;
         MemorySegment timeIndex = indexes.times;
         for (long at = (long) indexEntries * OFFSET_ENTRY; at + OFFSET_ENTRY <= INDEX_BYTES; at += OFFSET_ENTRY) {
@@ -370,9 +435,6 @@ final class Segment {
             timeIndex.set(INT, at + 8, 0);
             indexRebuilt = true;
         }
-        if (log.size() != validSize) log.truncate(validSize);
-        size = validSize;
-        writtenEnd = validSize;
     }
 
     /**
@@ -381,20 +443,42 @@ final class Segment {
      * once the lookups using it finish. Under the partition's monitor (or recovery).
      */
     void seal() throws IOException {
+        if (sealed) return;
         Indexes old = indexes;
-        if (old.offsets.byteSize() != INDEX_BYTES) return; // already sealed
         long offsetBytes = (long) indexEntries * OFFSET_ENTRY;
         long timeBytes = (long) timeEntries * TIME_ENTRY;
-        old.offsets.asSlice(0, offsetBytes).force();
-        old.times.asSlice(0, timeBytes).force();
         Arena arena = Arena.ofShared();
         try {
-            indexes = new Indexes(arena, mapSealed(indexPath, offsetBytes, arena), mapSealed(timeIndexPath, timeBytes, arena));
+            if (old.mapped) {
+                old.offsets.asSlice(0, offsetBytes).force();
+                old.times.asSlice(0, timeBytes).force();
+            } else {
+                writeIndexFile(indexPath, old.offsets, offsetBytes);
+                writeIndexFile(timeIndexPath, old.times, timeBytes);
+            }
+            indexes = new Indexes(arena, mapSealed(indexPath, offsetBytes, arena), mapSealed(timeIndexPath, timeBytes, arena), true);
         } catch (IOException | RuntimeException e) {
             arena.close();
-            throw e;
+            if (old.mapped) throw e;
+            // still no space for the files: a right-sized heap copy serves until the next open rebuilds them
+            indexes = new Indexes(null, MemorySegment.ofArray(old.offsets.asSlice(0, offsetBytes).toArray(ValueLayout.JAVA_BYTE)),
+                    MemorySegment.ofArray(old.times.asSlice(0, timeBytes).toArray(ValueLayout.JAVA_BYTE)), false);
+            sealed = true;
+            old.release();
+            return;
         }
+        sealed = true;
         old.release();
+    }
+
+    /** Writes the first {@code bytes} of a heap index to its file (sealing after a full disk moved it to the heap). */
+    private static void writeIndexFile(Path path, MemorySegment entries, long bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+            ByteBuffer b = entries.asSlice(0, bytes).asByteBuffer();
+            while (b.hasRemaining()) ch.write(b);
+            ch.force(true);
+        }
     }
 
     private static MemorySegment mapSealed(Path path, long bytes, Arena arena) throws IOException {
@@ -405,7 +489,7 @@ final class Segment {
     }
 
     boolean isSealed() {
-        return indexes.offsets.byteSize() != INDEX_BYTES;
+        return sealed;
     }
 
     // ---- lookups (any thread, segment retained) ----------------------------------------------

@@ -12,12 +12,14 @@ import kiri.storage.api.KafkaUuid;
 
 /**
  * Topic metadata, one file per topic: {@code topics/<topic id>.topic} holds one {@link MetaCodec.StoredTopic},
- * written crash-safely ({@link AtomicFiles}). Creating, changing or deleting a topic writes or deletes that one
+ * written crash-safely ({@link AtomicFiles}) and closed by a CRC32C like every metadata file ({@link MetaCodec}). Creating, changing or deleting a topic writes or deletes that one
  * file, so the cost of a change does not grow with the number of topics.
  *
  * <p>Directories written before this layout keep every topic in one {@code topics.meta}; {@link #load} migrates
  * it: each topic's file is written, then {@code topics.meta} is deleted. A crash in between leaves
  * {@code topics.meta} in place and the next open migrates again (it rewrites the same files).
+ *
+ * <p>An unreadable file (or {@code topics.meta}) stops the open with one line naming it ({@link MetaFiles}).
  *
  * <p>Threading: the engine's metadata thread (and its constructor) only.
  */
@@ -37,15 +39,15 @@ final class TopicStore {
     /** Every stored topic (migrating a legacy {@code topics.meta} first); removes temp files of interrupted writes. */
     List<MetaCodec.StoredTopic> load() {
         Path legacy = root.resolve(LEGACY_FILE);
-        byte[] old = AtomicFiles.read(legacy);
+        List<MetaCodec.StoredTopic> old = MetaFiles.read(legacy, MetaCodec::topics);
         if (old != null) {
-            for (MetaCodec.StoredTopic t : MetaCodec.decode(legacy, old, MetaCodec::topics)) put(t);
+            for (MetaCodec.StoredTopic t : old) put(t);
             AtomicFiles.delete(legacy);
         }
         List<MetaCodec.StoredTopic> out = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path f : entries) {
-                if (f.getFileName().toString().endsWith(SUFFIX)) out.add(MetaCodec.decode(f, Files.readAllBytes(f), MetaCodec::topic));
+                if (f.getFileName().toString().endsWith(SUFFIX)) out.add(MetaFiles.decode(f, Files.readAllBytes(f), MetaCodec::topic));
                 else Files.deleteIfExists(f);
             }
         } catch (IOException e) {
@@ -59,9 +61,17 @@ final class TopicStore {
         AtomicFiles.write(file(topic.id()), MetaCodec.topic(topic));
     }
 
-    /** Deletes the topic's file; once this returns, the topic stays deleted after a crash. */
+    /**
+     * Deletes the topic's file; once this returns, the topic stays deleted after a crash. The directory is forced even
+     * if the file is already gone: a retry after a failed force must still make the deletion durable.
+     */
     void remove(UUID topicId) {
-        AtomicFiles.delete(file(topicId));
+        try {
+            Files.deleteIfExists(file(topicId));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + file(topicId), e);
+        }
+        AtomicFiles.forceDirectory(dir);
     }
 
     private Path file(UUID topicId) {

@@ -270,7 +270,7 @@ final class Writer implements Runnable {
                 a.partition().publish(a);
                 touched.add(a.partition());
             } else if (!(failures[i] instanceof StorageException)) {
-                a.partition().fail("write to " + a.partition().tp + " failed: " + failures[i]);
+                a.partition().fail(a, "write to " + a.partition().tp + " failed: " + failures[i]);
             }
         }
         for (PartitionLog p : touched) p.signal();

@@ -22,6 +22,7 @@ import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
@@ -188,6 +189,7 @@ class LogRecoveryTest {
         try (RandomAccessFile f = new RandomAccessFile(activeLog().toFile(), "rw")) {
             f.setLength(keep + sizes.get(3) / 2); // the 4th batch torn in the middle, the 5th gone
         }
+        Files.delete(dir.resolve(CleanShutdown.FILE)); // as a crash leaves it: a torn tail is only possible then
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(6, await(s.offsets(TP)).highWatermark());
             assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
@@ -201,30 +203,108 @@ class LogRecoveryTest {
         }
     }
 
+    /** Finding 3 of issue 15: one flipped bit mid-segment used to drop every record after it, silently. */
     @Test
-    void aCorruptBatchAndEverythingAfterItAreDropped() throws Exception {
+    void aFlippedBitMidSegmentNeverDropsTheRecordsAfterIt() throws Exception {
         List<Long> sizes;
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
             sizes = produceBatches(s, 5);
         }
         long third = sizes.get(0) + sizes.get(1);
-        try (RandomAccessFile f = new RandomAccessFile(activeLog().toFile(), "rw")) {
-            long at = third + RecordBatchHeader.HEADER_SIZE + 3; // a byte of the 3rd batch's first record
+        long logSize = Files.size(activeLog());
+        flip(activeLog(), third + RecordBatchHeader.HEADER_SIZE + 3); // a byte of the 3rd batch's first record
+        // After a clean shutdown nothing is scanned: every record is still served, the damaged batch as stored
+        // (a consumer's CRC check reports it), none dropped.
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(10, await(s.offsets(TP)).highWatermark());
+            assertEquals(logSize, fetchAll(s, TP, 0).length);
+        }
+        // After a crash the active segment is CRC-checked: a bad batch with intact ones after it is damage, not a torn
+        // tail, and the open refuses, naming the file, the byte, the offset and the way to accept the loss.
+        Files.delete(dir.resolve(CleanShutdown.FILE));
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+        assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, e.errorCode());
+        String rel = dir.relativize(activeLog()).toString();
+        assertTrue(e.getMessage().startsWith("cannot open file:" + dir + ": partition t-0: " + rel + " is damaged at byte "
+                + third + " (offset 4): a CRC mismatch; 4 records in 2 intact batches follow it"), e.getMessage());
+        assertTrue(e.getMessage().contains("?recover=truncate"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertEquals(logSize, Files.size(activeLog()), "nothing was changed");
+        assertThrows(StorageException.class, () -> Harness.open(dir), "and it refuses again, the same way");
+        // The operator accepts the loss: the log is cut at the damage, and offsets go on after the highest one seen.
+        try (LogStorage s = Harness.open(dir, "recover=truncate", new Harness.Clock())) {
+            assertEquals(List.of(0L, 1L, 2L, 3L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
+            assertEquals(10, await(s.offsets(TP)).highWatermark());
+            assertEquals(sizes.get(2) + sizes.get(3) + sizes.get(4), s.partitionLog(TP).truncatedBytes);
+            assertEquals(10, produce(s, TP, KafkaBatches.plain(1)), "no offset is handed out twice");
+        }
+        try (LogStorage s = Harness.open(dir)) { // the accepted gap stays accepted
+            assertEquals(List.of(0L, 1L, 2L, 3L, 10L), allOffsets(s, TP, 0));
+            assertEquals(List.of(10L), allOffsets(s, TP, 5));
+        }
+    }
+
+    /** Every offset from {@code from} up to the high watermark, fetch after fetch (one fetch reads one segment). */
+    static List<Long> allOffsets(LogStorage s, TopicPartition tp, long from) throws Exception {
+        List<Long> out = new ArrayList<>();
+        long hwm = await(s.offsets(tp)).highWatermark();
+        while (from < hwm) {
+            List<Long> got = KafkaBatches.offsets(fetchAll(s, tp, from));
+            if (got.isEmpty()) break;
+            for (long o : got) if (o >= from) out.add(o);
+            from = got.getLast() + 1;
+        }
+        return out;
+    }
+
+    static void flip(Path file, long at) throws java.io.IOException {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
             f.seek(at);
             int b = f.read();
             f.seek(at);
             f.write(b ^ 0x5A);
         }
-        try (LogStorage s = Harness.open(dir)) {
-            assertEquals(4, await(s.offsets(TP)).highWatermark());
-            assertEquals(List.of(0L, 1L, 2L, 3L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
-            assertEquals(sizes.get(2) + sizes.get(3) + sizes.get(4), s.partitionLog(TP).truncatedBytes);
+    }
+
+    /** Finding 3: a missing middle segment used to drop every later segment, and new produces reused their offsets. */
+    @Test
+    void aMissingMiddleSegmentIsRefusedAndNeverCostsTheLaterOnes() throws Exception {
+        Harness.Clock clock = new Harness.Clock();
+        try (LogStorage s = Harness.open(dir, "", clock)) {
+            Harness.topic(s, "t", 1, Map.of("segment.ms", "1000"));
+            for (int seg = 0; seg < 4; seg++) {
+                produceBatches(s, 3); // 6 offsets per segment
+                clock.advance(2_000);
+            }
+            assertEquals(4, segmentsOf(s, TP).size());
         }
+        Path partition = activeLog().getParent();
+        Files.delete(partition.resolve(Segment.fileName(6, ".log")));
+        for (boolean clean : new boolean[] {true, false}) {
+            if (!clean) Files.deleteIfExists(dir.resolve(CleanShutdown.FILE));
+            StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir, "", clock));
+            assertTrue(e.getMessage().contains(dir.relativize(partition.resolve(Segment.fileName(6, ".log"))) + " is missing"),
+                    e.getMessage());
+        }
+        try (LogStorage s = Harness.open(dir, "recover=truncate", clock)) {
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 12L, 13L, 14L, 15L, 16L, 17L, 18L, 19L, 20L, 21L, 22L, 23L),
+                    allOffsets(s, TP, 0));
+            assertEquals(24, produce(s, TP, KafkaBatches.plain(1)));
+        }
+        try (LogStorage s = Harness.open(dir, "", clock)) { // accepted once, for good
+            assertEquals(25, await(s.offsets(TP)).highWatermark());
+        }
+        // Without index files left behind, the gap between the segments tells.
+        Files.delete(partition.resolve(Segment.fileName(12, ".log")));
+        Files.delete(partition.resolve(Segment.fileName(12, ".index")));
+        Files.delete(partition.resolve(Segment.fileName(12, ".timeindex")));
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir, "", clock));
+        assertTrue(e.getMessage().contains("offsets 6 to 17 are missing"), e.getMessage());
     }
 
     @Test
-    void aSegmentAfterALostTailIsDroppedSoOffsetsStayContiguous() throws Exception {
+    void aSealedSegmentThatLostItsTailIsRefusedOrKeptWithItsGap() throws Exception {
         Harness.Clock clock = new Harness.Clock();
         long lastSize;
         try (LogStorage s = Harness.open(dir, "", clock)) {
@@ -244,11 +324,12 @@ class LogRecoveryTest {
         try (RandomAccessFile f = new RandomAccessFile(first.toFile(), "rw")) {
             f.setLength(f.length() - lastSize); // the first segment's last batch (offsets 4-5) lost at a batch boundary
         }
-        try (LogStorage s = Harness.open(dir, "", clock)) {
-            assertEquals(4, await(s.offsets(TP)).highWatermark());
-            assertEquals(1, segmentsOf(s, TP).size());
-            assertEquals(List.of(0L, 1L, 2L, 3L), KafkaBatches.offsets(fetchAll(s, TP, 0)));
-            assertEquals(4, produce(s, TP, KafkaBatches.plain(1)));
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir, "", clock));
+        assertTrue(e.getMessage().contains("offsets 4 to 5 are missing"), e.getMessage());
+        try (LogStorage s = Harness.open(dir, "recover=truncate", clock)) {
+            assertEquals(8, await(s.offsets(TP)).highWatermark());
+            assertEquals(List.of(0L, 1L, 2L, 3L, 6L, 7L), allOffsets(s, TP, 0));
+            assertEquals(8, produce(s, TP, KafkaBatches.plain(1)));
         }
     }
 
@@ -321,5 +402,47 @@ class LogRecoveryTest {
         StorageException e = assertThrows(StorageException.class, () -> new LogStorageProvider().open(
                 StorageUrl.parse("file:" + dir), new StorageContext(0, "another-cluster", "localhost", 9092)));
         assertEquals(ErrorCodes.INCONSISTENT_CLUSTER_ID, e.errorCode());
+    }
+
+    /**
+     * Clean shutdown and lazy partitions: the marker's verdict is taken at open. A partition whose directory was lost
+     * while the broker was down is refused at open even though it holds nothing to open; once the loss is accepted it
+     * is an empty partition that the next open leaves unopened, and its recorded end offset still goes into the next
+     * marker, so losing it again is noticed again rather than its offsets starting over at 0.
+     */
+    @Test
+    void aPartitionLostWhileDownIsNoticedAtOpenEvenWhenItWouldOpenLazily() throws Exception {
+        TopicPartition idle = new TopicPartition("t", 1);
+        Path lost;
+        try (LogStorage s = Harness.open(dir)) {
+            TopicInfo t = Harness.topic(s, "t", 2, Map.of());
+            lost = dir.resolve("data").resolve(KafkaUuid.toString(t.id()) + "-1");
+            produce(s, TP, KafkaBatches.plain("a", 3, 1_000L));
+            produce(s, idle, KafkaBatches.plain("b", 2, 1_000L));
+        }
+        for (int round = 0; round < 2; round++) {
+            AtomicFiles.deleteRecursively(lost);
+            StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+            assertTrue(e.getMessage().contains("partition t-1: the log ends at offset 0 but ended at 2 at the last clean shutdown"),
+                    e.getMessage());
+            assertFalse(Files.exists(lost), "nothing was changed");
+            try (LogStorage s = Harness.open(dir, "recover=truncate", new Harness.Clock())) {
+                assertEquals(2, await(s.offsets(idle)).highWatermark(), "offsets go on after the lost ones");
+            }
+            // Now empty, the partition is left for its first use; its recorded end is carried into the next marker,
+            // so the second round notices the loss again.
+            try (LogStorage s = Harness.open(dir)) {
+                assertTrue(s.isOpen(TP), "a partition with data is recovered at open");
+                assertFalse(s.isOpen(idle), "an empty one is left for its first use");
+            }
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertFalse(s.isOpen(idle));
+            assertEquals(2, produce(s, idle, KafkaBatches.plain(1)), "opened on first use, it goes on at its end");
+        }
+        try (LogStorage s = Harness.open(dir)) {
+            assertTrue(s.isOpen(idle), "it holds data now");
+            assertEquals(List.of(2L), KafkaBatches.offsets(fetchAll(s, idle, 2)));
+        }
     }
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -70,8 +71,8 @@ class TopicMetadataTest {
         // rewrite the metadata as the previous layout had it: one topics.meta, no topics/
         for (Path f : list(dir.resolve("topics"))) Files.delete(f);
         Files.delete(dir.resolve("topics"));
-        Files.write(dir.resolve(TopicStore.LEGACY_FILE), MetaCodec.topics(List.of(
-                new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000")))));
+        Files.write(dir.resolve(TopicStore.LEGACY_FILE), formatVersion1(MetaCodec.topics(List.of(
+                new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000"))))));
         try (LogStorage s = Harness.open(dir)) {
             TopicInfo t = Harness.topics(s).getFirst();
             assertEquals(info.id(), t.id());
@@ -80,6 +81,30 @@ class TopicMetadataTest {
             assertFalse(Files.exists(dir.resolve(TopicStore.LEGACY_FILE)), "migrated");
             assertEquals(List.of(dir.resolve("topics").resolve(KafkaUuid.toString(info.id()) + TopicStore.SUFFIX)), list(dir.resolve("topics")));
         }
+    }
+
+    /** The content as Kiri wrote it before metadata files had a checksum: format version 1, no CRC32C at the end. */
+    static byte[] formatVersion1(byte[] current) {
+        byte[] old = Arrays.copyOf(current, current.length - 4);
+        old[3] = 1;
+        return old;
+    }
+
+    @Test
+    void aCorruptTopicsMetaStopsTheOpenNamingItAndMigratesNothing() throws Exception {
+        try (LogStorage s = Harness.open(dir)) {
+            Harness.topic(s, "t");
+        }
+        for (Path f : list(dir.resolve("topics"))) Files.delete(f);
+        byte[] legacy = formatVersion1(MetaCodec.topics(List.of(
+                new MetaCodec.StoredTopic("old", KafkaUuid.random(), 1, (short) 1, Map.of("retention.ms", "1000")))));
+        Path file = dir.resolve(TopicStore.LEGACY_FILE);
+        Files.write(file, Arrays.copyOf(legacy, legacy.length - 3));
+        StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
+        assertTrue(e.getMessage().startsWith("cannot open file:" + dir + ": " + file + " is corrupt at byte "), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertTrue(Files.exists(file), "kept for the operator");
+        assertEquals(0, count(dir.resolve("topics")), "nothing migrated");
     }
 
     @Test
@@ -120,6 +145,50 @@ class TopicMetadataTest {
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(List.of("kept", "new0"), Harness.topics(s).stream().map(TopicInfo::name).toList());
         }
+    }
+
+    /**
+     * A topic whose file cannot be deleted (here: a non-empty directory in its place) is deleted all the same, data
+     * first; housekeeping retries its file, and until that works a topic of the same name cannot be created (two
+     * files of one name would meet at the next open) and a close does not mark the shutdown clean.
+     */
+    @Test
+    void aTopicWhoseFileCannotBeDeletedIsDeletedAndItsFileRetried() throws Exception {
+        Path blocker;
+        try (LogStorage s = Harness.open(dir)) {
+            TopicInfo gone = Harness.topic(s, "gone");
+            await(s.produce(null, new TopicPartition("gone", 0), KafkaBatches.plain("r", 3, 1_000L)));
+            blocker = block(gone);
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of("gone")));
+            assertEquals(List.of(), Harness.topics(s));
+            assertEquals(0, dirs(dir.resolve("data")), "the data is deleted at once");
+            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.createTopic(new NewTopic("gone", 1, (short) 1, Map.of()), false)));
+            await(s.maintain(0));
+            assertTrue(Files.exists(blocker), "still failing");
+        }
+        assertFalse(Files.exists(dir.resolve(CleanShutdown.FILE)), "metadata lagged: not a clean shutdown");
+        Files.delete(blocker);
+        Files.delete(blocker.getParent());
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of(), Harness.topics(s));
+            blocker = block(Harness.topic(s, "other"));
+            await(s.deleteTopic(kiri.storage.api.TopicRef.of("other")));
+            Files.delete(blocker);
+            await(s.maintain(0)); // the retry works now
+            assertEquals(0, count(dir.resolve("topics")), "the file is gone");
+            Harness.topic(s, "other");
+        }
+        assertTrue(Files.exists(dir.resolve(CleanShutdown.FILE)));
+        try (LogStorage s = Harness.open(dir)) {
+            assertEquals(List.of("other"), Harness.topics(s).stream().map(TopicInfo::name).toList());
+        }
+    }
+
+    /** Puts a non-empty directory where the topic's file is, so that deleting the file fails; returns the file in it. */
+    private Path block(TopicInfo t) throws IOException {
+        Path file = dir.resolve("topics").resolve(KafkaUuid.toString(t.id()) + TopicStore.SUFFIX);
+        Files.delete(file);
+        return Files.createFile(Files.createDirectories(file).resolve("blocker"));
     }
 
     static String name(int i) {

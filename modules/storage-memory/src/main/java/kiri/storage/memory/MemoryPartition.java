@@ -59,8 +59,11 @@ final class MemoryPartition {
     final DataWaiters uncommittedWaiters = new DataWaiters(() -> highWatermark);
     final DataWaiters committedWaiters = new DataWaiters(() -> lastStable);
 
-    MemoryPartition(TopicPartition tp) {
+    private final MemoryCap cap;
+
+    MemoryPartition(TopicPartition tp, MemoryCap cap) {
         this.tp = tp;
+        this.cap = cap;
     }
 
     PartitionOffsets offsets() {
@@ -93,7 +96,15 @@ final class MemoryPartition {
         RecordBatchHeader.setBaseOffset(batch, base);
         RecordBatchHeader.setPartitionLeaderEpoch(batch, leaderEpoch);
         if (appendTimeMs >= 0) RecordBatchHeader.setLogAppendTime(batch, appendTimeMs);
-        byte[] copy = new byte[Math.toIntExact(batch.byteSize())];
+        cap.reserve(batch.byteSize(), tp);
+        byte[] copy;
+        try {
+            copy = new byte[Math.toIntExact(batch.byteSize())];
+        } catch (OutOfMemoryError e) {
+            cap.release(batch.byteSize());
+            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "memory:// store is out of heap storing "
+                    + batch.byteSize() + " bytes for " + tp);
+        }
         MemorySegment stored = MemorySegment.ofArray(copy);
         MemorySegment.copy(batch, 0, stored, 0, copy.length);
         store(stored, base);
@@ -105,6 +116,7 @@ final class MemoryPartition {
         long base = highWatermark;
         MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
         ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        cap.add(marker.byteSize());
         store(marker, base);
     }
 
@@ -287,6 +299,7 @@ final class MemoryPartition {
         logStart = newStart;
         while (head < batches.size() && batches.get(head).nextOffset() <= newStart) {
             bytes -= batches.get(head).bytes().byteSize();
+            cap.release(batches.get(head).bytes().byteSize());
             batches.set(head, null);
             head++;
         }
@@ -378,6 +391,7 @@ final class MemoryPartition {
             removed = true;
             batches.clear();
             head = 0;
+            cap.release(bytes);
             bytes = 0;
         }
         uncommittedWaiters.wakeAll();

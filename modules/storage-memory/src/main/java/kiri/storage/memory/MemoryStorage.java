@@ -36,18 +36,26 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
     /** Compacted topics' cleaner; housekeeping thread only. */
     private final MemoryCleaner cleaner = new MemoryCleaner();
 
+    private final MemoryCap cap;
+
+    /** With the default cap (half the heap). */
     MemoryStorage(StorageContext context) {
+        this(context, new MemoryCap(MemoryCap.defaultMax()));
+    }
+
+    MemoryStorage(StorageContext context, MemoryCap cap) {
         super(context);
+        this.cap = cap;
     }
 
     @Override
     public String describe() {
-        return "memory:// (everything in memory, lost when the broker stops)";
+        return "memory:// (everything in memory, lost when the broker stops; max.bytes " + cap.max() + ")";
     }
 
     @Override
     protected MemoryPartition newPartition(TopicPartition tp) {
-        return new MemoryPartition(tp);
+        return new MemoryPartition(tp, cap);
     }
 
     @Override

@@ -17,13 +17,17 @@ public final class MemoryStorageProvider implements StorageProvider {
         return "memory";
     }
 
-    /** @throws IllegalArgumentException if the URL has a location or parameters ({@code memory://} takes none) */
+    /**
+     * {@code memory://} or {@code memory://?max.bytes=N} (see {@link MemoryCap}).
+     *
+     * @throws IllegalArgumentException if the URL has a location, another parameter or a bad {@code max.bytes}
+     */
     @Override
     public Storage open(StorageUrl url, StorageContext context) {
         if (!url.location().isEmpty()) {
             throw new IllegalArgumentException("storage URL '" + url + "': memory:// takes no location");
         }
-        url.requireOnlyParams();
-        return new MemoryStorage(context);
+        url.requireOnlyParams("max.bytes");
+        return new MemoryStorage(context, MemoryCap.parse(url.param("max.bytes", null), url.raw()));
     }
 }

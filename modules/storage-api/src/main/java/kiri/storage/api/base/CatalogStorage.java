@@ -119,6 +119,23 @@ public abstract class CatalogStorage<P> implements Storage {
     }
 
     /**
+     * Adds a topic the engine keeps in its own store (loaded on open, or just stored by the engine), with
+     * its stored id; its partitions come from {@link #newPartition} and are led by this node.
+     *
+     * @return the topic's info as the catalogue now holds it
+     */
+    protected final TopicInfo restoreTopic(String name, java.util.UUID id, int partitionCount, short replicationFactor,
+                                           Map<String, String> configs) {
+        synchronized (adminLock) {
+            TopicInfo info = new TopicInfo(name, id, catalog.partitionInfos(0, partitionCount, List.of()), replicationFactor, configs);
+            List<P> partitions = new ArrayList<>(partitionCount);
+            for (int i = 0; i < partitionCount; i++) partitions.add(newPartition(new TopicPartition(name, i)));
+            catalog.add(CatalogTopic.of(info, partitions));
+            return info;
+        }
+    }
+
+    /**
      * Runs {@code append} for a transactional batch under its transaction's lock, after checking that
      * {@code transactionalId}'s current producer wrote the batch; the partition joins the transaction
      * (Kafka's transaction version 2 adds it implicitly).

@@ -1,0 +1,336 @@
+package kiri.storage.postgres;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.ControlBatches;
+import kiri.storage.api.DataWaiters;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.PartitionOffsets;
+import kiri.storage.api.PartitionProducerState;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+
+/**
+ * One partition of the postgres engine. The batches live in {@code kiri_batches}; this object keeps what
+ * the broker answers without a query (high watermark, last stable offset, log start, producer state),
+ * loaded from the database on first use and again after any failed write (so a write whose commit is in
+ * doubt is re-read, and a retry is recognised as a duplicate).
+ *
+ * <p>Writes (appends, markers, DeleteRecords, retention) are jobs on a queue that one pool thread at a time
+ * drains: consecutive appends and markers share one database transaction (group commit), which takes the
+ * offsets with {@code UPDATE kiri_partitions SET next_offset = next_offset + n ... RETURNING}; if the
+ * returned range is not where this broker expected (another broker appended) the group fails retriably
+ * and the partition is reloaded. Producer state and offsets are read under this object's monitor.
+ */
+final class PgPartition {
+    private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    /** A write, completed after its transaction. */
+    sealed interface Job {
+        CompletableFuture<Void> done();
+    }
+
+    record Append(MemorySegment batch, long appendTimeMs, int leaderEpoch, CompletableFuture<Void> done) implements Job {}
+
+    record Marker(long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs, CompletableFuture<Void> done) implements Job {}
+
+    /** Moves the log start offset to {@code offset} (never back) and deletes the batches wholly below it. */
+    record Truncate(long offset, CompletableFuture<Void> done) implements Job {}
+
+    /** Nothing to write: completes once the partition is loaded. */
+    record Load(CompletableFuture<Void> done) implements Job {}
+
+    final TopicPartition tp;
+    final UUID topicId;
+    private final PgPool pool;
+    private final PgNotifier notifier;
+    private final ConcurrentLinkedQueue<Job> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean draining = new AtomicBoolean();
+
+    private PartitionProducerState producers = new PartitionProducerState(); // guarded by this
+    private volatile boolean loaded;
+    private volatile boolean removed;
+    private volatile long highWatermark;
+    private volatile long lastStable;
+    private volatile long logStart;
+
+    final DataWaiters uncommittedWaiters = new DataWaiters(() -> highWatermark);
+    final DataWaiters committedWaiters = new DataWaiters(() -> lastStable);
+
+    PgPartition(TopicPartition tp, UUID topicId, PgPool pool, PgNotifier notifier) {
+        this.tp = tp;
+        this.topicId = topicId;
+        this.pool = pool;
+        this.notifier = notifier;
+    }
+
+    boolean isLoaded() {
+        return loaded;
+    }
+
+    PartitionOffsets offsets() {
+        long ls = logStart;
+        long hwm = highWatermark;
+        return new PartitionOffsets(ls, Math.max(ls, Math.min(lastStable, hwm)), hwm);
+    }
+
+    /** Completes once the in-memory state is loaded (at once if it is). */
+    CompletableFuture<Void> ready() {
+        return loaded ? CompletableFuture.completedFuture(null) : submit(new Load(new CompletableFuture<>()));
+    }
+
+    /** Queues a write and makes sure a pool thread drains the queue. */
+    CompletableFuture<Void> submit(Job job) {
+        if (removed) {
+            job.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+            return job.done();
+        }
+        queue.add(job);
+        schedule();
+        return job.done();
+    }
+
+    private void schedule() {
+        if (!queue.isEmpty() && draining.compareAndSet(false, true)) {
+            pool.tx(this::drain).whenComplete((v, e) -> {
+                draining.set(false);
+                schedule(); // jobs queued while the last drain committed
+            });
+        }
+    }
+
+    /** Another broker appended: our view is stale; reload it now and wake the long polls it satisfies. */
+    void invalidate() {
+        loaded = false;
+        ready().whenComplete((v, e) -> {
+            if (e == null) {
+                signal();
+            } else { // could not reload: let the waiters re-fetch and meet the error
+                uncommittedWaiters.wakeAll();
+                committedWaiters.wakeAll();
+            }
+        });
+    }
+
+    // ---- the drain (one pool thread at a time) ------------------------------------------------------
+
+    private Void drain(Connection c) throws SQLException {
+        List<Job> jobs = new ArrayList<>();
+        for (Job j; (j = queue.poll()) != null; ) jobs.add(j);
+        try {
+            if (!loaded) load(c);
+            int i = 0;
+            while (i < jobs.size()) {
+                int end = i;
+                while (end < jobs.size() && (jobs.get(end) instanceof Append || jobs.get(end) instanceof Marker)) end++;
+                if (end > i) {
+                    appendGroup(c, jobs.subList(i, end));
+                    i = end;
+                } else {
+                    Job j = jobs.get(i++);
+                    if (j instanceof Truncate t) truncate(c, t.offset());
+                    c.commit();
+                    j.done().complete(null);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            loaded = false;
+            RuntimeException failure = e instanceof SQLException s ? PgPool.failure(s) : (RuntimeException) e;
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the pool discards the connection
+            }
+            for (Job j : jobs) j.done().completeExceptionally(failure);
+            if (e instanceof SQLException s) throw s;
+        }
+        return null;
+    }
+
+    private void load(Connection c) throws SQLException {
+        long next;
+        long start;
+        try (PreparedStatement q = c.prepareStatement(
+                "SELECT next_offset, log_start_offset FROM kiri_partitions WHERE topic_id = ? AND partition = ?")) {
+            q.setObject(1, topicId);
+            q.setInt(2, tp.partition());
+            try (ResultSet rs = q.executeQuery()) {
+                if (!rs.next()) {
+                    removed = true;
+                    throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " is not in the database");
+                }
+                next = rs.getLong(1);
+                start = rs.getLong(2);
+            }
+        }
+        // Producer state from the stored headers (whole batches only for markers, whose body says commit or abort).
+        PartitionProducerState state = new PartitionProducerState();
+        try (PreparedStatement q = c.prepareStatement("SELECT base_offset, CASE WHEN flags & 32 <> 0 THEN bytes"
+                + " ELSE substring(bytes FROM 1 FOR 61) END FROM kiri_batches WHERE topic_id = ? AND partition = ?"
+                + " AND producer_id >= 0 ORDER BY base_offset")) {
+            q.setFetchSize(1000);
+            q.setObject(1, topicId);
+            q.setInt(2, tp.partition());
+            try (ResultSet rs = q.executeQuery()) {
+                while (rs.next()) state.onAppend(MemorySegment.ofArray(rs.getBytes(2)), rs.getLong(1));
+            }
+        }
+        state.onLogStartOffset(start);
+        synchronized (this) {
+            producers = state;
+            logStart = start;
+            highWatermark = next;
+            lastStable = state.lastStableOffset(next);
+            loaded = true;
+        }
+    }
+
+    private void appendGroup(Connection c, List<Job> group) throws SQLException {
+        long expectedBase = highWatermark;
+        long next = expectedBase;
+        List<Job> stored = new ArrayList<>(group.size());
+        List<byte[]> bytes = new ArrayList<>(group.size());
+        List<Long> bases = new ArrayList<>(group.size());
+        synchronized (this) {
+            for (Job j : group) {
+                MemorySegment segment;
+                if (j instanceof Append a) {
+                    long dup;
+                    try {
+                        dup = producers.check(a.batch());
+                    } catch (StorageException e) {
+                        j.done().completeExceptionally(e);
+                        continue;
+                    }
+                    if (dup != PartitionProducerState.APPEND) {
+                        RecordBatchHeader.setBaseOffset(a.batch(), dup);
+                        stored.add(j);
+                        bytes.add(null);
+                        bases.add(dup);
+                        continue;
+                    }
+                    RecordBatchHeader.setBaseOffset(a.batch(), next);
+                    RecordBatchHeader.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
+                    if (a.appendTimeMs() >= 0) RecordBatchHeader.setLogAppendTime(a.batch(), a.appendTimeMs());
+                    segment = MemorySegment.ofArray(a.batch().toArray(BYTE));
+                } else {
+                    Marker m = (Marker) j;
+                    segment = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
+                    ControlBatches.write(segment, next, m.leaderEpoch(), m.producerId(), m.epoch(), m.commit(), 0, m.nowMs());
+                }
+                producers.onAppend(segment, next); // tentative: a failed commit reloads the partition
+                stored.add(j);
+                bytes.add((byte[]) segment.heapBase().orElseThrow());
+                bases.add(next);
+                next = RecordBatchHeader.nextOffset(segment, next);
+            }
+        }
+        long count = next - expectedBase;
+        if (count > 0) {
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO kiri_batches (topic_id, partition, base_offset, last_offset,"
+                    + " max_timestamp, producer_id, producer_epoch, base_sequence, flags, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (int k = 0; k < stored.size(); k++) {
+                    byte[] b = bytes.get(k);
+                    if (b == null) continue; // duplicate
+                    MemorySegment s = MemorySegment.ofArray(b);
+                    ins.setObject(1, topicId);
+                    ins.setInt(2, tp.partition());
+                    ins.setLong(3, bases.get(k));
+                    ins.setLong(4, RecordBatchHeader.nextOffset(s, bases.get(k)) - 1);
+                    ins.setLong(5, RecordBatchHeader.maxTimestamp(s));
+                    ins.setLong(6, RecordBatchHeader.producerId(s));
+                    ins.setShort(7, RecordBatchHeader.producerEpoch(s));
+                    ins.setInt(8, RecordBatchHeader.baseSequence(s));
+                    ins.setShort(9, RecordBatchHeader.attributes(s));
+                    ins.setBytes(10, b);
+                    ins.addBatch();
+                }
+                ins.executeBatch();
+            }
+            try (PreparedStatement up = c.prepareStatement("UPDATE kiri_partitions SET next_offset = next_offset + ?"
+                    + " WHERE topic_id = ? AND partition = ? RETURNING next_offset")) {
+                up.setLong(1, count);
+                up.setObject(2, topicId);
+                up.setInt(3, tp.partition());
+                try (ResultSet rs = up.executeQuery()) {
+                    if (!rs.next()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+                    if (rs.getLong(1) != next) {
+                        throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "Partition " + tp
+                                + " was appended to by another broker meanwhile; retry");
+                    }
+                }
+            }
+            notifier.notify(c, topicId, tp.partition(), next);
+        }
+        c.commit();
+        synchronized (this) {
+            highWatermark = next;
+            lastStable = producers.lastStableOffset(next);
+        }
+        for (Job j : stored) j.done().complete(null);
+        if (count > 0) signal();
+    }
+
+    private void truncate(Connection c, long offset) throws SQLException {
+        if (offset <= logStart) return;
+        try (PreparedStatement up = c.prepareStatement("UPDATE kiri_partitions SET log_start_offset = greatest(log_start_offset, ?)"
+                + " WHERE topic_id = ? AND partition = ?");
+             PreparedStatement del = c.prepareStatement("DELETE FROM kiri_batches WHERE topic_id = ? AND partition = ? AND last_offset < ?")) {
+            up.setLong(1, offset);
+            up.setObject(2, topicId);
+            up.setInt(3, tp.partition());
+            up.executeUpdate();
+            del.setObject(1, topicId);
+            del.setInt(2, tp.partition());
+            del.setLong(3, offset);
+            del.executeUpdate();
+        }
+        synchronized (this) {
+            logStart = offset;
+            producers.onLogStartOffset(offset);
+            lastStable = producers.lastStableOffset(highWatermark);
+        }
+    }
+
+    // ---- reads -------------------------------------------------------------------------------------
+
+    synchronized List<ActiveProducer> activeProducers() {
+        return producers.activeProducers();
+    }
+
+    synchronized List<kiri.storage.api.AbortedTransaction> abortedTransactions(long from, long upTo) {
+        return producers.abortedTransactions(from, upTo);
+    }
+
+    synchronized void expireProducers(long nowMs, long expirationMs) {
+        producers.removeExpired(nowMs, expirationMs);
+    }
+
+    /** Wakes the long polls waiting on this partition. */
+    void signal() {
+        uncommittedWaiters.signal();
+        committedWaiters.signal();
+    }
+
+    /** The topic was deleted or the storage closes: wakes every waiter; later writes fail. */
+    void remove() {
+        removed = true;
+        uncommittedWaiters.wakeAll();
+        committedWaiters.wakeAll();
+        for (Job j; (j = queue.poll()) != null; ) {
+            j.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+        }
+    }
+}

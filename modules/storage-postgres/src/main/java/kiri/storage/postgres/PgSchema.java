@@ -1,0 +1,112 @@
+package kiri.storage.postgres;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.KafkaUuid;
+import kiri.storage.api.StorageException;
+
+/**
+ * The engine's tables, created and migrated by the engine itself. {@code kiri_schema} holds the version;
+ * each migration runs once, in order, inside one transaction that first takes a transaction-scoped
+ * advisory lock, so brokers starting at once wait for each other instead of racing (the second finds the
+ * schema ready). Add a migration by appending to {@link #MIGRATIONS}; never edit a released one.
+ */
+final class PgSchema {
+    /** Arbitrary constant naming Kiri's schema lock ("kiri" in ASCII). */
+    static final long LOCK_KEY = 0x6b697269L;
+
+    /** Migration i takes the schema from version i to i + 1. */
+    static final List<String> MIGRATIONS = List.of("""
+            CREATE TABLE kiri_meta (key text PRIMARY KEY, value text NOT NULL);
+            CREATE TABLE kiri_topics (
+                name text PRIMARY KEY,
+                id uuid NOT NULL UNIQUE,
+                partitions int NOT NULL,
+                replication_factor smallint NOT NULL);
+            CREATE TABLE kiri_topic_configs (
+                topic_id uuid NOT NULL REFERENCES kiri_topics (id) ON DELETE CASCADE,
+                key text NOT NULL,
+                value text NOT NULL,
+                PRIMARY KEY (topic_id, key));
+            CREATE TABLE kiri_partitions (
+                topic_id uuid NOT NULL,
+                partition int NOT NULL,
+                next_offset bigint NOT NULL DEFAULT 0,
+                log_start_offset bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (topic_id, partition));
+            CREATE TABLE kiri_batches (
+                topic_id uuid NOT NULL,
+                partition int NOT NULL,
+                base_offset bigint NOT NULL,
+                last_offset bigint NOT NULL,
+                max_timestamp bigint NOT NULL,
+                producer_id bigint NOT NULL,
+                producer_epoch smallint NOT NULL,
+                base_sequence int NOT NULL,
+                flags smallint NOT NULL,
+                bytes bytea NOT NULL,
+                PRIMARY KEY (topic_id, partition, base_offset));
+            -- batches are often compressed already: store them out of line without trying to compress again
+            ALTER TABLE kiri_batches ALTER COLUMN bytes SET STORAGE EXTERNAL;
+            """);
+
+    private PgSchema() {}
+
+    /**
+     * Brings the schema to the latest version and settles the cluster id.
+     *
+     * @param configured the configured cluster id, or null to keep the stored one (or store a random one)
+     * @return the cluster id
+     * @throws StorageException INCONSISTENT_CLUSTER_ID if {@code configured} differs from the stored one
+     */
+    static String migrate(Connection c, String configured) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(" + LOCK_KEY + ")");
+            s.execute("CREATE TABLE IF NOT EXISTS kiri_schema (version int NOT NULL)");
+            int version;
+            try (ResultSet rs = s.executeQuery("SELECT version FROM kiri_schema")) {
+                version = rs.next() ? rs.getInt(1) : -1;
+            }
+            if (version < 0) {
+                s.execute("INSERT INTO kiri_schema VALUES (0)");
+                version = 0;
+            }
+            if (version > MIGRATIONS.size()) {
+                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "the database has Kiri schema version " + version
+                        + ", newer than this broker knows (" + MIGRATIONS.size() + "): upgrade the broker");
+            }
+            for (int v = version; v < MIGRATIONS.size(); v++) {
+                s.execute(MIGRATIONS.get(v));
+                s.execute("UPDATE kiri_schema SET version = " + (v + 1));
+            }
+        }
+        String stored = null;
+        try (PreparedStatement q = c.prepareStatement("SELECT value FROM kiri_meta WHERE key = 'cluster.id'");
+             ResultSet rs = q.executeQuery()) {
+            if (rs.next()) stored = rs.getString(1);
+        }
+        if (stored == null) {
+            stored = configured != null ? configured : KafkaUuid.toString(KafkaUuid.random());
+            try (PreparedStatement i = c.prepareStatement("INSERT INTO kiri_meta VALUES ('cluster.id', ?)")) {
+                i.setString(1, stored);
+                i.executeUpdate();
+            }
+        } else if (configured != null && !configured.equals(stored)) {
+            throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "the database belongs to cluster " + stored
+                    + ", not the configured " + configured);
+        }
+        return stored;
+    }
+
+    /** The schema version now in the database (tests). */
+    static int version(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM kiri_schema")) {
+            return rs.next() ? rs.getInt(1) : -1;
+        }
+    }
+}

@@ -1,0 +1,521 @@
+package kiri.storage.postgres;
+
+import java.lang.foreign.MemorySegment;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.BatchRegion;
+import kiri.storage.api.ConfigOp;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.FetchResult;
+import kiri.storage.api.IsolationLevel;
+import kiri.storage.api.NewTopic;
+import kiri.storage.api.OffsetAndTimestamp;
+import kiri.storage.api.OffsetSpec;
+import kiri.storage.api.PartitionOffsets;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.Stages;
+import kiri.storage.api.StorageContext;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicInfo;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TopicRef;
+import kiri.storage.api.Topics;
+import kiri.storage.api.base.CatalogStorage;
+import kiri.storage.api.base.CatalogTopic;
+
+/**
+ * The postgres engine. Topics (with their ids and configs), partitions and record batches are in
+ * PostgreSQL ({@link PgSchema}); the catalogue is loaded on open and written through on every change.
+ * Records go through {@link PgPartition}. Consumer groups, committed offsets, producer ids and
+ * transactions are {@link CatalogStorage}'s, in memory, for now (see the module README): transaction
+ * markers are stored, and EndTxn completes once they are committed.
+ *
+ * <p>Threads: every method returns at once; database work runs on {@link PgPool}'s threads, whose
+ * completions run the router's continuations.
+ */
+final class PgStorage extends CatalogStorage<PgPartition> {
+    /** Kafka's default producer.id.expiration.ms. */
+    static final long PRODUCER_EXPIRATION_MS = 86_400_000L;
+    /** Rows read per fetch query before checking the byte budget again. */
+    private static final int FETCH_ROWS = 64;
+
+    private final PgConfig config;
+    private final PgPool pool;
+    private final PgNotifier notifier;
+    /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
+    private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
+    /** Markers that the transaction ending on this thread wrote (see {@link #endTxn}). */
+    private final ThreadLocal<List<CompletableFuture<Void>>> markersOut = new ThreadLocal<>();
+
+    private PgStorage(StorageContext context, PgConfig config, PgPool pool, PgConnector connector) {
+        super(context);
+        this.config = config;
+        this.pool = pool;
+        this.notifier = new PgNotifier(connector, this::appendedElsewhere);
+    }
+
+    /** Connects, migrates the schema, loads the topics. Blocks (the launcher's thread). */
+    static PgStorage open(StorageContext context, PgConfig config) {
+        PgConnector connector = new PgConnector(config);
+        PgPool pool = new PgPool(connector, config.pool());
+        try {
+            String clusterId = pool.tx(c -> PgSchema.migrate(c, context.clusterId())).join();
+            StorageContext resolved = new StorageContext(context.nodeId(), clusterId, context.advertisedHost(),
+                    context.advertisedPort(), context.clock());
+            PgStorage storage = new PgStorage(resolved, config, pool, connector);
+            storage.loadTopics();
+            storage.notifier.start();
+            return storage;
+        } catch (CompletionException e) {
+            pool.close();
+            Throwable cause = e.getCause();
+            if (cause instanceof StorageException se) {
+                throw new StorageException(se.errorCode(), config.describe() + ": " + se.getMessage(), se);
+            }
+            throw e;
+        }
+    }
+
+    private void loadTopics() {
+        record Row(String name, UUID id, int partitions, short rf, Map<String, String> configs) {}
+        List<Row> rows = pool.tx(c -> {
+            Map<UUID, Map<String, String>> configs = new HashMap<>();
+            try (PreparedStatement q = c.prepareStatement("SELECT topic_id, key, value FROM kiri_topic_configs");
+                 ResultSet rs = q.executeQuery()) {
+                while (rs.next()) configs.computeIfAbsent(rs.getObject(1, UUID.class), k -> new HashMap<>()).put(rs.getString(2), rs.getString(3));
+            }
+            List<Row> out = new ArrayList<>();
+            try (PreparedStatement q = c.prepareStatement("SELECT name, id, partitions, replication_factor FROM kiri_topics");
+                 ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    UUID id = rs.getObject(2, UUID.class);
+                    out.add(new Row(rs.getString(1), id, rs.getInt(3), rs.getShort(4), configs.getOrDefault(id, Map.of())));
+                }
+            }
+            return out;
+        }).join();
+        for (Row r : rows) {
+            topicIds.put(r.name(), r.id());
+            restoreTopic(r.name(), r.id(), r.partitions(), r.rf(), r.configs());
+        }
+    }
+
+    /** A notification from another broker's append. */
+    private void appendedElsewhere(UUID topicId, int partition, long nextOffset) {
+        for (CatalogTopic<PgPartition> t : topics()) {
+            if (!t.info().id().equals(topicId)) continue;
+            PgPartition p = t.partition(partition);
+            if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
+        }
+    }
+
+    @Override
+    public String describe() {
+        return config.describe() + " (PostgreSQL)";
+    }
+
+    @Override
+    public CompletionStage<Void> ping() {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> {
+            c.createStatement().execute("SELECT 1");
+            return null;
+        });
+    }
+
+    // ---- catalogue: PostgreSQL first, then the in-memory view -------------------------------------------
+
+    @Override
+    protected PgPartition newPartition(TopicPartition tp) {
+        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier);
+    }
+
+    @Override
+    protected void onPartitionRemoved(PgPartition partition) {
+        partition.remove();
+    }
+
+    @Override
+    public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
+        if (validateOnly || isClosed()) return super.createTopic(request, validateOnly);
+        return super.createTopic(request, true).thenCompose(info -> pool.tx(c -> {
+            try (PreparedStatement t = c.prepareStatement("INSERT INTO kiri_topics VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                t.setString(1, info.name());
+                t.setObject(2, info.id());
+                t.setInt(3, info.partitionCount());
+                t.setShort(4, info.replicationFactor());
+                if (t.executeUpdate() == 0) throw Topics.alreadyExists(info.name());
+            }
+            writeConfigs(c, info.id(), info.configs());
+            addPartitions(c, info.id(), 0, info.partitionCount());
+            return info;
+        })).thenApply(info -> {
+            topicIds.put(info.name(), info.id());
+            return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
+        });
+    }
+
+    @Override
+    public CompletionStage<TopicInfo> deleteTopic(TopicRef ref) {
+        if (isClosed()) return closedStage();
+        return describeTopics(List.of(ref)).thenCompose(found -> {
+            if (found.isEmpty()) return super.deleteTopic(ref); // its error
+            UUID id = found.getFirst().id();
+            return pool.tx(c -> {
+                for (String table : List.of("kiri_batches", "kiri_partitions")) {
+                    try (PreparedStatement d = c.prepareStatement("DELETE FROM " + table + " WHERE topic_id = ?")) {
+                        d.setObject(1, id);
+                        d.executeUpdate();
+                    }
+                }
+                try (PreparedStatement d = c.prepareStatement("DELETE FROM kiri_topics WHERE id = ?")) {
+                    d.setObject(1, id);
+                    d.executeUpdate();
+                }
+                return null;
+            }).thenCompose(v -> super.deleteTopic(ref));
+        });
+    }
+
+    @Override
+    public CompletionStage<TopicInfo> createPartitions(String topic, int totalCount, boolean validateOnly) {
+        if (validateOnly || isClosed()) return super.createPartitions(topic, totalCount, validateOnly);
+        return super.createPartitions(topic, totalCount, true).thenCompose(info -> pool.tx(c -> {
+            int before;
+            try (PreparedStatement u = c.prepareStatement("SELECT partitions FROM kiri_topics WHERE id = ? FOR UPDATE")) {
+                u.setObject(1, info.id());
+                try (ResultSet rs = u.executeQuery()) {
+                    if (!rs.next()) throw Topics.unknown(TopicRef.of(topic));
+                    before = rs.getInt(1);
+                }
+            }
+            try (PreparedStatement u = c.prepareStatement("UPDATE kiri_topics SET partitions = ? WHERE id = ?")) {
+                u.setInt(1, totalCount);
+                u.setObject(2, info.id());
+                u.executeUpdate();
+            }
+            addPartitions(c, info.id(), before, totalCount);
+            return null;
+        })).thenCompose(v -> super.createPartitions(topic, totalCount, false));
+    }
+
+    @Override
+    public CompletionStage<TopicInfo> alterTopicConfigs(String topic, List<ConfigOp> ops, boolean validateOnly) {
+        if (validateOnly || isClosed()) return super.alterTopicConfigs(topic, ops, validateOnly);
+        return super.alterTopicConfigs(topic, ops, true).thenCompose(info -> pool.tx(c -> {
+            try (PreparedStatement d = c.prepareStatement("DELETE FROM kiri_topic_configs WHERE topic_id = ?")) {
+                d.setObject(1, info.id());
+                d.executeUpdate();
+            }
+            writeConfigs(c, info.id(), info.configs());
+            return null;
+        })).thenCompose(v -> super.alterTopicConfigs(topic, ops, false));
+    }
+
+    private static void writeConfigs(Connection c, UUID id, Map<String, String> configs) throws SQLException {
+        if (configs.isEmpty()) return;
+        try (PreparedStatement i = c.prepareStatement("INSERT INTO kiri_topic_configs VALUES (?, ?, ?)")) {
+            for (var e : configs.entrySet()) {
+                i.setObject(1, id);
+                i.setString(2, e.getKey());
+                i.setString(3, e.getValue());
+                i.addBatch();
+            }
+            i.executeBatch();
+        }
+    }
+
+    private static void addPartitions(Connection c, UUID id, int from, int to) throws SQLException {
+        try (PreparedStatement i = c.prepareStatement("INSERT INTO kiri_partitions (topic_id, partition) VALUES (?, ?)")) {
+            for (int p = from; p < to; p++) {
+                i.setObject(1, id);
+                i.setInt(2, p);
+                i.addBatch();
+            }
+            i.executeBatch();
+        }
+    }
+
+    // ---- records -----------------------------------------------------------------------------------
+
+    @Override
+    public CompletionStage<Void> produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
+        if (isClosed()) return closedStage();
+        CatalogTopic<PgPartition> topic = topic(tp.topic());
+        PgPartition partition = topic == null ? null : topic.partition(tp.partition());
+        if (partition == null) return Stages.failed(Topics.unknown(tp));
+        long size = batch.byteSize();
+        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
+                || RecordBatchHeader.sizeInBytes(batch) != size) {
+            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
+        }
+        if (size > topic.maxMessageBytes()) {
+            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+                    + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
+        }
+        if (RecordBatchHeader.isControl(batch)) {
+            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+        }
+        long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
+        PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
+        try {
+            if (RecordBatchHeader.isTransactional(batch)) {
+                return appendTransactional(transactionalId, tp, batch, () -> partition.submit(job));
+            }
+        } catch (StorageException e) {
+            return Stages.failed(e);
+        }
+        return partition.submit(job);
+    }
+
+    @Override
+    protected void writeMarker(TopicPartition tp, PgPartition partition, ProducerIdAndEpoch producer, boolean commit) {
+        CompletableFuture<Void> done = partition.submit(new PgPartition.Marker(producer.producerId(), producer.epoch(), commit,
+                LEADER_EPOCH, clock().millis(), new CompletableFuture<>()));
+        List<CompletableFuture<Void>> out = markersOut.get();
+        if (out != null) out.add(done);
+    }
+
+    /** EndTxn answers once the markers it wrote are committed in PostgreSQL. */
+    @Override
+    public CompletionStage<ProducerIdAndEpoch> endTxn(String transactionalId, ProducerIdAndEpoch producer, boolean commit,
+                                                      boolean bumpEpoch) {
+        return afterMarkers(() -> super.endTxn(transactionalId, producer, commit, bumpEpoch));
+    }
+
+    /** InitProducerId may abort an open transaction first: it answers once those markers are committed. */
+    @Override
+    public CompletionStage<ProducerIdAndEpoch> initProducerId(String transactionalId, int transactionTimeoutMs,
+                                                              ProducerIdAndEpoch expected) {
+        return afterMarkers(() -> super.initProducerId(transactionalId, transactionTimeoutMs, expected));
+    }
+
+    private <T> CompletionStage<T> afterMarkers(java.util.function.Supplier<CompletionStage<T>> body) {
+        List<CompletableFuture<Void>> markers = new ArrayList<>();
+        markersOut.set(markers);
+        CompletionStage<T> result;
+        try {
+            result = body.get();
+        } finally {
+            markersOut.remove();
+        }
+        if (markers.isEmpty()) return result;
+        CompletableFuture<Void> all = CompletableFuture.allOf(markers.toArray(CompletableFuture[]::new));
+        return result.thenCombine(all, (r, v) -> r);
+    }
+
+    /** Runs {@code body} once the partition is loaded; fails UNKNOWN_TOPIC_OR_PARTITION for a missing one. */
+    private <T> CompletionStage<T> withPartition(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
+        if (isClosed()) return closedStage();
+        PgPartition p = partition(tp);
+        if (p == null) return Stages.failed(Topics.unknown(tp));
+        if (p.isLoaded()) return body.apply(p);
+        return p.ready().thenCompose(v -> body.apply(p));
+    }
+
+    @Override
+    public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
+                                              IsolationLevel isolation) {
+        return withPartition(tp, p -> {
+            PartitionOffsets offsets = p.offsets();
+            if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
+                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
+                        + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
+            }
+            long end = offsets.fetchableEnd(isolation);
+            if (offset >= end) return CompletableFuture.completedFuture(FetchResult.empty(offsets));
+            return pool.tx(c -> read(c, p, offsets, offset, end, maxBytes, minOneBatch, isolation));
+        });
+    }
+
+    private static FetchResult read(Connection c, PgPartition p, PartitionOffsets offsets, long offset, long end, int maxBytes,
+                                    boolean minOneBatch, IsolationLevel isolation) throws SQLException {
+        List<BatchRegion> regions = new ArrayList<>();
+        long total = 0;
+        long first = -1L;
+        long last = -1L;
+        long from = offset;
+        boolean full = false;
+        // The batch containing `offset` is the last one starting at or before it; then batches in order.
+        try (PreparedStatement q = c.prepareStatement("SELECT base_offset, last_offset, bytes FROM kiri_batches"
+                + " WHERE topic_id = ? AND partition = ? AND base_offset >= coalesce((SELECT max(base_offset) FROM kiri_batches"
+                + " WHERE topic_id = ? AND partition = ? AND base_offset <= ?), 0) AND base_offset < ?"
+                + " ORDER BY base_offset LIMIT " + FETCH_ROWS)) {
+            while (!full) {
+                q.setObject(1, p.topicId);
+                q.setInt(2, p.tp.partition());
+                q.setObject(3, p.topicId);
+                q.setInt(4, p.tp.partition());
+                q.setLong(5, from);
+                q.setLong(6, end);
+                int rows = 0;
+                try (ResultSet rs = q.executeQuery()) {
+                    while (rs.next()) {
+                        rows++;
+                        long lastOffset = rs.getLong(2);
+                        if (lastOffset < from) continue;
+                        byte[] bytes = rs.getBytes(3);
+                        if (total + bytes.length > maxBytes && !(regions.isEmpty() && minOneBatch)) {
+                            full = true;
+                            break;
+                        }
+                        regions.add(new BatchRegion.Segment(MemorySegment.ofArray(bytes).asReadOnly()));
+                        total += bytes.length;
+                        if (first < 0) first = rs.getLong(1);
+                        last = lastOffset + 1;
+                        from = last;
+                    }
+                }
+                if (rows < FETCH_ROWS) break;
+            }
+        }
+        List<AbortedTransaction> aborted = isolation == IsolationLevel.READ_COMMITTED && first >= 0
+                ? p.abortedTransactions(first, last) : List.of();
+        return new FetchResult(offsets.highWatermark(), offsets.lastStableOffset(), offsets.logStartOffset(), regions, aborted, null);
+    }
+
+    @Override
+    public CompletableFuture<Void> awaitData(TopicPartition tp, long offset, IsolationLevel isolation) {
+        if (isClosed()) return closedStage();
+        PgPartition p = partition(tp);
+        if (p == null) return Stages.failed(Topics.unknown(tp));
+        if (!p.isLoaded()) {
+            p.ready(); // reload (another broker appended): wake at once, the router re-fetches
+            return CompletableFuture.completedFuture(null);
+        }
+        return (isolation == IsolationLevel.READ_COMMITTED ? p.committedWaiters : p.uncommittedWaiters).await(offset);
+    }
+
+    @Override
+    public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
+        return withPartition(tp, p -> CompletableFuture.completedFuture(p.offsets()));
+    }
+
+    /**
+     * ListOffsets. By timestamp, the answer is the first batch whose max timestamp reaches it (at the
+     * requested offset's batch granularity: its first offset at or after the log start); see the README.
+     */
+    @Override
+    public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
+        return withPartition(tp, p -> {
+            PartitionOffsets offsets = p.offsets();
+            long end = offsets.fetchableEnd(isolation);
+            if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, LEADER_EPOCH));
+            if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
+                return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, LEADER_EPOCH));
+            }
+            if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
+            boolean max = timestamp == OffsetSpec.MAX_TIMESTAMP;
+            if (!max && timestamp < 0) {
+                return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+            }
+            String sql = "SELECT base_offset, last_offset, max_timestamp FROM kiri_batches WHERE topic_id = ? AND partition = ?"
+                    + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ?"
+                    + (max ? " ORDER BY max_timestamp DESC, base_offset LIMIT 1" : " AND max_timestamp >= ? ORDER BY base_offset LIMIT 1");
+            return pool.tx(c -> {
+                try (PreparedStatement q = c.prepareStatement(sql)) {
+                    q.setObject(1, p.topicId);
+                    q.setInt(2, tp.partition());
+                    q.setLong(3, end);
+                    q.setLong(4, offsets.logStartOffset());
+                    if (!max) q.setLong(5, timestamp);
+                    try (ResultSet rs = q.executeQuery()) {
+                        if (!rs.next()) return OffsetAndTimestamp.UNKNOWN;
+                        long offset = max ? rs.getLong(2) : Math.max(offsets.logStartOffset(), rs.getLong(1));
+                        return new OffsetAndTimestamp(offset, rs.getLong(3), LEADER_EPOCH);
+                    }
+                }
+            });
+        });
+    }
+
+    @Override
+    public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
+        return withPartition(tp, p -> {
+            long hwm = p.offsets().highWatermark();
+            long before = beforeOffset == -1L ? hwm : beforeOffset;
+            if (before < 0 || before > hwm) {
+                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                        + before + ": the high watermark is " + hwm);
+            }
+            return p.submit(new PgPartition.Truncate(before, new CompletableFuture<>())).thenApply(v -> p.offsets().logStartOffset());
+        });
+    }
+
+    @Override
+    public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
+        return withPartition(tp, p -> CompletableFuture.completedFuture(p.activeProducers()));
+    }
+
+    // ---- maintenance ---------------------------------------------------------------------------------
+
+    /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
+    @Override
+    protected void maintainRecords(long nowMs) {
+        for (CatalogTopic<PgPartition> topic : topics()) {
+            for (PgPartition p : topic.partitions()) {
+                if (!p.isLoaded()) continue;
+                p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
+                if (topic.retentionMs() < 0) continue;
+                long cutoff = nowMs - topic.retentionMs();
+                pool.tx(c -> {
+                    try (PreparedStatement q = c.prepareStatement("SELECT min(base_offset) FROM kiri_batches"
+                            + " WHERE topic_id = ? AND partition = ? AND max_timestamp >= ?")) {
+                        q.setObject(1, p.topicId);
+                        q.setInt(2, p.tp.partition());
+                        q.setLong(3, cutoff);
+                        try (ResultSet rs = q.executeQuery()) {
+                            rs.next();
+                            long keepFrom = rs.getLong(1);
+                            return rs.wasNull() ? p.offsets().highWatermark() : keepFrom;
+                        }
+                    }
+                }).thenAccept(keepFrom -> {
+                    if (keepFrom > p.offsets().logStartOffset()) p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()));
+                });
+            }
+        }
+    }
+
+    @Override
+    public CompletionStage<Map<TopicPartition, Long>> partitionSizes() {
+        if (isClosed()) return closedStage();
+        Map<UUID, String> names = new HashMap<>();
+        for (CatalogTopic<PgPartition> t : topics()) names.put(t.info().id(), t.info().name());
+        return pool.tx(c -> {
+            Map<TopicPartition, Long> sizes = new LinkedHashMap<>();
+            try (PreparedStatement q = c.prepareStatement("SELECT topic_id, partition, sum(octet_length(bytes)) FROM kiri_batches"
+                    + " GROUP BY topic_id, partition ORDER BY 1, 2");
+                 ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    String name = names.get(rs.getObject(1, UUID.class));
+                    if (name != null) sizes.put(new TopicPartition(name, rs.getInt(2)), rs.getLong(3));
+                }
+            }
+            return sizes;
+        });
+    }
+
+    @Override
+    public void close() {
+        if (isClosed()) return;
+        super.close();
+        notifier.close();
+        pool.close();
+    }
+}

@@ -1,0 +1,94 @@
+package kiri.transport;
+
+import static kiri.transport.TestSupport.await;
+import static kiri.transport.TestSupport.echo;
+import static kiri.transport.TestSupport.local;
+import static kiri.transport.TestSupport.request;
+import static kiri.transport.TestSupport.seq;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kafka's {@code queued.max.request.bytes} across connections: frames that do not fit wait (the connection stops
+ * reading) and are served once requests in flight give their memory back; nothing fails. And buffers above the
+ * pool's classes are freed when closed, not at some later GC.
+ */
+class RequestBudgetTest {
+    private static final int FRAME = 600 << 10;
+
+    private final BufferPool pool = new BufferPool();
+    private Server server;
+
+    @AfterEach
+    void tearDown() {
+        if (server != null) {
+            server.close();
+        }
+        assertEquals(0, pool.outstanding(), "every request and response buffer was released");
+        pool.close();
+    }
+
+    @Test
+    void aFrameThatDoesNotFitWaitsForMemoryAndIsThenServed() throws Exception {
+        List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
+        List<Integer> handled = new CopyOnWriteArrayList<>();
+        server = Server.start(local((connection, frame) -> {
+            handled.add(seq(frame));
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            Response r = echo(connection, frame);
+            held.add(answer);
+            return answer.thenApply(ignored -> r);
+        }, pool).maxQueuedRequestBytes(1 << 20).build());
+        try (TestSupport.RawClient a = new TestSupport.RawClient(server.localAddress());
+                TestSupport.RawClient b = new TestSupport.RawClient(server.localAddress())) {
+            byte[] first = request(1, 'E', FRAME);
+            byte[] second = request(2, 'E', FRAME);
+            a.write(first);
+            await("the first frame to reach the handler", () -> handled.size() == 1);
+            b.write(second);
+            await("the second frame to be read up to what the budget allows",
+                    () -> server.connectionCount() == 2 && server.queuedRequestBytes() == first.length - 4);
+            assertEquals(List.of(1), handled, "600 KiB + 600 KiB exceed the 1 MiB budget: the second frame waits");
+            held.get(0).complete(null); // answers the first request: its 600 KiB come back
+            a.expectEcho(first);
+            await("the waiting frame to be served", () -> handled.size() == 2);
+            assertEquals(2, handled.get(1));
+            held.get(1).complete(null);
+            b.expectEcho(second);
+            await("every reservation to be returned", () -> server.queuedRequestBytes() == 0);
+        }
+    }
+
+    @Test
+    void aFrameLargerThanTheBudgetIsServedAlone() throws Exception {
+        server = Server.start(local(TestSupport.ECHO, pool).maxQueuedRequestBytes(64 << 10).build());
+        try (TestSupport.RawClient client = new TestSupport.RawClient(server.localAddress())) {
+            byte[] big = request(7, 'E', 1 << 20);
+            client.write(big);
+            client.expectEcho(big);
+            client.write(big);
+            client.expectEcho(big);
+        }
+        await("every reservation to be returned", () -> server.queuedRequestBytes() == 0);
+    }
+
+    @Test
+    void buffersAboveTheLargestClassAreFreedWhenClosed() {
+        Buffer large = pool.acquire(pool.largestClass() + 1);
+        MemorySegment segment = large.segment();
+        segment.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+        large.close();
+        // its arena is closed with it: the memory went back at once (using it now fails instead of reading freed memory)
+        assertThrows(IllegalStateException.class, () -> segment.get(ValueLayout.JAVA_BYTE, 0));
+        assertTrue(pool.outstandingBytes() == 0, "nothing outstanding");
+    }
+}
