@@ -3,5 +3,7 @@ module kiri.storage.log {
     requires kiri.storage.api;
     requires kiri.compress;
     requires kiri.metrics;
+
+    requires kiri.storage.compaction;
     provides kiri.storage.api.StorageProvider with kiri.storage.log.LogStorageProvider;
 }

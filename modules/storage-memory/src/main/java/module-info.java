@@ -2,5 +2,6 @@
 module kiri.storage.memory {
     requires kiri.storage.api;
     requires kiri.compress;
+    requires kiri.storage.compaction;
     provides kiri.storage.api.StorageProvider with kiri.storage.memory.MemoryStorageProvider;
 }

@@ -118,6 +118,8 @@ final class LogStorage implements Storage, MetricSource {
     private final TransactionTable txns;
     private final Writer writer;
     private final ExecutorService meta;
+    /** The log cleaner (compacted topics); null until the constructor has recovered everything. */
+    private volatile Cleaner cleaner;
 
     // Metadata thread only.
     private long nextProducerId;
@@ -148,6 +150,11 @@ final class LogStorage implements Storage, MetricSource {
 
     /** @param truncate {@code recover=truncate}: cut damaged logs (logging what is lost) instead of refusing to open */
     LogStorage(Path root, FsyncMode fsync, boolean preallocate, boolean truncate, StorageContext context) {
+        this(root, fsync, preallocate, truncate, context, Cleaner.Settings.DEFAULT);
+    }
+
+    LogStorage(Path root, FsyncMode fsync, boolean preallocate, boolean truncate, StorageContext context,
+            Cleaner.Settings cleaning) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.groupsDir = root.resolve("groups");
@@ -204,6 +211,8 @@ final class LogStorage implements Storage, MetricSource {
             writer.start();
             loadProducerIds();
             adoptOpenTransactions();
+            cleaner = new Cleaner(this::openPartitions, cleaning, clock);
+            cleaner.start();
         } catch (RuntimeException e) {
             closeQuietly();
             throw OpenFailure.of(root, e);
@@ -938,6 +947,11 @@ final class LogStorage implements Storage, MetricSource {
         return CompletableFuture.completedFuture(out);
     }
 
+    /** The log cleaner, for tests and the bench. */
+    Cleaner cleaner() {
+        return cleaner;
+    }
+
     /** The writer, for tests of group commit. */
     /** The writer's fsync latency (per file forced) and group-commit round size (appends made durable per round). */
     @Override
@@ -991,6 +1005,8 @@ final class LogStorage implements Storage, MetricSource {
     /** Closes everything; true if every partition was trimmed, forced and its metadata written, and no metadata lags. */
     private boolean closeQuietly() {
         closed = true;
+        Cleaner c = cleaner;
+        if (c != null) c.close(); // before the segments close under it
         meta.shutdown();
         try {
             meta.awaitTermination(30, TimeUnit.SECONDS);

@@ -13,7 +13,9 @@ import kiri.storage.api.StorageUrl;
  * (after write; files forced at least every MS); {@code preallocate=false} to write no zeros ahead of the active
  * segment's end (default true unless fsync=never: appends then overwrite written blocks, which makes forces cheaper);
  * {@code recover=truncate} to open a damaged log by cutting it at the damage (default {@code refuse}: the open fails
- * naming the file, byte and cause). See the module README for the guarantees.
+ * naming the file, byte and cause); the log cleaner's Kafka broker settings {@code log.cleaner.enable},
+ * {@code log.cleaner.backoff.ms}, {@code log.cleaner.io.max.bytes.per.second} and {@code log.cleaner.dedupe.buffer.size}.
+ * See the module README for the guarantees.
  */
 public final class LogStorageProvider implements StorageProvider {
 
@@ -25,7 +27,8 @@ public final class LogStorageProvider implements StorageProvider {
     /** @throws IllegalArgumentException for an empty path, an unknown parameter or a bad fsync or preallocate value */
     @Override
     public Storage open(StorageUrl url, StorageContext context) {
-        url.requireOnlyParams("fsync", "preallocate", RecoveryPolicy.PARAM);
+        url.requireOnlyParams("fsync", "preallocate", RecoveryPolicy.PARAM, Cleaner.Settings.ENABLE, Cleaner.Settings.BACKOFF_MS,
+                Cleaner.Settings.IO_MAX_BYTES_PER_SECOND, Cleaner.Settings.DEDUPE_BUFFER_SIZE);
         FsyncMode fsync = FsyncMode.parse(url.param("fsync", "always"));
         // the zeros only pay off where forces are: without them they are just extra writes
         String preallocateDefault = fsync instanceof FsyncMode.Never ? "false" : "true";
@@ -42,6 +45,7 @@ public final class LogStorageProvider implements StorageProvider {
         if (url.location().isEmpty()) {
             throw new IllegalArgumentException("storage URL '" + url + "' has no directory; expected file:PATH, e.g. file:./kiri-data");
         }
-        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, preallocate, truncate, context);
+        return new LogStorage(Path.of(url.location()).toAbsolutePath().normalize(), fsync, preallocate, truncate, context,
+                Cleaner.Settings.of(url));
     }
 }

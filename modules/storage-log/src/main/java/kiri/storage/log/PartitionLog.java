@@ -114,6 +114,7 @@ final class PartitionLog {
         if (created) AtomicFiles.forceDirectory(dir.getParent());
         Long stored = MetaFiles.read(dir.resolve(LOG_START_FILE), MetaCodec::longValue);
         long storedLogStart = stored == null ? 0L : stored;
+        CleanerSwap.recover(dir); // a cleaning the last run left: rolled back, or finished if committed
         Recovery r = new Recovery(tp, dir, policy, producers, nowMs);
         List<Segment> open = new ArrayList<>(r.run());
         truncatedBytes = r.truncatedBytes;
@@ -564,6 +565,38 @@ final class PartitionLog {
         return max;
     }
 
+    // ---- log cleaner hooks (Cleaner's thread) ------------------------------------------------
+
+    /** The current segments, oldest first; the last one is active. */
+    Segment[] segmentArray() {
+        return segments;
+    }
+
+    synchronized List<AbortedTransaction> abortedTransactions(long from, long to) {
+        return producers.abortedTransactions(from, to);
+    }
+
+    /**
+     * Swaps {@code cleaned} in for {@code group} (consecutive sealed segments) if they are still in the log
+     * ({@link CleanerSwap}); false if retention or a deletion changed the log meanwhile.
+     */
+    boolean replaceSegments(Segment[] group, Path cleaned, long nowMs) throws IOException {
+        synchronized (this) {
+            if (deleted || failure != null) return false;
+            Segment[] cur = segments;
+            int at = Arrays.asList(cur).indexOf(group[0]);
+            if (at < 0 || at + group.length >= cur.length) return false; // gone, or would reach the active segment
+            for (int i = 0; i < group.length; i++) if (cur[at + i] != group[i]) return false;
+            Segment fresh = CleanerSwap.swap(dir, group[0].baseOffset, cleaned, group, nowMs);
+            Segment[] next = new Segment[cur.length - group.length + 1];
+            System.arraycopy(cur, 0, next, 0, at);
+            next[at] = fresh;
+            System.arraycopy(cur, at + group.length, next, at + 1, cur.length - at - group.length);
+            segments = next;
+        }
+        return true;
+    }
+
     long sizeInBytes() {
         long total = 0;
         for (Segment s : segments) total += s.size;
@@ -624,8 +657,9 @@ final class PartitionLog {
             Segment oldest = segs[0];
             long total = 0;
             for (Segment s : segs) total += s.size;
-            boolean byTime = c.retentionMs() >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - c.retentionMs();
-            boolean bySize = c.retentionBytes() >= 0 && total - oldest.size >= c.retentionBytes();
+            boolean deletes = c.compaction().delete(); // cleanup.policy=compact alone keeps records until compacted away
+            boolean byTime = deletes && c.retentionMs() >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - c.retentionMs();
+            boolean bySize = deletes && c.retentionBytes() >= 0 && total - oldest.size >= c.retentionBytes();
             boolean byStart = segs[1].baseOffset <= logStart;
             if (!byTime && !bySize && !byStart) break;
             deletedBytes += oldest.size;
@@ -649,6 +683,7 @@ final class PartitionLog {
 
     private void removeOldest(Segment oldest, long newStart) {
         synchronized (this) {
+            if (segments[0] != oldest) return; // the cleaner replaced it meanwhile: the caller looks again
             segments = Arrays.copyOfRange(segments, 1, segments.length);
             if (newStart > logStart) logStart = newStart;
             producers.onLogStartOffset(logStart);

@@ -32,7 +32,8 @@ class LazyPartitionTest {
                 (tp, d, config) -> {
                     opening.countDown();
                     await(proceed);
-                    return PartitionLog.open(tp, d, new FsyncMode.Never(), false, config, System.currentTimeMillis());
+                    return PartitionLog.open(tp, d, new FsyncMode.Never(), false, config, System.currentTimeMillis(),
+                            new RecoveryPolicy(false, false, "file:" + dir, java.util.Map.of()));
                 });
         Thread user = Thread.ofPlatform().start(partition::log);
         await(opening);

@@ -46,6 +46,11 @@ final class MemoryPartition {
     private long bytes; // guarded by this
     private final PartitionProducerState producers = new PartitionProducerState(); // guarded by this
     private boolean removed; // guarded by this
+    /** The log cleaner's view ({@link MemoryCleaner}): where the active "segment" starts and since when; guarded by this. */
+    private long activeStart;
+    private long activeSinceMs = -1L;
+    /** Where the last cleaning ended (everything before is clean); guarded by this. */
+    private long cleanedUpTo;
 
     private volatile long highWatermark;
     private volatile long lastStable;
@@ -304,6 +309,72 @@ final class MemoryPartition {
         }
         producers.onLogStartOffset(newStart);
         lastStable = producers.lastStableOffset(highWatermark);
+    }
+
+    // ---- log cleaner hooks (MemoryCleaner, on the housekeeping thread) --------------------------
+
+    /** What a cleaning may touch, read under the lock: whole batches, immutable, never the active ones. */
+    record Cleanable(List<MemorySegment> batches, long cleanedUpTo, long dirtyBytes, long totalBytes, long oldestDirtyTs,
+                     List<AbortedTransaction> aborted, List<ActiveProducer> producers) {}
+
+    /**
+     * The batches a cleaner may rewrite: from the first one up to the active "segment" (which seals, as a file
+     * segment rolls, once it holds {@code segmentBytes} or is older than {@code segmentMs}), the last stable offset and
+     * the first batch newer than {@code minLagMs}.
+     */
+    synchronized Cleanable cleanable(long nowMs, int segmentBytes, long segmentMs, long minLagMs) {
+        if (activeSinceMs < 0) activeSinceMs = nowMs;
+        long activeBytes = 0;
+        for (int i = batches.size() - 1; i >= head && batches.get(i).baseOffset() >= activeStart; i--) {
+            activeBytes += batches.get(i).bytes().byteSize();
+        }
+        if (activeBytes >= segmentBytes || (activeBytes > 0 && nowMs - activeSinceMs > segmentMs)) {
+            activeStart = highWatermark; // roll: what is stored is sealed
+            activeSinceMs = nowMs;
+        }
+        long end = Math.min(activeStart, lastStable);
+        List<MemorySegment> out = new ArrayList<>();
+        long dirty = 0;
+        long total = 0;
+        long oldestDirty = -1L;
+        for (int i = head; i < batches.size(); i++) {
+            Stored b = batches.get(i);
+            if (b.nextOffset() > end || b.maxTimestamp() > nowMs - minLagMs) break;
+            out.add(b.bytes());
+            long size = b.bytes().byteSize();
+            total += size;
+            if (b.nextOffset() > cleanedUpTo) {
+                dirty += size;
+                if (oldestDirty < 0) oldestDirty = b.maxTimestamp();
+            }
+        }
+        long to = out.isEmpty() ? logStart : batches.get(head + out.size() - 1).nextOffset();
+        return new Cleanable(out, cleanedUpTo, dirty, total, oldestDirty, producers.abortedTransactions(logStart, to),
+                producers.activeProducers());
+    }
+
+    /**
+     * Puts {@code cleaned} (what the cleaner kept of {@code old}, in order) in place of {@code old} if those are still
+     * the first stored batches; false if retention or DeleteRecords moved the start meanwhile.
+     */
+    synchronized boolean replaceCleaned(List<MemorySegment> old, List<MemorySegment> cleaned) {
+        if (removed || batches.size() - head < old.size()) return false;
+        for (int i = 0; i < old.size(); i++) if (batches.get(head + i).bytes() != old.get(i)) return false;
+        ArrayList<Stored> next = new ArrayList<>(batches.size() - head - old.size() + cleaned.size());
+        long freed = 0;
+        for (MemorySegment b : old) freed += b.byteSize();
+        for (MemorySegment b : cleaned) {
+            long base = RecordBatchHeader.baseOffset(b);
+            next.add(new Stored(base, RecordBatchHeader.nextOffset(b, base), RecordBatchHeader.maxTimestamp(b), b));
+            freed -= b.byteSize();
+        }
+        next.addAll(batches.subList(head + old.size(), batches.size()));
+        cleanedUpTo = Math.max(cleanedUpTo, batches.get(head + old.size() - 1).nextOffset());
+        batches.clear();
+        batches.addAll(next);
+        head = 0;
+        bytes -= freed;
+        return true;
     }
 
     synchronized long sizeInBytes() {

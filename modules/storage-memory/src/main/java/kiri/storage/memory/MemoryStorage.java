@@ -18,6 +18,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
 import kiri.storage.api.base.CatalogStorage;
@@ -32,6 +33,8 @@ import kiri.storage.api.base.CatalogTopic;
 final class MemoryStorage extends CatalogStorage<MemoryPartition> {
     /** Kafka's default producer.id.expiration.ms: producer state idle for a day is dropped. */
     static final long PRODUCER_EXPIRATION_MS = 86_400_000L;
+    /** Compacted topics' cleaner; housekeeping thread only. */
+    private final MemoryCleaner cleaner = new MemoryCleaner();
 
     private final MemoryCap cap;
 
@@ -174,9 +177,12 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
     @Override
     protected void maintainRecords(long nowMs) {
         for (CatalogTopic<MemoryPartition> topic : topics()) {
+            // cleanup.policy=compact alone keeps records until compacted away: no retention by time or size
+            boolean deletes = TopicConfigs.listValue(topic.info().configs(), TopicConfigs.CLEANUP_POLICY).contains("delete");
             for (MemoryPartition p : topic.partitions()) {
-                p.applyRetention(nowMs, topic.retentionMs(), topic.retentionBytes());
+                if (deletes) p.applyRetention(nowMs, topic.retentionMs(), topic.retentionBytes());
                 p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
+                cleaner.cleanIfDue(p, topic.info().configs(), nowMs);
             }
         }
     }
