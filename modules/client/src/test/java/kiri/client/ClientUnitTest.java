@@ -17,12 +17,12 @@ class ClientUnitTest {
             for (int i = 0; i < 20; i++) {
                 byte[] key = new byte[length];
                 random.nextBytes(key);
-                assertEquals(Utils.murmur2(key), Producer.murmur2(key));
-                assertEquals(Utils.toPositive(Utils.murmur2(key)) % 7, (Producer.murmur2(key) & 0x7fffffff) % 7);
+                assertEquals(Utils.murmur2(key), Partitioner.murmur2(key));
+                assertEquals(Utils.toPositive(Utils.murmur2(key)) % 7, (Partitioner.murmur2(key) & 0x7fffffff) % 7);
             }
         }
         assertEquals(Utils.murmur2("order-42".getBytes(StandardCharsets.UTF_8)),
-                Producer.murmur2("order-42".getBytes(StandardCharsets.UTF_8)));
+                Partitioner.murmur2("order-42".getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test

@@ -132,13 +132,13 @@ final class ConsumerGroup {
         update(true);
     }
 
-    /** The epoch of the member holding a partition (assigned or pending revocation) other than {@code except}, or -1. */
+    /** The epoch of the member holding a partition (assigned or pending revocation) other than {@code except}, or {@link Epochs#NO_EPOCH}. */
     int partitionEpoch(UUID topic, int partition, ConsumerMember except) {
         for (ConsumerMember o : members.values()) {
             if (o == except) continue;
             if (o.assigned.contains(topic, partition) || o.pendingRevocation.contains(topic, partition)) return o.memberEpoch;
         }
-        return -1;
+        return Epochs.NO_EPOCH;
     }
 
     /**
@@ -168,7 +168,7 @@ final class ConsumerGroup {
         Assignment keep = m.assigned.intersect(target);
         Assignment revoke = m.assigned.minus(keep);
         Assignment wanted = target.minus(keep);
-        Assignment free = wanted.filter((t, p) -> partitionEpoch(t, p, m) == -1);
+        Assignment free = wanted.filter((t, p) -> partitionEpoch(t, p, m) == Epochs.NO_EPOCH);
         boolean unreleased = free.size() < wanted.size();
         if (!revoke.isEmpty() && ownsAny(owned, revoke)) {
             // revocation first: the member keeps its epoch until it no longer owns these

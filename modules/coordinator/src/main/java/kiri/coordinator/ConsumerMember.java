@@ -20,7 +20,7 @@ final class ConsumerMember {
     String serverAssignor;
 
     int memberEpoch;
-    int previousMemberEpoch = -1;
+    int previousMemberEpoch = Epochs.NO_EPOCH;
     State state = State.STABLE;
     /** The partitions the member may own now (what it is told). */
     Assignment assigned = Assignment.EMPTY;

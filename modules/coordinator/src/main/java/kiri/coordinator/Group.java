@@ -16,6 +16,10 @@ import kiri.storage.api.GroupState;
  * holder releases it.
  */
 final class Group {
+    /** Stored group types (and the consumer protocol type), as ListGroups names them. */
+    static final String CONSUMER = "consumer";
+    static final String CLASSIC = "classic";
+
     final String groupId;
     GroupPhase state = GroupPhase.EMPTY;
     String protocolType;

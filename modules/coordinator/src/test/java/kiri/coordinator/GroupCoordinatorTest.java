@@ -337,8 +337,8 @@ class GroupCoordinatorTest {
 
     @Test
     void subscribedTopicsAreReadFromConsumerProtocolMetadata() {
-        assertEquals(java.util.Set.of("a", "bb"), GroupCoordinator.subscribedTopics(subscription("a", "bb")));
-        assertEquals(java.util.Set.of(), GroupCoordinator.subscribedTopics(new byte[] {1, 2}));
+        assertEquals(java.util.Set.of("a", "bb"), ClassicGroups.subscribedTopics(subscription("a", "bb")));
+        assertEquals(java.util.Set.of(), ClassicGroups.subscribedTopics(new byte[] {1, 2}));
     }
 
     @Test
