@@ -99,6 +99,8 @@ final class PgSchema {
                 metadata text,
                 expire_ms bigint NOT NULL,
                 PRIMARY KEY (txn_id, group_id, topic, partition));
+            -- bumped whenever the set of live brokers changes: the leader epoch of every placement
+            CREATE SEQUENCE kiri_cluster_epochs;
             CREATE TABLE kiri_brokers (
                 node_id int PRIMARY KEY,
                 host text NOT NULL,

@@ -21,6 +21,7 @@ import java.util.function.Function;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
+import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ErrorCodes;
@@ -32,6 +33,7 @@ import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
+import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
@@ -71,6 +73,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
     private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
     private final PgProducerIds producerIds = new PgProducerIds();
+    private final PgCluster cluster;
+    /** Set once a broker registered: until then (tools, tests of the engine alone) placements are single-node. */
+    private volatile boolean inCluster;
     private final PgTransactions txns;
     /** Set while a catalogue refresh is queued, so a burst of notifications costs one re-read. */
     private final java.util.concurrent.atomic.AtomicBoolean refreshQueued = new java.util.concurrent.atomic.AtomicBoolean();
@@ -80,6 +85,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         this.config = config;
         this.pool = pool;
         this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
             public boolean exists(TopicPartition tp) {
@@ -178,6 +184,48 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             PgPartition p = t.partition(partition);
             if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
         }
+    }
+
+    // ---- cluster: leases in kiri_brokers, placements computed over the live brokers ---------------------
+
+    /** Joins the cluster (or renews with a new address); completes once the lease is in PostgreSQL. */
+    @Override
+    public CompletionStage<Void> registerBroker(BrokerInfo broker) {
+        if (isClosed()) return closedStage();
+        super.registerBroker(broker);
+        inCluster = true;
+        return cluster.register(broker);
+    }
+
+    @Override
+    public CompletionStage<List<BrokerInfo>> brokers() {
+        if (!inCluster) return super.brokers();
+        if (isClosed()) return closedStage();
+        return CompletableFuture.completedFuture(cluster.view().current());
+    }
+
+    /**
+     * Partition {@code i} of a topic is led by the live broker at {@code (hash(topic id) + i) mod live} in node-id
+     * order: every broker computes the same from the same view, and a topic's partitions spread evenly. The leader
+     * epoch is the cluster epoch, which grows whenever the live set changes.
+     */
+    @Override
+    public PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
+        if (!inCluster) return partition;
+        PgCluster.View view = cluster.view();
+        List<BrokerInfo> live = view.current();
+        int epoch = (int) view.epoch();
+        if (live.isEmpty()) return new PartitionInfo(partition.partition(), -1, epoch, List.of(), List.of());
+        List<Integer> leader = List.of(live.get(Math.floorMod(topic.id().hashCode() + partition.partition(), live.size())).nodeId());
+        return new PartitionInfo(partition.partition(), leader.getFirst(), epoch, leader, leader);
+    }
+
+    /** Groups and transactional ids: the live broker at {@code hash(key) mod live}. */
+    @Override
+    public int coordinator(String key) {
+        if (!inCluster) return nodeId();
+        List<BrokerInfo> live = cluster.view().current();
+        return live.isEmpty() ? -1 : live.get(Math.floorMod(key.hashCode(), live.size())).nodeId();
     }
 
     @Override
@@ -702,6 +750,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     public void close() {
         if (isClosed()) return;
         super.close();
+        cluster.close();
         notifier.close();
         pool.close();
     }
