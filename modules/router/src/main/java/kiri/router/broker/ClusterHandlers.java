@@ -1,5 +1,6 @@
 package kiri.router.broker;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
@@ -10,6 +11,7 @@ import kiri.protocol.message.InitProducerIdRequest;
 import kiri.protocol.message.InitProducerIdResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.ProducerIdAndEpoch;
 
 /** The small handlers that only need this broker's identity or one storage call. */
@@ -19,36 +21,50 @@ final class ClusterHandlers {
     private ClusterHandlers() {
     }
 
-    /** FindCoordinator: this broker coordinates every group and transactional id (v0-3 one key, v4+ batched). */
+    /**
+     * FindCoordinator (v0-3 one key, v4+ batched): the live broker storage places the group or transactional id on
+     * (this broker for single-node engines); COORDINATOR_NOT_AVAILABLE while storage knows no live broker for it.
+     */
     static Handler findCoordinator(BrokerState broker) {
         return (context, message) -> {
             FindCoordinatorRequest request = (FindCoordinatorRequest) message;
-            var config = broker.config();
-            FindCoordinatorResponse response = new FindCoordinatorResponse();
-            if (context.version() < 4) {
-                response.setNodeId(config.nodeId()).setHost(config.advertisedHost()).setPort(config.advertisedPort())
-                        .setErrorMessage(null);
-            } else {
-                for (String key : request.coordinatorKeys()) {
-                    response.coordinators().add(new FindCoordinatorResponse.Coordinator().setKey(key)
-                            .setNodeId(config.nodeId()).setHost(config.advertisedHost())
-                            .setPort(config.advertisedPort()).setErrorMessage(null));
+            List<String> keys = context.version() < 4 ? List.of(request.key()) : request.coordinatorKeys();
+            return broker.liveBrokers().thenApply(live -> {
+                FindCoordinatorResponse response = new FindCoordinatorResponse();
+                for (String key : keys) {
+                    int node = broker.storage().coordinator(key);
+                    BrokerInfo b = live.stream().filter(i -> i.nodeId() == node).findFirst().orElse(null);
+                    var c = new FindCoordinatorResponse.Coordinator().setKey(key).setErrorMessage(null);
+                    if (b == null) {
+                        c.setNodeId(-1).setHost("").setPort(-1).setErrorCode(kiri.protocol.ErrorCode.COORDINATOR_NOT_AVAILABLE.code())
+                                .setErrorMessage("No live broker coordinates '" + key + "' yet");
+                    } else {
+                        c.setNodeId(b.nodeId()).setHost(b.host()).setPort(b.port());
+                    }
+                    if (context.version() < 4) {
+                        response.setNodeId(c.nodeId()).setHost(c.host()).setPort(c.port()).setErrorCode(c.errorCode())
+                                .setErrorMessage(c.errorMessage());
+                    } else {
+                        response.coordinators().add(c);
+                    }
                 }
-            }
-            return CompletableFuture.completedFuture(response);
+                return response;
+            });
         };
     }
 
-    /** DescribeCluster: this broker, which is also the controller. */
+    /** DescribeCluster: the live brokers; this broker answers as the controller. */
     static Handler describeCluster(BrokerState broker) {
-        return (context, message) -> {
+        return (context, message) -> broker.liveBrokers().thenApply(live -> {
             var config = broker.config();
             DescribeClusterResponse response = new DescribeClusterResponse().setClusterId(config.clusterId())
                     .setControllerId(config.nodeId());
-            response.brokers().add(new DescribeClusterResponse.DescribeClusterBroker().setBrokerId(config.nodeId())
-                    .setHost(config.advertisedHost()).setPort(config.advertisedPort()));
-            return CompletableFuture.completedFuture(response);
-        };
+            for (BrokerInfo b : live) {
+                response.brokers().add(new DescribeClusterResponse.DescribeClusterBroker().setBrokerId(b.nodeId())
+                        .setHost(b.host()).setPort(b.port()).setRack(b.rack()));
+            }
+            return response;
+        });
     }
 
     /** InitProducerId: a new id for idempotent producers; epochs and fencing for transactional ids. */

@@ -52,7 +52,8 @@ final class DescribeTopicPartitionsHandler implements Handler {
                 var t = new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic().setName(name)
                         .setTopicId(topic.id()).setIsInternal(false);
                 int first = cursor != null && name.equals(cursor.topicName()) ? cursor.partitionIndex() : 0;
-                for (PartitionInfo p : topic.partitions()) {
+                for (PartitionInfo stored : topic.partitions()) {
+                    PartitionInfo p = broker.storage().placement(topic, stored);
                     if (p.partition() < first) {
                         continue;
                     }

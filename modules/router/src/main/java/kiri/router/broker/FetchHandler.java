@@ -157,14 +157,25 @@ final class FetchHandler implements Handler {
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
         return Futures.all(resolving).thenCompose(wanted -> poll(context, wanted, request, isolation, deadline)
-                .thenApply(reads -> {
+                .thenCompose(reads -> {
+                    FetchResponse response;
                     try {
                         countOut(wanted, reads);
-                        return spliced(response(plan, wanted, reads), reads);
+                        response = response(plan, wanted, reads);
                     } catch (RuntimeException | Error e) {
                         release(reads);
                         throw e;
                     }
+                    java.util.Set<Integer> leaders = LeaderHints.leaders(response);
+                    if (leaders.isEmpty()) {
+                        return CompletableFuture.completedFuture(splicedOrRelease(response, reads));
+                    }
+                    return broker.liveBrokers().handle((live, failure) -> {
+                        if (failure == null) {
+                            LeaderHints.addEndpoints(response, leaders, live);
+                        }
+                        return splicedOrRelease(response, reads);
+                    });
                 }));
     }
 
@@ -175,6 +186,15 @@ final class FetchHandler implements Handler {
             if (bytes > 0) {
                 broker.metrics().out(wanted.get(i).info().name(), bytes);
             }
+        }
+    }
+
+    private static ApiMessage splicedOrRelease(FetchResponse response, List<Read> reads) {
+        try {
+            return spliced(response, reads);
+        } catch (RuntimeException | Error e) {
+            release(reads);
+            throw e;
         }
     }
 
@@ -294,6 +314,10 @@ final class FetchHandler implements Handler {
                     : TopicRef.of(w.entry().topic).unknownErrorCode())
                     : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
             return CompletableFuture.completedFuture(new Read(data.setErrorCode(code), -1L));
+        }
+        kiri.storage.api.PartitionInfo elsewhere = LeaderHints.elsewhere(broker, w.info(), p.partition());
+        if (elsewhere != null) {
+            return CompletableFuture.completedFuture(new Read(LeaderHints.fetch(data, elsewhere), -1L));
         }
         TopicPartition tp = w.tp();
         return broker.storage().fetch(tp, p.fetchOffset(), maxBytes, minOneBatch, isolation)

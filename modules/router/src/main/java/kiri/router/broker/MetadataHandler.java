@@ -18,7 +18,7 @@ import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicRef;
 
 /**
- * Metadata: this broker, and the topics asked for (all when the list is null). Unknown topics are
+ * Metadata: the live brokers, and the topics asked for (leaders as storage places them now) (all when the list is null). Unknown topics are
  * created when the request allows it and the broker is configured to ({@code --auto-create-topics}).
  */
 final class MetadataHandler implements Handler {
@@ -50,14 +50,14 @@ final class MetadataHandler implements Handler {
             }
             topics = Futures.all(each);
         }
-        return topics.thenApply(list -> {
+        return topics.thenCombine(broker.liveBrokers(), (list, live) -> {
             MetadataResponse response = new MetadataResponse()
                     .setClusterId(broker.config().clusterId())
                     .setControllerId(broker.config().nodeId());
-            response.brokers().add(new MetadataResponse.MetadataResponseBroker()
-                    .setNodeId(broker.config().nodeId())
-                    .setHost(broker.config().advertisedHost())
-                    .setPort(broker.config().advertisedPort()));
+            for (kiri.storage.api.BrokerInfo b : live) {
+                response.brokers().add(new MetadataResponse.MetadataResponseBroker()
+                        .setNodeId(b.nodeId()).setHost(b.host()).setPort(b.port()).setRack(b.rack()));
+            }
             response.topics().addAll(list);
             return response;
         });
@@ -103,10 +103,11 @@ final class MetadataHandler implements Handler {
                 .setTopicId(t.topicId() == null ? Codec.ZERO_UUID : t.topicId());
     }
 
-    static MetadataResponse.MetadataResponseTopic describe(TopicInfo t) {
+    private MetadataResponse.MetadataResponseTopic describe(TopicInfo t) {
         MetadataResponse.MetadataResponseTopic topic = new MetadataResponse.MetadataResponseTopic()
                 .setName(t.name()).setTopicId(t.id()).setIsInternal(false);
-        for (PartitionInfo p : t.partitions()) {
+        for (PartitionInfo stored : t.partitions()) {
+            PartitionInfo p = broker.storage().placement(t, stored); // who leads it now
             topic.partitions().add(new MetadataResponse.MetadataResponsePartition()
                     .setPartitionIndex(p.partition())
                     .setLeaderId(p.leaderId())

@@ -51,10 +51,16 @@ final class ProduceHandler implements Handler {
         if (request.acks() == 0) {
             return all.thenApply(ignored -> null);
         }
-        return all.thenApply(list -> {
+        return all.thenCompose(list -> {
             ProduceResponse response = new ProduceResponse();
             response.responses().addAll(list);
-            return response;
+            if (!LeaderHints.any(response)) {
+                return CompletableFuture.completedFuture(response);
+            }
+            return broker.liveBrokers().thenApply(live -> {
+                LeaderHints.addEndpoints(response, live);
+                return response;
+            });
         });
     }
 
@@ -71,7 +77,9 @@ final class ProduceHandler implements Handler {
                         "This server does not host this topic-partition.")));
                 continue;
             }
-            partitions.add(producePartition(request.transactionalId(), topic, p));
+            kiri.storage.api.PartitionInfo elsewhere = LeaderHints.elsewhere(broker, topic, p.index());
+            partitions.add(elsewhere != null ? CompletableFuture.completedFuture(LeaderHints.produce(p.index(), elsewhere))
+                    : producePartition(request.transactionalId(), topic, p));
         }
         return Futures.all(partitions).thenApply(list -> {
             result.partitionResponses().addAll(list);

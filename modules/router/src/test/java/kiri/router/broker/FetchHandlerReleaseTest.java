@@ -65,6 +65,7 @@ class FetchHandlerReleaseTest {
                                 }));
                     }
                     case "awaitData" -> new CompletableFuture<Void>(); // no new data: the poll times out
+                    case "placement" -> args[1]; // a single node leads everything (the interface's default)
                     case "toString" -> "test storage";
                     default -> throw new UnsupportedOperationException(method.getName());
                 });

@@ -54,8 +54,32 @@ public interface Storage extends AutoCloseable {
      */
     CompletionStage<Void> registerBroker(BrokerInfo broker);
 
-    /** The registered brokers, by node id (Metadata, DescribeCluster). Any thread; never blocks. */
+    /**
+     * The live brokers, by node id (Metadata, DescribeCluster): for a single-node engine the registered ones; for an
+     * engine shared by several brokers those whose lease is current. Any thread; never blocks.
+     */
     CompletionStage<List<BrokerInfo>> brokers();
+
+    /**
+     * Where a partition is served now: its leader, leader epoch, replicas and ISR, as Metadata reports them. A
+     * single-node engine returns {@code partition} as stored (the default); an engine shared by several brokers
+     * spreads leadership over the live ones (leader -1: none known, e.g. this broker lost its lease). The router
+     * answers Produce and Fetch for a partition led by another node with NOT_LEADER_OR_FOLLOWER and this placement
+     * as the KIP-951 hint.
+     *
+     * <p>Any thread; never blocks and does no I/O (called per partition on the produce and fetch paths).
+     */
+    default PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
+        return partition;
+    }
+
+    /**
+     * The live broker that coordinates a group or transactional id (FindCoordinator), -1 if none is known. Default:
+     * this node. Any thread; never blocks and does no I/O.
+     */
+    default int coordinator(String key) {
+        return nodeId();
+    }
 
     /** Completes normally if the storage can serve requests (health checks). Any thread; never blocks. */
     CompletionStage<Void> ping();

@@ -13,15 +13,21 @@ import kiri.storage.api.StorageUrl;
  * {@code ?password-file=PATH} (its first line) or the {@code PGPASSWORD} environment variable, so that it need
  * not be on the command line; the URL's own password wins, then the file, then the variable.
  *
- * @param pool connections the engine opens for its work (besides one that listens for notifications), {@code ?pool=N}
+ * @param pool             connections the engine opens for its work (besides one that listens for notifications and
+ *                         one that renews the broker's lease), {@code ?pool=N}
+ * @param sessionTimeoutMs a broker whose lease is older is dead, {@code ?broker.session.timeout.ms=} (Kafka's name and default)
+ * @param heartbeatMs      how often a broker renews its lease, {@code ?broker.heartbeat.interval.ms=} (Kafka's name and default)
  */
-record PgConfig(String user, String password, String host, int port, String database, int pool) {
+record PgConfig(String user, String password, String host, int port, String database, int pool, long sessionTimeoutMs,
+                long heartbeatMs) {
     static final int DEFAULT_PORT = 5432;
     static final int DEFAULT_POOL = 4;
+    static final String SESSION_TIMEOUT = "broker.session.timeout.ms";
+    static final String HEARTBEAT = "broker.heartbeat.interval.ms";
 
     /** @throws IllegalArgumentException with a one-line message naming the URL */
     static PgConfig parse(StorageUrl url, Map<String, String> env) {
-        url.requireOnlyParams("password-file", "pool");
+        url.requireOnlyParams("password-file", "pool", SESSION_TIMEOUT, HEARTBEAT);
         String loc = url.location();
         int at = loc.lastIndexOf('@');
         int slash = loc.indexOf('/', Math.max(at, 0));
@@ -63,7 +69,20 @@ record PgConfig(String user, String password, String host, int port, String data
             throw bad(url, "pool must be a number");
         }
         if (pool < 1 || pool > 64) throw bad(url, "pool must be 1..64");
-        return new PgConfig(user, password, host, port, database, pool);
+        long session = millis(url, SESSION_TIMEOUT, 9000);
+        long heartbeat = millis(url, HEARTBEAT, 2000);
+        if (heartbeat >= session) throw bad(url, HEARTBEAT + " must be less than " + SESSION_TIMEOUT);
+        return new PgConfig(user, password, host, port, database, pool, session, heartbeat);
+    }
+
+    private static long millis(StorageUrl url, String name, long dflt) {
+        try {
+            long v = Long.parseLong(url.param(name, Long.toString(dflt)));
+            if (v > 0) return v;
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw bad(url, name + " must be a positive number of milliseconds");
     }
 
     String jdbcUrl() {

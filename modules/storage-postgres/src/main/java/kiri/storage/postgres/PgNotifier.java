@@ -11,11 +11,13 @@ import org.postgresql.PGNotification;
 /**
  * Wakes fetch long polls across brokers: an append's transaction sends {@code NOTIFY kiri_data} (delivered
  * by PostgreSQL only if it commits), and one dedicated connection per broker LISTENs on a daemon thread and
- * hands other brokers' appends to {@link Listener}. The listening connection reconnects after a failure;
- * meanwhile long polls simply run to their deadline.
+ * hands other brokers' appends to {@link Listener}. Topic changes send {@code NOTIFY kiri_catalog}, on which
+ * the other brokers re-read the catalogue. The listening connection reconnects after a failure; each time
+ * LISTEN is in place it reports a catalogue change, since one may have passed unheard; meanwhile long polls simply run to their deadline.
  */
 final class PgNotifier implements AutoCloseable {
     static final String CHANNEL = "kiri_data";
+    static final String CATALOG = "kiri_catalog";
 
     /** Told of another broker's append, on the listening thread. */
     @FunctionalInterface
@@ -27,13 +29,16 @@ final class PgNotifier implements AutoCloseable {
     private final String instance = UUID.randomUUID().toString();
     private final PgConnector connector;
     private final Listener listener;
+    private final Runnable catalogChanged;
     private final Thread thread;
     private volatile boolean closed;
     private volatile Connection connection;
 
-    PgNotifier(PgConnector connector, Listener listener) {
+    /** @param catalogChanged told (on the listening thread) that another broker changed topics */
+    PgNotifier(PgConnector connector, Listener listener, Runnable catalogChanged) {
         this.connector = connector;
         this.listener = listener;
+        this.catalogChanged = catalogChanged;
         this.thread = new Thread(this::run, "kiri-pg-listen");
         thread.setDaemon(true);
     }
@@ -50,6 +55,14 @@ final class PgNotifier implements AutoCloseable {
         }
     }
 
+    /** Adds a notification that topics changed to the transaction {@code c} is in. */
+    void notifyCatalog(Connection c) throws SQLException {
+        try (PreparedStatement n = c.prepareStatement("SELECT pg_notify('" + CATALOG + "', ?)")) {
+            n.setString(1, instance);
+            n.execute();
+        }
+    }
+
     private void run() {
         long backoffMs = 100;
         while (!closed) {
@@ -57,13 +70,21 @@ final class PgNotifier implements AutoCloseable {
                 connection = c;
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + CHANNEL);
+                    s.execute("LISTEN " + CATALOG);
                 }
+                catalogChanged.run(); // a change may have passed unheard before LISTEN (start, reconnect)
                 backoffMs = 100;
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (!closed) {
                     PGNotification[] ns = pg.getNotifications(1000);
                     if (ns == null) continue;
-                    for (PGNotification n : ns) dispatch(n.getParameter());
+                    for (PGNotification n : ns) {
+                        if (n.getName().equals(CATALOG)) {
+                            if (!n.getParameter().equals(instance)) catalogChanged.run();
+                        } else {
+                            dispatch(n.getParameter());
+                        }
+                    }
                 }
             } catch (SQLException | RuntimeException e) {
                 if (closed) return;

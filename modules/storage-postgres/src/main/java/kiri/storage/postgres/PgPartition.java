@@ -28,8 +28,8 @@ import kiri.storage.api.TopicPartition;
  * loaded from the database on first use and again after any failed write (so a write whose commit is in
  * doubt is re-read, and a retry is recognised as a duplicate).
  *
- * <p>Writes (appends, markers, DeleteRecords, retention) are jobs on a queue that one pool thread at a time
- * drains: consecutive appends and markers share one database transaction (group commit), which takes the
+ * <p>Writes (appends, DeleteRecords, retention) are jobs on a queue that one pool thread at a time
+ * drains: consecutive appends share one database transaction (group commit), which takes the
  * offsets with {@code UPDATE kiri_partitions SET next_offset = next_offset + n ... RETURNING}; if the
  * returned range is not where this broker expected (another broker appended) the group fails retriably
  * and the partition is reloaded. Producer state and offsets are read under this object's monitor.
@@ -43,8 +43,6 @@ final class PgPartition {
     }
 
     record Append(MemorySegment batch, long appendTimeMs, int leaderEpoch, CompletableFuture<Void> done) implements Job {}
-
-    record Marker(long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs, CompletableFuture<Void> done) implements Job {}
 
     /** Moves the log start offset to {@code offset} (never back) and deletes the batches wholly below it. */
     record Truncate(long offset, CompletableFuture<Void> done) implements Job {}
@@ -61,6 +59,11 @@ final class PgPartition {
 
     private PartitionProducerState producers = new PartitionProducerState(); // guarded by this
     private volatile boolean loaded;
+    /**
+     * Whether the state up to {@link #highWatermark} matches the database (false after a failed write, whose
+     * commit is in doubt): then a reload only reads the batches others appended after it.
+     */
+    private volatile boolean consistent;
     private volatile boolean removed;
     private volatile long highWatermark;
     private volatile long lastStable;
@@ -134,7 +137,7 @@ final class PgPartition {
             int i = 0;
             while (i < jobs.size()) {
                 int end = i;
-                while (end < jobs.size() && (jobs.get(end) instanceof Append || jobs.get(end) instanceof Marker)) end++;
+                while (end < jobs.size() && jobs.get(end) instanceof Append) end++;
                 if (end > i) {
                     appendGroup(c, jobs.subList(i, end));
                     i = end;
@@ -147,6 +150,7 @@ final class PgPartition {
             }
         } catch (SQLException | RuntimeException e) {
             loaded = false;
+            consistent = false;
             RuntimeException failure = e instanceof SQLException s ? PgPool.failure(s) : (RuntimeException) e;
             try {
                 c.rollback();
@@ -175,24 +179,36 @@ final class PgPartition {
                 start = rs.getLong(2);
             }
         }
-        // Producer state from the stored headers (whole batches only for markers, whose body says commit or abort).
-        PartitionProducerState state = new PartitionProducerState();
+        // Producer state from the stored headers (whole batches only for markers, whose body says commit or abort);
+        // when the state is consistent and the log start did not move, only what others appended since.
+        boolean incremental = consistent && start == logStart && next >= highWatermark;
+        long from = incremental ? highWatermark : 0L;
+        List<byte[]> headers = new ArrayList<>();
+        List<Long> bases = new ArrayList<>();
         try (PreparedStatement q = c.prepareStatement("SELECT base_offset, CASE WHEN flags & 32 <> 0 THEN bytes"
                 + " ELSE substring(bytes FROM 1 FOR 61) END FROM kiri_batches WHERE topic_id = ? AND partition = ?"
-                + " AND producer_id >= 0 ORDER BY base_offset")) {
+                + " AND producer_id >= 0 AND base_offset >= ? AND base_offset < ? ORDER BY base_offset")) {
             q.setFetchSize(1000);
             q.setObject(1, topicId);
             q.setInt(2, tp.partition());
+            q.setLong(3, from);
+            q.setLong(4, next);
             try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) state.onAppend(MemorySegment.ofArray(rs.getBytes(2)), rs.getLong(1));
+                while (rs.next()) {
+                    bases.add(rs.getLong(1));
+                    headers.add(rs.getBytes(2));
+                }
             }
         }
-        state.onLogStartOffset(start);
         synchronized (this) {
+            PartitionProducerState state = incremental ? producers : new PartitionProducerState();
+            for (int i = 0; i < headers.size(); i++) state.onAppend(MemorySegment.ofArray(headers.get(i)), bases.get(i));
+            state.onLogStartOffset(start);
             producers = state;
             logStart = start;
             highWatermark = next;
             lastStable = state.lastStableOffset(next);
+            consistent = true;
             loaded = true;
         }
     }
@@ -205,31 +221,25 @@ final class PgPartition {
         List<Long> bases = new ArrayList<>(group.size());
         synchronized (this) {
             for (Job j : group) {
-                MemorySegment segment;
-                if (j instanceof Append a) {
-                    long dup;
-                    try {
-                        dup = producers.check(a.batch());
-                    } catch (StorageException e) {
-                        j.done().completeExceptionally(e);
-                        continue;
-                    }
-                    if (dup != PartitionProducerState.APPEND) {
-                        RecordBatchHeader.setBaseOffset(a.batch(), dup);
-                        stored.add(j);
-                        bytes.add(null);
-                        bases.add(dup);
-                        continue;
-                    }
-                    RecordBatchHeader.setBaseOffset(a.batch(), next);
-                    RecordBatchHeader.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
-                    if (a.appendTimeMs() >= 0) RecordBatchHeader.setLogAppendTime(a.batch(), a.appendTimeMs());
-                    segment = MemorySegment.ofArray(a.batch().toArray(BYTE));
-                } else {
-                    Marker m = (Marker) j;
-                    segment = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-                    ControlBatches.write(segment, next, m.leaderEpoch(), m.producerId(), m.epoch(), m.commit(), 0, m.nowMs());
+                Append a = (Append) j;
+                long dup;
+                try {
+                    dup = producers.check(a.batch());
+                } catch (StorageException e) {
+                    j.done().completeExceptionally(e);
+                    continue;
                 }
+                if (dup != PartitionProducerState.APPEND) {
+                    RecordBatchHeader.setBaseOffset(a.batch(), dup);
+                    stored.add(j);
+                    bytes.add(null);
+                    bases.add(dup);
+                    continue;
+                }
+                RecordBatchHeader.setBaseOffset(a.batch(), next);
+                RecordBatchHeader.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
+                if (a.appendTimeMs() >= 0) RecordBatchHeader.setLogAppendTime(a.batch(), a.appendTimeMs());
+                MemorySegment segment = MemorySegment.ofArray(a.batch().toArray(BYTE));
                 producers.onAppend(segment, next); // tentative: a failed commit reloads the partition
                 stored.add(j);
                 bytes.add((byte[]) segment.heapBase().orElseThrow());
@@ -239,26 +249,8 @@ final class PgPartition {
         }
         long count = next - expectedBase;
         if (count > 0) {
-            try (PreparedStatement ins = c.prepareStatement("INSERT INTO kiri_batches (topic_id, partition, base_offset, last_offset,"
-                    + " max_timestamp, producer_id, producer_epoch, base_sequence, flags, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                for (int k = 0; k < stored.size(); k++) {
-                    byte[] b = bytes.get(k);
-                    if (b == null) continue; // duplicate
-                    MemorySegment s = MemorySegment.ofArray(b);
-                    ins.setObject(1, topicId);
-                    ins.setInt(2, tp.partition());
-                    ins.setLong(3, bases.get(k));
-                    ins.setLong(4, RecordBatchHeader.nextOffset(s, bases.get(k)) - 1);
-                    ins.setLong(5, RecordBatchHeader.maxTimestamp(s));
-                    ins.setLong(6, RecordBatchHeader.producerId(s));
-                    ins.setShort(7, RecordBatchHeader.producerEpoch(s));
-                    ins.setInt(8, RecordBatchHeader.baseSequence(s));
-                    ins.setShort(9, RecordBatchHeader.attributes(s));
-                    ins.setBytes(10, b);
-                    ins.addBatch();
-                }
-                ins.executeBatch();
-            }
+            // the partition row first: every writer (appends here, markers of other brokers' transactions) locks it
+            // before inserting, so they queue instead of deadlocking
             try (PreparedStatement up = c.prepareStatement("UPDATE kiri_partitions SET next_offset = next_offset + ?"
                     + " WHERE topic_id = ? AND partition = ? RETURNING next_offset")) {
                 up.setLong(1, count);
@@ -272,6 +264,15 @@ final class PgPartition {
                     }
                 }
             }
+            try (PreparedStatement ins = c.prepareStatement(INSERT)) {
+                for (int k = 0; k < stored.size(); k++) {
+                    byte[] b = bytes.get(k);
+                    if (b == null) continue; // duplicate
+                    bind(ins, bases.get(k), b);
+                    ins.addBatch();
+                }
+                ins.executeBatch();
+            }
             notifier.notify(c, topicId, tp.partition(), next);
         }
         c.commit();
@@ -281,6 +282,49 @@ final class PgPartition {
         }
         for (Job j : stored) j.done().complete(null);
         if (count > 0) signal();
+    }
+
+    /**
+     * Appends a transaction marker in the caller's database transaction (EndTxn, a transaction timeout: see
+     * {@link PgTransactions}), whichever broker leads the partition; after the caller commits it calls
+     * {@link #invalidate} so that this broker's view catches up (other brokers hear the notification).
+     */
+    void appendMarker(Connection c, long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs) throws SQLException {
+        long base;
+        try (PreparedStatement up = c.prepareStatement("UPDATE kiri_partitions SET next_offset = next_offset + 1"
+                + " WHERE topic_id = ? AND partition = ? RETURNING next_offset")) {
+            up.setObject(1, topicId);
+            up.setInt(2, tp.partition());
+            try (ResultSet rs = up.executeQuery()) {
+                if (!rs.next()) return; // deleted meanwhile: nothing to end there
+                base = rs.getLong(1) - 1;
+            }
+        }
+        byte[] bytes = new byte[ControlBatches.SIZE];
+        MemorySegment marker = MemorySegment.ofArray(bytes);
+        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        try (PreparedStatement ins = c.prepareStatement(INSERT)) {
+            bind(ins, base, bytes);
+            ins.executeUpdate();
+        }
+        notifier.notify(c, topicId, tp.partition(), base + 1);
+    }
+
+    private static final String INSERT = "INSERT INTO kiri_batches (topic_id, partition, base_offset, last_offset,"
+            + " max_timestamp, producer_id, producer_epoch, base_sequence, flags, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private void bind(PreparedStatement ins, long base, byte[] b) throws SQLException {
+        MemorySegment s = MemorySegment.ofArray(b);
+        ins.setObject(1, topicId);
+        ins.setInt(2, tp.partition());
+        ins.setLong(3, base);
+        ins.setLong(4, RecordBatchHeader.nextOffset(s, base) - 1);
+        ins.setLong(5, RecordBatchHeader.maxTimestamp(s));
+        ins.setLong(6, RecordBatchHeader.producerId(s));
+        ins.setShort(7, RecordBatchHeader.producerEpoch(s));
+        ins.setInt(8, RecordBatchHeader.baseSequence(s));
+        ins.setShort(9, RecordBatchHeader.attributes(s));
+        ins.setBytes(10, b);
     }
 
     private void truncate(Connection c, long offset) throws SQLException {

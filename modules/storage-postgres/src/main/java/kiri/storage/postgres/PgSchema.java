@@ -53,6 +53,61 @@ final class PgSchema {
                 PRIMARY KEY (topic_id, partition, base_offset));
             -- batches are often compressed already: store them out of line without trying to compress again
             ALTER TABLE kiri_batches ALTER COLUMN bytes SET STORAGE EXTERNAL;
+            """, """
+            -- producer ids are handed out in blocks: nextval is the first id of a block of BLOCK ids
+            CREATE SEQUENCE kiri_producer_ids MINVALUE 0 START WITH 0 INCREMENT BY 1000;
+            -- group versions from one sequence: a deleted and re-created group never reuses one (no ABA)
+            CREATE SEQUENCE kiri_group_versions;
+            CREATE TABLE kiri_groups (
+                group_id text PRIMARY KEY,
+                type text NOT NULL,
+                protocol_type text NOT NULL,
+                state text NOT NULL,
+                data bytea NOT NULL,
+                version bigint NOT NULL);
+            CREATE TABLE kiri_offsets (
+                group_id text NOT NULL,
+                topic text NOT NULL,
+                partition int NOT NULL,
+                committed_offset bigint NOT NULL,
+                leader_epoch int NOT NULL,
+                metadata text,
+                commit_ms bigint NOT NULL,
+                expire_ms bigint NOT NULL,
+                PRIMARY KEY (group_id, topic, partition));
+            CREATE TABLE kiri_txns (
+                txn_id text PRIMARY KEY,
+                producer_id bigint NOT NULL,
+                epoch smallint NOT NULL,
+                prev_producer_id bigint NOT NULL,
+                prev_epoch smallint NOT NULL,
+                timeout_ms int NOT NULL,
+                state text NOT NULL,
+                start_ms bigint NOT NULL);
+            CREATE TABLE kiri_txn_partitions (
+                txn_id text NOT NULL REFERENCES kiri_txns ON DELETE CASCADE,
+                topic text NOT NULL,
+                partition int NOT NULL,
+                PRIMARY KEY (txn_id, topic, partition));
+            CREATE TABLE kiri_txn_offsets (
+                txn_id text NOT NULL REFERENCES kiri_txns ON DELETE CASCADE,
+                group_id text NOT NULL,
+                topic text NOT NULL,
+                partition int NOT NULL,
+                committed_offset bigint NOT NULL,
+                leader_epoch int NOT NULL,
+                metadata text,
+                expire_ms bigint NOT NULL,
+                PRIMARY KEY (txn_id, group_id, topic, partition));
+            -- bumped whenever the set of live brokers changes: the leader epoch of every placement
+            CREATE SEQUENCE kiri_cluster_epochs;
+            CREATE TABLE kiri_brokers (
+                node_id int PRIMARY KEY,
+                host text NOT NULL,
+                port int NOT NULL,
+                rack text,
+                instance uuid NOT NULL,
+                lease_until timestamptz NOT NULL);
             """);
 
     private PgSchema() {}

@@ -6,25 +6,34 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
+import kiri.storage.api.BrokerInfo;
+import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
+import kiri.storage.api.GroupListing;
+import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
+import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
+import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
@@ -35,15 +44,19 @@ import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
+import kiri.storage.api.TransactionDescription;
+import kiri.storage.api.TransactionTable;
 import kiri.storage.api.base.CatalogStorage;
 import kiri.storage.api.base.CatalogTopic;
 
 /**
  * The postgres engine. Topics (with their ids and configs), partitions and record batches are in
  * PostgreSQL ({@link PgSchema}); the catalogue is loaded on open and written through on every change.
- * Records go through {@link PgPartition}. Consumer groups, committed offsets, producer ids and
- * transactions are {@link CatalogStorage}'s, in memory, for now (see the module README): transaction
- * markers are stored, and EndTxn completes once they are committed.
+ * Records go through {@link PgPartition}. Consumer groups and committed offsets ({@link PgGroups}), producer
+ * ids ({@link PgProducerIds}) and transactions ({@link PgTransactions}) are rows that every broker reads and
+ * writes directly, so they survive restarts and are shared; {@link CatalogStorage}'s in-memory tables for them
+ * stay empty. Topics changed by another broker are re-read on its {@code NOTIFY kiri_catalog}, and a topic
+ * asked for by name that the catalogue lacks is looked up before answering.
  *
  * <p>Threads: every method returns at once; database work runs on {@link PgPool}'s threads, whose
  * completions run the router's continuations.
@@ -59,14 +72,33 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgNotifier notifier;
     /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
     private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
-    /** Markers that the transaction ending on this thread wrote (see {@link #endTxn}). */
-    private final ThreadLocal<List<CompletableFuture<Void>>> markersOut = new ThreadLocal<>();
+    private final PgProducerIds producerIds = new PgProducerIds();
+    private final PgCluster cluster;
+    /** Set once a broker registered: until then (tools, tests of the engine alone) placements are single-node. */
+    private volatile boolean inCluster;
+    private final PgTransactions txns;
+    /** Set while a catalogue refresh is queued, so a burst of notifications costs one re-read. */
+    private final java.util.concurrent.atomic.AtomicBoolean refreshQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
     private PgStorage(StorageContext context, PgConfig config, PgPool pool, PgConnector connector) {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere);
+        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
+        this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
+            @Override
+            public boolean exists(TopicPartition tp) {
+                return partition(tp) != null;
+            }
+
+            @Override
+            public void writeMarker(Connection c, TopicPartition tp, ProducerIdAndEpoch producer, boolean commit, long nowMs)
+                    throws SQLException {
+                PgPartition p = partition(tp);
+                if (p != null) p.appendMarker(c, producer.producerId(), producer.epoch(), commit, LEADER_EPOCH, nowMs);
+            }
+        });
     }
 
     /** Connects, migrates the schema, loads the topics. Blocks (the launcher's thread). */
@@ -78,7 +110,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             StorageContext resolved = new StorageContext(context.nodeId(), clusterId, context.advertisedHost(),
                     context.advertisedPort(), context.clock());
             PgStorage storage = new PgStorage(resolved, config, pool, connector);
-            storage.loadTopics();
+            storage.syncTopics(storage.pool.tx(PgStorage::readTopics).join());
             storage.notifier.start();
             return storage;
         } catch (CompletionException e) {
@@ -91,28 +123,58 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         }
     }
 
-    private void loadTopics() {
-        record Row(String name, UUID id, int partitions, short rf, Map<String, String> configs) {}
-        List<Row> rows = pool.tx(c -> {
-            Map<UUID, Map<String, String>> configs = new HashMap<>();
-            try (PreparedStatement q = c.prepareStatement("SELECT topic_id, key, value FROM kiri_topic_configs");
-                 ResultSet rs = q.executeQuery()) {
-                while (rs.next()) configs.computeIfAbsent(rs.getObject(1, UUID.class), k -> new HashMap<>()).put(rs.getString(2), rs.getString(3));
-            }
-            List<Row> out = new ArrayList<>();
-            try (PreparedStatement q = c.prepareStatement("SELECT name, id, partitions, replication_factor FROM kiri_topics");
-                 ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    UUID id = rs.getObject(2, UUID.class);
-                    out.add(new Row(rs.getString(1), id, rs.getInt(3), rs.getShort(4), configs.getOrDefault(id, Map.of())));
-                }
-            }
-            return out;
-        }).join();
-        for (Row r : rows) {
-            topicIds.put(r.name(), r.id());
-            restoreTopic(r.name(), r.id(), r.partitions(), r.rf(), r.configs());
+    private record TopicRow(String name, UUID id, int partitions, short rf, Map<String, String> configs) {}
+
+    private static Map<String, TopicRow> readTopics(Connection c) throws SQLException {
+        Map<UUID, Map<String, String>> configs = new HashMap<>();
+        try (PreparedStatement q = c.prepareStatement("SELECT topic_id, key, value FROM kiri_topic_configs");
+             ResultSet rs = q.executeQuery()) {
+            while (rs.next()) configs.computeIfAbsent(rs.getObject(1, UUID.class), k -> new HashMap<>()).put(rs.getString(2), rs.getString(3));
         }
+        Map<String, TopicRow> out = new HashMap<>();
+        try (PreparedStatement q = c.prepareStatement("SELECT name, id, partitions, replication_factor FROM kiri_topics");
+             ResultSet rs = q.executeQuery()) {
+            while (rs.next()) {
+                UUID id = rs.getObject(2, UUID.class);
+                out.put(rs.getString(1), new TopicRow(rs.getString(1), id, rs.getInt(3), rs.getShort(4), configs.getOrDefault(id, Map.of())));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Makes the in-memory catalogue what the database holds (on open, and after another broker changed topics):
+     * adds new topics, grows partitions, replaces configs, forgets deleted topics (waking their fetches).
+     */
+    private void syncTopics(Map<String, TopicRow> rows) {
+        for (TopicInfo known : topics().stream().map(CatalogTopic::info).toList()) {
+            TopicRow row = rows.get(known.name());
+            if (row == null || !row.id().equals(known.id())) super.deleteTopic(TopicRef.of(known.name()));
+        }
+        for (TopicRow r : rows.values()) {
+            CatalogTopic<PgPartition> t = topic(r.name());
+            if (t == null) {
+                topicIds.put(r.name(), r.id());
+                restoreTopic(r.name(), r.id(), r.partitions(), r.rf(), r.configs());
+                continue;
+            }
+            if (r.partitions() > t.info().partitionCount()) super.createPartitions(r.name(), r.partitions(), false);
+            if (!r.configs().equals(t.info().configs())) {
+                List<ConfigOp> ops = new ArrayList<>();
+                for (String k : t.info().configs().keySet()) if (!r.configs().containsKey(k)) ops.add(ConfigOp.delete(k));
+                r.configs().forEach((k, v) -> ops.add(ConfigOp.set(k, v)));
+                super.alterTopicConfigs(r.name(), ops, false);
+            }
+        }
+    }
+
+    /** Re-reads the catalogue (another broker changed a topic); completes once it is in memory. */
+    private CompletableFuture<Void> refreshTopics() {
+        if (isClosed() || !refreshQueued.compareAndSet(false, true)) return CompletableFuture.completedFuture(null);
+        return pool.tx(c -> {
+            refreshQueued.set(false); // a change committed after this read notifies again
+            return readTopics(c);
+        }).thenAccept(this::syncTopics).exceptionally(e -> null); // unreachable: the next notification or lookup retries
     }
 
     /** A notification from another broker's append. */
@@ -122,6 +184,48 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             PgPartition p = t.partition(partition);
             if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
         }
+    }
+
+    // ---- cluster: leases in kiri_brokers, placements computed over the live brokers ---------------------
+
+    /** Joins the cluster (or renews with a new address); completes once the lease is in PostgreSQL. */
+    @Override
+    public CompletionStage<Void> registerBroker(BrokerInfo broker) {
+        if (isClosed()) return closedStage();
+        super.registerBroker(broker);
+        inCluster = true;
+        return cluster.register(broker);
+    }
+
+    @Override
+    public CompletionStage<List<BrokerInfo>> brokers() {
+        if (!inCluster) return super.brokers();
+        if (isClosed()) return closedStage();
+        return CompletableFuture.completedFuture(cluster.view().current());
+    }
+
+    /**
+     * Partition {@code i} of a topic is led by the live broker at {@code (hash(topic id) + i) mod live} in node-id
+     * order: every broker computes the same from the same view, and a topic's partitions spread evenly. The leader
+     * epoch is the cluster epoch, which grows whenever the live set changes.
+     */
+    @Override
+    public PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
+        if (!inCluster) return partition;
+        PgCluster.View view = cluster.view();
+        List<BrokerInfo> live = view.current();
+        int epoch = (int) view.epoch();
+        if (live.isEmpty()) return new PartitionInfo(partition.partition(), -1, epoch, List.of(), List.of());
+        List<Integer> leader = List.of(live.get(Math.floorMod(topic.id().hashCode() + partition.partition(), live.size())).nodeId());
+        return new PartitionInfo(partition.partition(), leader.getFirst(), epoch, leader, leader);
+    }
+
+    /** Groups and transactional ids: the live broker at {@code hash(key) mod live}. */
+    @Override
+    public int coordinator(String key) {
+        if (!inCluster) return nodeId();
+        List<BrokerInfo> live = cluster.view().current();
+        return live.isEmpty() ? -1 : live.get(Math.floorMod(key.hashCode(), live.size())).nodeId();
     }
 
     @Override
@@ -163,11 +267,23 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             }
             writeConfigs(c, info.id(), info.configs());
             addPartitions(c, info.id(), 0, info.partitionCount());
+            notifier.notifyCatalog(c);
             return info;
         })).thenApply(info -> {
             topicIds.put(info.name(), info.id());
             return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
         });
+    }
+
+    /** A topic the catalogue lacks may have been created by another broker a moment ago: look before answering. */
+    @Override
+    public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
+        return super.describeTopics(refs).thenCompose(found -> found.size() == refs.size() || isClosed()
+                ? CompletableFuture.completedFuture(found)
+                : pool.tx(PgStorage::readTopics).thenCompose(rows -> {
+                    syncTopics(rows);
+                    return super.describeTopics(refs);
+                }));
     }
 
     @Override
@@ -187,6 +303,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                     d.setObject(1, id);
                     d.executeUpdate();
                 }
+                PgGroups.removeTopic(c, found.getFirst().name());
+                PgTransactions.removeTopic(c, found.getFirst().name());
+                notifier.notifyCatalog(c);
                 return null;
             }).thenCompose(v -> super.deleteTopic(ref));
         });
@@ -210,6 +329,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                 u.executeUpdate();
             }
             addPartitions(c, info.id(), before, totalCount);
+            notifier.notifyCatalog(c);
             return null;
         })).thenCompose(v -> super.createPartitions(topic, totalCount, false));
     }
@@ -223,6 +343,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                 d.executeUpdate();
             }
             writeConfigs(c, info.id(), info.configs());
+            notifier.notifyCatalog(c);
             return null;
         })).thenCompose(v -> super.alterTopicConfigs(topic, ops, false));
     }
@@ -275,7 +396,14 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
         try {
             if (RecordBatchHeader.isTransactional(batch)) {
-                return appendTransactional(transactionalId, tp, batch, () -> partition.submit(job));
+                if (transactionalId == null) {
+                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+                }
+                long producerId = RecordBatchHeader.producerId(batch);
+                short epoch = RecordBatchHeader.producerEpoch(batch);
+                // checks the producer and joins the partition to the transaction, then appends (see the README)
+                return txn(transactionalId, t -> t.produce(transactionalId, tp, producerId, epoch, clock().millis(), () -> null))
+                        .thenCompose(v -> partition.submit(job));
             }
         } catch (StorageException e) {
             return Stages.failed(e);
@@ -283,40 +411,141 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         return partition.submit(job);
     }
 
+    /** Never called: transactions are {@link PgTransactions}', which write markers in their own database transaction. */
     @Override
     protected void writeMarker(TopicPartition tp, PgPartition partition, ProducerIdAndEpoch producer, boolean commit) {
-        CompletableFuture<Void> done = partition.submit(new PgPartition.Marker(producer.producerId(), producer.epoch(), commit,
-                LEADER_EPOCH, clock().millis(), new CompletableFuture<>()));
-        List<CompletableFuture<Void>> out = markersOut.get();
-        if (out != null) out.add(done);
+        throw new IllegalStateException("markers are written by PgTransactions");
     }
 
-    /** EndTxn answers once the markers it wrote are committed in PostgreSQL. */
+    // ---- committed offsets and groups: PgGroups' rows --------------------------------------------------
+
     @Override
-    public CompletionStage<ProducerIdAndEpoch> endTxn(String transactionalId, ProducerIdAndEpoch producer, boolean commit,
-                                                      boolean bumpEpoch) {
-        return afterMarkers(() -> super.endTxn(transactionalId, producer, commit, bumpEpoch));
+    public CompletionStage<Void> commitOffsets(String groupId, List<OffsetCommit> offsets) {
+        if (isClosed()) return closedStage();
+        long now = clock().millis();
+        return pool.tx(c -> {
+            PgGroups.commit(c, groupId, offsets, now);
+            return null;
+        });
     }
 
-    /** InitProducerId may abort an open transaction first: it answers once those markers are committed. */
+    @Override
+    public CompletionStage<Map<TopicPartition, CommittedOffset>> fetchOffsets(String groupId, Collection<TopicPartition> partitions,
+                                                                              boolean requireStable) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> {
+            if (requireStable) {
+                StorageException unstable = PgTransactions.unstableOffsets(c, groupId, partitions);
+                if (unstable != null) throw unstable;
+            }
+            return PgGroups.fetch(c, groupId, partitions);
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> deleteOffsets(String groupId, Collection<TopicPartition> partitions) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> {
+            PgGroups.deleteOffsets(c, groupId, partitions);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<List<GroupListing>> listGroups() {
+        if (isClosed()) return closedStage();
+        return pool.tx(PgGroups::list);
+    }
+
+    @Override
+    public CompletionStage<Optional<GroupState>> group(String groupId) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> PgGroups.group(c, groupId));
+    }
+
+    @Override
+    public CompletionStage<GroupState> updateGroup(GroupState state) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> PgGroups.update(c, state));
+    }
+
+    @Override
+    public CompletionStage<Void> deleteGroup(String groupId) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> {
+            PgGroups.delete(c, groupId);
+            return null;
+        });
+    }
+
+    // ---- producer ids and transactions: PgTransactions' rows -------------------------------------------
+
+    /**
+     * Runs a transaction-table operation on {@code txnId}'s stored state in one database transaction; partitions
+     * that got markers catch up once it committed.
+     */
+    private <T> CompletionStage<T> txn(String txnId, Function<TransactionTable, T> op) {
+        if (isClosed()) return closedStage();
+        long now = clock().millis();
+        List<TopicPartition> marked = new ArrayList<>();
+        return pool.tx(c -> {
+            marked.clear(); // (the pool does not retry, but stay correct if it ever does)
+            return txns.run(c, txnId, now, op, marked);
+        }).thenApply(result -> {
+            for (TopicPartition tp : marked) {
+                PgPartition p = partition(tp);
+                if (p != null) p.invalidate();
+            }
+            return result;
+        });
+    }
+
     @Override
     public CompletionStage<ProducerIdAndEpoch> initProducerId(String transactionalId, int transactionTimeoutMs,
                                                               ProducerIdAndEpoch expected) {
-        return afterMarkers(() -> super.initProducerId(transactionalId, transactionTimeoutMs, expected));
+        if (isClosed()) return closedStage();
+        if (transactionalId == null) {
+            long id = producerIds.tryNext();
+            if (id >= 0) return CompletableFuture.completedFuture(new ProducerIdAndEpoch(id, (short) 0));
+            return pool.tx(c -> new ProducerIdAndEpoch(producerIds.next(c), (short) 0));
+        }
+        return txn(transactionalId, t -> t.initProducerId(transactionalId, transactionTimeoutMs, expected, clock().millis()));
     }
 
-    private <T> CompletionStage<T> afterMarkers(java.util.function.Supplier<CompletionStage<T>> body) {
-        List<CompletableFuture<Void>> markers = new ArrayList<>();
-        markersOut.set(markers);
-        CompletionStage<T> result;
-        try {
-            result = body.get();
-        } finally {
-            markersOut.remove();
-        }
-        if (markers.isEmpty()) return result;
-        CompletableFuture<Void> all = CompletableFuture.allOf(markers.toArray(CompletableFuture[]::new));
-        return result.thenCombine(all, (r, v) -> r);
+    @Override
+    public CompletionStage<Map<TopicPartition, Short>> addPartitionsToTxn(String transactionalId, ProducerIdAndEpoch producer,
+                                                                          Collection<TopicPartition> partitions) {
+        return txn(transactionalId, t -> t.addPartitions(transactionalId, producer, partitions, clock().millis()));
+    }
+
+    @Override
+    public CompletionStage<Void> addOffsetsToTxn(String transactionalId, ProducerIdAndEpoch producer, String groupId) {
+        return txn(transactionalId, t -> {
+            t.addOffsets(transactionalId, producer, groupId, clock().millis());
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> txnOffsetCommit(String transactionalId, ProducerIdAndEpoch producer, String groupId,
+                                                 List<OffsetCommit> offsets) {
+        return txn(transactionalId, t -> {
+            t.txnOffsetCommit(transactionalId, producer, groupId, offsets, clock().millis());
+            return null;
+        });
+    }
+
+    /** EndTxn answers once its markers, state and offsets are committed in PostgreSQL (one database transaction). */
+    @Override
+    public CompletionStage<ProducerIdAndEpoch> endTxn(String transactionalId, ProducerIdAndEpoch producer, boolean commit,
+                                                      boolean bumpEpoch) {
+        return txn(transactionalId, t -> t.end(transactionalId, producer, commit, bumpEpoch));
+    }
+
+    @Override
+    public CompletionStage<List<TransactionDescription>> describeTransactions(Collection<String> transactionalIds) {
+        if (isClosed()) return closedStage();
+        return pool.tx(c -> txns.describe(c, transactionalIds));
     }
 
     /** Runs {@code body} once the partition is loaded; fails UNKNOWN_TOPIC_OR_PARTITION for a missing one. */
@@ -467,6 +696,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
     @Override
     protected void maintainRecords(long nowMs) {
+        pool.tx(c -> {
+            PgGroups.expireOffsets(c, nowMs);
+            return PgTransactions.expired(c, nowMs);
+        }).thenAccept(expired -> {
+            for (String id : expired) txn(id, t -> t.abortExpired(nowMs));
+        });
         for (CatalogTopic<PgPartition> topic : topics()) {
             for (PgPartition p : topic.partitions()) {
                 if (!p.isLoaded()) continue;
@@ -515,6 +750,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     public void close() {
         if (isClosed()) return;
         super.close();
+        cluster.close();
         notifier.close();
         pool.close();
     }

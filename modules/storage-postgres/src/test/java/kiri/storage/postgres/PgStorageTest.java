@@ -21,7 +21,10 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.VersionConflictException;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -227,6 +230,89 @@ class PgStorageTest {
         for (int i = 0; i < 100 && hwm != 2; i++) hwm = await(b.offsets(p0)).highWatermark(); // reloaded on first use
         assertEquals(2, hwm);
         assertEquals(2, produce(b, null, p0, KafkaBatches.plain(1)), "offsets continue where the other broker left them");
+    }
+
+    @Test
+    void groupsOffsetsAndTransactionsAreSharedAndSurviveARestart() {
+        Storage a = openStorage(1);
+        Storage b = openStorage(2);
+        await(a.createTopic(new NewTopic("t", 2), false));
+        // b sees a's topic without a restart: a lookup on a miss
+        assertEquals(1, await(b.describeTopics(List.of(kiri.storage.api.TopicRef.of("t")))).size());
+
+        // committed offsets and group state with compare-and-set, across brokers
+        await(a.commitOffsets("g", List.of(new OffsetCommit(p0, 42, 3, "m", -1L))));
+        assertEquals(42, await(b.fetchOffsets("g", List.of(p0), false)).get(p0).offset());
+        assertEquals(GroupState.NO_VERSION, await(b.group("g")).orElseThrow().version(), "offsets only");
+        GroupState v1 = await(a.updateGroup(new GroupState("g", "classic", "consumer", "Stable", new byte[] {1}, GroupState.NO_VERSION)));
+        assertTrue(v1.version() > 0);
+        assertTrue(StorageException.unwrap(assertThrows(RuntimeException.class, () -> await(b.updateGroup(
+                new GroupState("g", "classic", "consumer", "Empty", new byte[] {2}, GroupState.NO_VERSION))))) instanceof VersionConflictException);
+        GroupState v2 = await(b.updateGroup(new GroupState("g", "classic", "consumer", "Empty", new byte[] {2}, v1.version())));
+        assertEquals(List.of("Empty"), await(a.listGroups()).stream().map(l -> l.state()).toList());
+        await(a.updateGroup(new GroupState("g", "classic", "consumer", "Stable", new byte[0], v2.version())));
+        assertEquals(ErrorCodes.NON_EMPTY_GROUP, errorOf(b.deleteGroup("g")), "a group with members stays");
+
+        // producer ids never repeat between brokers
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            assertTrue(ids.add(await(a.initProducerId(null, 1000, ProducerIdAndEpoch.NONE)).producerId()));
+            assertTrue(ids.add(await(b.initProducerId(null, 1000, ProducerIdAndEpoch.NONE)).producerId()));
+        }
+
+        // a transaction begun on a, with offsets, committed through b
+        ProducerIdAndEpoch pid = await(a.initProducerId("tx", 60_000, ProducerIdAndEpoch.NONE));
+        assertTrue(ids.add(pid.producerId()));
+        await(a.addPartitionsToTxn("tx", pid, List.of(p0)));
+        produce(a, "tx", p0, KafkaBatches.transactional(pid.producerId(), pid.epoch(), 0, 2));
+        await(b.addOffsetsToTxn("tx", pid, "g2"));
+        await(b.txnOffsetCommit("tx", pid, "g2", List.of(new OffsetCommit(p0, 7))));
+        assertEquals(ErrorCodes.UNSTABLE_OFFSET_COMMIT, errorOf(a.fetchOffsets("g2", List.of(p0), true)));
+        assertEquals(kiri.storage.api.TransactionState.ONGOING, await(b.describeTransactions(List.of("tx"))).getFirst().state());
+        await(b.endTxn("tx", pid, true, false));
+        assertEquals(7, await(a.fetchOffsets("g2", List.of(p0), true)).get(p0).offset());
+        assertEquals(3L, eventually(() -> await(a.offsets(p0)).lastStableOffset(), 3L), "data and b's commit marker");
+        assertEquals(2, produce(b, null, new TopicPartition("t", 1), KafkaBatches.plain(3)) + 2);
+
+        // everything is still there after both restart
+        a.close();
+        b.close();
+        Storage c = openStorage(1);
+        assertEquals(42, await(c.fetchOffsets("g", List.of(p0), false)).get(p0).offset());
+        assertEquals("Stable", await(c.group("g")).orElseThrow().state());
+        kiri.storage.api.TransactionDescription d = await(c.describeTransactions(null)).getFirst();
+        assertEquals(kiri.storage.api.TransactionState.COMPLETE_COMMIT, d.state());
+        ProducerIdAndEpoch bumped = await(c.initProducerId("tx", 60_000, ProducerIdAndEpoch.NONE));
+        assertEquals(new ProducerIdAndEpoch(pid.producerId(), (short) (pid.epoch() + 1)), bumped, "the epoch continues");
+        assertTrue(ids.add(await(c.initProducerId(null, 1000, ProducerIdAndEpoch.NONE)).producerId()), "no id reused after a restart");
+        assertEquals(ErrorCodes.PRODUCER_FENCED, errorOf(c.addPartitionsToTxn("tx", pid, List.of(p0))));
+    }
+
+    @Test
+    void topicChangesReachOtherBrokersByNotification() {
+        Storage a = openStorage(1);
+        Storage b = openStorage(2);
+        await(a.createTopic(new NewTopic("n", 1), false));
+        assertEquals(List.of("n"), eventually(() -> await(b.listTopics()).stream().map(TopicInfo::name).toList(), List.of("n")));
+        await(a.createPartitions("n", 3, false));
+        assertEquals(3, eventually(() -> await(b.listTopics()).getFirst().partitionCount(), 3));
+        await(a.deleteTopic(kiri.storage.api.TopicRef.of("n")));
+        assertEquals(List.of(), eventually(() -> await(b.listTopics()).stream().map(TopicInfo::name).toList(), List.of()));
+    }
+
+    /** Polls {@code value} until it equals {@code expected} (generous deadline), returning the last value. */
+    private static <T> T eventually(java.util.function.Supplier<T> value, T expected) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        T v = value.get();
+        while (!v.equals(expected) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            v = value.get();
+        }
+        return v;
     }
 
     @Test

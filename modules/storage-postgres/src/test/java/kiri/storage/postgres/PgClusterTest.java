@@ -1,0 +1,151 @@
+package kiri.storage.postgres;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import kiri.embedded.EmbeddedKiri;
+import kiri.testsupport.PostgresServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Three brokers in this JVM over one PostgreSQL, driven by kafka-clients. */
+class PgClusterTest {
+    private PostgresServer pg;
+    private final List<EmbeddedKiri> brokers = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        pg = PostgresServer.start();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), PostgresServer.USER, PostgresServer.PASSWORD);
+             Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE kiri_cluster");
+        }
+        // short leases so that the test sees a failover quickly
+        String url = "postgres://" + PostgresServer.USER + ":" + PostgresServer.PASSWORD + "@" + pg.host() + ":" + pg.port()
+                + "/kiri_cluster?broker.session.timeout.ms=3000&broker.heartbeat.interval.ms=500";
+        for (int node = 1; node <= 3; node++) {
+            brokers.add(EmbeddedKiri.builder().storage(url).host("127.0.0.1").nodeId(node).autoCreateTopics(false).start());
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        brokers.forEach(EmbeddedKiri::close);
+        if (pg != null) pg.close();
+    }
+
+    private String bootstrap() {
+        return String.join(",", brokers.stream().filter(EmbeddedKiri::isRunning).map(EmbeddedKiri::bootstrapServers).toList());
+    }
+
+    @Test
+    void leadershipSpreadsAndClientsFollowItWhenABrokerGoes() throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
+            waitFor(() -> admin.describeCluster().nodes().get().size() == 3, "three live brokers");
+            admin.createTopics(List.of(new NewTopic("t", 6, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            waitFor(() -> leaders(admin).size() == 3, "leaders on all three brokers");
+        }
+
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", bootstrap());
+        pp.put("key.serializer", StringSerializer.class.getName());
+        pp.put("value.serializer", StringSerializer.class.getName());
+        pp.put("delivery.timeout.ms", "120000");
+        int total = 6000;
+        Map<Integer, List<String>> sent = new HashMap<>(); // partition -> values in acknowledged offset order
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
+            List<Future<RecordMetadata>> acks = new ArrayList<>();
+            List<String> values = new ArrayList<>();
+            for (int i = 0; i < total; i++) {
+                if (i == total / 2) {
+                    for (Future<RecordMetadata> f : acks) f.get(120, TimeUnit.SECONDS); // half acknowledged, then a broker goes
+                    brokers.get(2).close();
+                }
+                String v = "v" + i;
+                values.add(v);
+                acks.add(producer.send(new ProducerRecord<>("t", "k" + (i % 97), v)));
+            }
+            Map<Integer, Map<Long, String>> byOffset = new HashMap<>();
+            for (int i = 0; i < total; i++) {
+                RecordMetadata m = acks.get(i).get(120, TimeUnit.SECONDS);
+                byOffset.computeIfAbsent(m.partition(), k -> new java.util.TreeMap<>()).put(m.offset(), values.get(i));
+            }
+            byOffset.forEach((p, m) -> sent.put(p, new ArrayList<>(m.values())));
+        }
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
+            waitFor(() -> admin.describeCluster().nodes().get().size() == 2, "the closed broker leaves");
+            waitFor(() -> leaders(admin).equals(Set.of(1, 2)), "its partitions move to the others");
+        }
+
+        Properties cp = new Properties();
+        cp.put("bootstrap.servers", bootstrap());
+        cp.put("group.id", "g");
+        cp.put("auto.offset.reset", "earliest");
+        cp.put("key.deserializer", StringDeserializer.class.getName());
+        cp.put("value.deserializer", StringDeserializer.class.getName());
+        Map<Integer, List<String>> read = new HashMap<>();
+        int count = 0;
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp)) {
+            consumer.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (count < total && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    read.computeIfAbsent(r.partition(), k -> new ArrayList<>()).add(r.value());
+                    count++;
+                }
+            }
+            consumer.commitSync();
+        }
+        assertEquals(total, count, "every acknowledged record, once");
+        assertEquals(sent, read, "per partition, in order");
+    }
+
+    private static Set<Integer> leaders(Admin admin) throws Exception {
+        Set<Integer> out = new HashSet<>();
+        TopicDescription d = admin.describeTopics(List.of("t")).allTopicNames().get(60, TimeUnit.SECONDS).get("t");
+        for (TopicPartitionInfo p : d.partitions()) {
+            Node leader = p.leader();
+            if (leader != null) out.add(leader.id());
+        }
+        return out;
+    }
+
+    @FunctionalInterface
+    private interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void waitFor(Check check, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!check.ok()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+            Thread.sleep(100);
+        }
+    }
+}
