@@ -59,7 +59,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgNotifier notifier;
     /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
     private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
-    /** Markers that the transaction ending on this thread wrote (see {@link #endTxn}). */
+    /** Writes that the call on this thread started and answers after: markers ({@link #endTxn}), retention ({@link #maintain}). */
     private final ThreadLocal<List<CompletableFuture<Void>>> markersOut = new ThreadLocal<>();
 
     private PgStorage(StorageContext context, PgConfig config, PgPool pool, PgConnector connector) {
@@ -464,6 +464,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     // ---- maintenance ---------------------------------------------------------------------------------
 
+    /** Housekeeping answers once what it started is committed: aborts of expired transactions, retention. */
+    @Override
+    public CompletionStage<Void> maintain(long nowMs) {
+        return afterMarkers(() -> super.maintain(nowMs));
+    }
+
     /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
     @Override
     protected void maintainRecords(long nowMs) {
@@ -473,7 +479,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                 p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
                 if (topic.retentionMs() < 0) continue;
                 long cutoff = nowMs - topic.retentionMs();
-                pool.tx(c -> {
+                CompletableFuture<Void> truncated = pool.tx(c -> {
                     try (PreparedStatement q = c.prepareStatement("SELECT min(base_offset) FROM kiri_batches"
                             + " WHERE topic_id = ? AND partition = ? AND max_timestamp >= ?")) {
                         q.setObject(1, p.topicId);
@@ -485,9 +491,11 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                             return rs.wasNull() ? p.offsets().highWatermark() : keepFrom;
                         }
                     }
-                }).thenAccept(keepFrom -> {
-                    if (keepFrom > p.offsets().logStartOffset()) p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()));
-                });
+                }).thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
+                        ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
+                        : CompletableFuture.<Void>completedFuture(null));
+                List<CompletableFuture<Void>> out = markersOut.get();
+                if (out != null) out.add(truncated);
             }
         }
     }
