@@ -1,6 +1,7 @@
 package kiri.storage.contract;
 
 import java.util.Map;
+import java.util.function.Function;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 
@@ -22,6 +23,21 @@ public interface ContractEngine extends AutoCloseable {
     /** Capabilities this engine lacks, each with the reason (reported as the skip reason). */
     default Map<Capability, String> gaps() {
         return Map.of();
+    }
+
+    /** An engine with nothing to free: {@code open} for each open, {@code gaps} as declared. */
+    static ContractEngine of(Function<StorageContext, Storage> open, Map<Capability, String> gaps) {
+        return new ContractEngine() {
+            @Override
+            public Storage open(StorageContext context) {
+                return open.apply(context);
+            }
+
+            @Override
+            public Map<Capability, String> gaps() {
+                return gaps;
+            }
+        };
     }
 
     /** Frees what the store used (a temp directory, a database); the storage itself is already closed. */
