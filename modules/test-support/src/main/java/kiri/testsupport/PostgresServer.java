@@ -36,6 +36,7 @@ public final class PostgresServer implements AutoCloseable {
     private final int port;
     private final boolean asPostgresUser;
     private Process server;
+    private final java.util.concurrent.atomic.AtomicInteger databases = new java.util.concurrent.atomic.AtomicInteger();
 
     private PostgresServer(Path bin, Path dir, int port, boolean asPostgresUser) {
         this.bin = bin;
@@ -148,6 +149,21 @@ public final class PostgresServer implements AutoCloseable {
     /** {@code postgres://kiri:PASSWORD@127.0.0.1:PORT/postgres}. */
     public String url() {
         return "postgres://" + USER + ":" + PASSWORD + "@" + host() + ":" + port + "/" + database();
+    }
+
+    /**
+     * Creates an empty database ({@code kiri_test_N}) and returns its {@code postgres://} URL, so that each
+     * test starts from nothing on one server. Needs pgjdbc on the test path.
+     */
+    public String freshDatabaseUrl() {
+        String db = "kiri_test_" + databases.incrementAndGet();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(jdbcUrl(), USER, PASSWORD);
+             java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + db);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot create database " + db + ": " + e.getMessage(), e);
+        }
+        return "postgres://" + USER + ":" + PASSWORD + "@" + host() + ":" + port + "/" + db;
     }
 
     /** The JDBC URL of the default database (user and password separately). */

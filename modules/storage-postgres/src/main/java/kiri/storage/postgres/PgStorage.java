@@ -79,6 +79,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgTransactions txns;
     /** Set while a catalogue refresh is queued, so a burst of notifications costs one re-read. */
     private final java.util.concurrent.atomic.AtomicBoolean refreshQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Writes that {@link #maintain} started on this thread and answers after: transaction expiry, retention. */
+    private final ThreadLocal<List<CompletableFuture<Void>>> markersOut = new ThreadLocal<>();
 
     private PgStorage(StorageContext context, PgConfig config, PgPool pool, PgConnector connector) {
         super(context);
@@ -693,22 +695,40 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     // ---- maintenance ---------------------------------------------------------------------------------
 
+    /** Housekeeping answers once what it started is committed: aborts of expired transactions, retention. */
+    @Override
+    public CompletionStage<Void> maintain(long nowMs) {
+        List<CompletableFuture<Void>> started = new ArrayList<>();
+        markersOut.set(started);
+        CompletionStage<Void> result;
+        try {
+            result = super.maintain(nowMs);
+        } finally {
+            markersOut.remove();
+        }
+        return result.thenCompose(v -> CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)));
+    }
+
     /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
     @Override
     protected void maintainRecords(long nowMs) {
-        pool.tx(c -> {
+        CompletableFuture<Void> expiry = pool.tx(c -> {
             PgGroups.expireOffsets(c, nowMs);
             return PgTransactions.expired(c, nowMs);
-        }).thenAccept(expired -> {
-            for (String id : expired) txn(id, t -> t.abortExpired(nowMs));
+        }).thenCompose(expired -> {
+            List<CompletableFuture<?>> aborts = new ArrayList<>();
+            for (String id : expired) aborts.add(txn(id, t -> t.abortExpired(nowMs)).toCompletableFuture());
+            return CompletableFuture.allOf(aborts.toArray(CompletableFuture[]::new));
         });
+        List<CompletableFuture<Void>> started = markersOut.get();
+        if (started != null) started.add(expiry);
         for (CatalogTopic<PgPartition> topic : topics()) {
             for (PgPartition p : topic.partitions()) {
                 if (!p.isLoaded()) continue;
                 p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
                 if (topic.retentionMs() < 0) continue;
                 long cutoff = nowMs - topic.retentionMs();
-                pool.tx(c -> {
+                CompletableFuture<Void> truncated = pool.tx(c -> {
                     try (PreparedStatement q = c.prepareStatement("SELECT min(base_offset) FROM kiri_batches"
                             + " WHERE topic_id = ? AND partition = ? AND max_timestamp >= ?")) {
                         q.setObject(1, p.topicId);
@@ -720,9 +740,11 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                             return rs.wasNull() ? p.offsets().highWatermark() : keepFrom;
                         }
                     }
-                }).thenAccept(keepFrom -> {
-                    if (keepFrom > p.offsets().logStartOffset()) p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()));
-                });
+                }).thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
+                        ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
+                        : CompletableFuture.<Void>completedFuture(null));
+                List<CompletableFuture<Void>> out = markersOut.get();
+                if (out != null) out.add(truncated);
             }
         }
     }
