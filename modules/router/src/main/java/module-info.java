@@ -5,4 +5,5 @@ module kiri.router {
     requires transitive kiri.storage.api;
     requires transitive kiri.coordinator;
     exports kiri.router;
+    exports kiri.router.security;
 }

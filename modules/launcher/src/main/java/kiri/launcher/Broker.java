@@ -3,6 +3,8 @@ package kiri.launcher;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -16,6 +18,11 @@ import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
 import kiri.router.Router;
+import kiri.router.security.Authorizer;
+import kiri.router.security.BrokerSecurity;
+import kiri.router.security.Listener;
+import kiri.router.security.SecurityStore;
+import kiri.router.security.Sessions;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
@@ -34,16 +41,42 @@ import kiri.transport.ServerConfig;
  * thread (retention, transaction timeouts, expired offsets).
  */
 public final class Broker implements AutoCloseable {
-    /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
     /**
+     * How to start one. A port of 0 listens on an ephemeral port and advertises it.
      * {@code groupInitialRebalanceDelayMs}: group.initial.rebalance.delay.ms, or -1 for Kafka's default (3000),
      * which the system property {@code kiri.group.initial.rebalance.delay.ms} overrides (tests use 0).
+     *
+     * @param listeners at least one; the first one's advertised address is the one the storage registers
      */
-    public record Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
-            int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+    public record Settings(List<BrokerListener> listeners, String storageUrl, String clusterId, int nodeId,
+            boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, SecuritySettings security) {
+        public Settings {
+            listeners = List.copyOf(listeners);
+            if (listeners.isEmpty()) {
+                throw new IllegalArgumentException("a broker needs at least one listener");
+            }
+            java.util.Objects.requireNonNull(security, "security");
+        }
+
+        public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
+                int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+            this(List.of(BrokerListener.plaintext(listener, advertised)), storageUrl, clusterId, nodeId,
+                    autoCreateTopics, defaultPartitions, groupInitialRebalanceDelayMs, SecuritySettings.NONE);
+        }
+
         public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
                 int nodeId, boolean autoCreateTopics, int defaultPartitions) {
             this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions, -1);
+        }
+
+        /** The first listener's bind address. */
+        public ListenerUrl listener() {
+            return listeners.getFirst().bind();
+        }
+
+        /** The first listener's advertised address. */
+        public ListenerUrl advertised() {
+            return listeners.getFirst().advertised();
         }
     }
 
@@ -52,13 +85,16 @@ public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
 
     private final Storage storage;
-    private final Server server;
+    /** One per listener, in the order of {@link Settings#listeners}. */
+    private final List<Server> servers;
+    private final List<Router> routers;
     private final ScheduledExecutorService housekeeping;
     /** The group coordinator's session and rebalance timeouts (one thread). */
     private final ScheduledExecutorService timers = timerThread();
     private final GroupCoordinator groups;
     private final ApiMetrics metrics = new ApiMetrics();
     private final BrokerConfig config;
+    private final Settings settings;
 
     private Broker(Settings s, ModuleLayer plugins) throws IOException {
         StorageContext context = new StorageContext(s.nodeId(), s.clusterId(), s.advertised().host(), s.advertised().port());
@@ -71,29 +107,45 @@ public final class Broker implements AutoCloseable {
             throw e;
         }
         GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(s.groupInitialRebalanceDelayMs()), Timer.of(timers));
-        Server started = null;
+        List<Server> started = new ArrayList<>();
+        List<Router> listenerRouters = new ArrayList<>();
+        BrokerConfig brokerConfig = null;
         try {
-            // the advertised port follows the real one when listening on an ephemeral port
-            BrokerConfig[] cfg = new BrokerConfig[1];
-            RouterOnceBound router = new RouterOnceBound();
-            started = Server.start(ServerConfig.builder(router)
-                    .bind(new InetSocketAddress(s.listener().host(), s.listener().port())).build());
-            int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
-            cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
-                    s.autoCreateTopics(), s.defaultPartitions());
-            router.router = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
-            opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
-            this.config = cfg[0];
+            BrokerSecurity security = security(s.security(), opened);
+            Router first = null;
+            for (BrokerListener l : s.listeners()) {
+                RouterOnceBound bound = new RouterOnceBound();
+                Server server = Server.start(ServerConfig.builder(bound).bind(bindAddress(l.bind())).build());
+                started.add(server);
+                // the advertised port follows the real one when listening on an ephemeral port
+                int port = l.advertised().port() == 0 ? server.localAddress().getPort() : l.advertised().port();
+                Listener listener = s.security().listener(l, l.advertised().host(), port);
+                Sessions sessions = new Sessions(listener, security.store());
+                if (first == null) {
+                    BrokerConfig cfg = new BrokerConfig(s.nodeId(), opened.clusterId(), l.advertised().host(), port,
+                            s.autoCreateTopics(), s.defaultPartitions());
+                    first = BrokerRoutes.create(opened, cfg, metrics, coordinator, security, sessions);
+                    opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), l.advertised().host(), port, null));
+                    brokerConfig = cfg;
+                    bound.router = first;
+                } else {
+                    bound.router = first.forListener(sessions);
+                }
+                listenerRouters.add(bound.router);
+            }
         } catch (IOException | RuntimeException e) {
-            if (started != null) {
-                started.close();
+            for (Server server : started) {
+                server.close();
             }
             opened.close();
             timers.shutdownNow();
             throw e;
         }
+        this.config = brokerConfig;
+        this.settings = s;
         this.storage = opened;
-        this.server = started;
+        this.servers = List.copyOf(started);
+        this.routers = List.copyOf(listenerRouters);
         this.groups = coordinator;
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kiri-housekeeping");
@@ -121,6 +173,12 @@ public final class Broker implements AutoCloseable {
         public void endRound() {
             Router r = router;
             if (r != null) r.endRound();
+        }
+
+        @Override
+        public void connectionClosed(ConnectionContext connection) {
+            Router r = router;
+            if (r != null) r.connectionClosed(connection);
         }
     }
 
@@ -170,8 +228,55 @@ public final class Broker implements AutoCloseable {
         return new Broker(settings, plugins);
     }
 
+    /** Where the first listener listens. */
     public InetSocketAddress localAddress() {
-        return server.localAddress();
+        return servers.getFirst().localAddress();
+    }
+
+    /** Where the listener called {@code name} listens (e.g. "SASL_PLAINTEXT"). */
+    public InetSocketAddress localAddress(String name) {
+        for (Router r : routers) {
+            if (r.sessions().listener().name().equals(name)) {
+                return servers.get(routers.indexOf(r)).localAddress();
+            }
+        }
+        throw new IllegalArgumentException("no listener named " + name);
+    }
+
+    /**
+     * "tcp://HOST:PORT (advertised tcp://HOST:PORT)" per listener, comma-separated, with the real ports; a listener
+     * other than PLAINTEXT is written NAME://HOST:PORT.
+     */
+    public String describeListeners() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < servers.size(); i++) {
+            Listener l = routers.get(i).sessions().listener();
+            String scheme = l.name().equals("PLAINTEXT") ? "tcp" : l.name();
+            ListenerUrl bind = settings.listeners().get(i).bind();
+            b.append(i == 0 ? "" : ", ")
+                    .append(scheme).append(new ListenerUrl(bind.host(), servers.get(i).localAddress().getPort()).toString().substring(3))
+                    .append(" (advertised ").append(scheme).append(new ListenerUrl(l.host(), l.port()).toString().substring(3))
+                    .append(')');
+        }
+        return b.toString();
+    }
+
+    /** Each listener's router (its sessions count failed authentications), in listener order. */
+    public List<Router> routers() {
+        return routers;
+    }
+
+    /** The SCRAM credentials and ACLs, and the authorizer. */
+    private static BrokerSecurity security(SecuritySettings settings, Storage storage) {
+        SecurityStore store = SecurityStore.open(storage);
+        Authorizer authorizer = settings.authorizer()
+                ? new Authorizer(store, settings.superUsers(), settings.allowIfNoAcl()) : Authorizer.allowAll();
+        return new BrokerSecurity(store, authorizer);
+    }
+
+    /** An empty host (PLAINTEXT://:9092) listens on every interface, as Kafka does. */
+    private static InetSocketAddress bindAddress(ListenerUrl url) {
+        return url.host().isEmpty() ? new InetSocketAddress(url.port()) : new InetSocketAddress(url.host(), url.port());
     }
 
     public BrokerConfig config() {
@@ -189,7 +294,9 @@ public final class Broker implements AutoCloseable {
     @Override
     public void close() {
         try {
-            server.close();
+            for (Server server : servers) {
+                server.close();
+            }
         } finally {
             housekeeping.shutdownNow();
             timers.shutdownNow();

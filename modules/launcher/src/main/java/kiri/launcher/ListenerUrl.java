@@ -3,14 +3,22 @@ package kiri.launcher;
 /** A listener address as users write it: {@code tcp://HOST:PORT} (IPv6 hosts in brackets). */
 public record ListenerUrl(String host, int port) {
     public static ListenerUrl parse(String url) {
+        return parse(url, url);
+    }
+
+    /**
+     * Parses {@code url}, naming {@code asGiven} in errors (a Kafka-style {@code NAME://HOST:PORT} listener is
+     * parsed as tcp:// with its name in messages). An empty host ({@code PLAINTEXT://:9092}) means every interface.
+     */
+    static ListenerUrl parse(String url, String asGiven) {
         String prefix = "tcp://";
         if (url == null || !url.startsWith(prefix)) {
-            throw new IllegalArgumentException("listener '" + url + "' must look like tcp://HOST:PORT");
+            throw new IllegalArgumentException("listener '" + asGiven + "' must look like tcp://HOST:PORT");
         }
         String rest = url.substring(prefix.length());
         int colon = rest.lastIndexOf(':');
-        if (colon <= 0 || colon == rest.length() - 1) {
-            throw new IllegalArgumentException("listener '" + url + "' must look like tcp://HOST:PORT");
+        if (colon < 0 || colon == rest.length() - 1) {
+            throw new IllegalArgumentException("listener '" + asGiven + "' must look like tcp://HOST:PORT");
         }
         String host = rest.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) {
@@ -20,10 +28,10 @@ public record ListenerUrl(String host, int port) {
         try {
             port = Integer.parseInt(rest.substring(colon + 1));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("listener '" + url + "' has a bad port");
+            throw new IllegalArgumentException("listener '" + asGiven + "' has a bad port");
         }
         if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("listener '" + url + "' has a port outside 0-65535");
+            throw new IllegalArgumentException("listener '" + asGiven + "' has a port outside 0-65535");
         }
         return new ListenerUrl(host, port);
     }

@@ -23,7 +23,12 @@ public final class Main {
     /** Runs the command line with the given output streams and returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         if (args.length > 0 && args[0].equals("broker")) {
-            BrokerCommand.Values options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
+            BrokerCommand.Values options;
+            try {
+                options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
+            } catch (IllegalArgumentException e) { // a bad --config file or --override
+                return fail(e, Arrays.asList(args).contains("--verbose"), err);
+            }
             if (options != null) {
                 try {
                     return BrokerCommand.run(options, out);

@@ -394,16 +394,10 @@ final class Connection implements ConnectionContext {
                 closeAfterFlush();
             } else {
                 switch (slot.response) {
-                    case Response.Send(Buffer frame) -> {
-                        if (Frames.wellFormed(frame.segment())) {
-                            outgoing.addLast(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
-                        } else {
-                            long n = frame.segment().byteSize();
-                            LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
-                                    + n + " bytes, size prefix "
-                                    + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
-                            frame.close();
-                            inFlight--;
+                    case Response.Send(Buffer frame) -> queue(frame);
+                    case Response.SendAndClose(Buffer frame) -> {
+                        if (queue(frame)) {
+                            LOG.log(Level.DEBUG, "closing {0} after its last response", this);
                             closeAfterFlush();
                         }
                     }
@@ -426,6 +420,22 @@ final class Connection implements ConnectionContext {
                 }
             }
         }
+    }
+
+    /** Queues a response frame for writing; false (logged, closing) if its size prefix is wrong. */
+    private boolean queue(Buffer frame) {
+        if (Frames.wellFormed(frame.segment())) {
+            outgoing.addLast(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
+            return true;
+        }
+        long n = frame.segment().byteSize();
+        LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
+                + n + " bytes, size prefix "
+                + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
+        frame.close();
+        inFlight--;
+        closeAfterFlush();
+        return false;
     }
 
     /** The pieces to write, or null (logged) if the size prefix does not match the parts. */
@@ -457,6 +467,7 @@ final class Connection implements ConnectionContext {
     private static void discard(Response response) {
         switch (response) {
             case Response.Send(Buffer frame) -> frame.close();
+            case Response.SendAndClose(Buffer frame) -> frame.close();
             case Response.Parts parts -> release(parts.release());
             case null, default -> {
             }

@@ -26,13 +26,13 @@ final class ClusterHandlers {
             var config = broker.config();
             FindCoordinatorResponse response = new FindCoordinatorResponse();
             if (context.version() < 4) {
-                response.setNodeId(config.nodeId()).setHost(config.advertisedHost()).setPort(config.advertisedPort())
+                response.setNodeId(config.nodeId()).setHost(broker.advertisedHost(context)).setPort(broker.advertisedPort(context))
                         .setErrorMessage(null);
             } else {
                 for (String key : request.coordinatorKeys()) {
                     response.coordinators().add(new FindCoordinatorResponse.Coordinator().setKey(key)
-                            .setNodeId(config.nodeId()).setHost(config.advertisedHost())
-                            .setPort(config.advertisedPort()).setErrorMessage(null));
+                            .setNodeId(config.nodeId()).setHost(broker.advertisedHost(context))
+                            .setPort(broker.advertisedPort(context)).setErrorMessage(null));
                 }
             }
             return CompletableFuture.completedFuture(response);
@@ -46,7 +46,7 @@ final class ClusterHandlers {
             DescribeClusterResponse response = new DescribeClusterResponse().setClusterId(config.clusterId())
                     .setControllerId(config.nodeId());
             response.brokers().add(new DescribeClusterResponse.DescribeClusterBroker().setBrokerId(config.nodeId())
-                    .setHost(config.advertisedHost()).setPort(config.advertisedPort()));
+                    .setHost(broker.advertisedHost(context)).setPort(broker.advertisedPort(context)));
             return CompletableFuture.completedFuture(response);
         };
     }

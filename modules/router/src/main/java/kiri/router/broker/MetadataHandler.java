@@ -56,8 +56,8 @@ final class MetadataHandler implements Handler {
                     .setControllerId(broker.config().nodeId());
             response.brokers().add(new MetadataResponse.MetadataResponseBroker()
                     .setNodeId(broker.config().nodeId())
-                    .setHost(broker.config().advertisedHost())
-                    .setPort(broker.config().advertisedPort()));
+                    .setHost(broker.advertisedHost(context))
+                    .setPort(broker.advertisedPort(context)));
             response.topics().addAll(list);
             return response;
         });

@@ -5,6 +5,7 @@ import kiri.protocol.message.ApiKey;
 import kiri.router.ApiVersionsHandler;
 import kiri.router.BrokerConfig;
 import kiri.router.RouteTable;
+import kiri.router.security.BrokerSecurity;
 import kiri.storage.api.Storage;
 
 /** Builds the broker's route table; public entry point is {@link kiri.router.BrokerRoutes}. */
@@ -20,7 +21,13 @@ public final class Routes {
     /** With the group coordinator ({@code null}: no group or transaction APIs are served). */
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
             java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups) {
-        BrokerState broker = new BrokerState(storage, config);
+        return broker(storage, config, finalTable, groups, BrokerSecurity.open(storage));
+    }
+
+    /** ... with SCRAM credentials and ACLs from {@code security}. */
+    public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
+            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups, BrokerSecurity security) {
+        BrokerState broker = new BrokerState(storage, config, security);
         RouteTable.Builder builder = RouteTable.builder()
                 .route(ApiKey.API_VERSIONS, new ApiVersionsHandler(finalTable))
                 .route(ApiKey.METADATA, new MetadataHandler(broker))
@@ -41,7 +48,11 @@ public final class Routes {
                 .route(ApiKey.DESCRIBE_ACLS, AdminInfoHandlers.describeAcls())
                 .route(ApiKey.CREATE_ACLS, AdminInfoHandlers.createAcls())
                 .route(ApiKey.DELETE_ACLS, AdminInfoHandlers.deleteAcls())
-                .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker));
+                .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker))
+                .route(ApiKey.SASL_HANDSHAKE, SaslHandlers.handshake())
+                .route(ApiKey.SASL_AUTHENTICATE, SaslHandlers.authenticate())
+                .route(ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, ScramCredentialHandlers.describe(broker))
+                .route(ApiKey.ALTER_USER_SCRAM_CREDENTIALS, ScramCredentialHandlers.alter(broker));
         if (groups != null) {
             builder.route(ApiKey.JOIN_GROUP, GroupHandlers.joinGroup(groups))
                     .route(ApiKey.SYNC_GROUP, GroupHandlers.syncGroup(groups))

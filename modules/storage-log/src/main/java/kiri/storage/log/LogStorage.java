@@ -102,6 +102,7 @@ final class LogStorage implements Storage {
     private final TransactionTable txns;
     private final Writer writer;
     private final ExecutorService meta;
+    private final SecurityFile securityFile;
 
     // Metadata thread only.
     private long nextProducerId;
@@ -145,6 +146,7 @@ final class LogStorage implements Storage {
             throw new UncheckedIOException("cannot lock " + root, e);
         }
         this.txns = new TransactionTable(new TxnEngine(), this::allocateProducerId);
+        this.securityFile = new SecurityFile(root);
         this.writer = new Writer(fsync, clock, "kiri-log-writer");
         this.meta = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kiri-log-meta").daemon(true).unstarted(r));
         try {
@@ -255,6 +257,21 @@ final class LogStorage implements Storage {
 
     private Path partitionDir(UUID topicId, int partition) {
         return dataDir.resolve(KafkaUuid.toString(topicId) + "-" + partition);
+    }
+
+    // ---- security (see SecurityFile) ------------------------------------------------------------
+
+    @Override
+    public CompletionStage<kiri.storage.api.SecurityState> security() {
+        return onMeta(securityFile::read);
+    }
+
+    @Override
+    public CompletionStage<Void> saveSecurity(kiri.storage.api.SecurityState state) {
+        return onMeta(() -> {
+            securityFile.write(state);
+            return null;
+        });
     }
 
     // ---- plumbing ----------------------------------------------------------------------------
