@@ -115,7 +115,8 @@ public final class Broker implements AutoCloseable {
             Router first = null;
             for (BrokerListener l : s.listeners()) {
                 RouterOnceBound bound = new RouterOnceBound();
-                Server server = Server.start(ServerConfig.builder(bound).bind(bindAddress(l.bind())).build());
+                Server server = Server.start(ServerConfig.builder(bound).bind(bindAddress(l.bind()))
+                        .tls(s.security().tls().get(l.name())).build());
                 started.add(server);
                 // the advertised port follows the real one when listening on an ephemeral port
                 int port = l.advertised().port() == 0 ? server.localAddress().getPort() : l.advertised().port();

@@ -11,6 +11,8 @@ import kiri.router.security.Authorizer;
 import kiri.router.security.JaasUsers;
 import kiri.router.security.KafkaPrincipal;
 import kiri.router.security.Listener;
+import kiri.transport.TlsConfig;
+import kiri.transport.TlsFiles;
 
 /**
  * The broker's authentication and authorization settings, from Kafka's property names:
@@ -21,18 +23,22 @@ import kiri.router.security.Listener;
  * @param mechanisms the SASL mechanisms SASL listeners offer
  * @param plainUsers PLAIN's users per listener name (upper case)
  * @param authorizer whether ACLs are enforced
+ * @param tls the TLS settings of each SSL and SASL_SSL listener, by name ({@code ssl.keystore.*},
+ *     {@code ssl.truststore.*}, {@code ssl.client.auth}, {@code ssl.enabled.protocols}, each also
+ *     {@code listener.name.NAME.}-prefixed)
  */
 public record SecuritySettings(List<String> mechanisms, Map<String, Map<String, String>> plainUsers, long reauthMs,
-        boolean authorizer, Set<String> superUsers, boolean allowIfNoAcl) {
+        boolean authorizer, Set<String> superUsers, boolean allowIfNoAcl, Map<String, TlsConfig> tls) {
 
     /** No SASL users, no ACLs: what a broker without security settings runs with. */
     public static final SecuritySettings NONE = new SecuritySettings(Listener.SUPPORTED_MECHANISMS, Map.of(), 0,
-            false, Set.of(), false);
+            false, Set.of(), false, Map.of());
 
     public SecuritySettings {
         mechanisms = List.copyOf(mechanisms);
         plainUsers = Map.copyOf(plainUsers);
         superUsers = Set.copyOf(superUsers);
+        tls = Map.copyOf(tls);
     }
 
     /** The names this class reads (others may be prefixed {@code listener.name.*}). */
@@ -87,8 +93,35 @@ public record SecuritySettings(List<String> mechanisms, Map<String, Map<String, 
         if (!allow.equalsIgnoreCase("true") && !allow.equalsIgnoreCase("false")) {
             throw new IllegalArgumentException("allow.everyone.if.no.acl.found: expected true or false, got '" + allow + "'");
         }
+        Map<String, TlsConfig> tls = new HashMap<>();
+        for (BrokerListener l : listeners) {
+            if (l.protocol().tls) {
+                tls.put(l.name(), tls(props, l.name()));
+            }
+        }
         return new SecuritySettings(mechanisms, plain, reauth, !authorizerClass.isEmpty(), superUsers,
-                Boolean.parseBoolean(allow));
+                Boolean.parseBoolean(allow), tls);
+    }
+
+    /** The TLS settings of listener {@code name}; one clear line when its key store is missing or unusable. */
+    private static TlsConfig tls(Map<String, String> props, String name) {
+        String prefix = "listener.name." + name.toLowerCase(Locale.ROOT) + ".";
+        java.util.function.Function<String, String> get = key -> first(props, prefix + key, key);
+        String keystore = get.apply("ssl.keystore.location");
+        if (keystore == null) {
+            throw new IllegalArgumentException("listener " + name + " uses TLS: set ssl.keystore.location (PKCS12, JKS or PEM)");
+        }
+        String type = get.apply("ssl.keystore.type");
+        // PEM keys are protected by ssl.key.password; PKCS12/JKS stores by ssl.keystore.password
+        String keyPassword = "PEM".equalsIgnoreCase(type) ? get.apply("ssl.key.password") : get.apply("ssl.keystore.password");
+        String truststore = get.apply("ssl.truststore.location");
+        javax.net.ssl.SSLContext context = TlsFiles.context(java.nio.file.Path.of(keystore), type, keyPassword,
+                truststore == null ? null : java.nio.file.Path.of(truststore), get.apply("ssl.truststore.type"),
+                get.apply("ssl.truststore.password"));
+        String clientAuth = get.apply("ssl.client.auth");
+        String protocols = get.apply("ssl.enabled.protocols");
+        return new TlsConfig(context, clientAuth == null ? "none" : clientAuth.strip().toLowerCase(Locale.ROOT),
+                protocols == null ? List.of("TLSv1.3", "TLSv1.2") : List.of(protocols.split("\\s*,\\s*")));
     }
 
     /** The router's view of {@code listener} advertising {@code host:port}. */

@@ -111,6 +111,8 @@ final class Connection implements ConnectionContext {
 
     private final EventLoop loop;
     private final SocketChannel channel;
+    /** The socket itself, or TLS over it. */
+    private final Wire wire;
     private final long id;
     private final InetSocketAddress remoteAddress;
     private final InetSocketAddress localAddress;
@@ -150,6 +152,8 @@ final class Connection implements ConnectionContext {
         this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
         this.localAddress = (InetSocketAddress) channel.getLocalAddress();
         this.pool = loop.pool();
+        TlsConfig tls = loop.config().tls();
+        this.wire = tls == null ? new SocketWire(channel) : new TlsWire(channel, tls.newEngine(remoteAddress));
         this.handler = loop.config().handler();
         this.maxFrameSize = loop.config().maxFrameSize();
         this.maxInFlight = loop.config().maxInFlightPerConnection();
@@ -188,6 +192,11 @@ final class Connection implements ConnectionContext {
     }
 
     @Override
+    public javax.net.ssl.SSLSession tlsSession() {
+        return wire.tlsSession();
+    }
+
+    @Override
     public String toString() {
         return "connection " + id + " from " + remoteAddress;
     }
@@ -203,9 +212,31 @@ final class Connection implements ConnectionContext {
     // ---- reading ----
 
     void onReadable() throws IOException {
+        readFrames();
+        if (wire.pending() && state != State.CLOSED) { // handshake messages the socket did not take yet
+            writeBlocked = true;
+            updateInterest();
+        }
+        if (wire.bufferedInput() && reading()) {
+            // bytes TLS already took from the socket: the selector will not report them, so read on next round
+            loop.execute(this::readBuffered);
+        }
+    }
+
+    private void readBuffered() {
+        try {
+            if (state != State.CLOSED) {
+                onReadable();
+            }
+        } catch (IOException | RuntimeException e) {
+            abort("read failed", e);
+        }
+    }
+
+    private void readFrames() throws IOException {
         for (int i = 0; i < MAX_READS_PER_EVENT && reading(); i++) {
             if (partial != null) {
-                int n = channel.read(partialView);
+                int n = wire.read(partialView);
                 if (n < 0) {
                     endOfInput();
                     return;
@@ -229,7 +260,7 @@ final class Connection implements ConnectionContext {
             ByteBuffer buffer = loop.readBuffer;
             buffer.clear();
             buffer.put(carry, 0, carryLength);
-            int n = channel.read(buffer);
+            int n = wire.read(buffer);
             if (n < 0) {
                 endOfInput();
                 return;
@@ -487,6 +518,15 @@ final class Connection implements ConnectionContext {
 
     void onWritable() {
         writeBlocked = false;
+        try {
+            if (!wire.flush()) {
+                writeBlocked = true;
+                return;
+            }
+        } catch (IOException e) {
+            abort("write failed", e);
+            return;
+        }
         flush();
     }
 
@@ -501,7 +541,7 @@ final class Connection implements ConnectionContext {
                 return;
             }
         }
-        if (outgoing.isEmpty()) {
+        if (outgoing.isEmpty() && !writeBlocked) { // writeBlocked here: TLS records still to go out
             if (state == State.CLOSING) {
                 close();
                 return;
@@ -559,7 +599,7 @@ final class Connection implements ConnectionContext {
             }
             long written;
             try {
-                written = channel.write(gather, 0, count);
+                written = wire.write(gather, 0, count);
             } catch (IOException e) {
                 abort("write failed", e);
                 return;
@@ -575,6 +615,7 @@ final class Connection implements ConnectionContext {
                 return;
             }
         }
+        writeBlocked = wire.pending(); // TLS took every byte but holds records the socket did not take
     }
 
     /**
@@ -584,7 +625,7 @@ final class Connection implements ConnectionContext {
     private boolean transfer(FilePiece f) {
         long n;
         try {
-            n = f.file.transferTo(f.position, f.end - f.position, channel);
+            n = wire.transferFrom(f.file, f.position, f.end - f.position);
             if (n == 0 && f.file.size() < f.end) {
                 throw new IOException("file ends at " + f.file.size() + ", before the response's file range ["
                         + f.position + ", " + f.end + ")");

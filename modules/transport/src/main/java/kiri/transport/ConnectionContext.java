@@ -26,4 +26,12 @@ public interface ConnectionContext {
      * handlers can also use for I/O of their own (see {@link LoopContext}).
      */
     LoopContext loop();
+
+    /**
+     * The TLS session once the handshake is done (its peer certificates for mTLS), or null on a plaintext
+     * connection or before the handshake completed.
+     */
+    default javax.net.ssl.SSLSession tlsSession() {
+        return null;
+    }
 }

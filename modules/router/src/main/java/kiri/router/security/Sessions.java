@@ -40,8 +40,26 @@ public final class Sessions {
     }
 
     private Session newSession(ConnectionContext c) {
-        return listener.protocol().sasl ? new Session(this, Session.address(c.remoteAddress()))
-                : new Session(this, KafkaPrincipal.ANONYMOUS, Session.address(c.remoteAddress()));
+        if (listener.protocol().sasl) {
+            return new Session(this, Session.address(c.remoteAddress()));
+        }
+        KafkaPrincipal who = listener.protocol().tls ? certificatePrincipal(c.tlsSession()) : KafkaPrincipal.ANONYMOUS;
+        return new Session(this, who, Session.address(c.remoteAddress()));
+    }
+
+    /**
+     * As Kafka's default principal builder on an SSL listener: {@code User:} and the client certificate's subject
+     * in RFC 2253 form ({@code User:CN=client,O=Example}); ANONYMOUS without a client certificate.
+     */
+    static KafkaPrincipal certificatePrincipal(javax.net.ssl.SSLSession tls) {
+        if (tls == null) {
+            return KafkaPrincipal.ANONYMOUS;
+        }
+        try {
+            return KafkaPrincipal.user(tls.getPeerPrincipal().getName());
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return KafkaPrincipal.ANONYMOUS;
+        }
     }
 
     /** Forgets a closed connection's session. */
