@@ -55,7 +55,7 @@ class TlsTest {
     static void start() throws Exception {
         certs = TestCertificates.make(dir);
         List<BrokerListener> listeners = BrokerListener.parse("PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,"
-                + "SASL_SSL://127.0.0.1:0,MTLS://127.0.0.1:0", null, "MTLS:SSL");
+                + "SASL_SSL://127.0.0.1:0,MTLS://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", null, "MTLS:SSL");
         Map<String, String> props = new HashMap<>();
         props.put("ssl.keystore.location", certs.serverKeys().toString());
         props.put("ssl.keystore.password", TestCertificates.PASSWORD);
@@ -64,7 +64,7 @@ class TlsTest {
         props.put("listener.name.mtls.ssl.client.auth", "required");
         props.put("listener.name.mtls.ssl.truststore.location", certs.serverTrust().toString());
         props.put("listener.name.mtls.ssl.truststore.password", TestCertificates.PASSWORD);
-        props.put("listener.name.sasl_ssl.plain.sasl.jaas.config", SaslBroker.JAAS);
+        props.put("sasl.jaas.config", SaslBroker.JAAS);
         props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         props.put("super.users", "User:ANONYMOUS;User:bob;User:alice");
         broker = Broker.start(new Broker.Settings(listeners, "file:" + dir.resolve("data"), null, 0, true, 1, 0,
@@ -192,6 +192,26 @@ class TlsTest {
             // TLS alert bytes, if any
         }
         return b;
+    }
+
+    @Test
+    void theProxyServesTlsAndPassesSaslThrough() throws Exception {
+        kiri.transport.TlsConfig proxyTls = new kiri.transport.TlsConfig(kiri.transport.TlsFiles.context(certs.serverKeys(),
+                "PKCS12", TestCertificates.PASSWORD, null, null, null), "none", List.of("TLSv1.3", "TLSv1.2"));
+        for (String origin : List.of("PLAINTEXT", "SASL_PLAINTEXT")) {
+            var originAddress = java.net.InetSocketAddress.createUnresolved("127.0.0.1", broker.localAddress(origin).getPort());
+            try (kiri.proxy.Proxy proxy = kiri.proxy.Proxy.start(kiri.proxy.ProxyConfig.of(
+                    new java.net.InetSocketAddress("127.0.0.1", 0), "127.0.0.1", 0, List.of(originAddress)).withTls(proxyTls))) {
+                Map<String, Object> c = new HashMap<>(tls("SSL", origin.equals("PLAINTEXT") ? "SSL" : "SASL_SSL"));
+                c.put("bootstrap.servers", "127.0.0.1:" + proxy.localAddress().getPort());
+                if (origin.equals("SASL_PLAINTEXT")) {
+                    c.put("sasl.mechanism", "SCRAM-SHA-512");
+                    c.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                            + "username=\"bob\" password=\"bob-secret\";");
+                }
+                roundTrip(c, "via-proxy-" + origin.toLowerCase(java.util.Locale.ROOT), 100, 100);
+            }
+        }
     }
 
     @Test
