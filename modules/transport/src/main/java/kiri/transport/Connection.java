@@ -570,6 +570,9 @@ final class Connection implements ConnectionContext {
                 keepTail(stash.segment(), pos, stashLimit, true);
             }
         }
+        if (wire.bufferedInput() && reading()) {
+            loop.execute(this::readBuffered); // TLS holds bytes the selector will not report
+        }
     }
 
     private void write() {

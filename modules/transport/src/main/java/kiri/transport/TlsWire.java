@@ -32,6 +32,11 @@ final class TlsWire implements Wire, WritableByteChannel {
     private ByteBuffer netOut;
     private ByteBuffer fileChunk;
     private boolean closed;
+    /**
+     * True when the last {@link #read} stopped for want of socket bytes (or of socket room for handshake messages):
+     * then the selector reports what comes next, and what {@code netIn} holds is an incomplete record.
+     */
+    private boolean waitingForSocket;
 
     TlsWire(SocketChannel socket, SSLEngine engine) throws SSLException {
         this.socket = socket;
@@ -46,6 +51,7 @@ final class TlsWire implements Wire, WritableByteChannel {
     @Override
     public int read(ByteBuffer dst) throws IOException {
         int n = 0;
+        waitingForSocket = false;
         while (true) {
             if (appIn.hasRemaining()) {
                 int take = Math.min(appIn.remaining(), dst.remaining());
@@ -58,6 +64,7 @@ final class TlsWire implements Wire, WritableByteChannel {
                 }
             }
             if (!handshakeStep()) {
+                waitingForSocket = true;
                 return n; // handshake output waits for the socket
             }
             netIn.flip();
@@ -81,6 +88,7 @@ final class TlsWire implements Wire, WritableByteChannel {
                         return n > 0 ? n : -1;
                     }
                     if (r == 0) {
+                        waitingForSocket = true;
                         return n;
                     }
                 }
@@ -203,7 +211,7 @@ final class TlsWire implements Wire, WritableByteChannel {
 
     @Override
     public boolean bufferedInput() {
-        return appIn.hasRemaining() || netIn.position() > 0;
+        return appIn.hasRemaining() || !waitingForSocket && netIn.position() > 0;
     }
 
     @Override

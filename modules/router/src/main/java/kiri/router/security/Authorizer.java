@@ -51,17 +51,11 @@ public final class Authorizer {
     }
 
     public boolean authorize(Session session, AclOperation operation, ResourceType type, String name) {
-        if (store == null) {
-            return true;
+        Boolean decided = beforeAcls(session);
+        if (decided != null) {
+            return decided;
         }
-        KafkaPrincipal principal = session.principal();
-        if (principal == null) {
-            return false;
-        }
-        String who = principal.toString();
-        if (superUsers.contains(who)) {
-            return true;
-        }
+        String who = session.principal().toString();
         String host = host(session.clientAddress());
         boolean anyForResource = false;
         boolean allowed = false;
@@ -95,17 +89,11 @@ public final class Authorizer {
      * cluster, or WRITE on any topic): an ALLOW of it on some resource, not cancelled by a DENY on all of them.
      */
     public boolean authorizeAny(Session session, AclOperation operation, ResourceType type) {
-        if (store == null) {
-            return true;
+        Boolean decided = beforeAcls(session);
+        if (decided != null) {
+            return decided;
         }
-        KafkaPrincipal principal = session.principal();
-        if (principal == null) {
-            return false;
-        }
-        String who = principal.toString();
-        if (superUsers.contains(who)) {
-            return true;
-        }
+        String who = session.principal().toString();
         String host = host(session.clientAddress());
         boolean allowed = false;
         for (AclEntry acl : acls(type)) {
@@ -123,6 +111,18 @@ public final class Authorizer {
             }
         }
         return allowed || allowIfNoAcl;
+    }
+
+    /** Allowed without ACLs (no authorizer, a super user), refused (not authenticated), or null: ask the ACLs. */
+    private Boolean beforeAcls(Session session) {
+        if (store == null) {
+            return true;
+        }
+        KafkaPrincipal principal = session.principal();
+        if (principal == null) {
+            return false;
+        }
+        return superUsers.contains(principal.toString()) ? Boolean.TRUE : null;
     }
 
     private AclEntry[] acls(ResourceType type) {
