@@ -132,6 +132,41 @@ class AclTest {
     }
 
     @Test
+    void adminAndTransactionalRequestsAreCheckedToo() throws Exception {
+        try (Broker broker = SaslBroker.start("memory://", AUTHORIZER);
+                Admin admin = Admin.create(as(broker, "admin", "admin-secret"));
+                Admin alice = Admin.create(as(broker, "alice", "alice-secret"))) {
+            admin.createTopics(List.of(new NewTopic("t", 1, (short) 1))).all().get();
+            admin.createAcls(List.of(allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE)))
+                    .all().get();
+            var topic = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "t");
+            List<org.apache.kafka.common.KafkaFuture<?>> refused = List.of(
+                    alice.describeConfigs(List.of(topic)).all(),
+                    alice.incrementalAlterConfigs(Map.of(topic, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                            new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "1000"),
+                            org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all(),
+                    alice.createPartitions(Map.of("t", org.apache.kafka.clients.admin.NewPartitions.increaseTo(2))).all(),
+                    alice.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition("t", 0),
+                            org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(0))).all(),
+                    alice.deleteTopics(List.of("t")).all());
+            for (var f : refused) {
+                ExecutionException e = assertThrows(ExecutionException.class, f::get);
+                assertInstanceOf(org.apache.kafka.common.errors.AuthorizationException.class, e.getCause(), e.toString());
+            }
+            assertEquals(1, admin.describeTopics(List.of("t")).allTopicNames().get().get("t").partitions().size(),
+                    "nothing changed");
+            Map<String, Object> txn = new HashMap<>(as(broker, "alice", "alice-secret"));
+            txn.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "alice-txn");
+            txn.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            txn.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(txn)) {
+                assertThrows(org.apache.kafka.common.errors.TransactionalIdAuthorizationException.class, producer::initTransactions);
+            }
+        }
+    }
+
+    @Test
     void kafkaAclsAddsListsAndRemovesAndAclsSurviveARestart(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("admin.properties");
         Files.writeString(config, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="
