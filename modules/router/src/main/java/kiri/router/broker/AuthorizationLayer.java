@@ -41,7 +41,7 @@ import kiri.router.security.ResourceType;
 
 /**
  * The ACL checks of APIs that name one group or transactional id at the top of the request (JoinGroup, SyncGroup,
- * Heartbeat, LeaveGroup, ConsumerGroupHeartbeat, OffsetCommit, OffsetFetch, OffsetDelete, InitProducerId,
+ * Heartbeat, LeaveGroup, ConsumerGroupHeartbeat, ConsumerGroupDescribe, OffsetCommit, OffsetFetch, OffsetDelete, InitProducerId,
  * AddOffsetsToTxn, TxnOffsetCommit, EndTxn, DescribeLogDirs): a refused request is answered with Kafka's error
  * without reaching its handler. Checks that depend on each named resource (topics in Produce, Fetch, Metadata,
  * the admin APIs) are in the handlers. Without an authorizer the layer adds nothing.
@@ -87,6 +87,22 @@ public final class AuthorizationLayer implements Layer {
                 return CompletableFuture.completedFuture(response);
             };
             case OFFSET_FETCH -> offsetFetch(next);
+            case CONSUMER_GROUP_DESCRIBE -> (context, message) -> {
+                List<String> ids = ((kiri.protocol.message.ConsumerGroupDescribeRequest) message).groupIds();
+                List<String> denied = new ArrayList<>();
+                ids.removeIf(id -> !allowed(context, AclOperation.DESCRIBE, ResourceType.GROUP, id) && denied.add(id));
+                CompletionStage<? extends ApiMessage> rest = ids.isEmpty() && !denied.isEmpty()
+                        ? CompletableFuture.completedFuture(new kiri.protocol.message.ConsumerGroupDescribeResponse())
+                        : next.handle(context, message);
+                return denied.isEmpty() ? rest : rest.thenApply(answer -> {
+                    for (String id : denied) {
+                        ((kiri.protocol.message.ConsumerGroupDescribeResponse) answer).groups().add(
+                                new kiri.protocol.message.ConsumerGroupDescribeResponse.DescribedGroup().setGroupId(id)
+                                        .setErrorCode(group()).setErrorMessage(ErrorCode.GROUP_AUTHORIZATION_FAILED.message()));
+                    }
+                    return answer;
+                });
+            };
             case OFFSET_DELETE -> group(next, AclOperation.DELETE, r -> ((OffsetDeleteRequest) r).groupId(),
                     () -> new OffsetDeleteResponse().setErrorCode(group()));
             case INIT_PRODUCER_ID -> (context, message) -> {
