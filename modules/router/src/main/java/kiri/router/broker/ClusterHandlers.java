@@ -26,17 +26,38 @@ final class ClusterHandlers {
             var config = broker.config();
             FindCoordinatorResponse response = new FindCoordinatorResponse();
             if (context.version() < 4) {
-                response.setNodeId(config.nodeId()).setHost(config.advertisedHost()).setPort(config.advertisedPort())
+                if (!coordinatorAllowed(broker, context, request.keyType(), request.key())) {
+                    return CompletableFuture.completedFuture(response.setErrorCode(refusal(request.keyType()))
+                            .setNodeId(-1).setHost("").setPort(-1).setErrorMessage(null));
+                }
+                response.setNodeId(config.nodeId()).setHost(broker.advertisedHost(context)).setPort(broker.advertisedPort(context))
                         .setErrorMessage(null);
             } else {
                 for (String key : request.coordinatorKeys()) {
+                    if (!coordinatorAllowed(broker, context, request.keyType(), key)) {
+                        response.coordinators().add(new FindCoordinatorResponse.Coordinator().setKey(key).setNodeId(-1)
+                                .setHost("").setPort(-1).setErrorCode(refusal(request.keyType())).setErrorMessage(null));
+                        continue;
+                    }
                     response.coordinators().add(new FindCoordinatorResponse.Coordinator().setKey(key)
-                            .setNodeId(config.nodeId()).setHost(config.advertisedHost())
-                            .setPort(config.advertisedPort()).setErrorMessage(null));
+                            .setNodeId(config.nodeId()).setHost(broker.advertisedHost(context))
+                            .setPort(broker.advertisedPort(context)).setErrorMessage(null));
                 }
             }
             return CompletableFuture.completedFuture(response);
         };
+    }
+
+    /** DESCRIBE on the group (key type 0) or transactional id (1) whose coordinator is asked for, as Kafka checks. */
+    private static boolean coordinatorAllowed(BrokerState broker, kiri.router.RequestContext context, byte keyType, String key) {
+        return keyType == 1 ? broker.allowed(context, kiri.router.security.AclOperation.DESCRIBE,
+                kiri.router.security.ResourceType.TRANSACTIONAL_ID, key)
+                : broker.allowedGroup(context, kiri.router.security.AclOperation.DESCRIBE, key);
+    }
+
+    private static short refusal(byte keyType) {
+        return (keyType == 1 ? kiri.protocol.ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                : kiri.protocol.ErrorCode.GROUP_AUTHORIZATION_FAILED).code();
     }
 
     /** DescribeCluster: this broker, which is also the controller. */
@@ -46,7 +67,7 @@ final class ClusterHandlers {
             DescribeClusterResponse response = new DescribeClusterResponse().setClusterId(config.clusterId())
                     .setControllerId(config.nodeId());
             response.brokers().add(new DescribeClusterResponse.DescribeClusterBroker().setBrokerId(config.nodeId())
-                    .setHost(config.advertisedHost()).setPort(config.advertisedPort()));
+                    .setHost(broker.advertisedHost(context)).setPort(broker.advertisedPort(context)));
             return CompletableFuture.completedFuture(response);
         };
     }
