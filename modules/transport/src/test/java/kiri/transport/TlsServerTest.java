@@ -19,6 +19,8 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -132,10 +134,71 @@ class TlsServerTest {
             }
             byte[] frame = request(7, 'e', 10);
             good.getOutputStream().write(frame);
-            DataInputStream in = new DataInputStream(good.getInputStream());
-            byte[] body = new byte[in.readInt()];
-            in.readFully(body);
-            assertArrayEquals(Arrays.copyOfRange(frame, 4, frame.length), body, "the good connection is served");
+            expectEcho(good, frame); // the good connection is served
         }
+    }
+    /** A TLS connection reads into the same budgeted frame buffers: a frame that does not fit waits, then is served. */
+    @Test
+    void aFrameThatDoesNotFitTheRequestBudgetWaitsOverTlsToo() throws Exception {
+        List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
+        List<Integer> handled = new CopyOnWriteArrayList<>();
+        RequestHandler holding = (connection, frame) -> {
+            handled.add(TestSupport.seq(frame));
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            Response r = TestSupport.echo(connection, frame);
+            held.add(answer);
+            return answer.thenApply(ignored -> r);
+        };
+        try (BufferPool pool = new BufferPool();
+                Server server = Server.start(TestSupport.local(holding, pool).tls(tls).maxQueuedRequestBytes(1 << 20).build());
+                SSLSocket a = connect(server, "TLSv1.3");
+                SSLSocket b = connect(server, "TLSv1.3")) {
+            byte[] first = request(1, 'e', 600 << 10);
+            byte[] second = request(2, 'e', 600 << 10);
+            a.getOutputStream().write(first);
+            TestSupport.await("the first frame to reach the handler", () -> handled.size() == 1);
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    b.getOutputStream().write(second); // blocks while the server does not read
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            TestSupport.await("the second frame to wait for the budget",
+                    () -> server.connectionCount() == 2 && server.queuedRequestBytes() == first.length - 4);
+            assertEquals(List.of(1), handled, "600 KiB + 600 KiB exceed the 1 MiB budget");
+            held.get(0).complete(null);
+            expectEcho(a, first);
+            TestSupport.await("the waiting frame to be served", () -> handled.size() == 2);
+            held.get(1).complete(null);
+            expectEcho(b, second);
+            writer.join();
+            TestSupport.await("every reservation returned", () -> server.queuedRequestBytes() == 0);
+        }
+    }
+
+    /** SendAndClose over TLS: the response arrives, then the end; its buffer and the request's budget come back. */
+    @Test
+    void sendAndCloseWritesTheLastResponseAndReleasesEverything() throws Exception {
+        RequestHandler last = (connection, frame) -> CompletableFuture.completedFuture(
+                new Response.SendAndClose(TestSupport.echoFrame(connection.pool(), frame)));
+        try (BufferPool pool = new BufferPool();
+                Server server = Server.start(TestSupport.local(last, pool).tls(tls).build());
+                SSLSocket s = connect(server, "TLSv1.3")) {
+            byte[] frame = request(3, 'e', 100_000);
+            s.getOutputStream().write(frame);
+            expectEcho(s, frame);
+            assertEquals(-1, s.getInputStream().read(), "closed after its last response");
+            TestSupport.await("the connection to close", () -> server.connectionCount() == 0);
+            TestSupport.await("every buffer returned", () -> pool.outstanding() == 0);
+            assertEquals(0, server.queuedRequestBytes());
+        }
+    }
+
+    private static void expectEcho(SSLSocket s, byte[] frame) throws IOException {
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        byte[] body = new byte[in.readInt()];
+        in.readFully(body);
+        assertArrayEquals(Arrays.copyOfRange(frame, 4, frame.length), body);
     }
 }
