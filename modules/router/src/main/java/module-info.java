@@ -8,4 +8,5 @@ module kiri.router {
 
     requires transitive kiri.metrics;
     exports kiri.router;
+    exports kiri.router.security;
 }

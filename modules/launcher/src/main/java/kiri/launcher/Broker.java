@@ -3,6 +3,8 @@ package kiri.launcher;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -16,9 +18,15 @@ import kiri.router.ApiMetrics;
 import kiri.router.BrokerConfig;
 import kiri.router.BrokerRoutes;
 import kiri.router.Router;
+import kiri.router.security.Authorizer;
+import kiri.router.security.BrokerSecurity;
+import kiri.router.security.Listener;
+import kiri.router.security.SecurityStore;
+import kiri.router.security.Sessions;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
+import kiri.transport.BufferPool;
 import kiri.transport.ConnectionContext;
 import kiri.transport.RequestHandler;
 import kiri.transport.Response;
@@ -34,28 +42,51 @@ import kiri.transport.ServerConfig;
  * thread (retention, transaction timeouts, expired offsets).
  */
 public final class Broker implements AutoCloseable {
-    /** How to start one. A port of 0 listens on an ephemeral port and advertises it. */
     /**
+     * How to start one. A port of 0 listens on an ephemeral port and advertises it.
      * {@code groupInitialRebalanceDelayMs}: group.initial.rebalance.delay.ms, or -1 for Kafka's default (3000),
      * which the system property {@code kiri.group.initial.rebalance.delay.ms} overrides (tests use 0).
+     *
+     * @param listeners at least one; the first one's advertised address is the one the storage registers
      */
-    /**
-     * {@code socketRequestMaxBytes} and {@code queuedMaxRequestBytes}: Kafka's {@code socket.request.max.bytes} and
-     * {@code queued.max.request.bytes} (-1: no limit), see {@link ServerConfig}.
-     */
-    public record Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
-            int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs,
-            int socketRequestMaxBytes, long queuedMaxRequestBytes) {
+    public record Settings(List<BrokerListener> listeners, String storageUrl, String clusterId, int nodeId,
+            boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, int socketRequestMaxBytes,
+            long queuedMaxRequestBytes, SecuritySettings security) {
+        public Settings {
+            listeners = List.copyOf(listeners);
+            if (listeners.isEmpty()) {
+                throw new IllegalArgumentException("a broker needs at least one listener");
+            }
+            java.util.Objects.requireNonNull(security, "security");
+        }
+
+        /** With the default request limits. */
+        public Settings(List<BrokerListener> listeners, String storageUrl, String clusterId, int nodeId,
+                boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, SecuritySettings security) {
+            this(listeners, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions, groupInitialRebalanceDelayMs,
+                    ServerConfig.DEFAULT_MAX_FRAME_SIZE, ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES, security);
+        }
+
+        /** One PLAINTEXT listener, no security, the default request limits. */
+        public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
+                int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
+            this(List.of(BrokerListener.plaintext(listener, advertised)), storageUrl, clusterId, nodeId,
+                    autoCreateTopics, defaultPartitions, groupInitialRebalanceDelayMs, SecuritySettings.NONE);
+        }
+
         public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
                 int nodeId, boolean autoCreateTopics, int defaultPartitions) {
             this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions, -1);
         }
 
-        public Settings(ListenerUrl listener, ListenerUrl advertised, String storageUrl, String clusterId,
-                int nodeId, boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs) {
-            this(listener, advertised, storageUrl, clusterId, nodeId, autoCreateTopics, defaultPartitions,
-                    groupInitialRebalanceDelayMs, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
-                    ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES);
+        /** The first listener's bind address. */
+        public ListenerUrl listener() {
+            return listeners.getFirst().bind();
+        }
+
+        /** The first listener's advertised address. */
+        public ListenerUrl advertised() {
+            return listeners.getFirst().advertised();
         }
     }
 
@@ -64,7 +95,9 @@ public final class Broker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Broker.class.getName());
 
     private final Storage storage;
-    private final Server server;
+    /** One per listener, in the order of {@link Settings#listeners}. */
+    private final List<Server> servers;
+    private final List<Router> routers;
     private final ScheduledExecutorService housekeeping;
     /** The group coordinator's session and rebalance timeouts (one thread). */
     private final ScheduledExecutorService timers = timerThread();
@@ -73,6 +106,9 @@ public final class Broker implements AutoCloseable {
     private final BrokerConfig config;
     /** The metrics listener, once {@link #serveMetrics} started it. */
     private volatile MetricsEndpoint metricsEndpoint;
+    private final Settings settings;
+    /** Request frames' buffers, shared by every listener's server; closed after them. */
+    private final BufferPool pool = new BufferPool();
 
     private Broker(Settings s, ModuleLayer plugins) throws IOException {
         StorageContext context = new StorageContext(s.nodeId(), s.clusterId(), s.advertised().host(), s.advertised().port());
@@ -82,33 +118,59 @@ public final class Broker implements AutoCloseable {
                     : Storages.open(s.storageUrl(), context, plugins);
         } catch (RuntimeException e) {
             timers.shutdownNow();
+            pool.close();
             throw e;
         }
         GroupCoordinator coordinator = new GroupCoordinator(opened, coordinatorConfig(s.groupInitialRebalanceDelayMs()), Timer.of(timers));
-        Server started = null;
+        List<Server> started = new ArrayList<>();
+        List<Router> listenerRouters = new ArrayList<>();
+        BrokerConfig brokerConfig = null;
         try {
-            // the advertised port follows the real one when listening on an ephemeral port
-            BrokerConfig[] cfg = new BrokerConfig[1];
-            RouterOnceBound router = new RouterOnceBound();
-            started = Server.start(ServerConfig.builder(router)
-                    .bind(new InetSocketAddress(s.listener().host(), s.listener().port()))
-                    .maxFrameSize(s.socketRequestMaxBytes()).maxQueuedRequestBytes(s.queuedMaxRequestBytes()).build());
-            int port = s.advertised().port() == 0 ? started.localAddress().getPort() : s.advertised().port();
-            cfg[0] = new BrokerConfig(s.nodeId(), opened.clusterId(), s.advertised().host(), port,
-                    s.autoCreateTopics(), s.defaultPartitions());
-            router.router = BrokerRoutes.create(opened, cfg[0], metrics, coordinator);
-            opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), s.advertised().host(), port, null));
-            this.config = cfg[0];
+            BrokerSecurity security = security(s.security(), opened);
+            List<RouterOnceBound> bounds = new ArrayList<>();
+            List<Listener> listeners = new ArrayList<>();
+            for (BrokerListener l : s.listeners()) {
+                RouterOnceBound bound = new RouterOnceBound();
+                Server server = Server.start(ServerConfig.builder(bound).bind(bindAddress(l.bind())).pool(pool)
+                        .maxFrameSize(s.socketRequestMaxBytes()).maxQueuedRequestBytes(s.queuedMaxRequestBytes())
+                        .tls(s.security().tls().get(l.name())).build());
+                started.add(server);
+                bounds.add(bound);
+                // the advertised port follows the real one when listening on an ephemeral port
+                int port = l.advertised().port() == 0 ? server.localAddress().getPort() : l.advertised().port();
+                listeners.add(s.security().listener(l, l.advertised().host(), port));
+            }
+            Listener firstListener = listeners.getFirst();
+            brokerConfig = new BrokerConfig(s.nodeId(), opened.clusterId(), firstListener.host(), firstListener.port(),
+                    s.autoCreateTopics(), s.defaultPartitions(), properties(s, listeners, started));
+            Router first = null;
+            for (int i = 0; i < listeners.size(); i++) {
+                Sessions sessions = new Sessions(listeners.get(i), security.store());
+                Router router = first == null
+                        ? BrokerRoutes.create(opened, brokerConfig, metrics, coordinator, security, sessions)
+                        : first.forListener(sessions);
+                if (first == null) {
+                    first = router;
+                    opened.registerBroker(new kiri.storage.api.BrokerInfo(s.nodeId(), firstListener.host(),
+                            firstListener.port(), null));
+                }
+                bounds.get(i).router = router;
+                listenerRouters.add(router);
+            }
         } catch (IOException | RuntimeException e) {
-            if (started != null) {
-                started.close();
+            for (Server server : started) {
+                server.close();
             }
             opened.close();
             timers.shutdownNow();
+            pool.close();
             throw e;
         }
+        this.config = brokerConfig;
+        this.settings = s;
         this.storage = opened;
-        this.server = started;
+        this.servers = List.copyOf(started);
+        this.routers = List.copyOf(listenerRouters);
         this.groups = coordinator;
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kiri-housekeeping");
@@ -136,6 +198,12 @@ public final class Broker implements AutoCloseable {
         public void endRound() {
             Router r = router;
             if (r != null) r.endRound();
+        }
+
+        @Override
+        public void connectionClosed(ConnectionContext connection) {
+            Router r = router;
+            if (r != null) r.connectionClosed(connection);
         }
     }
 
@@ -185,8 +253,79 @@ public final class Broker implements AutoCloseable {
         return new Broker(settings, plugins);
     }
 
+    /** Where the first listener listens. */
     public InetSocketAddress localAddress() {
-        return server.localAddress();
+        return servers.getFirst().localAddress();
+    }
+
+    /** Where the listener called {@code name} listens (e.g. "SASL_PLAINTEXT"). */
+    public InetSocketAddress localAddress(String name) {
+        for (Router r : routers) {
+            if (r.sessions().listener().name().equals(name)) {
+                return servers.get(routers.indexOf(r)).localAddress();
+            }
+        }
+        throw new IllegalArgumentException("no listener named " + name);
+    }
+
+    /**
+     * "tcp://HOST:PORT (advertised tcp://HOST:PORT)" per listener, comma-separated, with the real ports; a listener
+     * other than PLAINTEXT is written NAME://HOST:PORT.
+     */
+    public String describeListeners() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < servers.size(); i++) {
+            Listener l = routers.get(i).sessions().listener();
+            String scheme = l.name().equals("PLAINTEXT") ? "tcp" : l.name();
+            ListenerUrl bind = settings.listeners().get(i).bind();
+            b.append(i == 0 ? "" : ", ")
+                    .append(new ListenerUrl(bind.host(), servers.get(i).localAddress().getPort()).withScheme(scheme))
+                    .append(" (advertised ").append(new ListenerUrl(l.host(), l.port()).withScheme(scheme))
+                    .append(')');
+        }
+        return b.toString();
+    }
+
+    /** Each listener's router (its sessions count failed authentications), in listener order. */
+    public List<Router> routers() {
+        return routers;
+    }
+
+    /** The SCRAM credentials and ACLs, and the authorizer. */
+    private static BrokerSecurity security(SecuritySettings settings, Storage storage) {
+        SecurityStore store = SecurityStore.open(storage);
+        Authorizer authorizer = settings.authorizer()
+                ? new Authorizer(store, settings.superUsers(), settings.allowIfNoAcl()) : Authorizer.allowAll();
+        return new BrokerSecurity(store, authorizer);
+    }
+
+    /**
+     * What DescribeConfigs reports besides {@link BrokerConfig}'s fields, under Kafka's names: the listeners (real
+     * ports), the request limits and the security settings.
+     */
+    private static java.util.Map<String, String> properties(Settings s, List<Listener> listeners, List<Server> servers) {
+        java.util.Map<String, String> out = new java.util.HashMap<>(s.security().describe());
+        java.util.StringJoiner bind = new java.util.StringJoiner(",");
+        java.util.StringJoiner advertised = new java.util.StringJoiner(",");
+        java.util.StringJoiner protocols = new java.util.StringJoiner(",");
+        for (int i = 0; i < listeners.size(); i++) {
+            Listener l = listeners.get(i);
+            ListenerUrl url = new ListenerUrl(s.listeners().get(i).bind().host(), servers.get(i).localAddress().getPort());
+            bind.add(url.withScheme(l.name()));
+            advertised.add(new ListenerUrl(l.host(), l.port()).withScheme(l.name()));
+            protocols.add(l.name() + ":" + l.protocol());
+        }
+        out.put("listeners", bind.toString());
+        out.put("advertised.listeners", advertised.toString());
+        out.put("listener.security.protocol.map", protocols.toString());
+        out.put("socket.request.max.bytes", Integer.toString(s.socketRequestMaxBytes()));
+        out.put("queued.max.request.bytes", Long.toString(s.queuedMaxRequestBytes()));
+        return out;
+    }
+
+    /** An empty host (PLAINTEXT://:9092) listens on every interface, as Kafka does. */
+    private static InetSocketAddress bindAddress(ListenerUrl url) {
+        return url.host().isEmpty() ? new InetSocketAddress(url.port()) : new InetSocketAddress(url.host(), url.port());
     }
 
     public BrokerConfig config() {
@@ -201,14 +340,18 @@ public final class Broker implements AutoCloseable {
         return metrics;
     }
 
-    /** Open client connections (a snapshot). */
+    /** Open client connections on every listener (a snapshot). */
     public int connectionCount() {
-        return server.connectionCount();
+        int n = 0;
+        for (Server server : servers) {
+            n += server.connectionCount();
+        }
+        return n;
     }
 
-    /** The off-heap pool request frames are read into. */
-    public kiri.transport.BufferPool bufferPool() {
-        return server.pool();
+    /** The off-heap pool request frames are read into, shared by every listener. */
+    public BufferPool bufferPool() {
+        return pool;
     }
 
     /**
@@ -230,12 +373,18 @@ public final class Broker implements AutoCloseable {
             endpoint.close();
         }
         try {
-            server.close();
+            for (Server server : servers) {
+                server.close();
+            }
         } finally {
             housekeeping.shutdownNow();
             timers.shutdownNow();
             groups.close();
-            storage.close();
+            try {
+                storage.close();
+            } finally {
+                pool.close(); // last: the servers and their handlers are done with it
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +39,9 @@ final class BrokerCommand {
         /** A boolean flag that takes no value; {@code --NAME} turns it on. */
         FLAG,
         /** A boolean flag with a {@code --no-} form. */
-        NEGATABLE
+        NEGATABLE,
+        /** A string value that may be given several times (a list). */
+        REPEATABLE
     }
 
     /**
@@ -47,10 +50,17 @@ final class BrokerCommand {
      * default, as picocli prints it).
      */
     record Option(String name, String label, Kind kind, String env, String defaultValue, String description) {
-        /** The effective default: the environment variable when it is set (even to ""), else the default. */
+        /**
+         * The effective default: the environment variable when it is set (even to ""), else the value the
+         * {@code --config} file and {@code --override}s give it ({@link ServerProperties#environment}), else the default.
+         */
         String defaultValue(Function<String, String> environment) {
             String fromEnv = env == null ? null : environment.apply(env);
-            return fromEnv != null ? fromEnv : defaultValue;
+            if (fromEnv != null) {
+                return fromEnv;
+            }
+            String fromConfig = environment.apply(ServerProperties.FLAG_PREFIX + name);
+            return fromConfig != null ? fromConfig : defaultValue;
         }
     }
 
@@ -88,22 +98,34 @@ final class BrokerCommand {
             new Option("--metrics-listener", "URL", Kind.STRING, "KIRI_METRICS_LISTENER", null,
                     "Serve Prometheus metrics at /metrics and health checks at /health/live and /health/ready, "
                             + "e.g. http://0.0.0.0:9404 (KIRI_METRICS_LISTENER; default: off)."),
+            new Option("--config", "FILE", Kind.STRING, "KIRI_CONFIG", null,
+                    "A server.properties file with Apache Kafka's broker property names (listeners, advertised.listeners, "
+                            + "listener.security.protocol.map, log.dirs, num.partitions, sasl.*, ssl.*, super.users, "
+                            + "authorizer.class.name, ...); flags and environment variables win over it (KIRI_CONFIG)."),
+            new Option("--override", "KEY=VALUE", Kind.REPEATABLE, null, null,
+                    "A broker property that wins over the --config file, as kafka-server-start takes it; repeatable."),
             new Option("--verbose", null, Kind.FLAG, null, "false", "Print stack traces with errors."));
 
     /** The parsed options. */
     record Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
             boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
-            String metricsListener, boolean verbose, int socketRequestMaxBytes, int queuedMaxRequestBytes) {
-        /** With the default request limits. */
+            String metricsListener, boolean verbose, int socketRequestMaxBytes, int queuedMaxRequestBytes, String config,
+            List<String> overrides) {
+        Values {
+            overrides = overrides == null ? List.of() : List.copyOf(overrides);
+        }
+
+        /** With the default request limits, without a config file or overrides. */
         Values(String listener, String advertisedListener, String storage, String clusterId, int nodeId,
                 boolean autoCreateTopics, int defaultPartitions, int groupInitialRebalanceDelayMs, String plugins,
                 String metricsListener, boolean verbose) {
             this(listener, advertisedListener, storage, clusterId, nodeId, autoCreateTopics, defaultPartitions,
                     groupInitialRebalanceDelayMs, plugins, metricsListener, verbose, ServerConfig.DEFAULT_MAX_FRAME_SIZE,
-                    (int) ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES);
+                    (int) ServerConfig.DEFAULT_MAX_QUEUED_REQUEST_BYTES, null, List.of());
         }
 
         /** The values from {@code value}, which maps each option name of {@link #OPTIONS} to its typed value. */
+        @SuppressWarnings("unchecked")
         static Values of(Function<String, Object> value) {
             return new Values((String) value.apply("--listener"), (String) value.apply("--advertised-listener"),
                     (String) value.apply("--storage"), (String) value.apply("--cluster-id"),
@@ -111,8 +133,42 @@ final class BrokerCommand {
                     (Integer) value.apply("--default-partitions"),
                     (Integer) value.apply("--group-initial-rebalance-delay-ms"), (String) value.apply("--plugins"),
                     (String) value.apply("--metrics-listener"), (Boolean) value.apply("--verbose"),
-                    (Integer) value.apply("--socket-request-max-bytes"), (Integer) value.apply("--queued-max-request-bytes"));
+                    (Integer) value.apply("--socket-request-max-bytes"), (Integer) value.apply("--queued-max-request-bytes"),
+                    (String) value.apply("--config"), (List<String>) value.apply("--override"));
         }
+
+        /** The --config file with the --overrides applied. */
+        Map<String, String> properties() {
+            return ServerProperties.load(config, overrides);
+        }
+    }
+
+    /**
+     * {@code environment} extended with what the command line's {@code --config} file (or KIRI_CONFIG's) and
+     * {@code --override}s say, so flag defaults come from them (see {@link Option#defaultValue}).
+     *
+     * @throws IllegalArgumentException for a missing file, a malformed override or a bad value
+     */
+    static Function<String, String> environment(List<String> args, Function<String, String> environment) {
+        String config = environment.apply("KIRI_CONFIG");
+        List<String> overrides = new ArrayList<>();
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            for (String flag : List.of("--config", "--override")) {
+                String value = null;
+                if (arg.equals(flag) && i + 1 < args.size()) {
+                    value = args.get(++i);
+                } else if (arg.startsWith(flag + "=")) {
+                    value = arg.substring(flag.length() + 1);
+                }
+                if (value != null && flag.equals("--config")) {
+                    config = value;
+                } else if (value != null) {
+                    overrides.add(value);
+                }
+            }
+        }
+        return ServerProperties.environment(environment, ServerProperties.load(config, overrides));
     }
 
     /**
@@ -121,6 +177,7 @@ final class BrokerCommand {
      */
     static Values parse(List<String> args, Function<String, String> environment) {
         Map<String, String> given = new HashMap<>();
+        List<String> repeated = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             if (!arg.startsWith("--") || arg.equals("--")) {
@@ -138,7 +195,7 @@ final class BrokerCommand {
                     return null;
                 }
             }
-            if (option == null || given.containsKey(option.name())) {
+            if (option == null || given.containsKey(option.name()) && option.kind() != Kind.REPEATABLE) {
                 return null;   // unknown, or given twice: picocli says which
             }
             switch (option.kind()) {
@@ -148,7 +205,7 @@ final class BrokerCommand {
                     }
                     value = Boolean.toString(!negated);
                 }
-                case STRING, INT -> {
+                case STRING, INT, REPEATABLE -> {
                     if (value == null) {
                         if (i + 1 == args.size()) {
                             return null;
@@ -163,13 +220,18 @@ final class BrokerCommand {
                     }
                 }
             }
+            if (option.kind() == Kind.REPEATABLE) {
+                repeated.add(value);
+            }
             given.put(option.name(), value);
         }
+        environment = environment(args, environment);
         Map<String, Object> values = new HashMap<>();
         for (Option option : OPTIONS) {
             String raw = given.containsKey(option.name()) ? given.get(option.name()) : option.defaultValue(environment);
             Object typed;
             switch (option.kind()) {
+                case REPEATABLE -> typed = repeated;
                 case INT -> {
                     try {
                         typed = Integer.parseInt(raw);
@@ -213,9 +275,15 @@ final class BrokerCommand {
 
     /** Starts a broker and prints the "listening" line to {@code out}. */
     static Broker start(Values options, PrintWriter out) throws IOException {
-        ListenerUrl listen = ListenerUrl.parse(options.listener());
-        ListenerUrl advertised = options.advertisedListener() == null || options.advertisedListener().isBlank()
-                ? listen.advertisable() : ListenerUrl.parse(options.advertisedListener());
+        Map<String, String> props = options.properties();
+        List<String> unsupported = ServerProperties.unsupported(props);
+        if (!unsupported.isEmpty()) {
+            System.err.println("kiri: warning: ignoring broker properties Kiri does not support: "
+                    + String.join(", ", unsupported));
+        }
+        List<BrokerListener> listeners = BrokerListener.parse(options.listener(), options.advertisedListener(),
+                props.get("listener.security.protocol.map"));
+        SecuritySettings security = SecuritySettings.from(props, listeners);
         if (options.nodeId() < 0) {
             throw new IllegalArgumentException("--node-id must be >= 0, got " + options.nodeId());
         }
@@ -238,9 +306,10 @@ final class BrokerCommand {
         Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
         Broker broker;
         try {
-            broker = Broker.start(new Broker.Settings(listen, advertised, options.storage(), options.clusterId(),
+            broker = Broker.start(new Broker.Settings(listeners, options.storage(), options.clusterId(),
                     options.nodeId(), options.autoCreateTopics(), options.defaultPartitions(),
-                    options.groupInitialRebalanceDelayMs(), options.socketRequestMaxBytes(), options.queuedMaxRequestBytes()),
+                    options.groupInitialRebalanceDelayMs(), options.socketRequestMaxBytes(), options.queuedMaxRequestBytes(),
+                    security),
                     loaded.modules().isEmpty() ? null : loaded.layer());
         } catch (BindException e) {
             throw new IOException(e.getMessage(), e);
@@ -257,10 +326,9 @@ final class BrokerCommand {
         }
         String plugin = loaded.describe(broker.storage().getClass());
         // concatenated, not printf: java.util.Formatter would load locale data at every start (~10 ms without the AOT cache)
-        out.println("kiri broker listening on " + new ListenerUrl(listen.host(), broker.localAddress().getPort())
-                + " (advertised " + new ListenerUrl(broker.config().advertisedHost(), broker.config().advertisedPort())
-                + "), storage " + broker.storage().describe() + (plugin == null ? "" : " [plugin " + plugin + "]")
-                + ", cluster " + broker.config().clusterId() + ", node " + options.nodeId() + metrics);
+        out.println("kiri broker listening on " + broker.describeListeners() + ", storage " + broker.storage().describe()
+                + (plugin == null ? "" : " [plugin " + plugin + "]") + ", cluster " + broker.config().clusterId()
+                + ", node " + options.nodeId() + metrics);
         out.flush();
         return broker;
     }

@@ -20,7 +20,16 @@ final class Cli implements Runnable {
     /** Runs the command line with the given output streams and returns the exit code. */
     static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Cli());
-        cli.addSubcommand("broker", new CommandLine(broker()));
+        java.util.function.Function<String, String> environment = System::getenv;
+        if (args.length > 0 && args[0].equals("broker")) {
+            try {
+                environment = BrokerCommand.environment(java.util.Arrays.asList(args).subList(1, args.length), environment);
+            } catch (IllegalArgumentException e) {
+                err.println("kiri: " + e.getMessage());
+                return 1;
+            }
+        }
+        cli.addSubcommand("broker", new CommandLine(broker(environment)));
         cli.addSubcommand("proxy", new ProxyCommand());
         cli.addSubcommand("topic", new TopicCommand());
         cli.addSubcommand("cat", new CatCommand());
@@ -68,6 +77,7 @@ final class Cli implements Runnable {
                 case INT -> b.type(int.class).paramLabel(option.label());
                 case FLAG -> b.type(boolean.class);
                 case NEGATABLE -> b.type(boolean.class).negatable(true).fallbackValue("true");
+                case REPEATABLE -> b.type(java.util.List.class).auxiliaryTypes(String.class).paramLabel(option.label());
             }
             String value = option.defaultValue(environment);
             if (value != null) {

@@ -6,7 +6,10 @@ public record ListenerUrl(String host, int port) {
         return parse(url, "tcp");
     }
 
-    /** Parses {@code SCHEME://HOST:PORT} with the given scheme (http for the metrics listener). */
+    /**
+     * Parses {@code SCHEME://HOST:PORT} with the given scheme (http for the metrics listener, a listener name such as
+     * SASL_SSL for a Kafka-style listener). An empty host ({@code PLAINTEXT://:9092}) means every interface.
+     */
     static ListenerUrl parse(String url, String scheme) {
         String prefix = scheme + "://";
         if (url == null || !url.startsWith(prefix)) {
@@ -14,7 +17,7 @@ public record ListenerUrl(String host, int port) {
         }
         String rest = url.substring(prefix.length());
         int colon = rest.lastIndexOf(':');
-        if (colon <= 0 || colon == rest.length() - 1) {
+        if (colon < 0 || colon == rest.length() - 1) {
             throw new IllegalArgumentException("listener '" + url + "' must look like " + prefix + "HOST:PORT");
         }
         String host = rest.substring(0, colon);
@@ -45,6 +48,11 @@ public record ListenerUrl(String host, int port) {
 
     @Override
     public String toString() {
-        return "tcp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        return withScheme("tcp");
+    }
+
+    /** {@code SCHEME://HOST:PORT}, e.g. {@code SASL_SSL://host:9093}. */
+    public String withScheme(String scheme) {
+        return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 }

@@ -25,7 +25,12 @@ public final class Main {
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         Logs.init(Arrays.asList(args).contains("--verbose"));
         if (args.length > 0 && args[0].equals("broker")) {
-            BrokerCommand.Values options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
+            BrokerCommand.Values options;
+            try {
+                options = BrokerCommand.parse(Arrays.asList(args).subList(1, args.length), System::getenv);
+            } catch (IllegalArgumentException e) { // a bad --config file or --override
+                return fail(e, Arrays.asList(args).contains("--verbose"), err);
+            }
             if (options != null) {
                 try {
                     return BrokerCommand.run(options, out);

@@ -160,7 +160,7 @@ final class MetricsEndpoint implements AutoCloseable {
     }
 
     static String url(ListenerUrl listen) {
-        return "http://" + (listen.host().contains(":") ? "[" + listen.host() + "]" : listen.host()) + ":" + listen.port();
+        return listen.withScheme("http");
     }
 
     @Override

@@ -47,6 +47,19 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             description = "Selector threads per listener and for origin connections (default: one per processor).")
     int eventLoops;
 
+    @Option(names = "--ssl-keystore-location", paramLabel = "FILE", defaultValue = "${env:KIRI_PROXY_SSL_KEYSTORE_LOCATION}",
+            description = "Serve TLS on every proxy listener with this key store (PKCS12, JKS or PEM: a PKCS#8 key "
+                    + "and its certificate chain), as Kafka's ssl.keystore.location (KIRI_PROXY_SSL_KEYSTORE_LOCATION).")
+    String keystore;
+
+    @Option(names = "--ssl-keystore-type", paramLabel = "TYPE", defaultValue = "PKCS12",
+            description = "PKCS12 (default), JKS or PEM, as Kafka's ssl.keystore.type.")
+    String keystoreType;
+
+    @Option(names = "--ssl-keystore-password", paramLabel = "PASSWORD", defaultValue = "${env:KIRI_PROXY_SSL_KEYSTORE_PASSWORD}",
+            description = "The key store's password (or the PEM key's, if encrypted) (KIRI_PROXY_SSL_KEYSTORE_PASSWORD).")
+    String keystorePassword;
+
     @Option(names = "--verbose", description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -80,6 +93,11 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         ProxyConfig config = new ProxyConfig(new InetSocketAddress(listen.host(), listen.port()), advertised.host(),
                 advertised.port(), originAddresses, base, loops,
                 Duration.ofMillis(connectTimeoutMs));
+        if (keystore != null && !keystore.isBlank()) {
+            config = config.withTls(new kiri.transport.TlsConfig(kiri.transport.TlsFiles.context(
+                    java.nio.file.Path.of(keystore), keystoreType, keystorePassword, null, null, null), "none",
+                    List.of("TLSv1.3", "TLSv1.2")));
+        }
         Proxy proxy;
         try {
             proxy = Proxy.start(config);

@@ -114,7 +114,8 @@ public final class Proxy implements AutoCloseable {
     private Server listen(InetSocketAddress bind, java.util.function.Supplier<List<Endpoint>> targets) throws IOException {
         ForwardingHandler handler = new ForwardingHandler(targets, origins, connector, this::advertise, pool);
         handlers.add(handler);
-        return Server.start(ServerConfig.builder(handler).bind(bind).pool(pool).eventLoops(config.eventLoops()).build());
+        return Server.start(ServerConfig.builder(handler).bind(bind).pool(pool).eventLoops(config.eventLoops())
+                .tls(config.tls()).build());
     }
 
     private int advertisedPort(int boundPort) {

@@ -21,12 +21,22 @@ import java.util.Objects;
  * @param eventLoops selector threads per listener; they also serve their client connections' origin connections
  * @param connectTimeout how long a connect to an origin broker may take before the client's
  *     connection is closed
+ * @param tls TLS on every proxy listener (clients connect with SSL or SASL_SSL; SASL passes through to the
+ *     origin), or {@code null} for plaintext
  */
 public record ProxyConfig(InetSocketAddress bind, String advertisedHost, int advertisedPort,
-        List<InetSocketAddress> origins, int nodePortBase, int eventLoops, Duration connectTimeout) {
+        List<InetSocketAddress> origins, int nodePortBase, int eventLoops, Duration connectTimeout,
+        kiri.transport.TlsConfig tls) {
+
+    /** Plaintext listeners. */
+    public ProxyConfig(InetSocketAddress bind, String advertisedHost, int advertisedPort,
+            List<InetSocketAddress> origins, int nodePortBase, int eventLoops, Duration connectTimeout) {
+        this(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout, null);
+    }
 
     public ProxyConfig {
         Objects.requireNonNull(bind, "bind");
+        // tls may be null: plaintext
         Objects.requireNonNull(advertisedHost, "advertisedHost");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         origins = List.copyOf(origins);
@@ -56,6 +66,12 @@ public record ProxyConfig(InetSocketAddress bind, String advertisedHost, int adv
             List<InetSocketAddress> origins) {
         return new ProxyConfig(bind, advertisedHost, advertisedPort, origins,
                 bind.getPort() == 0 ? -1 : bind.getPort() + 1,
-                Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(10));
+                Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(10), null);
+    }
+
+    /** The same with TLS on every proxy listener. */
+    public ProxyConfig withTls(kiri.transport.TlsConfig listenerTls) {
+        return new ProxyConfig(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout,
+                listenerTls);
     }
 }

@@ -13,6 +13,8 @@ import kiri.protocol.WireReader;
 import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.RequestHeader;
+import kiri.router.security.Session;
+import kiri.router.security.Sessions;
 import kiri.storage.api.StorageException;
 import kiri.transport.Buffer;
 import kiri.transport.ConnectionContext;
@@ -34,6 +36,7 @@ public final class Router implements RequestHandler {
 
     private final RouteTable table;
     private final Runnable endRound;
+    private final Sessions sessions;
 
     /** {@code table} should already carry its layers ({@link RouteTable#wrap}). */
     public Router(RouteTable table) {
@@ -42,8 +45,32 @@ public final class Router implements RequestHandler {
 
     /** ... and {@code endRound} runs at the end of each event loop round ({@link RequestHandler#endRound}). */
     public Router(RouteTable table, Runnable endRound) {
+        this(table, endRound, Sessions.plaintext("localhost", 0));
+    }
+
+    /**
+     * ... for the connections of one listener, whose {@code sessions} say who each connection is and admit
+     * requests: before SASL authentication only ApiVersions, SaslHandshake and SaslAuthenticate; anything else
+     * closes the connection, as Kafka does.
+     */
+    public Router(RouteTable table, Runnable endRound, Sessions sessions) {
         this.table = table;
         this.endRound = endRound;
+        this.sessions = sessions;
+    }
+
+    /** The same routes for another listener's connections. */
+    public Router forListener(Sessions listenerSessions) {
+        return new Router(table, endRound, listenerSessions);
+    }
+
+    public Sessions sessions() {
+        return sessions;
+    }
+
+    @Override
+    public void connectionClosed(ConnectionContext connection) {
+        sessions.closed(connection);
     }
 
     @Override
@@ -57,6 +84,10 @@ public final class Router implements RequestHandler {
 
     @Override
     public CompletionStage<Response> handle(ConnectionContext connection, MemorySegment frame) {
+        Session session = sessions.session(connection);
+        if (session.expectsRawToken()) {
+            return CompletableFuture.completedFuture(rawToken(connection, session, frame));
+        }
         WireReader reader = new WireReader(frame);
         RequestHeader header;
         try {
@@ -65,6 +96,9 @@ public final class Router implements RequestHandler {
             return close(connection, "malformed request header: " + e.getMessage());
         }
         ApiKey api = ApiKey.forId(header.requestApiKey());
+        if (!session.admits(api)) {
+            return close(connection, session.refusal(api));
+        }
         RouteTable.Route route = table.find(api);
         if (route == null) {
             return close(connection, api.title + " requests are not served by this broker");
@@ -86,7 +120,7 @@ public final class Router implements RequestHandler {
         } catch (ProtocolException e) {
             return close(connection, "malformed " + api.title + " v" + version + " request: " + e.getMessage());
         }
-        RequestContext context = new RequestContext(connection, header, api, version, System.nanoTime());
+        RequestContext context = new RequestContext(connection, header, api, version, System.nanoTime(), session);
         CompletionStage<? extends ApiMessage> answer;
         try {
             answer = route.handler().handle(context, body);
@@ -98,9 +132,31 @@ public final class Router implements RequestHandler {
             LOG.log(Level.ERROR, api.title + " handler failed", e);
             return close(connection, api.title + " handler failed: " + e);
         }
-        return answer.thenApply(response -> response == null ? Response.None.INSTANCE
-                : encode(connection, header, api, version, response));
+        return answer.thenApply(response -> {
+            Response encoded = response == null ? Response.None.INSTANCE : encode(connection, header, api, version, response);
+            // a failed authentication step: the error response is the connection's last
+            return session.closeAfterResponse() && encoded instanceof Response.Send(Buffer out)
+                    ? new Response.SendAndClose(out) : encoded;
+        });
     }
+
+    /**
+     * A bare SASL token after SaslHandshake v0, answered with the server's bare token; a failure closes the
+     * connection without an answer, as Kafka does in that legacy flow.
+     */
+    private static Response rawToken(ConnectionContext connection, Session session, MemorySegment frame) {
+        Session.Step step = session.authenticate(frame.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        if (step.error() != kiri.protocol.ErrorCode.NONE) {
+            return new Response.Close("SASL authentication failed: " + step.message());
+        }
+        Buffer out = connection.pool().acquire(4 + step.bytes().length);
+        out.segment().set(RAW_SIZE, 0, step.bytes().length);
+        MemorySegment.copy(MemorySegment.ofArray(step.bytes()), 0, out.segment(), 4, step.bytes().length);
+        return new Response.Send(out);
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfInt RAW_SIZE =
+            java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
             ApiMessage response) {

@@ -123,6 +123,8 @@ final class Connection implements ConnectionContext {
 
     private final EventLoop loop;
     private final SocketChannel channel;
+    /** The socket itself, or TLS over it. */
+    private final Wire wire;
     private final long id;
     private final InetSocketAddress remoteAddress;
     private final InetSocketAddress localAddress;
@@ -167,6 +169,8 @@ final class Connection implements ConnectionContext {
         this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
         this.localAddress = (InetSocketAddress) channel.getLocalAddress();
         this.pool = loop.pool();
+        TlsConfig tls = loop.config().tls();
+        this.wire = tls == null ? new SocketWire(channel) : new TlsWire(channel, tls.newEngine(remoteAddress));
         this.handler = loop.config().handler();
         this.budget = loop.budget();
         this.maxFrameSize = loop.config().maxFrameSize();
@@ -211,6 +215,11 @@ final class Connection implements ConnectionContext {
     }
 
     @Override
+    public javax.net.ssl.SSLSession tlsSession() {
+        return wire.tlsSession();
+    }
+
+    @Override
     public String toString() {
         return "connection " + id + " from " + remoteAddress;
     }
@@ -226,9 +235,31 @@ final class Connection implements ConnectionContext {
     // ---- reading ----
 
     void onReadable() throws IOException {
+        readFrames();
+        if (wire.pending() && state != State.CLOSED) { // handshake messages the socket did not take yet
+            writeBlocked = true;
+            updateInterest();
+        }
+        if (wire.bufferedInput() && reading()) {
+            // bytes TLS already took from the socket: the selector will not report them, so read on next round
+            loop.execute(this::readBuffered);
+        }
+    }
+
+    private void readBuffered() {
+        try {
+            if (state != State.CLOSED) {
+                onReadable();
+            }
+        } catch (IOException | RuntimeException e) {
+            abort("read failed", e);
+        }
+    }
+
+    private void readFrames() throws IOException {
         for (int i = 0; i < MAX_READS_PER_EVENT && reading(); i++) {
             if (partial != null) {
-                int n = channel.read(partialView);
+                int n = wire.read(partialView);
                 if (n < 0) {
                     endOfInput();
                     return;
@@ -252,7 +283,7 @@ final class Connection implements ConnectionContext {
             ByteBuffer buffer = loop.readBuffer;
             buffer.clear();
             buffer.put(carry, 0, carryLength);
-            int n = channel.read(buffer);
+            int n = wire.read(buffer);
             if (n < 0) {
                 endOfInput();
                 return;
@@ -432,16 +463,10 @@ final class Connection implements ConnectionContext {
                 closeAfterFlush();
             } else {
                 switch (slot.response) {
-                    case Response.Send(Buffer frame) -> {
-                        if (Frames.wellFormed(frame.segment())) {
-                            queue(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
-                        } else {
-                            long n = frame.segment().byteSize();
-                            LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
-                                    + n + " bytes, size prefix "
-                                    + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
-                            frame.close();
-                            inFlight--;
+                    case Response.Send(Buffer frame) -> queue(frame);
+                    case Response.SendAndClose(Buffer frame) -> {
+                        if (queue(frame)) {
+                            LOG.log(Level.DEBUG, "closing {0} after its last response", this);
                             closeAfterFlush();
                         }
                     }
@@ -464,6 +489,22 @@ final class Connection implements ConnectionContext {
                 }
             }
         }
+    }
+
+    /** Queues a response frame for writing; false (logged, closing) if its size prefix is wrong. */
+    private boolean queue(Buffer frame) {
+        if (Frames.wellFormed(frame.segment())) {
+            queue(new Outgoing(new Object[] {frame.segment().asByteBuffer()}, frame::close));
+            return true;
+        }
+        long n = frame.segment().byteSize();
+        LOG.log(Level.ERROR, "closing " + this + ": handler returned a malformed response frame ("
+                + n + " bytes, size prefix "
+                + (n >= SIZE_PREFIX ? frame.segment().get(INT_BE, 0) : "missing") + ")");
+        frame.close();
+        inFlight--;
+        closeAfterFlush();
+        return false;
     }
 
     private void queue(Outgoing out) {
@@ -505,6 +546,7 @@ final class Connection implements ConnectionContext {
     private static void discard(Response response) {
         switch (response) {
             case Response.Send(Buffer frame) -> frame.close();
+            case Response.SendAndClose(Buffer frame) -> frame.close();
             case Response.Parts parts -> release(parts.release());
             case null, default -> {
             }
@@ -524,6 +566,15 @@ final class Connection implements ConnectionContext {
 
     void onWritable() {
         writeBlocked = false;
+        try {
+            if (!wire.flush()) {
+                writeBlocked = true;
+                return;
+            }
+        } catch (IOException e) {
+            abort("write failed", e);
+            return;
+        }
         flush();
     }
 
@@ -538,7 +589,7 @@ final class Connection implements ConnectionContext {
                 return;
             }
         }
-        if (outgoing.isEmpty()) {
+        if (outgoing.isEmpty() && !writeBlocked) { // writeBlocked here: TLS records still to go out
             if (state == State.CLOSING) {
                 close();
                 return;
@@ -585,6 +636,9 @@ final class Connection implements ConnectionContext {
                 keepTail(stash.segment(), pos, stashLimit, true);
             }
         }
+        if (wire.bufferedInput() && reading()) {
+            loop.execute(this::readBuffered); // TLS holds bytes the selector will not report
+        }
     }
 
     private void write() {
@@ -614,7 +668,7 @@ final class Connection implements ConnectionContext {
             }
             long written;
             try {
-                written = channel.write(gather, 0, count);
+                written = wire.write(gather, 0, count);
             } catch (IOException e) {
                 abort("write failed", e);
                 return;
@@ -630,6 +684,7 @@ final class Connection implements ConnectionContext {
                 return;
             }
         }
+        writeBlocked = wire.pending(); // TLS took every byte but holds records the socket did not take
     }
 
     /**
@@ -639,7 +694,7 @@ final class Connection implements ConnectionContext {
     private boolean transfer(FilePiece f) {
         long n;
         try {
-            n = f.file.transferTo(f.position, f.end - f.position, channel);
+            n = wire.transferFrom(f.file, f.position, f.end - f.position);
             if (n == 0 && f.file.size() < f.end) {
                 throw new IOException("file ends at " + f.file.size() + ", before the response's file range ["
                         + f.position + ", " + f.end + ")");

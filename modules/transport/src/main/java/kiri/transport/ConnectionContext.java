@@ -35,4 +35,12 @@ public interface ConnectionContext {
     default long queuedResponseBytes() {
         return 0;
     }
+
+    /**
+     * The TLS session once the handshake is done (its peer certificates for mTLS), or null on a plaintext
+     * connection or before the handshake completed.
+     */
+    default javax.net.ssl.SSLSession tlsSession() {
+        return null;
+    }
 }

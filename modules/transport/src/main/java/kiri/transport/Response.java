@@ -21,6 +21,16 @@ public sealed interface Response {
     }
 
     /**
+     * Send this frame like {@link Send}, then close the connection once it is written (e.g. a failed
+     * authentication: the peer gets the error, and nothing it sends afterwards is read).
+     */
+    record SendAndClose(Buffer frame) implements Response {
+        public SendAndClose {
+            Objects.requireNonNull(frame, "frame");
+        }
+    }
+
+    /**
      * Send one response frame made of several parts, written back to back in request order with the
      * other responses: memory parts are written like {@link Send} frames, file parts go from the file
      * to the socket with {@link FileChannel#transferTo} and never enter the JVM heap. The first part

@@ -30,6 +30,7 @@ import java.util.Objects;
  *     closing connections regardless. Default 10 s
  * @param pool buffer pool for request frames (and, via {@link ConnectionContext#pool()}, responses);
  *     {@code null} makes the server create one and close it on {@link Server#close()}
+ * @param tls TLS for every connection, or {@code null} for plaintext
  */
 public record ServerConfig(
         InetSocketAddress bindAddress,
@@ -40,7 +41,8 @@ public record ServerConfig(
         Duration idleTimeout,
         int eventLoops,
         Duration shutdownTimeout,
-        BufferPool pool) {
+        BufferPool pool,
+        TlsConfig tls) {
 
     public static final int DEFAULT_PORT = 9092;
     public static final int DEFAULT_MAX_FRAME_SIZE = 100 * 1024 * 1024;
@@ -90,6 +92,7 @@ public record ServerConfig(
         private int eventLoops = Runtime.getRuntime().availableProcessors();
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
         private BufferPool pool;
+        private TlsConfig tls;
 
         private Builder(RequestHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
@@ -142,9 +145,15 @@ public record ServerConfig(
             return this;
         }
 
+        /** TLS for every connection ({@code null}: plaintext, the default). */
+        public Builder tls(TlsConfig tls) {
+            this.tls = tls;
+            return this;
+        }
+
         public ServerConfig build() {
             return new ServerConfig(bindAddress, handler, maxFrameSize, maxQueuedRequestBytes, maxInFlight, idleTimeout,
-                    eventLoops, shutdownTimeout, pool);
+                    eventLoops, shutdownTimeout, pool, tls);
         }
     }
 }

@@ -2,13 +2,6 @@ package kiri.router.broker;
 
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-import kiri.protocol.ErrorCode;
-import kiri.protocol.message.CreateAclsRequest;
-import kiri.protocol.message.CreateAclsResponse;
-import kiri.protocol.message.DeleteAclsRequest;
-import kiri.protocol.message.DeleteAclsResponse;
-import kiri.protocol.message.DescribeAclsResponse;
 import kiri.protocol.message.DescribeLogDirsRequest;
 import kiri.protocol.message.DescribeLogDirsResponse;
 import kiri.router.Handler;
@@ -16,12 +9,9 @@ import kiri.storage.api.TopicPartition;
 
 /**
  * Admin APIs that report on the broker rather than change records: DescribeLogDirs (kafka-log-dirs,
- * and UIs that show topic sizes) from the engine's partition sizes, and the ACL APIs answered as Kafka
- * answers them when no authorizer is configured (SECURITY_DISABLED), so tools get Kafka's error
- * instead of an unsupported API.
+ * and UIs that show topic sizes) from the engine's partition sizes.
  */
 final class AdminInfoHandlers {
-    private static final String NO_AUTHORIZER = "No Authorizer is configured.";
     /** DescribeLogDirs' value for volume sizes the broker does not report. */
     private static final long UNKNOWN_BYTES = -1L;
 
@@ -75,32 +65,5 @@ final class AdminInfoHandlers {
     static String logDirName(String storageDescription) {
         int paren = storageDescription.indexOf(" (");
         return paren < 0 ? storageDescription : storageDescription.substring(0, paren);
-    }
-
-    static Handler describeAcls() {
-        return (context, message) -> CompletableFuture.completedFuture(new DescribeAclsResponse()
-                .setErrorCode(ErrorCode.SECURITY_DISABLED.code()).setErrorMessage(NO_AUTHORIZER));
-    }
-
-    static Handler createAcls() {
-        return (context, message) -> {
-            CreateAclsResponse response = new CreateAclsResponse();
-            for (int i = 0; i < ((CreateAclsRequest) message).creations().size(); i++) {
-                response.results().add(new CreateAclsResponse.AclCreationResult()
-                        .setErrorCode(ErrorCode.SECURITY_DISABLED.code()).setErrorMessage(NO_AUTHORIZER));
-            }
-            return CompletableFuture.completedFuture(response);
-        };
-    }
-
-    static Handler deleteAcls() {
-        return (context, message) -> {
-            DeleteAclsResponse response = new DeleteAclsResponse();
-            for (int i = 0; i < ((DeleteAclsRequest) message).filters().size(); i++) {
-                response.filterResults().add(new DeleteAclsResponse.DeleteAclsFilterResult()
-                        .setErrorCode(ErrorCode.SECURITY_DISABLED.code()).setErrorMessage(NO_AUTHORIZER));
-            }
-            return CompletableFuture.completedFuture(response);
-        };
     }
 }

@@ -49,7 +49,7 @@ final class AlterConfigsHandlers {
             List<CompletionStage<Outcome>> outcomes = new ArrayList<>();
             Set<String> duplicates = duplicates(request.resources().stream().map(r -> r.resourceType() + "/" + r.resourceName()).toList());
             for (IncrementalAlterConfigsRequest.AlterConfigsResource r : request.resources()) {
-                outcomes.add(alter(broker, r.resourceType(), r.resourceName(), duplicates, request.validateOnly(),
+                outcomes.add(alter(broker, context, r.resourceType(), r.resourceName(), duplicates, request.validateOnly(),
                         r.configs().stream().map(IncrementalAlterConfigsRequest.AlterableConfig::name).toList(), current -> {
                             List<ConfigOp> ops = new ArrayList<>();
                             for (IncrementalAlterConfigsRequest.AlterableConfig c : r.configs()) {
@@ -77,7 +77,7 @@ final class AlterConfigsHandlers {
             Set<String> duplicates = duplicates(request.resources().stream().map(r -> r.resourceType() + "/" + r.resourceName()).toList());
             for (AlterConfigsRequest.AlterConfigsResource r : request.resources()) {
                 List<String> names = r.configs().stream().map(AlterConfigsRequest.AlterableConfig::name).toList();
-                outcomes.add(alter(broker, r.resourceType(), r.resourceName(), duplicates, request.validateOnly(), names,
+                outcomes.add(alter(broker, context, r.resourceType(), r.resourceName(), duplicates, request.validateOnly(), names,
                         current -> {
                             List<ConfigOp> ops = new ArrayList<>();
                             for (String name : current.configs().keySet()) {
@@ -107,8 +107,16 @@ final class AlterConfigsHandlers {
      * Checks the resource, builds its operations from the topic's current state, and applies them
      * (the topic cache learns the new overrides unless {@code validateOnly}).
      */
-    private static CompletionStage<Outcome> alter(BrokerState broker, byte type, String name, Set<String> duplicates,
-            boolean validateOnly, List<String> configNames, java.util.function.Function<TopicInfo, List<ConfigOp>> ops) {
+    private static CompletionStage<Outcome> alter(BrokerState broker, kiri.router.RequestContext context, byte type,
+            String name, Set<String> duplicates, boolean validateOnly, List<String> configNames,
+            java.util.function.Function<TopicInfo, List<ConfigOp>> ops) {
+        boolean allowed = type == TOPIC ? broker.allowedTopic(context, kiri.router.security.AclOperation.ALTER_CONFIGS, name)
+                : broker.allowedCluster(context, kiri.router.security.AclOperation.ALTER_CONFIGS);
+        if (!allowed) {
+            return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException((type == TOPIC
+                    ? kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED : kiri.protocol.ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+                    .code(), "Authorization failed.")));
+        }
         if (type != TOPIC) {
             return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(
                     ErrorCodes.INVALID_REQUEST, "Kiri has no dynamic configs for resource type " + type + "; only topics (2)")));

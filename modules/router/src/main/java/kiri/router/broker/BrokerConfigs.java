@@ -2,6 +2,7 @@ package kiri.router.broker;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import kiri.router.BrokerConfig;
 import kiri.storage.api.ConfigEntry;
 import kiri.storage.api.ConfigEntry.Source;
@@ -33,10 +34,33 @@ final class BrokerConfigs {
             new TopicDefault("message.max.bytes", TopicConfigs.MAX_MESSAGE_BYTES, Type.INT),
             new TopicDefault("min.insync.replicas", TopicConfigs.MIN_INSYNC_REPLICAS, Type.INT));
 
+    /** Kafka's defaults of the names {@link BrokerConfig#properties} may hold (none: always as configured). */
+    private static final Map<String, String> KAFKA_DEFAULTS = Map.of(
+            "socket.request.max.bytes", "104857600",
+            "queued.max.request.bytes", "-1",
+            "sasl.enabled.mechanisms", "GSSAPI",
+            "connections.max.reauth.ms", "0",
+            "allow.everyone.if.no.acl.found", "false",
+            "authorizer.class.name", "",
+            "super.users", "");
+
+    private static final Map<String, Type> TYPES = Map.of(
+            "listeners", Type.LIST,
+            "socket.request.max.bytes", Type.INT,
+            "queued.max.request.bytes", Type.LONG,
+            "sasl.enabled.mechanisms", Type.LIST,
+            "connections.max.reauth.ms", Type.LONG,
+            "allow.everyone.if.no.acl.found", Type.BOOLEAN,
+            "super.users", Type.STRING,
+            "listener.security.protocol.map", Type.STRING,
+            "authorizer.class.name", Type.CLASS);
+
     /** Every setting, by name. */
     static List<ConfigEntry> describe(BrokerConfig config) {
         List<ConfigEntry> rows = new ArrayList<>();
-        rows.add(new ConfigEntry("advertised.listeners", "PLAINTEXT://" + hostPort(config), Source.STATIC_BROKER_CONFIG, Type.LIST));
+        rows.add(new ConfigEntry("advertised.listeners",
+                config.properties().getOrDefault("advertised.listeners", "PLAINTEXT://" + hostPort(config)),
+                Source.STATIC_BROKER_CONFIG, Type.LIST));
         rows.add(entry("auto.create.topics.enable", Boolean.toString(config.autoCreateTopics()), "true", Type.BOOLEAN));
         rows.add(entry("broker.id", Integer.toString(config.nodeId()), "-1", Type.INT));
         rows.add(entry("default.replication.factor", "1", "1", Type.INT));
@@ -45,6 +69,11 @@ final class BrokerConfigs {
         for (TopicDefault d : TOPIC_DEFAULTS) {
             rows.add(new ConfigEntry(d.brokerName(), TopicConfigs.defaultValue(d.topicName()), Source.DEFAULT_CONFIG, d.type()));
         }
+        config.properties().forEach((name, value) -> {
+            if (!name.equals("advertised.listeners")) {
+                rows.add(entry(name, value, KAFKA_DEFAULTS.get(name), TYPES.getOrDefault(name, Type.STRING)));
+            }
+        });
         rows.sort((a, b) -> a.name().compareTo(b.name()));
         return rows;
     }

@@ -29,17 +29,23 @@ final class ClusterHandlers {
         return (context, message) -> {
             FindCoordinatorRequest request = (FindCoordinatorRequest) message;
             List<String> keys = context.version() < 4 ? List.of(request.key()) : request.coordinatorKeys();
-            return broker.liveBrokers().thenApply(live -> {
+            return broker.liveBrokers(context).thenApply(live -> {
                 FindCoordinatorResponse response = new FindCoordinatorResponse();
                 for (String key : keys) {
-                    int node = broker.storage().coordinator(key);
-                    BrokerInfo b = live.stream().filter(i -> i.nodeId() == node).findFirst().orElse(null);
                     var c = new FindCoordinatorResponse.Coordinator().setKey(key).setErrorMessage(null);
-                    if (b == null) {
-                        c.setNodeId(-1).setHost("").setPort(-1).setErrorCode(kiri.protocol.ErrorCode.COORDINATOR_NOT_AVAILABLE.code())
-                                .setErrorMessage("No live broker coordinates '" + key + "' yet");
+                    BrokerInfo b = null;
+                    if (!coordinatorAllowed(broker, context, request.keyType(), key)) {
+                        c.setNodeId(-1).setHost("").setPort(-1).setErrorCode(refusal(request.keyType()));
                     } else {
-                        c.setNodeId(b.nodeId()).setHost(b.host()).setPort(b.port());
+                        int node = broker.storage().coordinator(key);
+                        b = live.stream().filter(i -> i.nodeId() == node).findFirst().orElse(null);
+                        if (b == null) {
+                            c.setNodeId(-1).setHost("").setPort(-1)
+                                    .setErrorCode(kiri.protocol.ErrorCode.COORDINATOR_NOT_AVAILABLE.code())
+                                    .setErrorMessage("No live broker coordinates '" + key + "' yet");
+                        } else {
+                            c.setNodeId(b.nodeId()).setHost(b.host()).setPort(b.port());
+                        }
                     }
                     if (context.version() < 4) {
                         response.setNodeId(c.nodeId()).setHost(c.host()).setPort(c.port()).setErrorCode(c.errorCode())
@@ -53,9 +59,21 @@ final class ClusterHandlers {
         };
     }
 
+    /** DESCRIBE on the group (key type 0) or transactional id (1) whose coordinator is asked for, as Kafka checks. */
+    private static boolean coordinatorAllowed(BrokerState broker, kiri.router.RequestContext context, byte keyType, String key) {
+        return keyType == 1 ? broker.allowed(context, kiri.router.security.AclOperation.DESCRIBE,
+                kiri.router.security.ResourceType.TRANSACTIONAL_ID, key)
+                : broker.allowedGroup(context, kiri.router.security.AclOperation.DESCRIBE, key);
+    }
+
+    private static short refusal(byte keyType) {
+        return (keyType == 1 ? kiri.protocol.ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                : kiri.protocol.ErrorCode.GROUP_AUTHORIZATION_FAILED).code();
+    }
+
     /** DescribeCluster: the live brokers; this broker answers as the controller. */
     static Handler describeCluster(BrokerState broker) {
-        return (context, message) -> broker.liveBrokers().thenApply(live -> {
+        return (context, message) -> broker.liveBrokers(context).thenApply(live -> {
             var config = broker.config();
             DescribeClusterResponse response = new DescribeClusterResponse().setClusterId(config.clusterId())
                     .setControllerId(config.nodeId());

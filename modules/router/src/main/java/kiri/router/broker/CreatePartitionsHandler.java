@@ -8,6 +8,8 @@ import kiri.protocol.message.CreatePartitionsRequest;
 import kiri.protocol.message.CreatePartitionsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 
 /** CreatePartitions: grows a topic to the requested total count. */
 final class CreatePartitionsHandler implements Handler {
@@ -22,6 +24,12 @@ final class CreatePartitionsHandler implements Handler {
         CreatePartitionsRequest request = (CreatePartitionsRequest) message;
         List<CompletionStage<CreatePartitionsResponse.CreatePartitionsTopicResult>> results = new ArrayList<>();
         for (CreatePartitionsRequest.CreatePartitionsTopic t : request.topics()) {
+            if (!broker.allowedTopic(context, AclOperation.ALTER, t.name())) {
+                results.add(java.util.concurrent.CompletableFuture.completedFuture(
+                        new CreatePartitionsResponse.CreatePartitionsTopicResult().setName(t.name())
+                                .setErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()).setErrorMessage(null)));
+                continue;
+            }
             results.add(broker.storage().createPartitions(t.name(), t.count(), request.validateOnly())
                     .handle((topic, failure) -> {
                         var r = new CreatePartitionsResponse.CreatePartitionsTopicResult().setName(t.name());

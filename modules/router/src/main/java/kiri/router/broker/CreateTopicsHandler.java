@@ -10,6 +10,8 @@ import kiri.protocol.ApiMessage;
 import kiri.protocol.message.CreateTopicsRequest;
 import kiri.protocol.message.CreateTopicsResponse;
 import kiri.router.Handler;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
 import kiri.storage.api.ConfigEntry;
 import kiri.storage.api.ErrorCodes;
@@ -39,6 +41,10 @@ final class CreateTopicsHandler implements Handler {
                         .setName(t.name()).setErrorCode(ErrorCodes.INVALID_REQUEST)
                         .setErrorMessage("Create topics request from client contains multiple entries for topic "
                                 + t.name())));
+                continue;
+            }
+            if (!broker.allowedCluster(context, AclOperation.CREATE) && !broker.allowedTopic(context, AclOperation.CREATE, t.name())) {
+                results.add(failed(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED.code(), "Authorization failed."));
                 continue;
             }
             results.add(create(t, request.validateOnly()));

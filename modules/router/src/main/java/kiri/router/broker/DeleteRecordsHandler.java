@@ -9,6 +9,8 @@ import kiri.protocol.message.DeleteRecordsRequest;
 import kiri.protocol.message.DeleteRecordsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -34,6 +36,11 @@ final class DeleteRecordsHandler implements Handler {
                 for (DeleteRecordsRequest.DeleteRecordsPartition p : t.partitions()) {
                     var r = new DeleteRecordsResponse.DeleteRecordsPartitionResult().setPartitionIndex(p.partitionIndex())
                             .setLowWatermark(-1L);
+                    if (!broker.allowedTopic(context, AclOperation.DELETE, t.name())) {
+                        partitions.add(CompletableFuture.completedFuture(r.setErrorCode(
+                                ErrorCode.TOPIC_AUTHORIZATION_FAILED.code())));
+                        continue;
+                    }
                     if (info == null || p.partitionIndex() < 0 || p.partitionIndex() >= info.partitionCount()) {
                         partitions.add(CompletableFuture.completedFuture(r.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)));
                         continue;

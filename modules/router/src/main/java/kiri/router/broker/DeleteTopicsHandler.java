@@ -8,6 +8,9 @@ import kiri.protocol.Codec;
 import kiri.protocol.message.DeleteTopicsRequest;
 import kiri.protocol.message.DeleteTopicsResponse;
 import kiri.router.Handler;
+import java.util.concurrent.CompletableFuture;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
 import kiri.storage.api.TopicRef;
 
@@ -31,6 +34,11 @@ final class DeleteTopicsHandler implements Handler {
         }
         List<CompletionStage<DeleteTopicsResponse.DeletableTopicResult>> results = new ArrayList<>();
         for (TopicRef ref : refs) {
+            if (ref instanceof TopicRef.Name(String name) && !broker.allowedTopic(context, AclOperation.DELETE, name)) {
+                results.add(CompletableFuture.completedFuture(new DeleteTopicsResponse.DeletableTopicResult().setName(name)
+                        .setErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED.code())));
+                continue;
+            }
             results.add(broker.storage().deleteTopic(ref).handle((deleted, failure) -> {
                 DeleteTopicsResponse.DeletableTopicResult r = new DeleteTopicsResponse.DeletableTopicResult();
                 switch (ref) {

@@ -9,6 +9,8 @@ import kiri.protocol.message.DescribeConfigsRequest;
 import kiri.protocol.message.DescribeConfigsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 import kiri.storage.api.ConfigEntry;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicConfigs;
@@ -32,6 +34,15 @@ final class DescribeConfigsHandler implements Handler {
         for (DescribeConfigsRequest.DescribeConfigsResource r : request.resources()) {
             var result = new DescribeConfigsResponse.DescribeConfigsResult().setResourceType(r.resourceType())
                     .setResourceName(r.resourceName());
+            boolean allowed = r.resourceType() == TOPIC
+                    ? broker.allowedTopic(context, AclOperation.DESCRIBE_CONFIGS, r.resourceName())
+                    : broker.allowedCluster(context, AclOperation.DESCRIBE_CONFIGS);
+            if (!allowed && (r.resourceType() == TOPIC || r.resourceType() == BROKER)) {
+                results.add(CompletableFuture.completedFuture(result.setErrorCode((r.resourceType() == TOPIC
+                        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED).code())
+                        .setErrorMessage(null)));
+                continue;
+            }
             switch (r.resourceType()) {
                 case TOPIC -> results.add(broker.topics().get(TopicRef.of(r.resourceName())).thenApply(topic -> {
                     if (topic == null) {

@@ -9,6 +9,7 @@ import kiri.protocol.message.DescribeTopicPartitionsRequest;
 import kiri.protocol.message.DescribeTopicPartitionsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.router.security.AclOperation;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.TopicInfo;
@@ -29,8 +30,9 @@ final class DescribeTopicPartitionsHandler implements Handler {
         DescribeTopicPartitionsRequest request = (DescribeTopicPartitionsRequest) message;
         return broker.storage().listTopics().thenApply(all -> {
             List<String> wanted = new ArrayList<>();
-            if (request.topics().isEmpty()) {
-                all.forEach(t -> wanted.add(t.name()));
+            if (request.topics().isEmpty()) { // every topic the principal may describe, as Kafka lists them
+                all.stream().filter(t -> broker.allowedTopic(context, AclOperation.DESCRIBE, t.name()))
+                        .forEach(t -> wanted.add(t.name()));
             } else {
                 request.topics().forEach(t -> wanted.add(t.name()));
             }
@@ -40,6 +42,11 @@ final class DescribeTopicPartitionsHandler implements Handler {
             int budget = Math.max(1, request.responsePartitionLimit());
             for (String name : wanted) {
                 if (cursor != null && name.compareTo(cursor.topicName()) < 0) {
+                    continue;
+                }
+                if (!broker.allowedTopic(context, AclOperation.DESCRIBE, name)) {
+                    response.topics().add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic()
+                            .setName(name).setErrorCode(kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()));
                     continue;
                 }
                 TopicInfo topic = all.stream().filter(t -> t.name().equals(name)).findFirst().orElse(null);

@@ -17,6 +17,7 @@ import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.router.security.AclOperation;
 import kiri.router.Spliced;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.BatchRegion;
@@ -93,10 +94,14 @@ final class FetchHandler implements Handler {
         return pool;
     }
 
-    /** One partition to read, resolved ({@code info} null if the topic is unknown). */
-    private record Wanted(FetchSessions.Entry entry, FetchRequest.FetchPartition partition, TopicInfo info) {
+    /**
+     * One partition to read, resolved ({@code info} null if the topic is unknown; {@code denied} when the principal
+     * may not READ the topic).
+     */
+    private record Wanted(FetchSessions.Entry entry, FetchRequest.FetchPartition partition, TopicInfo info,
+            boolean denied) {
         boolean exists() {
-            return info != null && partition.partition() >= 0 && partition.partition() < info.partitionCount();
+            return !denied && info != null && partition.partition() >= 0 && partition.partition() < info.partitionCount();
         }
 
         TopicPartition tp() {
@@ -152,7 +157,11 @@ final class FetchHandler implements Handler {
             FetchSessions.Entry e = plan.entries().get(i);
             FetchRequest.FetchPartition p = positions.get(i);
             TopicRef ref = byId ? TopicRef.of(e.topicId) : TopicRef.of(e.topic);
-            resolving.add(broker.topics().get(ref).thenApply(info -> new Wanted(e, p, info)));
+            resolving.add(broker.topics().get(ref).thenApply(info -> {
+                String name = info != null ? info.name() : e.topic;
+                boolean denied = name != null && !name.isEmpty() && !broker.allowedTopic(context, AclOperation.READ, name);
+                return new Wanted(e, p, info, denied);
+            }));
         }
         IsolationLevel isolation = IsolationLevel.fromId(request.isolationLevel());
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, request.maxWaitMs()));
@@ -308,6 +317,10 @@ final class FetchHandler implements Handler {
         FetchRequest.FetchPartition p = w.partition();
         FetchResponse.PartitionData data = new FetchResponse.PartitionData().setPartitionIndex(p.partition())
                 .setHighWatermark(-1L).setRecords(NO_RECORDS);
+        if (w.denied()) {
+            return CompletableFuture.completedFuture(new Read(data.setErrorCode(
+                    kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()), -1L));
+        }
         if (!w.exists()) {
             short code = w.info() == null ? (w.entry().topic.isEmpty()
                     ? TopicRef.of(w.entry().topicId).unknownErrorCode()

@@ -32,7 +32,9 @@ import kiri.protocol.message.ListGroupsRequest;
 import kiri.protocol.message.ListGroupsResponse;
 import kiri.protocol.message.SyncGroupRequest;
 import kiri.protocol.message.SyncGroupResponse;
+import kiri.protocol.ErrorCode;
 import kiri.router.Handler;
+import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
 
 /**
@@ -140,12 +142,17 @@ final class GroupHandlers {
         };
     }
 
-    static Handler describeGroups(GroupCoordinator coordinator) {
+    static Handler describeGroups(GroupCoordinator coordinator, BrokerState broker) {
         return (context, message) -> {
             DescribeGroupsRequest request = (DescribeGroupsRequest) message;
             short version = context.version();
             List<CompletionStage<DescribeGroupsResponse.DescribedGroup>> results = new ArrayList<>();
             for (String groupId : request.groups()) {
+                if (!broker.allowedGroup(context, AclOperation.DESCRIBE, groupId)) {
+                    results.add(done(new DescribeGroupsResponse.DescribedGroup().setGroupId(groupId)
+                            .setErrorCode(ErrorCode.GROUP_AUTHORIZATION_FAILED.code())));
+                    continue;
+                }
                 results.add(coordinator.describe(groupId).thenApply(d -> described(d, version)));
             }
             return Futures.all(results).thenApply(list -> {
@@ -176,7 +183,8 @@ final class GroupHandlers {
         return g;
     }
 
-    static Handler listGroups(GroupCoordinator coordinator) {
+    /** ListGroups: every group with DESCRIBE on the cluster, else only the groups the principal may describe. */
+    static Handler listGroups(GroupCoordinator coordinator, BrokerState broker) {
         return (context, message) -> {
             ListGroupsRequest request = (ListGroupsRequest) message;
             List<String> states = context.version() >= 4 ? request.statesFilter() : List.of();
@@ -184,7 +192,11 @@ final class GroupHandlers {
             return coordinator.list(states, types).handle((groups, failure) -> {
                 ListGroupsResponse response = new ListGroupsResponse();
                 if (failure != null) return response.setErrorCode(Futures.errorCode(failure));
+                boolean all = broker.allowedCluster(context, AclOperation.DESCRIBE);
                 for (var g : groups) {
+                    if (!all && !broker.allowedGroup(context, AclOperation.DESCRIBE, g.groupId())) {
+                        continue;
+                    }
                     response.groups().add(new ListGroupsResponse.ListedGroup().setGroupId(g.groupId())
                             .setProtocolType(g.protocolType()).setGroupState(g.state()).setGroupType(g.type()));
                 }
@@ -193,11 +205,16 @@ final class GroupHandlers {
         };
     }
 
-    static Handler deleteGroups(GroupCoordinator coordinator) {
+    static Handler deleteGroups(GroupCoordinator coordinator, BrokerState broker) {
         return (context, message) -> {
             DeleteGroupsRequest request = (DeleteGroupsRequest) message;
             List<CompletionStage<DeleteGroupsResponse.DeletableGroupResult>> results = new ArrayList<>();
             for (String groupId : request.groupsNames()) {
+                if (!broker.allowedGroup(context, AclOperation.DELETE, groupId)) {
+                    results.add(done(new DeleteGroupsResponse.DeletableGroupResult().setGroupId(groupId)
+                            .setErrorCode(ErrorCode.GROUP_AUTHORIZATION_FAILED.code())));
+                    continue;
+                }
                 results.add(coordinator.delete(groupId).thenApply(error ->
                         new DeleteGroupsResponse.DeletableGroupResult().setGroupId(groupId).setErrorCode(error)));
             }

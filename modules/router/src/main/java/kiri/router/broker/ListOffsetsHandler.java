@@ -8,6 +8,8 @@ import kiri.protocol.ApiMessage;
 import kiri.protocol.message.ListOffsetsRequest;
 import kiri.protocol.message.ListOffsetsResponse;
 import kiri.router.Handler;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.IsolationLevel;
@@ -32,6 +34,11 @@ final class ListOffsetsHandler implements Handler {
                 List<CompletionStage<ListOffsetsResponse.ListOffsetsPartitionResponse>> partitions = new ArrayList<>();
                 for (ListOffsetsRequest.ListOffsetsPartition p : t.partitions()) {
                     var r = new ListOffsetsResponse.ListOffsetsPartitionResponse().setPartitionIndex(p.partitionIndex());
+                    if (!broker.allowedTopic(context, AclOperation.DESCRIBE, t.name())) {
+                        partitions.add(CompletableFuture.completedFuture(
+                                r.setErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED.code())));
+                        continue;
+                    }
                     if (info == null || p.partitionIndex() < 0 || p.partitionIndex() >= info.partitionCount()) {
                         partitions.add(CompletableFuture.completedFuture(
                                 r.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)));

@@ -10,6 +10,8 @@ import kiri.protocol.message.MetadataRequest;
 import kiri.protocol.message.MetadataResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.router.security.AclOperation;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.PartitionInfo;
@@ -37,7 +39,9 @@ final class MetadataHandler implements Handler {
                 List<MetadataResponse.MetadataResponseTopic> out = new ArrayList<>(all.size());
                 for (TopicInfo t : all) {
                     broker.topics().put(t);
-                    out.add(describe(t));
+                    if (broker.allowedTopic(context, AclOperation.DESCRIBE, t.name())) { // hide the others, as Kafka does
+                        out.add(describe(t));
+                    }
                 }
                 return out;
             });
@@ -46,11 +50,11 @@ final class MetadataHandler implements Handler {
             boolean create = broker.config().autoCreateTopics() && request.allowAutoTopicCreation();
             List<CompletionStage<MetadataResponse.MetadataResponseTopic>> each = new ArrayList<>();
             for (MetadataRequest.MetadataRequestTopic t : request.topics()) {
-                each.add(topic(t, create));
+                each.add(topic(context, t, create));
             }
             topics = Futures.all(each);
         }
-        return topics.thenCombine(broker.liveBrokers(), (list, live) -> {
+        return topics.thenCombine(broker.liveBrokers(context), (list, live) -> {
             MetadataResponse response = new MetadataResponse()
                     .setClusterId(broker.config().clusterId())
                     .setControllerId(broker.config().nodeId());
@@ -63,8 +67,8 @@ final class MetadataHandler implements Handler {
         });
     }
 
-    private CompletionStage<MetadataResponse.MetadataResponseTopic> topic(MetadataRequest.MetadataRequestTopic t,
-            boolean create) {
+    private CompletionStage<MetadataResponse.MetadataResponseTopic> topic(RequestContext context,
+            MetadataRequest.MetadataRequestTopic t, boolean create) {
         // by id when one is given without a name (v10+; some clients send "" rather than null)
         boolean byId = t.topicId() != null && !t.topicId().equals(Codec.ZERO_UUID) && (t.name() == null || t.name().isEmpty());
         TopicRef ref = !byId && t.name() != null ? TopicRef.of(t.name()) : TopicRef.of(t.topicId());
@@ -75,12 +79,20 @@ final class MetadataHandler implements Handler {
                 return CompletableFuture.completedFuture(error(t, e.errorCode()));
             }
         }
+        if (!byId && t.name() != null && !broker.allowedTopic(context, AclOperation.DESCRIBE, t.name())) {
+            return CompletableFuture.completedFuture(error(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()));
+        }
         return broker.topics().get(ref).thenCompose(found -> {
             if (found != null) {
-                return CompletableFuture.completedFuture(describe(found));
+                return CompletableFuture.completedFuture(byId && !broker.allowedTopic(context, AclOperation.DESCRIBE,
+                        found.name()) ? error(t, ref.unknownErrorCode()) : describe(found));
             }
             if (!create || byId || t.name() == null) {
                 return CompletableFuture.completedFuture(error(t, ref.unknownErrorCode()));
+            }
+            if (!broker.allowedCluster(context, AclOperation.CREATE)
+                    && !broker.allowedTopic(context, AclOperation.CREATE, t.name())) {
+                return CompletableFuture.completedFuture(error(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()));
             }
             NewTopic topic = new NewTopic(t.name(), broker.config().defaultPartitions());
             return broker.storage().createTopic(topic, false).handle((created, failure) -> {

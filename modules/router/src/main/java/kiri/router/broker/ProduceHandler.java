@@ -13,6 +13,8 @@ import kiri.protocol.record.RecordBatch;
 import kiri.protocol.record.RecordsVerdict;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
+import kiri.router.security.AclOperation;
+import kiri.router.security.ResourceType;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
@@ -42,10 +44,19 @@ final class ProduceHandler implements Handler {
     public CompletionStage<? extends ApiMessage> handle(RequestContext context, ApiMessage message) {
         ProduceRequest request = (ProduceRequest) message;
         boolean byId = context.version() >= 13;
+        // Kafka checks the transactional id first: without WRITE on it, no partition is written
+        boolean txnAllowed = request.transactionalId() == null || broker.allowed(context, AclOperation.WRITE,
+                ResourceType.TRANSACTIONAL_ID, request.transactionalId());
         List<CompletionStage<ProduceResponse.TopicProduceResponse>> topics = new ArrayList<>(request.topicData().size());
         for (ProduceRequest.TopicProduceData data : request.topicData()) {
             TopicRef ref = byId ? TopicRef.of(data.topicId()) : TopicRef.of(data.name());
-            topics.add(broker.topics().get(ref).thenCompose(topic -> produceTopic(request, data, ref, topic)));
+            topics.add(broker.topics().get(ref).thenCompose(topic -> {
+                String name = topic != null ? topic.name() : data.name();
+                short refused = !txnAllowed ? kiri.protocol.ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()
+                        : name != null && !broker.allowedTopic(context, AclOperation.WRITE, name)
+                        ? kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code() : ErrorCodes.NONE;
+                return produceTopic(request, data, ref, topic, refused);
+            }));
         }
         CompletableFuture<List<ProduceResponse.TopicProduceResponse>> all = Futures.all(topics);
         if (request.acks() == 0) {
@@ -64,13 +75,18 @@ final class ProduceHandler implements Handler {
         });
     }
 
+    /** {@code refused}: the authorization error every partition gets, or NONE. */
     private CompletionStage<ProduceResponse.TopicProduceResponse> produceTopic(ProduceRequest request,
-            ProduceRequest.TopicProduceData data, TopicRef ref, TopicInfo topic) {
+            ProduceRequest.TopicProduceData data, TopicRef ref, TopicInfo topic, short refused) {
         ProduceResponse.TopicProduceResponse result = new ProduceResponse.TopicProduceResponse()
                 .setName(data.name()).setTopicId(data.topicId());
         List<CompletionStage<ProduceResponse.PartitionProduceResponse>> partitions = new ArrayList<>(
                 data.partitionData().size());
         for (ProduceRequest.PartitionProduceData p : data.partitionData()) {
+            if (refused != ErrorCodes.NONE) {
+                partitions.add(CompletableFuture.completedFuture(failed(p.index(), refused, null)));
+                continue;
+            }
             if (topic == null || p.index() < 0 || p.index() >= topic.partitionCount()) {
                 short code = topic == null ? ref.unknownErrorCode() : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
                 partitions.add(CompletableFuture.completedFuture(failed(p.index(), code,

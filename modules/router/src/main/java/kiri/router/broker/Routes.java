@@ -6,6 +6,7 @@ import kiri.router.ApiVersionsHandler;
 import kiri.router.BrokerConfig;
 import kiri.router.RouteTable;
 import kiri.router.TopicMetrics;
+import kiri.router.security.BrokerSecurity;
 import kiri.storage.api.Storage;
 
 /** Builds the broker's route table; public entry point is {@link kiri.router.BrokerRoutes}. */
@@ -15,16 +16,17 @@ public final class Routes {
 
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
             java.util.function.Supplier<RouteTable> finalTable) {
-        return broker(storage, config, finalTable, null, new TopicMetrics());
+        return broker(storage, config, finalTable, null, new TopicMetrics(), BrokerSecurity.open(storage));
     }
 
     /**
      * With the group coordinator ({@code null}: no group or transaction APIs are served); produce and fetch
-     * count bytes and records per topic in {@code metrics}.
+     * count bytes and records per topic in {@code metrics}; SCRAM credentials and ACLs come from {@code security}.
      */
     public static RouteTable.Builder broker(Storage storage, BrokerConfig config,
-            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups, TopicMetrics metrics) {
-        BrokerState broker = new BrokerState(storage, config, metrics);
+            java.util.function.Supplier<RouteTable> finalTable, GroupCoordinator groups, TopicMetrics metrics,
+            BrokerSecurity security) {
+        BrokerState broker = new BrokerState(storage, config, metrics, security);
         RouteTable.Builder builder = RouteTable.builder()
                 .route(ApiKey.API_VERSIONS, new ApiVersionsHandler(finalTable))
                 .route(ApiKey.METADATA, new MetadataHandler(broker))
@@ -42,18 +44,22 @@ public final class Routes {
                 .route(ApiKey.INCREMENTAL_ALTER_CONFIGS, AlterConfigsHandlers.incremental(broker))
                 .route(ApiKey.ALTER_CONFIGS, AlterConfigsHandlers.legacy(broker))
                 .route(ApiKey.DESCRIBE_LOG_DIRS, AdminInfoHandlers.describeLogDirs(broker))
-                .route(ApiKey.DESCRIBE_ACLS, AdminInfoHandlers.describeAcls())
-                .route(ApiKey.CREATE_ACLS, AdminInfoHandlers.createAcls())
-                .route(ApiKey.DELETE_ACLS, AdminInfoHandlers.deleteAcls())
-                .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker));
+                .route(ApiKey.DESCRIBE_ACLS, AclHandlers.describe(broker))
+                .route(ApiKey.CREATE_ACLS, AclHandlers.create(broker))
+                .route(ApiKey.DELETE_ACLS, AclHandlers.delete(broker))
+                .route(ApiKey.DESCRIBE_TOPIC_PARTITIONS, new DescribeTopicPartitionsHandler(broker))
+                .route(ApiKey.SASL_HANDSHAKE, SaslHandlers.handshake())
+                .route(ApiKey.SASL_AUTHENTICATE, SaslHandlers.authenticate())
+                .route(ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, ScramCredentialHandlers.describe(broker))
+                .route(ApiKey.ALTER_USER_SCRAM_CREDENTIALS, ScramCredentialHandlers.alter(broker));
         if (groups != null) {
             builder.route(ApiKey.JOIN_GROUP, GroupHandlers.joinGroup(groups))
                     .route(ApiKey.SYNC_GROUP, GroupHandlers.syncGroup(groups))
                     .route(ApiKey.HEARTBEAT, GroupHandlers.heartbeat(groups))
                     .route(ApiKey.LEAVE_GROUP, GroupHandlers.leaveGroup(groups))
-                    .route(ApiKey.DESCRIBE_GROUPS, GroupHandlers.describeGroups(groups))
-                    .route(ApiKey.LIST_GROUPS, GroupHandlers.listGroups(groups))
-                    .route(ApiKey.DELETE_GROUPS, GroupHandlers.deleteGroups(groups))
+                    .route(ApiKey.DESCRIBE_GROUPS, GroupHandlers.describeGroups(groups, broker))
+                    .route(ApiKey.LIST_GROUPS, GroupHandlers.listGroups(groups, broker))
+                    .route(ApiKey.DELETE_GROUPS, GroupHandlers.deleteGroups(groups, broker))
                     .route(ApiKey.CONSUMER_GROUP_HEARTBEAT, ConsumerGroupHandlers.heartbeat(groups))
                     .route(ApiKey.CONSUMER_GROUP_DESCRIBE, ConsumerGroupHandlers.describe(groups))
                     .route(ApiKey.OFFSET_COMMIT, OffsetHandlers.offsetCommit(broker, groups))

@@ -26,6 +26,11 @@ import kiri.protocol.message.ListTransactionsResponse;
 import kiri.protocol.message.TxnOffsetCommitRequest;
 import kiri.protocol.message.TxnOffsetCommitResponse;
 import kiri.router.Handler;
+import java.util.HashMap;
+import kiri.router.RequestContext;
+import kiri.protocol.ErrorCode;
+import kiri.router.security.ResourceType;
+import kiri.router.security.AclOperation;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetCommit;
@@ -71,9 +76,26 @@ final class TxnHandlers {
 
     /** Adds (or, for a broker's verifyOnly request, checks) partitions; the whole-request failure goes on every partition. */
     private static CompletionStage<List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult>> add(BrokerState broker,
-            String transactionalId, long producerId, short epoch, boolean verifyOnly,
+            RequestContext context, String transactionalId, long producerId, short epoch, boolean verifyOnly,
             List<AddPartitionsToTxnRequest.AddPartitionsToTxnTopic> topics) {
         List<TopicPartition> partitions = partitions(topics);
+        // Kafka's checks: WRITE on the transactional id, then WRITE on each topic (the others are not attempted)
+        if (!broker.allowed(context, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId)) {
+            return CompletableFuture.completedFuture(results(topics, Map.of(),
+                    ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()));
+        }
+        Map<TopicPartition, Short> refused = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            if (!broker.allowedTopic(context, AclOperation.WRITE, tp.topic())) {
+                refused.put(tp, ErrorCode.TOPIC_AUTHORIZATION_FAILED.code());
+            }
+        }
+        if (!refused.isEmpty()) {
+            for (TopicPartition tp : partitions) {
+                refused.putIfAbsent(tp, ErrorCode.OPERATION_NOT_ATTEMPTED.code());
+            }
+            return CompletableFuture.completedFuture(results(topics, refused, ErrorCodes.NONE));
+        }
         ProducerIdAndEpoch producer = new ProducerIdAndEpoch(producerId, epoch);
         if (verifyOnly) {
             return broker.storage().describeTransactions(List.of(transactionalId)).handle((txns, failure) -> {
@@ -95,7 +117,7 @@ final class TxnHandlers {
         return (context, message) -> {
             AddPartitionsToTxnRequest request = (AddPartitionsToTxnRequest) message;
             if (context.version() <= 3) {
-                return add(broker, request.v3AndBelowTransactionalId(), request.v3AndBelowProducerId(),
+                return add(broker, context, request.v3AndBelowTransactionalId(), request.v3AndBelowProducerId(),
                         request.v3AndBelowProducerEpoch(), false, request.v3AndBelowTopics()).thenApply(r -> {
                             AddPartitionsToTxnResponse response = new AddPartitionsToTxnResponse();
                             response.resultsByTopicV3AndBelow().addAll(r);
@@ -104,7 +126,7 @@ final class TxnHandlers {
             }
             List<CompletionStage<AddPartitionsToTxnResponse.AddPartitionsToTxnResult>> all = new ArrayList<>();
             for (AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction t : request.transactions()) {
-                all.add(add(broker, t.transactionalId(), t.producerId(), t.producerEpoch(), t.verifyOnly(), t.topics())
+                all.add(add(broker, context, t.transactionalId(), t.producerId(), t.producerEpoch(), t.verifyOnly(), t.topics())
                         .thenApply(r -> {
                             AddPartitionsToTxnResponse.AddPartitionsToTxnResult result = new AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
                                     .setTransactionalId(t.transactionalId());
@@ -192,7 +214,9 @@ final class TxnHandlers {
                     TransactionDescription t = byId.get(id);
                     DescribeTransactionsResponse.TransactionState s = new DescribeTransactionsResponse.TransactionState()
                             .setTransactionalId(id);
-                    if (failure != null) {
+                    if (!broker.allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id)) {
+                        s.setErrorCode(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+                    } else if (failure != null) {
                         s.setErrorCode(Futures.errorCode(failure));
                     } else if (t == null) {
                         s.setErrorCode(ErrorCodes.TRANSACTIONAL_ID_NOT_FOUND);
@@ -244,6 +268,7 @@ final class TxnHandlers {
                     if (!producers.isEmpty() && !producers.contains(t.producerId())) continue;
                     if (duration >= 0 && (t.startTimeMs() < 0 || now - t.startTimeMs() < duration)) continue;
                     if (pattern != null && !pattern.matcher(t.transactionalId()).matches()) continue;
+                    if (!broker.allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId())) continue;
                     response.transactionStates().add(new ListTransactionsResponse.TransactionState()
                             .setTransactionalId(t.transactionalId()).setProducerId(t.producerId())
                             .setTransactionState(t.state().kafkaName()));
@@ -260,6 +285,11 @@ final class TxnHandlers {
             for (DescribeProducersRequest.TopicRequest t : request.topics()) {
                 List<CompletionStage<DescribeProducersResponse.PartitionResponse>> parts = new ArrayList<>();
                 for (int p : t.partitionIndexes()) {
+                    if (!broker.allowedTopic(context, AclOperation.READ, t.name())) {
+                        parts.add(CompletableFuture.completedFuture(new DescribeProducersResponse.PartitionResponse()
+                                .setPartitionIndex(p).setErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED.code())));
+                        continue;
+                    }
                     parts.add(broker.storage().describeProducers(new TopicPartition(t.name(), p)).handle((list, failure) -> {
                         DescribeProducersResponse.PartitionResponse r = new DescribeProducersResponse.PartitionResponse()
                                 .setPartitionIndex(p);

@@ -360,6 +360,26 @@ public interface Storage extends AutoCloseable {
     /** Producers with state on a partition (DescribeProducers). Any thread; never blocks. */
     CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition partition);
 
+    // ---- security ----------------------------------------------------------------------------------
+
+    /**
+     * The stored SCRAM credentials and ACLs ({@link SecurityState#EMPTY} when none were ever saved). Read by the
+     * broker once at startup. Any thread; never blocks. The default keeps nothing.
+     */
+    default CompletionStage<SecurityState> security() {
+        return CompletableFuture.completedFuture(SecurityState.EMPTY);
+    }
+
+    /**
+     * Replaces the stored security state with {@code state}, durably when the engine is durable; the broker
+     * serializes its calls. Any thread; never blocks. The default refuses: an engine that cannot keep it says so
+     * rather than forgetting credentials at restart.
+     */
+    default CompletionStage<Void> saveSecurity(SecurityState state) {
+        return Stages.failed(ErrorCodes.INVALID_REQUEST,
+                "the storage engine " + describe() + " does not keep SCRAM credentials or ACLs");
+    }
+
     // ---- maintenance and lifecycle -------------------------------------------------------------
 
     /**

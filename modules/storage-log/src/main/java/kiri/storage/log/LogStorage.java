@@ -77,6 +77,7 @@ import kiri.storage.api.base.TopicCatalog;
  *   data/&lt;topic id&gt;-&lt;p&gt;/   one partition (created on first use): &lt;base&gt;.log, .index, .timeindex per segment; log-start
  *   groups/&lt;digest&gt;.group     a group's state and committed offsets (the id inside, see {@link IdFiles})
  *   txns/&lt;digest&gt;.txn        a transactional id: producer, state, partitions, pending offsets
+ *   security.meta               SCRAM credentials and ACLs ({@link SecurityFile})
  * </pre>
  * Metadata files are replaced atomically ({@link AtomicFiles}), and memory changes only once its file is
  * written (or is rolled back when the write fails), except where a deletion frees space first and its metadata
@@ -120,6 +121,7 @@ final class LogStorage implements Storage, MetricSource {
     private final ExecutorService meta;
     /** The log cleaner (compacted topics); null until the constructor has recovered everything. */
     private volatile Cleaner cleaner;
+    private final SecurityFile securityFile;
 
     // Metadata thread only.
     private long nextProducerId;
@@ -198,6 +200,7 @@ final class LogStorage implements Storage, MetricSource {
             this.topicStore = new TopicStore(root);
             loadTopics();
             loadGroupsAndTxns();
+            this.securityFile = new SecurityFile(root);
             // The marker goes now, before the first write to any log: a crash from here on must count as unclean.
             // Partitions are opened lazily, so some are not recovered yet; that is safe because the marker's verdict
             // lives on in `recovery` for them. An unopened partition holds nothing recovery could cut or refuse
@@ -344,6 +347,21 @@ final class LogStorage implements Storage, MetricSource {
             }
         }
         return out;
+    }
+
+    // ---- security (see SecurityFile) ------------------------------------------------------------
+
+    @Override
+    public CompletionStage<kiri.storage.api.SecurityState> security() {
+        return CompletableFuture.completedFuture(securityFile.state());
+    }
+
+    @Override
+    public CompletionStage<Void> saveSecurity(kiri.storage.api.SecurityState state) {
+        return onMeta(() -> {
+            securityFile.write(state);
+            return null;
+        });
     }
 
     // ---- plumbing ----------------------------------------------------------------------------

@@ -17,11 +17,12 @@ import kiri.storage.api.GroupState;
 import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.SecurityState;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
 import kiri.storage.api.TransactionTable;
 
-/** Binary encodings of the engine's small metadata files (topics, groups, transactions, counters). */
+/** Binary encodings of the engine's small metadata files (topics, groups, transactions, counters, security). */
 final class MetaCodec {
     private MetaCodec() {}
 
@@ -142,6 +143,24 @@ final class MetaCodec {
 
     static String string(byte[] content) {
         return decode(content, in -> in.readUTF());
+    }
+
+    /** SCRAM credentials and ACLs, in {@link SecurityState}'s own encoding. */
+    static byte[] security(SecurityState state) {
+        byte[] encoded = state.encode();
+        return encode(out -> {
+            out.writeInt(encoded.length);
+            out.write(encoded);
+        });
+    }
+
+    /** A malformed {@link SecurityState} inside a well-formed file counts as corrupt too. */
+    static SecurityState security(byte[] content) {
+        return decode(content, in -> {
+            byte[] encoded = new byte[count(in)];
+            in.readFully(encoded);
+            return SecurityState.decode(encoded);
+        });
     }
 
     static byte[] group(GroupTable.Snapshot g) {

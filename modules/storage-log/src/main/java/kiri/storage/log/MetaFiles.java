@@ -8,7 +8,7 @@ import kiri.storage.api.StorageException;
 /**
  * Reads a metadata file through a {@link MetaCodec} decoder: the one place that reports an unreadable metadata file
  * (cluster, producer ids, per-topic files, the legacy {@code topics.meta}, group and transaction files, log starts,
- * accepted gaps, the clean-shutdown marker), with one line naming the file: "PATH is corrupt at byte N (cause)" or
+ * accepted gaps, the clean-shutdown marker, credentials and ACLs), with one line naming the file: "PATH is corrupt at byte N (cause)" or
  * "PATH has metadata format version V, which is not supported (...)". Any thread.
  */
 final class MetaFiles {

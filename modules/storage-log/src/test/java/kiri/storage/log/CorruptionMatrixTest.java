@@ -14,12 +14,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import kiri.storage.api.AclEntry;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.ScramCredential;
+import kiri.storage.api.SecurityState;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.testsupport.KafkaBatches;
@@ -68,6 +71,9 @@ class CorruptionMatrixTest {
             await(s.commitOffsets("g", List.of(new OffsetCommit(TP, 3))));
             await(s.updateGroup(new GroupState("g", "classic", "consumer", "Empty", new byte[] {1, 2}, GroupState.NO_VERSION)));
             await(s.deleteRecords(TP, 1));
+            await(s.saveSecurity(new SecurityState(
+                    List.of(new ScramCredential("alice", "SCRAM-SHA-256", new byte[] {1}, new byte[] {2}, new byte[] {3}, 4096)),
+                    List.of(new AclEntry((byte) 2, "t", (byte) 3, "User:alice", "*", (byte) 3, (byte) 3)))));
         }
         Path partition;
         try (Stream<Path> d = Files.list(golden.resolve("data"))) {
@@ -101,7 +107,7 @@ class CorruptionMatrixTest {
                 damages.add(new Damage(file, 0, true));
             }
         }
-        List<String> metas = new ArrayList<>(List.of("cluster.meta", "producer-ids.meta",
+        List<String> metas = new ArrayList<>(List.of("cluster.meta", "producer-ids.meta", SecurityFile.NAME,
                 golden.relativize(partition.resolve(PartitionLog.LOG_START_FILE)).toString()));
         // one file per topic, and group and transaction files named by the digest of their id
         for (String sub : List.of("topics", "groups", "txns")) for (String f : names(golden.resolve(sub), "")) metas.add(sub + "/" + f);

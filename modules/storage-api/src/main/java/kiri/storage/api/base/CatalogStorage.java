@@ -23,6 +23,7 @@ import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.SecurityState;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -62,6 +63,8 @@ public abstract class CatalogStorage<P> implements Storage {
     private final TransactionTable txns = new TransactionTable(new TxnEngine(), producerIds::getAndIncrement);
 
     private volatile boolean closed;
+    /** Kept in memory only, like everything else here. */
+    private volatile SecurityState security = SecurityState.EMPTY;
 
     protected CatalogStorage(StorageContext context) {
         this.context = context;
@@ -386,6 +389,20 @@ public abstract class CatalogStorage<P> implements Storage {
     }
 
     // ---- maintenance and lifecycle -------------------------------------------------------------
+
+    @Override
+    public CompletionStage<SecurityState> security() {
+        return CompletableFuture.completedFuture(security);
+    }
+
+    @Override
+    public CompletionStage<Void> saveSecurity(SecurityState state) {
+        if (closed) {
+            return closedStage();
+        }
+        security = state;
+        return Stages.DONE;
+    }
 
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
