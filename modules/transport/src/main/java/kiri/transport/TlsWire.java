@@ -70,37 +70,47 @@ final class TlsWire implements Wire, WritableByteChannel {
                 waitingForSocket = true;
                 return n; // handshake output waits for the socket
             }
-            netIn.flip();
-            SSLEngineResult result;
-            try {
-                appIn.compact();
-                result = engine.unwrap(netIn, appIn);
-            } finally {
-                appIn.flip();
-                netIn.compact();
+            int step = unwrapStep();
+            if (step < 0) {
+                return n > 0 ? n : -1;
             }
-            switch (result.getStatus()) {
-                case OK -> {
-                }
-                case BUFFER_UNDERFLOW -> {
-                    if (!netIn.hasRemaining()) {
-                        netIn = grow(netIn, engine.getSession().getPacketBufferSize());
-                    }
-                    int r = socket.read(netIn);
-                    if (r < 0) {
-                        return n > 0 ? n : -1;
-                    }
-                    if (r == 0) {
-                        waitingForSocket = true;
-                        return n;
-                    }
-                }
-                case BUFFER_OVERFLOW -> appIn = growReadMode(appIn, engine.getSession().getApplicationBufferSize());
-                case CLOSED -> {
-                    return n > 0 ? n : -1;
-                }
+            if (step == 0) {
+                waitingForSocket = true;
+                return n;
             }
         }
+    }
+
+    /**
+     * One unwrap into {@code appIn}, reading the socket when a record is incomplete: 1 after progress, 0 when the
+     * socket has nothing now, -1 at the end of the stream (socket or TLS closed).
+     */
+    private int unwrapStep() throws IOException {
+        netIn.flip();
+        SSLEngineResult result;
+        try {
+            appIn.compact();
+            result = engine.unwrap(netIn, appIn);
+        } finally {
+            appIn.flip();
+            netIn.compact();
+        }
+        switch (result.getStatus()) {
+            case OK -> {
+            }
+            case BUFFER_UNDERFLOW -> {
+                if (!netIn.hasRemaining()) {
+                    netIn = grow(netIn, engine.getSession().getPacketBufferSize());
+                }
+                int r = socket.read(netIn);
+                return r < 0 ? -1 : r == 0 ? 0 : 1;
+            }
+            case BUFFER_OVERFLOW -> appIn = growReadMode(appIn, engine.getSession().getApplicationBufferSize());
+            case CLOSED -> {
+                return -1;
+            }
+        }
+        return 1;
     }
 
     /**
@@ -134,32 +144,11 @@ final class TlsWire implements Wire, WritableByteChannel {
 
     /** One unwrap of handshake messages; false when it needs bytes the socket does not have yet. */
     private boolean unwrapHandshake() throws IOException {
-        netIn.flip();
-        SSLEngineResult result;
-        try {
-            appIn.compact();
-            result = engine.unwrap(netIn, appIn);
-        } finally {
-            appIn.flip();
-            netIn.compact();
+        int step = unwrapStep();
+        if (step < 0) {
+            throw new EOFException("connection closed by " + socket.getRemoteAddress() + " during the TLS handshake");
         }
-        switch (result.getStatus()) {
-            case OK -> {
-            }
-            case BUFFER_UNDERFLOW -> {
-                if (!netIn.hasRemaining()) {
-                    netIn = grow(netIn, engine.getSession().getPacketBufferSize());
-                }
-                int r = socket.read(netIn);
-                if (r < 0) {
-                    throw new EOFException("connection closed by " + socket.getRemoteAddress() + " during the TLS handshake");
-                }
-                return r > 0;
-            }
-            case BUFFER_OVERFLOW -> appIn = growReadMode(appIn, engine.getSession().getApplicationBufferSize());
-            case CLOSED -> throw new SSLException("TLS closed by " + socket.getRemoteAddress() + " during the handshake");
-        }
-        return true;
+        return step > 0;
     }
 
     /** Runs delegated tasks and sends handshake messages; false if some are still waiting for the socket. */
