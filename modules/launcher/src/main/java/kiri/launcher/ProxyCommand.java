@@ -60,6 +60,45 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             description = "The key store's password (or the PEM key's, if encrypted) (KIRI_PROXY_SSL_KEYSTORE_PASSWORD).")
     String keystorePassword;
 
+    @Option(names = "--origin-ssl", description = "Speak TLS to the origin brokers, as a Kafka client with "
+            + "security.protocol=SSL (SASL still passes through, so SASL_SSL origins work); implied by the --origin-ssl-*-location options.")
+    boolean originSsl;
+
+    @Option(names = "--origin-ssl-truststore-location", paramLabel = "FILE",
+            defaultValue = "${env:KIRI_PROXY_ORIGIN_SSL_TRUSTSTORE_LOCATION}",
+            description = "Certificates the origin's may chain to (PKCS12, JKS or PEM), as Kafka's ssl.truststore.location "
+                    + "(KIRI_PROXY_ORIGIN_SSL_TRUSTSTORE_LOCATION; default: the JDK's trusted CAs).")
+    String originTruststore;
+
+    @Option(names = "--origin-ssl-truststore-type", paramLabel = "TYPE", defaultValue = "PKCS12",
+            description = "PKCS12 (default), JKS or PEM, as Kafka's ssl.truststore.type.")
+    String originTruststoreType;
+
+    @Option(names = "--origin-ssl-truststore-password", paramLabel = "PASSWORD",
+            defaultValue = "${env:KIRI_PROXY_ORIGIN_SSL_TRUSTSTORE_PASSWORD}",
+            description = "The trust store's password, if any (KIRI_PROXY_ORIGIN_SSL_TRUSTSTORE_PASSWORD).")
+    String originTruststorePassword;
+
+    @Option(names = "--origin-ssl-keystore-location", paramLabel = "FILE",
+            defaultValue = "${env:KIRI_PROXY_ORIGIN_SSL_KEYSTORE_LOCATION}",
+            description = "The proxy's own certificate and key for origins that require one (mTLS), as Kafka's "
+                    + "ssl.keystore.location (KIRI_PROXY_ORIGIN_SSL_KEYSTORE_LOCATION).")
+    String originKeystore;
+
+    @Option(names = "--origin-ssl-keystore-type", paramLabel = "TYPE", defaultValue = "PKCS12",
+            description = "PKCS12 (default), JKS or PEM.")
+    String originKeystoreType;
+
+    @Option(names = "--origin-ssl-keystore-password", paramLabel = "PASSWORD",
+            defaultValue = "${env:KIRI_PROXY_ORIGIN_SSL_KEYSTORE_PASSWORD}",
+            description = "The key store's password (KIRI_PROXY_ORIGIN_SSL_KEYSTORE_PASSWORD).")
+    String originKeystorePassword;
+
+    @Option(names = "--origin-ssl-endpoint-identification-algorithm", paramLabel = "ALG", defaultValue = "https",
+            description = "As Kafka's ssl.endpoint.identification.algorithm: https (default) checks that the origin's "
+                    + "certificate names the host the proxy connects to; an empty value turns the check off.")
+    String originEndpointIdentification;
+
     @Option(names = "--verbose", description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -93,10 +132,21 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         ProxyConfig config = new ProxyConfig(new InetSocketAddress(listen.host(), listen.port()), advertised.host(),
                 advertised.port(), originAddresses, base, loops,
                 Duration.ofMillis(connectTimeoutMs));
-        if (keystore != null && !keystore.isBlank()) {
+        if (given(keystore)) {
             config = config.withTls(new kiri.transport.TlsConfig(kiri.transport.TlsFiles.context(
                     java.nio.file.Path.of(keystore), keystoreType, keystorePassword, null, null, null), "none",
                     List.of("TLSv1.3", "TLSv1.2")));
+        }
+        if (originSsl || given(originTruststore) || given(originKeystore)) {
+            if (!List.of("https", "").contains(originEndpointIdentification.toLowerCase(java.util.Locale.ROOT))) {
+                throw new IllegalArgumentException("--origin-ssl-endpoint-identification-algorithm must be https or empty, got "
+                        + originEndpointIdentification);
+            }
+            config = config.withOriginTls(new kiri.proxy.OriginTls(kiri.transport.TlsFiles.context(
+                    given(originKeystore) ? java.nio.file.Path.of(originKeystore) : null, originKeystoreType,
+                    originKeystorePassword, given(originTruststore) ? java.nio.file.Path.of(originTruststore) : null,
+                    originTruststoreType, originTruststorePassword), List.of("TLSv1.3", "TLSv1.2"),
+                    originEndpointIdentification));
         }
         Proxy proxy;
         try {
@@ -111,10 +161,14 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }, "kiri-shutdown"));
         spec.commandLine().getOut().printf("kiri proxy listening on %s (advertised %s), origin %s, broker ports %s%n",
                 new ListenerUrl(listen.host(), proxy.localAddress().getPort()), "tcp://" + proxy.advertised(),
-                String.join(",", origins), base < 0 ? "ephemeral" : base + "+node id");
+                String.join(",", origins) + (config.originTls() != null ? " over TLS" : ""), base < 0 ? "ephemeral" : base + "+node id");
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    private static boolean given(String option) {
+        return option != null && !option.isBlank();
     }
 
     private static boolean isWildcard(String host) {

@@ -167,6 +167,78 @@ class AclTest {
     }
 
     @Test
+    void offsetCommitsAndDeletesNeedReadOnTheTopicAndDeleteByIdNeedsDelete() throws Exception {
+        try (Broker broker = SaslBroker.start("memory://", AUTHORIZER);
+                Admin admin = Admin.create(as(broker, "admin", "admin-secret"));
+                Admin alice = Admin.create(as(broker, "alice", "alice-secret"))) {
+            admin.createTopics(List.of(new NewTopic("t", 1, (short) 1), new NewTopic("u", 1, (short) 1))).all().get();
+            var t0 = new org.apache.kafka.common.TopicPartition("t", 0);
+            var u0 = new org.apache.kafka.common.TopicPartition("u", 0);
+            admin.createAcls(List.of(allow(ResourceType.GROUP, "g", PatternType.PREFIXED, "User:alice", AclOperation.READ),
+                    allow(ResourceType.GROUP, "g1", PatternType.LITERAL, "User:alice", AclOperation.DELETE),
+                    allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE),
+                    allow(ResourceType.TRANSACTIONAL_ID, "alice-txn", PatternType.LITERAL, "User:alice", AclOperation.WRITE)))
+                    .all().get();
+            var zero = Map.of(t0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(0));
+
+            // OffsetCommit: READ on the group is not enough without READ on the topic
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> alice.alterConsumerGroupOffsets("g1", zero).all().get());
+            assertInstanceOf(TopicAuthorizationException.class, e.getCause());
+            assertTrue(admin.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get().isEmpty(), "nothing kept");
+            admin.createAcls(List.of(allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.READ)))
+                    .all().get();
+            alice.alterConsumerGroupOffsets("g1", zero).all().get();
+            admin.alterConsumerGroupOffsets("g1", Map.of(u0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(0)))
+                    .all().get();
+
+            // OffsetDelete: DELETE on the group, READ on each topic
+            e = assertThrows(ExecutionException.class,
+                    () -> alice.deleteConsumerGroupOffsets("g1", java.util.Set.of(u0)).partitionResult(u0).get());
+            assertInstanceOf(TopicAuthorizationException.class, e.getCause());
+            assertEquals(java.util.Set.of(t0, u0),
+                    admin.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get().keySet(), "u-0 kept");
+            alice.deleteConsumerGroupOffsets("g1", java.util.Set.of(t0)).partitionResult(t0).get();
+            assertEquals(java.util.Set.of(u0),
+                    admin.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get().keySet(), "t-0 deleted");
+
+            // TxnOffsetCommit: WRITE on the transactional id and READ on the group, but no READ on u
+            Map<String, Object> txn = new HashMap<>(as(broker, "alice", "alice-secret"));
+            txn.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "alice-txn");
+            txn.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            txn.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(txn)) {
+                producer.initTransactions();
+                producer.beginTransaction();
+                RuntimeException refused = assertThrows(RuntimeException.class, () -> producer.sendOffsetsToTransaction(
+                        Map.of(u0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(5)),
+                        new org.apache.kafka.clients.consumer.ConsumerGroupMetadata("g1")));
+                // kafka-clients turns this error of TxnOffsetCommit into a fatal KafkaException naming it
+                assertTrue(refused.getMessage().contains(org.apache.kafka.common.protocol.Errors.TOPIC_AUTHORIZATION_FAILED
+                        .message()), refused.toString());
+            }
+            assertEquals(0, admin.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get().get(u0).offset());
+
+            // DeleteTopics by id: an unknown id, a topic alice may not describe, one she may describe but not delete
+            var ids = admin.describeTopics(List.of("t", "u")).allTopicNames().get();
+            var unknown = org.apache.kafka.common.Uuid.randomUuid();
+            var byId = alice.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(
+                    List.of(unknown, ids.get("t").topicId(), ids.get("u").topicId()))).topicIdValues();
+            e = assertThrows(ExecutionException.class, byId.get(unknown)::get);
+            assertInstanceOf(org.apache.kafka.common.errors.UnknownTopicIdException.class, e.getCause());
+            for (var id : List.of(ids.get("t").topicId(), ids.get("u").topicId())) {
+                e = assertThrows(ExecutionException.class, byId.get(id)::get);
+                assertInstanceOf(TopicAuthorizationException.class, e.getCause());
+            }
+            assertEquals(java.util.Set.of("t", "u"), admin.listTopics().names().get(), "nothing deleted");
+            admin.createAcls(List.of(allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.DELETE)))
+                    .all().get();
+            alice.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(ids.get("t").topicId()))).all().get();
+            assertEquals(java.util.Set.of("u"), admin.listTopics().names().get());
+        }
+    }
+
+    @Test
     void kafkaAclsAddsListsAndRemovesAndAclsSurviveARestart(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("admin.properties");
         Files.writeString(config, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="

@@ -291,8 +291,13 @@ class ProxyTest {
             assertTrue(err.startsWith("kiri: cannot listen on") && err.contains("Address already in use"), err);
             assertFalse(err.contains("\tat "), "no stack trace");
         }
+        err = runCli(1, "proxy", "--listener", "tcp://127.0.0.1:0", "--origin", "tcp://127.0.0.1:9092",
+                "--origin-ssl-truststore-location", "/nonexistent/trust.p12")[1];
+        assertEquals(1, err.strip().split("\n").length, err);
+        assertTrue(err.startsWith("kiri: ") && err.contains("/nonexistent/trust.p12"), err);
         String help = runCli(0, "proxy", "--help")[0];
-        for (String flag : new String[] {"--listener", "--advertised-listener", "--origin", "--broker-port-base"}) {
+        for (String flag : new String[] {"--listener", "--advertised-listener", "--origin", "--broker-port-base", "--origin-ssl",
+                "--origin-ssl-truststore-location"}) {
             assertTrue(help.contains(flag), flag);
         }
     }

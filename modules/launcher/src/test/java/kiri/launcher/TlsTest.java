@@ -215,6 +215,44 @@ class TlsTest {
     }
 
     @Test
+    void theProxySpeaksTlsToTheOrigin() throws Exception {
+        var toOrigin = new kiri.proxy.OriginTls(kiri.transport.TlsFiles.context(null, null, null, certs.clientTrust(),
+                "PKCS12", TestCertificates.PASSWORD), List.of("TLSv1.3", "TLSv1.2"), "https");
+        kiri.transport.TlsConfig proxyTls = new kiri.transport.TlsConfig(kiri.transport.TlsFiles.context(certs.serverKeys(),
+                "PKCS12", TestCertificates.PASSWORD, null, null, null), "none", List.of("TLSv1.3", "TLSv1.2"));
+        // plaintext clients, TLS to the origin's SSL listener (PEM key; the certificate names 127.0.0.1)
+        var ssl = java.net.InetSocketAddress.createUnresolved("127.0.0.1", broker.localAddress("SSL").getPort());
+        try (kiri.proxy.Proxy proxy = kiri.proxy.Proxy.start(kiri.proxy.ProxyConfig.of(
+                new java.net.InetSocketAddress("127.0.0.1", 0), "127.0.0.1", 0, List.of(ssl)).withOriginTls(toOrigin))) {
+            roundTrip(Map.of("bootstrap.servers", "127.0.0.1:" + proxy.localAddress().getPort()), "proxy-to-ssl", 2000, 1000);
+        }
+        // TLS on both sides, SCRAM passing through to the origin's SASL_SSL listener
+        var saslSsl = java.net.InetSocketAddress.createUnresolved("127.0.0.1", broker.localAddress("SASL_SSL").getPort());
+        try (kiri.proxy.Proxy proxy = kiri.proxy.Proxy.start(kiri.proxy.ProxyConfig.of(
+                new java.net.InetSocketAddress("127.0.0.1", 0), "127.0.0.1", 0, List.of(saslSsl))
+                .withTls(proxyTls).withOriginTls(toOrigin))) {
+            Map<String, Object> c = new HashMap<>(tls("SSL", "SASL_SSL"));
+            c.put("bootstrap.servers", "127.0.0.1:" + proxy.localAddress().getPort());
+            c.put("sasl.mechanism", "SCRAM-SHA-512");
+            c.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                    + "username=\"bob\" password=\"bob-secret\";");
+            roundTrip(c, "tls-proxy-to-sasl-ssl", 100, 100);
+        }
+        // an origin certificate the proxy does not trust: clients get errors, nothing hangs, the broker serves on
+        var untrusting = new kiri.proxy.OriginTls(kiri.transport.TlsFiles.context(null, null, null, null, null, null),
+                List.of("TLSv1.3"), "https");
+        try (kiri.proxy.Proxy proxy = kiri.proxy.Proxy.start(kiri.proxy.ProxyConfig.of(
+                new java.net.InetSocketAddress("127.0.0.1", 0), "127.0.0.1", 0, List.of(ssl)).withOriginTls(untrusting));
+                Admin admin = Admin.create(Map.of("bootstrap.servers", "127.0.0.1:" + proxy.localAddress().getPort(),
+                        "default.api.timeout.ms", 5000, "request.timeout.ms", 3000))) {
+            assertThrows(ExecutionException.class, () -> admin.listTopics().names().get());
+        }
+        try (Admin admin = Admin.create(tls("SSL", "SSL"))) {
+            assertTrue(admin.listTopics().names().get().contains("proxy-to-ssl"));
+        }
+    }
+
+    @Test
     void kcatOverSaslSslWithPlain() throws Exception {
         String bootstrap = "127.0.0.1:" + broker.localAddress("SASL_SSL").getPort();
         List<String> common = List.of("kcat", "-b", bootstrap, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=PLAIN",

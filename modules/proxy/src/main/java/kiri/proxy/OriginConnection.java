@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import kiri.transport.Buffer;
 import kiri.transport.BufferPool;
 import kiri.transport.ClientConnection;
 import kiri.transport.LoopContext;
+import kiri.transport.TlsClientChannel;
 
 /**
  * One connection to an origin broker, served by the event loop of the client connection that uses
@@ -26,6 +28,10 @@ import kiri.transport.LoopContext;
  * in flight) and <em>attached</em> to one loop, where every method but {@link #close()},
  * {@link #isOpen()} and {@link #probe()} must be called. Futures complete on the loop, so their
  * dependent actions must not block.
+ *
+ * <p>With TLS ({@link OriginTls}) the handshake is done in {@link #open}; bytes then go through a
+ * {@link TlsClientChannel}, which may hold records back (written when the socket has room) and plaintext already
+ * read (read on the loop's next turn, since the selector does not see it).
  */
 final class OriginConnection {
     private static final int READ_BUFFER = 64 * 1024;
@@ -40,6 +46,9 @@ final class OriginConnection {
     }
 
     private final SocketChannel channel;
+    /** The channel itself, or TLS over it. */
+    private final ByteChannel io;
+    private final TlsClientChannel tls;
     private final InetSocketAddress remote;
     private final BufferPool pool;
     private final int maxResponseSize;
@@ -54,25 +63,36 @@ final class OriginConnection {
     private ByteBuffer frameView;
     private boolean released;
 
-    private OriginConnection(SocketChannel channel, InetSocketAddress remote, BufferPool pool, int maxResponseSize) {
+    private OriginConnection(SocketChannel channel, TlsClientChannel tls, InetSocketAddress remote, BufferPool pool,
+            int maxResponseSize) {
         this.channel = channel;
+        this.tls = tls;
+        this.io = tls != null ? tls : channel;
         this.remote = remote;
         this.pool = pool;
         this.maxResponseSize = maxResponseSize;
     }
 
-    /** Connects (blocking, up to {@code timeout}); call off event loops. TCP_NODELAY is on. */
-    static OriginConnection open(InetSocketAddress address, Duration timeout, BufferPool pool, int maxResponseSize)
-            throws IOException {
+    /**
+     * Connects, and with {@code tls} runs the TLS handshake (blocking, each up to {@code timeout}); call off event
+     * loops. TCP_NODELAY is on.
+     */
+    static OriginConnection open(InetSocketAddress address, Duration timeout, OriginTls tls, BufferPool pool,
+            int maxResponseSize) throws IOException {
         SocketChannel channel = ClientConnection.connectSocket(address, timeout);
+        TlsClientChannel secure = null;
         try {
             channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             channel.configureBlocking(false);
+            if (tls != null) {
+                secure = TlsClientChannel.handshake(channel, tls.context(), address, tls.protocols(),
+                        tls.endpointIdentification(), timeout);
+            }
         } catch (IOException e) {
             channel.close();
             throw e;
         }
-        return new OriginConnection(channel, address, pool, maxResponseSize);
+        return new OriginConnection(channel, secure, address, pool, maxResponseSize);
     }
 
     boolean isOpen() {
@@ -88,7 +108,7 @@ final class OriginConnection {
             return false;
         }
         try {
-            if (channel.read(ByteBuffer.allocate(1)) == 0) {
+            if (io.read(ByteBuffer.allocate(1)) == 0) { // through TLS: session tickets are taken, not mistaken
                 return true;
             }
         } catch (IOException ignored) {
@@ -140,8 +160,10 @@ final class OriginConnection {
         }
         ByteBuffer view = requestFrame.segment().asByteBuffer();
         if (pending.isEmpty()) {
+            boolean done;
             try {
-                channel.write(view);
+                io.write(view);
+                done = !view.hasRemaining() && flushed();
             } catch (IOException e) {
                 requestFrame.close();
                 fail(e);
@@ -150,7 +172,7 @@ final class OriginConnection {
                 }
                 return future;
             }
-            if (!view.hasRemaining()) {
+            if (done) {
                 requestFrame.close();
                 if (!expectResponse) {
                     future.complete(null);
@@ -182,8 +204,8 @@ final class OriginConnection {
     private void onWritable() throws IOException {
         Pending p;
         while ((p = pending.peek()) != null) {
-            channel.write(p.view());
-            if (p.view().hasRemaining()) {
+            io.write(p.view());
+            if (p.view().hasRemaining() || !flushed()) {
                 return;
             }
             pending.poll();
@@ -206,7 +228,7 @@ final class OriginConnection {
             // the rest of a large frame goes straight into the frame's buffer: no copy through the read buffer
             boolean direct = frame != null && frameView.remaining() >= buffer.capacity();
             ByteBuffer into = direct ? frameView : buffer.clear();
-            int n = channel.read(into);
+            int n = io.read(into);
             if (n < 0) {
                 throw new EOFException("connection closed by " + remote);
             }
@@ -219,6 +241,27 @@ final class OriginConnection {
                 return;
             }
         }
+        if (tls != null && isOpen() && tls.bufferedInput()) {
+            loop.execute(this::readBuffered); // what TLS holds already: no readiness event will come for it
+        }
+    }
+
+    private void readBuffered() {
+        if (key == null || !isOpen()) {
+            return; // detached or closed meanwhile
+        }
+        try {
+            onReadable();
+        } catch (IOException e) {
+            fail(e);
+        } catch (RuntimeException e) {
+            fail(new IOException(e.toString(), e));
+        }
+    }
+
+    /** True when TLS holds no records back (always without TLS, whose writes go straight to the socket). */
+    private boolean flushed() throws IOException {
+        return tls == null || tls.flush();
     }
 
     /** Splits bytes into response frames (each kept with its size prefix) and delivers them. */

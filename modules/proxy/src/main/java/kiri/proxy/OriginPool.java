@@ -30,11 +30,14 @@ final class OriginPool implements AutoCloseable {
     private final Set<OriginConnection> opened = ConcurrentHashMap.newKeySet();
     private final BufferPool buffers;
     private final Duration connectTimeout;
+    private final OriginTls tls;
     private volatile boolean closed;
 
-    OriginPool(BufferPool buffers, Duration connectTimeout) {
+    /** @param tls TLS to the origins, or null */
+    OriginPool(BufferPool buffers, Duration connectTimeout, OriginTls tls) {
         this.buffers = buffers;
         this.connectTimeout = connectTimeout;
+        this.tls = tls;
     }
 
     /**
@@ -57,7 +60,8 @@ final class OriginPool implements AutoCloseable {
             throw new IOException("proxy is closing");
         }
         opened.removeIf(c -> !c.isOpen());
-        OriginConnection c = OriginConnection.open(origin.resolve(), connectTimeout, buffers, ServerConfig.DEFAULT_MAX_FRAME_SIZE);
+        OriginConnection c = OriginConnection.open(origin.resolve(), connectTimeout, tls, buffers,
+                ServerConfig.DEFAULT_MAX_FRAME_SIZE);
         opened.add(c);
         if (closed) {
             discard(c);

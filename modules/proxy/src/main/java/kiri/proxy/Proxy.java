@@ -55,7 +55,7 @@ public final class Proxy implements AutoCloseable {
     private Proxy(ProxyConfig config) throws IOException {
         this.config = config;
         this.bootstrapOrigins = config.origins().stream().map(Endpoint::of).toList();
-        this.origins = new OriginPool(pool, config.connectTimeout());
+        this.origins = new OriginPool(pool, config.connectTimeout(), config.originTls());
         try {
             this.bootstrap = listen(config.bind(), this::bootstrapTargets);
         } catch (IOException | RuntimeException e) {

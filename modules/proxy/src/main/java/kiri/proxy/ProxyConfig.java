@@ -23,20 +23,21 @@ import java.util.Objects;
  *     connection is closed
  * @param tls TLS on every proxy listener (clients connect with SSL or SASL_SSL; SASL passes through to the
  *     origin), or {@code null} for plaintext
+ * @param originTls TLS to the origin brokers, or {@code null} for plaintext
  */
 public record ProxyConfig(InetSocketAddress bind, String advertisedHost, int advertisedPort,
         List<InetSocketAddress> origins, int nodePortBase, int eventLoops, Duration connectTimeout,
-        kiri.transport.TlsConfig tls) {
+        kiri.transport.TlsConfig tls, OriginTls originTls) {
 
     /** Plaintext listeners. */
     public ProxyConfig(InetSocketAddress bind, String advertisedHost, int advertisedPort,
             List<InetSocketAddress> origins, int nodePortBase, int eventLoops, Duration connectTimeout) {
-        this(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout, null);
+        this(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout, null, null);
     }
 
     public ProxyConfig {
         Objects.requireNonNull(bind, "bind");
-        // tls may be null: plaintext
+        // tls and originTls may be null: plaintext
         Objects.requireNonNull(advertisedHost, "advertisedHost");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         origins = List.copyOf(origins);
@@ -66,12 +67,18 @@ public record ProxyConfig(InetSocketAddress bind, String advertisedHost, int adv
             List<InetSocketAddress> origins) {
         return new ProxyConfig(bind, advertisedHost, advertisedPort, origins,
                 bind.getPort() == 0 ? -1 : bind.getPort() + 1,
-                Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(10), null);
+                Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(10), null, null);
     }
 
     /** The same with TLS on every proxy listener. */
     public ProxyConfig withTls(kiri.transport.TlsConfig listenerTls) {
         return new ProxyConfig(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout,
-                listenerTls);
+                listenerTls, originTls);
+    }
+
+    /** The same with TLS to the origin brokers. */
+    public ProxyConfig withOriginTls(OriginTls toOrigin) {
+        return new ProxyConfig(bind, advertisedHost, advertisedPort, origins, nodePortBase, eventLoops, connectTimeout,
+                tls, toOrigin);
     }
 }

@@ -36,7 +36,8 @@ public final class TlsFiles {
     }
 
     /**
-     * An SSL context from a key store (required) and a trust store (null: the JDK's default trust).
+     * An SSL context from a key store (required for a server; null: a client without a certificate) and a trust
+     * store (null: the JDK's default trust).
      *
      * @param keyType PKCS12, JKS or PEM
      * @param keyPassword the store's password (PKCS12/JKS) or the PEM key's (null if not encrypted)
@@ -45,16 +46,19 @@ public final class TlsFiles {
     public static SSLContext context(Path keyStore, String keyType, String keyPassword, Path trustStore,
             String trustType, String trustPassword) {
         try {
-            KeyStore keys = load(keyStore, keyType, keyPassword, true);
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(keys, password(keyPassword));
+            KeyManagerFactory kmf = null;
+            if (keyStore != null) {
+                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(load(keyStore, keyType, keyPassword, true), password(keyPassword));
+            }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trustStore == null ? null : load(trustStore, trustType, trustPassword, false));
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
             return context;
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("cannot use " + keyStore + (trustStore == null ? "" : " / " + trustStore)
+            throw new IllegalArgumentException("cannot use " + (keyStore == null ? trustStore
+                    : keyStore + (trustStore == null ? "" : " / " + trustStore))
                     + ": " + e.getMessage(), e);
         }
     }

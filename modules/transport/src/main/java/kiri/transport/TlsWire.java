@@ -1,9 +1,12 @@
 package kiri.transport;
 
 import java.io.IOException;
+import java.io.EOFException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 import javax.net.ssl.SSLEngine;
@@ -67,37 +70,85 @@ final class TlsWire implements Wire, WritableByteChannel {
                 waitingForSocket = true;
                 return n; // handshake output waits for the socket
             }
-            netIn.flip();
-            SSLEngineResult result;
-            try {
-                appIn.compact();
-                result = engine.unwrap(netIn, appIn);
-            } finally {
-                appIn.flip();
-                netIn.compact();
+            int step = unwrapStep();
+            if (step < 0) {
+                return n > 0 ? n : -1;
             }
-            switch (result.getStatus()) {
-                case OK -> {
+            if (step == 0) {
+                waitingForSocket = true;
+                return n;
+            }
+        }
+    }
+
+    /**
+     * One unwrap into {@code appIn}, reading the socket when a record is incomplete: 1 after progress, 0 when the
+     * socket has nothing now, -1 at the end of the stream (socket or TLS closed).
+     */
+    private int unwrapStep() throws IOException {
+        netIn.flip();
+        SSLEngineResult result;
+        try {
+            appIn.compact();
+            result = engine.unwrap(netIn, appIn);
+        } finally {
+            appIn.flip();
+            netIn.compact();
+        }
+        switch (result.getStatus()) {
+            case OK -> {
+            }
+            case BUFFER_UNDERFLOW -> {
+                if (!netIn.hasRemaining()) {
+                    netIn = grow(netIn, engine.getSession().getPacketBufferSize());
                 }
-                case BUFFER_UNDERFLOW -> {
-                    if (!netIn.hasRemaining()) {
-                        netIn = grow(netIn, engine.getSession().getPacketBufferSize());
-                    }
-                    int r = socket.read(netIn);
-                    if (r < 0) {
-                        return n > 0 ? n : -1;
-                    }
-                    if (r == 0) {
-                        waitingForSocket = true;
-                        return n;
-                    }
+                int r = socket.read(netIn);
+                return r < 0 ? -1 : r == 0 ? 0 : 1;
+            }
+            case BUFFER_OVERFLOW -> appIn = growReadMode(appIn, engine.getSession().getApplicationBufferSize());
+            case CLOSED -> {
+                return -1;
+            }
+        }
+        return 1;
+    }
+
+    /**
+     * Runs the whole handshake before the connection joins an event loop (a client's: {@link TlsClientChannel}),
+     * waiting on a selector of its own; the socket is non-blocking. Fails with {@link SSLException} after the deadline.
+     */
+    void handshake(long deadlineNanos) throws IOException {
+        try (Selector selector = Selector.open()) {
+            SelectionKey key = socket.register(selector, 0);
+            while (true) {
+                int waitFor = switch (engine.getHandshakeStatus()) {
+                    case NOT_HANDSHAKING, FINISHED -> flush() ? -1 : SelectionKey.OP_WRITE;
+                    case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> unwrapHandshake() ? 0 : SelectionKey.OP_READ;
+                    default -> handshakeStep() ? 0 : SelectionKey.OP_WRITE;
+                };
+                if (waitFor < 0) {
+                    return;
                 }
-                case BUFFER_OVERFLOW -> appIn = growReadMode(appIn, engine.getSession().getApplicationBufferSize());
-                case CLOSED -> {
-                    return n > 0 ? n : -1;
+                if (waitFor > 0) {
+                    long left = deadlineNanos - System.nanoTime();
+                    if (left <= 0) {
+                        throw new SSLException("TLS handshake with " + socket.getRemoteAddress() + " timed out");
+                    }
+                    key.interestOps(waitFor);
+                    selector.select(Math.max(1, left / 1_000_000));
+                    selector.selectedKeys().clear();
                 }
             }
         }
+    }
+
+    /** One unwrap of handshake messages; false when it needs bytes the socket does not have yet. */
+    private boolean unwrapHandshake() throws IOException {
+        int step = unwrapStep();
+        if (step < 0) {
+            throw new EOFException("connection closed by " + socket.getRemoteAddress() + " during the TLS handshake");
+        }
+        return step > 0;
     }
 
     /** Runs delegated tasks and sends handshake messages; false if some are still waiting for the socket. */

@@ -38,7 +38,8 @@ final class OffsetHandlers {
 
     /**
      * Commits the offsets of partitions that exist; a topic or partition that does not gets
-     * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for an unknown id) and is not committed, as in Kafka.
+     * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for an unknown id) and is not committed, as in Kafka; a topic
+     * the principal may not READ gets TOPIC_AUTHORIZATION_FAILED (READ on the group is the AuthorizationLayer's).
      */
     static Handler offsetCommit(BrokerState broker, GroupCoordinator coordinator) {
         return (context, message) -> {
@@ -47,7 +48,7 @@ final class OffsetHandlers {
             boolean byId = version >= 10;
             List<TopicRef> refs = new ArrayList<>();
             for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) refs.add(ref(byId, t.name(), t.topicId()));
-            return KnownTopics.lookUp(broker, refs).thenCompose(known -> {
+            return KnownTopics.readable(broker, context, refs).thenCompose(known -> {
                 List<OffsetCommit> commits = new ArrayList<>();
                 for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
                     TopicRef ref = ref(byId, t.name(), t.topicId());
@@ -232,29 +233,41 @@ final class OffsetHandlers {
         });
     }
 
-    static Handler offsetDelete(GroupCoordinator coordinator) {
+    /**
+     * Deletes the committed offsets of partitions that exist and whose topic the principal may READ; the
+     * others get TOPIC_AUTHORIZATION_FAILED or UNKNOWN_TOPIC_OR_PARTITION and are not deleted, as in Kafka.
+     */
+    static Handler offsetDelete(BrokerState broker, GroupCoordinator coordinator) {
         return (context, message) -> {
             OffsetDeleteRequest request = (OffsetDeleteRequest) message;
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
-                for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
-                    partitions.add(new TopicPartition(t.name(), p.partitionIndex()));
-                }
-            }
-            return coordinator.deleteOffsets(request.groupId(), partitions).thenApply(r -> {
-                OffsetDeleteResponse response = new OffsetDeleteResponse().setErrorCode(r.error());
-                if (r.error() != Errors.NONE) return response;
+            List<TopicRef> refs = new ArrayList<>();
+            for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) refs.add(TopicRef.of(t.name()));
+            return KnownTopics.readable(broker, context, refs).thenCompose(known -> {
+                List<TopicPartition> partitions = new ArrayList<>();
                 for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
-                    OffsetDeleteResponse.OffsetDeleteResponseTopic rt = new OffsetDeleteResponse.OffsetDeleteResponseTopic()
-                            .setName(t.name());
                     for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
-                        rt.partitions().add(new OffsetDeleteResponse.OffsetDeleteResponsePartition()
-                                .setPartitionIndex(p.partitionIndex()).setErrorCode(r.partitions()
-                                        .getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), Errors.NONE)));
+                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        partitions.add(new TopicPartition(t.name(), p.partitionIndex()));
                     }
-                    response.topics().add(rt);
                 }
-                return response;
+                return coordinator.deleteOffsets(request.groupId(), partitions).thenApply(r -> {
+                    OffsetDeleteResponse response = new OffsetDeleteResponse().setErrorCode(r.error());
+                    if (r.error() != Errors.NONE) return response;
+                    for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
+                        OffsetDeleteResponse.OffsetDeleteResponseTopic rt = new OffsetDeleteResponse.OffsetDeleteResponseTopic()
+                                .setName(t.name());
+                        for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
+                            short error = known.error(TopicRef.of(t.name()), p.partitionIndex());
+                            if (error == ErrorCodes.NONE) {
+                                error = r.partitions().getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), Errors.NONE);
+                            }
+                            rt.partitions().add(new OffsetDeleteResponse.OffsetDeleteResponsePartition()
+                                    .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
+                        }
+                        response.topics().add(rt);
+                    }
+                    return response;
+                });
             });
         };
     }

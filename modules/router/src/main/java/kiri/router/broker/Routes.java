@@ -64,7 +64,7 @@ public final class Routes {
                     .route(ApiKey.CONSUMER_GROUP_DESCRIBE, ConsumerGroupHandlers.describe(groups))
                     .route(ApiKey.OFFSET_COMMIT, OffsetHandlers.offsetCommit(broker, groups))
                     .route(ApiKey.OFFSET_FETCH, OffsetHandlers.offsetFetch(broker, groups))
-                    .route(ApiKey.OFFSET_DELETE, OffsetHandlers.offsetDelete(groups))
+                    .route(ApiKey.OFFSET_DELETE, OffsetHandlers.offsetDelete(broker, groups))
                     .route(ApiKey.ADD_PARTITIONS_TO_TXN, TxnHandlers.addPartitionsToTxn(broker))
                     .route(ApiKey.ADD_OFFSETS_TO_TXN, TxnHandlers.addOffsetsToTxn(broker))
                     .route(ApiKey.TXN_OFFSET_COMMIT, TxnHandlers.txnOffsetCommit(broker, groups))

@@ -151,13 +151,16 @@ final class TxnHandlers {
         };
     }
 
-    /** As OffsetCommit: offsets of partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION and are not kept. */
+    /**
+     * As OffsetCommit: offsets of partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION, of topics the principal
+     * may not READ TOPIC_AUTHORIZATION_FAILED, and are not kept.
+     */
     static Handler txnOffsetCommit(BrokerState broker, GroupCoordinator coordinator) {
         return (context, message) -> {
             TxnOffsetCommitRequest request = (TxnOffsetCommitRequest) message;
             List<TopicRef> refs = new ArrayList<>();
             for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) refs.add(TopicRef.of(t.name()));
-            return KnownTopics.lookUp(broker, refs).thenCompose(known -> {
+            return KnownTopics.readable(broker, context, refs).thenCompose(known -> {
                 List<OffsetCommit> commits = new ArrayList<>();
                 for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
                     for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
