@@ -77,18 +77,8 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
         CatalogTopic<MemoryPartition> topic = topic(tp.topic());
         MemoryPartition partition = topic == null ? null : topic.partition(tp.partition());
         if (partition == null) return Stages.failed(Topics.unknown(tp));
-        long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                || RecordBatchHeader.sizeInBytes(batch) != size) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
-        }
-        if (size > topic.maxMessageBytes()) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
-                    + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
-        }
-        if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
-        }
+        CompletableFuture<Void> refused = refusal(topic, tp, batch);
+        if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
         try {
             if (RecordBatchHeader.isTransactional(batch)) {

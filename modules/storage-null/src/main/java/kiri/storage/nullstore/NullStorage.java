@@ -93,17 +93,8 @@ final class NullStorage extends CatalogStorage<NullPartition> {
 
     /** Oversized, malformed, control or transactional batches. */
     private CompletionStage<Void> produceSlow(String transactionalId, CatalogTopic<NullPartition> topic, TopicPartition tp, MemorySegment batch) {
-        long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
-        }
-        if (size > topic.maxMessageBytes()) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
-                    + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
-        }
-        if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
-        }
+        CompletableFuture<Void> refused = refusal(topic, tp, batch);
+        if (refused != null) return refused;
         NullPartition partition = topic.partitions().get(tp.partition());
         long pid = RecordBatchHeader.producerId(batch);
         short epoch = RecordBatchHeader.producerEpoch(batch);

@@ -122,6 +122,27 @@ public abstract class CatalogStorage<P> implements Storage {
     }
 
     /**
+     * Kafka's checks of one produced batch that every engine makes before storing it, with Kafka's errors: a whole
+     * v2 batch (CORRUPT_MESSAGE), no larger than the topic's max.message.bytes (MESSAGE_TOO_LARGE), not a control
+     * batch (INVALID_RECORD: only the coordinator writes markers). Null when the batch may be stored.
+     */
+    protected static <T> CompletableFuture<T> refusal(CatalogTopic<?> topic, TopicPartition tp, MemorySegment batch) {
+        long size = batch.byteSize();
+        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
+                || RecordBatchHeader.sizeInBytes(batch) != size) {
+            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
+        }
+        if (size > topic.maxMessageBytes()) {
+            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+                    + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
+        }
+        if (RecordBatchHeader.isControl(batch)) {
+            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+        }
+        return null;
+    }
+
+    /**
      * Adds a topic the engine keeps in its own store (loaded on open, or just stored by the engine), with
      * its stored id; its partitions come from {@link #newPartition} and are led by this node.
      *
