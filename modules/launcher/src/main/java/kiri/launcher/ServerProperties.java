@@ -37,7 +37,8 @@ final class ServerProperties {
             "--default-partitions", List.of("num.partitions"),
             "--group-initial-rebalance-delay-ms", List.of("group.initial.rebalance.delay.ms"),
             "--socket-request-max-bytes", List.of("socket.request.max.bytes"),
-            "--queued-max-request-bytes", List.of("queued.max.request.bytes"));
+            "--queued-max-request-bytes", List.of("queued.max.request.bytes"),
+            "--metrics-listener", List.of("metrics.listener"));
 
     /** Keys read elsewhere (security, listeners). */
     private static final Set<String> OTHER_KEYS = Set.of("listener.security.protocol.map", "ssl.keystore.location",

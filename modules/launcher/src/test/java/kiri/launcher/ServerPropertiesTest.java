@@ -37,7 +37,8 @@ class ServerPropertiesTest {
     void fileFillsTheFlagsOverridesWinOverItAndTheEnvironmentAndFlagsWinOverBoth(@TempDir Path dir) throws Exception {
         Path file = write(dir, "listeners=PLAINTEXT://127.0.0.1:19092", "log.dirs=/data/a,/data/b", "node.id=7",
                 "num.partitions=3", "auto.create.topics.enable=false", "group.initial.rebalance.delay.ms=0",
-                "socket.request.max.bytes=2000000", "queued.max.request.bytes=5000000");
+                "socket.request.max.bytes=2000000", "queued.max.request.bytes=5000000",
+                "metrics.listener=http://127.0.0.1:19404");
         BrokerCommand.Values v = BrokerCommand.parse(List.of("--config", file.toString(), "--override", "num.partitions=5",
                 "--override=node.id=8"), Map.<String, String>of()::get);
         assertEquals("PLAINTEXT://127.0.0.1:19092", v.listener());
@@ -48,6 +49,7 @@ class ServerPropertiesTest {
         assertEquals(0, v.groupInitialRebalanceDelayMs());
         assertEquals(2_000_000, v.socketRequestMaxBytes());
         assertEquals(5_000_000, v.queuedMaxRequestBytes());
+        assertEquals("http://127.0.0.1:19404", v.metricsListener());
 
         Map<String, String> env = new HashMap<>(Map.of("KIRI_LISTENER", "tcp://127.0.0.1:1", "KIRI_CONFIG", file.toString()));
         v = BrokerCommand.parse(List.of("--node-id", "9"), env::get);
