@@ -79,6 +79,14 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgTransactions txns;
     /** Set while a catalogue refresh is queued, so a burst of notifications costs one re-read. */
     private final java.util.concurrent.atomic.AtomicBoolean refreshQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * Guards {@link #catalogChanges} and applying a catalogue read: a read that began before this broker created or
+     * deleted a topic must not be applied after that change (it would forget the new topic or bring back the
+     * deleted one), so it is read again.
+     */
+    private final Object catalogLock = new Object();
+    /** Topic creations and deletions this broker has applied; guarded by {@link #catalogLock}. */
+    private long catalogChanges;
     /** Writes that {@link #maintain} started on this thread and answers after: transaction expiry, retention. */
     private final ThreadLocal<List<CompletableFuture<Void>>> markersOut = new ThreadLocal<>();
 
@@ -173,10 +181,28 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /** Re-reads the catalogue (another broker changed a topic); completes once it is in memory. */
     private CompletableFuture<Void> refreshTopics() {
         if (isClosed() || !refreshQueued.compareAndSet(false, true)) return CompletableFuture.completedFuture(null);
+        return readAndSync(() -> refreshQueued.set(false)) // a change committed after this read notifies again
+                .exceptionally(e -> null); // unreachable: the next notification or lookup retries
+    }
+
+    /** Reads the catalogue and applies it; reads again if this broker changed a topic meanwhile. */
+    private CompletableFuture<Void> readAndSync(Runnable beforeRead) {
+        long before;
+        synchronized (catalogLock) {
+            before = catalogChanges;
+        }
         return pool.tx(c -> {
-            refreshQueued.set(false); // a change committed after this read notifies again
+            beforeRead.run();
             return readTopics(c);
-        }).thenAccept(this::syncTopics).exceptionally(e -> null); // unreachable: the next notification or lookup retries
+        }).thenCompose(rows -> {
+            synchronized (catalogLock) {
+                if (catalogChanges == before) {
+                    syncTopics(rows);
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+            }
+            return readAndSync(beforeRead);
+        });
     }
 
     /** A notification from another broker's append. */
@@ -272,8 +298,11 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             notifier.notifyCatalog(c);
             return info;
         })).thenApply(info -> {
-            topicIds.put(info.name(), info.id());
-            return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
+            synchronized (catalogLock) {
+                catalogChanges++;
+                topicIds.put(info.name(), info.id());
+                return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
+            }
         });
     }
 
@@ -282,10 +311,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
         return super.describeTopics(refs).thenCompose(found -> found.size() == refs.size() || isClosed()
                 ? CompletableFuture.completedFuture(found)
-                : pool.tx(PgStorage::readTopics).thenCompose(rows -> {
-                    syncTopics(rows);
-                    return super.describeTopics(refs);
-                }));
+                : readAndSync(() -> { }).thenCompose(v -> super.describeTopics(refs)));
     }
 
     @Override
@@ -309,7 +335,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                 PgTransactions.removeTopic(c, found.getFirst().name());
                 notifier.notifyCatalog(c);
                 return null;
-            }).thenCompose(v -> super.deleteTopic(ref));
+            }).thenCompose(v -> {
+                synchronized (catalogLock) {
+                    catalogChanges++;
+                    return super.deleteTopic(ref);
+                }
+            });
         });
     }
 
