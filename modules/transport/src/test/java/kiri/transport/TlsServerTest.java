@@ -156,7 +156,7 @@ class TlsServerTest {
             byte[] first = request(1, 'e', 600 << 10);
             byte[] second = request(2, 'e', 600 << 10);
             a.getOutputStream().write(first);
-            TestSupport.await("the first frame to reach the handler", () -> handled.size() == 1);
+            TestSupport.await("the first frame to reach the handler", () -> held.size() == 1);
             Thread writer = Thread.ofPlatform().start(() -> {
                 try {
                     b.getOutputStream().write(second); // blocks while the server does not read
@@ -169,7 +169,8 @@ class TlsServerTest {
             assertEquals(List.of(1), handled, "600 KiB + 600 KiB exceed the 1 MiB budget");
             held.get(0).complete(null);
             expectEcho(a, first);
-            TestSupport.await("the waiting frame to be served", () -> handled.size() == 2);
+            // the handler records the frame before it holds the answer: wait for the answer to be held
+            TestSupport.await("the waiting frame to be served", () -> held.size() == 2);
             held.get(1).complete(null);
             expectEcho(b, second);
             writer.join();
