@@ -1,7 +1,6 @@
 package kiri.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -136,10 +135,15 @@ class FdExhaustionTest {
     }
 
     private static void awaitLine(Path file, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.readString(file).contains(text)) {
-            assertFalse(System.nanoTime() > deadline, "no line with '" + text + "' in " + Files.readString(file));
-            Thread.sleep(20);
+        GroupTestBroker.waitFor(() -> read(file).contains(text), "a line with '" + text + "' in " + file,
+                java.time.Duration.ofSeconds(60));
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
