@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
@@ -58,7 +59,13 @@ final class PgPartition {
     private final AtomicBoolean draining = new AtomicBoolean();
 
     private PartitionProducerState producers = new PartitionProducerState(); // guarded by this
-    private volatile boolean loaded;
+    /**
+     * Bumped by every reason to reload (another broker appended, a write failed); the state is loaded while
+     * {@link #loadedAt} equals it. A load records the generation it began in, so an invalidation that arrives
+     * while a load runs is not lost: that load may have read the database before the other broker's commit.
+     */
+    private final AtomicLong generation = new AtomicLong();
+    private volatile long loadedAt = -1L;
     /**
      * Whether the state up to {@link #highWatermark} matches the database (false after a failed write, whose
      * commit is in doubt): then a reload only reads the batches others appended after it.
@@ -80,7 +87,7 @@ final class PgPartition {
     }
 
     boolean isLoaded() {
-        return loaded;
+        return loadedAt == generation.get();
     }
 
     PartitionOffsets offsets() {
@@ -91,7 +98,7 @@ final class PgPartition {
 
     /** Completes once the in-memory state is loaded (at once if it is). */
     CompletableFuture<Void> ready() {
-        return loaded ? CompletableFuture.completedFuture(null) : submit(new Load(new CompletableFuture<>()));
+        return isLoaded() ? CompletableFuture.completedFuture(null) : submit(new Load(new CompletableFuture<>()));
     }
 
     /** Queues a write and makes sure a pool thread drains the queue. */
@@ -116,7 +123,7 @@ final class PgPartition {
 
     /** Another broker appended: our view is stale; reload it now and wake the long polls it satisfies. */
     void invalidate() {
-        loaded = false;
+        generation.incrementAndGet();
         ready().whenComplete((v, e) -> {
             if (e == null) {
                 signal();
@@ -133,7 +140,7 @@ final class PgPartition {
         List<Job> jobs = new ArrayList<>();
         for (Job j; (j = queue.poll()) != null; ) jobs.add(j);
         try {
-            if (!loaded) load(c);
+            if (!isLoaded()) load(c);
             int i = 0;
             while (i < jobs.size()) {
                 int end = i;
@@ -149,7 +156,7 @@ final class PgPartition {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            loaded = false;
+            generation.incrementAndGet();
             consistent = false;
             RuntimeException failure = e instanceof SQLException s ? PgPool.failure(s) : (RuntimeException) e;
             try {
@@ -164,6 +171,7 @@ final class PgPartition {
     }
 
     private void load(Connection c) throws SQLException {
+        long loading = generation.get(); // before reading: a later invalidation makes this load stale
         long next;
         long start;
         try (PreparedStatement q = c.prepareStatement(
@@ -209,7 +217,7 @@ final class PgPartition {
             highWatermark = next;
             lastStable = state.lastStableOffset(next);
             consistent = true;
-            loaded = true;
+            loadedAt = loading;
         }
     }
 

@@ -122,7 +122,12 @@ class PgClusterTest {
             }
             consumer.commitSync();
         }
-        assertEquals(total, count, "every acknowledged record, once");
+        Map<Integer, String> shortfall = new java.util.TreeMap<>();
+        sent.forEach((p, values) -> {
+            int got = read.getOrDefault(p, List.of()).size();
+            if (got != values.size()) shortfall.put(p, got + " of " + values.size());
+        });
+        assertEquals(total, count, "every acknowledged record, once; partitions read short: " + shortfall);
         assertEquals(sent, read, "per partition, in order");
     }
 
