@@ -1,7 +1,6 @@
 package kiri.storage.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import kiri.embedded.EmbeddedKiri;
 import kiri.testsupport.PostgresServer;
+import kiri.testsupport.Wait;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -67,9 +67,9 @@ class PgClusterTest {
     @Test
     void leadershipSpreadsAndClientsFollowItWhenABrokerGoes() throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
-            waitFor(() -> admin.describeCluster().nodes().get().size() == 3, "three live brokers");
+            Wait.until("three live brokers", () -> admin.describeCluster().nodes().get().size() == 3);
             admin.createTopics(List.of(new NewTopic("t", 6, (short) 1))).all().get(60, TimeUnit.SECONDS);
-            waitFor(() -> leaders(admin).size() == 3, "leaders on all three brokers");
+            Wait.until("leaders on all three brokers", () -> leaders(admin).size() == 3);
         }
 
         Properties pp = new Properties();
@@ -99,8 +99,8 @@ class PgClusterTest {
             byOffset.forEach((p, m) -> sent.put(p, new ArrayList<>(m.values())));
         }
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
-            waitFor(() -> admin.describeCluster().nodes().get().size() == 2, "the closed broker leaves");
-            waitFor(() -> leaders(admin).equals(Set.of(1, 2)), "its partitions move to the others");
+            Wait.until("the closed broker leaves", () -> admin.describeCluster().nodes().get().size() == 2);
+            Wait.until("its partitions move to the others", () -> leaders(admin).equals(Set.of(1, 2)));
         }
 
         Properties cp = new Properties();
@@ -139,18 +139,5 @@ class PgClusterTest {
             if (leader != null) out.add(leader.id());
         }
         return out;
-    }
-
-    @FunctionalInterface
-    private interface Check {
-        boolean ok() throws Exception;
-    }
-
-    private static void waitFor(Check check, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!check.ok()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(100);
-        }
     }
 }
