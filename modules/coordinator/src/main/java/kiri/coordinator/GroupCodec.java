@@ -88,7 +88,7 @@ final class GroupCodec {
                 members.add(m);
             }
             return new Snapshot(generation, type, name, leader, members);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) { // EOF, a negative count
             return null;
         }
     }

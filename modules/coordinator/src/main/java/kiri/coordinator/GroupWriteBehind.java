@@ -77,6 +77,9 @@ record GroupWriteBehind(GroupTable table, Storage storage, GroupTable.Restorer r
                             snap = s == null || !Group.CLASSIC.equals(s.type()) ? null : GroupCodec.decode(g.groupId, s.data());
                         } catch (NewerGroupStateException e) { // stop writing: storing ours would overwrite a newer Kiri's state
                             LOG.log(Level.WARNING, e.getMessage());
+                            g.writing = false;
+                            for (CompletableFuture<Void> f : g.flushWaiters) g.effects.add(() -> f.completeExceptionally(e));
+                            g.flushWaiters.clear();
                             return;
                         }
                         g.version = storedVersion;
