@@ -12,7 +12,8 @@
 # KIRI_STORAGE (default file:<temp dir>/kiri-data?fsync=never, which like Kafka's default leaves flushing to the OS).
 #
 # Usage: bench/tls-vs-kafka.sh [RECORDS (default 300000)] [RECORD_SIZE (default 1024)]
-# Env: ROUNDS (default 2), ONLY (kafka|kiri|kiri-c1: one broker), KIRI_C1_OPTS, KIRI_STORAGE, START_TIMEOUT (s).
+# Env: ROUNDS (default 2), ONLY (kafka|kiri|kiri-c1: one broker), KIRI_C1_OPTS, KIRI_STORAGE, START_TIMEOUT (s),
+# KIRI_IMAGE (default jlink/target/kiri).
 # Needs jlink/target/kiri (./test.sh or `mvn -pl jlink -am verify -DskipTests` builds it) and the Kafka jars in
 # bench/target/kafka-libs (`mvn -f bench/kafka/pom.xml dependency:copy-dependencies`, or bench/produce-vs-kafka.sh).
 set -euo pipefail
@@ -23,7 +24,7 @@ RECORDS="${1:-300000}"; SIZE="${2:-1024}"; ROUNDS="${ROUNDS:-2}"; ONLY="${ONLY:-
 START_TIMEOUT="${START_TIMEOUT:-180}"
 KIRI_C1_OPTS="${KIRI_C1_OPTS:--XX:+UseSerialGC -Xms8m -Xmx1g -XX:MaxDirectMemorySize=1g -XX:TieredStopAtLevel=1 -XX:+UseCompactObjectHeaders -Xss512k}"
 libs="$root/bench/target/kafka-libs"
-image="$root/jlink/target/kiri/bin/kiri"
+image="${KIRI_IMAGE:-$root/jlink/target/kiri}/bin/kiri"
 [ -d "$libs" ] || { echo "tls-vs-kafka: no $libs: run mvn -f bench/kafka/pom.xml dependency:copy-dependencies" >&2; exit 1; }
 [ -x "$image" ] || { echo "tls-vs-kafka: no $image: build the image (mvn -pl jlink -am verify -DskipTests)" >&2; exit 1; }
 cp_kafka="$libs/*"
@@ -76,6 +77,7 @@ produce() { # BROKER-LABEL PROTOCOL PORT TOPIC extra-producer-props...
     "$client" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
+peaks=""
 measure() { # LABEL PLAINTEXT-PORT SSL-PORT
   local r
   for r in $(seq "$ROUNDS"); do
@@ -83,6 +85,8 @@ measure() { # LABEL PLAINTEXT-PORT SSL-PORT
     produce "$1 (round $r)" SSL "$3" "ssl-$r" security.protocol=SSL ssl.truststore.location="$dir/trust.p12" \
       ssl.truststore.password=secret
   done
+  peaks="$peaks$1: broker peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")
+"
 }
 
 run_kafka() {
@@ -153,3 +157,4 @@ echo "|---|---|---|---|---|---|"
 case "$ONLY" in ''|kafka) run_kafka ;; esac
 case "$ONLY" in ''|kiri) run_kiri "Kiri, bin/kiri default (C2: a TLS listener)" "" ;; esac
 case "$ONLY" in ''|kiri-c1) run_kiri "Kiri, C1 only" "$KIRI_C1_OPTS" ;; esac
+printf '\n%s' "$peaks"

@@ -243,11 +243,13 @@ class AclTest {
         try (Broker broker = SaslBroker.start("memory://", AUTHORIZER);
                 Admin admin = Admin.create(as(broker, "admin", "admin-secret"));
                 Admin alice = Admin.create(as(broker, "alice", "alice-secret"))) {
-            admin.createTopics(List.of(new NewTopic("t", 1, (short) 1), new NewTopic("u", 1, (short) 1))).all().get();
+            var offsets = Map.of(new org.apache.kafka.common.TopicPartition("t", 0),
+                    new org.apache.kafka.clients.consumer.OffsetAndMetadata(3),
+                    new org.apache.kafka.common.TopicPartition("u", 0), new org.apache.kafka.clients.consumer.OffsetAndMetadata(4));
+            for (var tp : offsets.keySet()) admin.createTopics(List.of(new NewTopic(tp.topic(), 1, (short) 1))).all().get();
+            admin.alterConsumerGroupOffsets("g1", offsets).all().get();
             var t0 = new org.apache.kafka.common.TopicPartition("t", 0);
             var u0 = new org.apache.kafka.common.TopicPartition("u", 0);
-            admin.alterConsumerGroupOffsets("g1", Map.of(t0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3),
-                    u0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(4))).all().get();
             admin.createAcls(List.of(allow(ResourceType.GROUP, "g1", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE),
                     allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE))).all().get();
 
