@@ -7,8 +7,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The bytes of request frames held at once, across all connections of the {@link Server}s that share it: Kafka's
  * {@code queued.max.request.bytes}, one budget for the whole broker (every listener), as Kafka's one memory pool.
- * A server gets its own unless {@link ServerConfig.Builder#requestBudget} hands it a shared one. A connection reserves a frame's whole size as soon as it has read the frame's
- * size prefix (before it allocates anything) and gives it back when the handler's stage for that request completes.
+ * A server gets its own unless {@link ServerConfig.Builder#requestBudget} hands it a shared one. A connection reserves
+ * a frame's whole size as soon as it has read the frame's size prefix (before it allocates anything) and gives it
+ * back when the handler's stage for that request completes.
  * A connection that cannot reserve stops reading (back-pressure: nothing fails) and its event loop is told, through
  * {@link EventLoop#memoryAvailable()}, when reservations are returned.
  *

@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
-import kiri.protocol.ErrorCode;
 import kiri.coordinator.Errors;
 import kiri.coordinator.GroupCoordinator;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.OffsetCommitRequest;
 import kiri.protocol.message.OffsetCommitResponse;
 import kiri.protocol.message.OffsetDeleteRequest;
@@ -109,7 +109,8 @@ final class OffsetHandlers {
                         wanted.add(new Wanted(t.name(), ZERO, t.partitionIndexes()));
                     }
                 }
-                return fetch(broker, context, coordinator, request.groupId(), wanted, request.requireStable(), false).thenApply(f -> {
+                return fetch(broker, context, coordinator, request.groupId(), wanted, request.requireStable(), false)
+                        .thenApply(f -> {
                     OffsetFetchResponse response = new OffsetFetchResponse().setErrorCode(f.groupError());
                     for (Wanted w : f.topics()) {
                         OffsetFetchResponse.OffsetFetchResponseTopic rt = new OffsetFetchResponse.OffsetFetchResponseTopic()
@@ -213,7 +214,9 @@ final class OffsetHandlers {
             topics.addAll(denied);
             Map<TopicPartition, Short> errors = new LinkedHashMap<>(f.errors());
             for (Wanted w : denied) {
-                for (int p : w.partitions()) errors.put(new TopicPartition(w.topic(), p), ErrorCode.TOPIC_AUTHORIZATION_FAILED.code());
+                for (int p : w.partitions()) {
+                    errors.put(new TopicPartition(w.topic(), p), ErrorCode.TOPIC_AUTHORIZATION_FAILED.code());
+                }
             }
             return new Fetched(f.groupError(), topics, f.offsets(), errors);
         });
@@ -235,8 +238,9 @@ final class OffsetHandlers {
             if (wanted != null) return GroupHandlers.done(new Fetched(Errors.NONE, wanted, offsets, Map.of()));
             // every stored partition, grouped by topic
             Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
-            offsets.keySet().stream().filter(tp -> describable.test(tp.topic())).sorted((a, b) -> a.topic().equals(b.topic())
-                    ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()))
+            offsets.keySet().stream().filter(tp -> describable.test(tp.topic()))
+                    .sorted((a, b) -> a.topic().equals(b.topic())
+                            ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()))
                     .forEach(tp -> byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp.partition()));
             List<CompletionStage<TopicInfo>> infos = new ArrayList<>();
             for (String t : byTopic.keySet()) {
