@@ -274,7 +274,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     protected PgPartition newPartition(TopicPartition tp) {
-        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier);
+        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier, this::joinTransaction);
     }
 
     @Override
@@ -416,22 +416,21 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
-        try {
-            if (RecordBatchHeader.isTransactional(batch)) {
-                if (transactionalId == null) {
-                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
-                }
-                long producerId = RecordBatchHeader.producerId(batch);
-                short epoch = RecordBatchHeader.producerEpoch(batch);
-                // checks the producer and joins the partition to the transaction, then appends (see the README)
-                return txn(transactionalId, t -> t.produce(transactionalId, tp, producerId, epoch, clock().millis(), () -> null))
-                        .thenCompose(v -> partition.submit(job));
-            }
-        } catch (StorageException e) {
-            return Stages.failed(e);
+        boolean transactional = RecordBatchHeader.isTransactional(batch);
+        if (transactional && transactionalId == null) {
+            return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        return partition.submit(job);
+        // a transactional batch joins its transaction in the database transaction that appends it (joinTransaction)
+        return partition.submit(new PgPartition.Append(batch, appendTime, LEADER_EPOCH, transactional ? transactionalId : null,
+                new CompletableFuture<>()));
+    }
+
+    /** {@link PgPartition.TxnJoiner}: the producer check and the join of {@link TransactionTable#produce}, on the append's connection. */
+    private void joinTransaction(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException {
+        long producerId = RecordBatchHeader.producerId(batch);
+        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long now = clock().millis();
+        txns.run(c, transactionalId, now, t -> t.produce(transactionalId, tp, producerId, epoch, now, () -> null), new ArrayList<>());
     }
 
     /** Never called: transactions are {@link PgTransactions}', which write markers in their own database transaction. */
@@ -717,6 +716,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     // ---- maintenance ---------------------------------------------------------------------------------
 
     /** Housekeeping answers once what it started is committed: aborts of expired transactions, retention. */
+    /** Test hook: whether {@code tp}'s state is loaded (false once another broker's write invalidated it). */
+    boolean isLoaded(TopicPartition tp) {
+        PgPartition p = partition(tp);
+        return p != null && p.isLoaded();
+    }
+
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
         List<CompletableFuture<Void>> started = new ArrayList<>();
