@@ -235,7 +235,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /**
      * Partition {@code i} of a topic is led by the live broker at {@code (hash(topic id) + i) mod live} in node-id
      * order: every broker computes the same from the same view, and a topic's partitions spread evenly. The leader
-     * epoch is the cluster epoch, which grows whenever the live set changes.
+     * epoch is the cluster epoch, which grows whenever the live set changes. The replicas are the topic's replication
+     * factor of live brokers from the leader on (fewer while fewer are live), all in sync: they share one storage.
      */
     @Override
     public PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
@@ -244,8 +245,17 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         List<BrokerInfo> live = view.current();
         int epoch = (int) view.epoch();
         if (live.isEmpty()) return new PartitionInfo(partition.partition(), -1, epoch, List.of(), List.of());
-        List<Integer> leader = List.of(live.get(Math.floorMod(topic.id().hashCode() + partition.partition(), live.size())).nodeId());
-        return new PartitionInfo(partition.partition(), leader.getFirst(), epoch, leader, leader);
+        int first = Math.floorMod(topic.id().hashCode() + partition.partition(), live.size());
+        int count = Math.min(Math.max(1, (int) topic.replicationFactor()), live.size());
+        List<Integer> replicas;
+        if (count == 1) {
+            replicas = List.of(live.get(first).nodeId());
+        } else {
+            Integer[] ids = new Integer[count];
+            for (int i = 0; i < count; i++) ids[i] = live.get((first + i) % live.size()).nodeId();
+            replicas = List.of(ids);
+        }
+        return new PartitionInfo(partition.partition(), replicas.getFirst(), epoch, replicas, replicas);
     }
 
     /** Groups and transactional ids: the live broker at {@code hash(key) mod live}. */
@@ -282,10 +292,32 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         partition.remove();
     }
 
+    /**
+     * CreateTopics. In a cluster the replication factor is checked against the live brokers (Kafka's
+     * INVALID_REPLICATION_FACTOR beyond them); the catalogue, which knows only this broker, then checks the rest.
+     */
     @Override
     public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
-        if (validateOnly || isClosed()) return super.createTopic(request, validateOnly);
-        return super.createTopic(request, true).thenCompose(info -> pool.tx(c -> {
+        if (isClosed() || (validateOnly && !inCluster)) return super.createTopic(request, validateOnly);
+        CompletionStage<TopicInfo> checked;
+        if (inCluster) {
+            short rf;
+            try {
+                rf = Topics.validate(request, cluster.view().current().size()).replicationFactor();
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
+            checked = super.createTopic(new NewTopic(request.name(), request.partitions(), (short) 1, request.configs()), true)
+                    .thenApply(info -> new TopicInfo(info.name(), info.id(), info.partitions(), rf, info.configs()));
+        } else {
+            checked = super.createTopic(request, true);
+        }
+        return validateOnly ? checked : checked.thenCompose(this::storeTopic);
+    }
+
+    /** Stores a validated new topic, then adds it to the catalogue. */
+    private CompletionStage<TopicInfo> storeTopic(TopicInfo info) {
+        return pool.tx(c -> {
             try (PreparedStatement t = c.prepareStatement("INSERT INTO kiri_topics VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 t.setString(1, info.name());
                 t.setObject(2, info.id());
@@ -297,7 +329,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             addPartitions(c, info.id(), 0, info.partitionCount());
             notifier.notifyCatalog(c);
             return info;
-        })).thenApply(info -> {
+        }).thenApply(stored -> {
             synchronized (catalogLock) {
                 catalogChanges++;
                 topicIds.put(info.name(), info.id());
