@@ -131,10 +131,17 @@ final class PgPartition {
     private void schedule() {
         if (!queue.isEmpty() && draining.compareAndSet(false, true)) {
             pool.tx(this::drain).whenComplete((v, e) -> {
+                // no connection (PostgreSQL away): the drain did not run, and the jobs it would have taken fail now,
+                // retriably, instead of waiting for the server; jobs that came during a failed drain fail with it
+                if (e != null) failQueued(e instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : e);
                 draining.set(false);
                 schedule(); // jobs queued while the last drain committed
             });
         }
+    }
+
+    private void failQueued(Throwable failure) {
+        for (Job j; (j = queue.poll()) != null; ) j.done().completeExceptionally(failure);
     }
 
     /** Another broker appended: our view is stale; reload it now and wake the long polls it satisfies. */
@@ -421,8 +428,6 @@ final class PgPartition {
         removed = true;
         uncommittedWaiters.wakeAll();
         committedWaiters.wakeAll();
-        for (Job j; (j = queue.poll()) != null; ) {
-            j.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
-        }
+        failQueued(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
     }
 }

@@ -94,7 +94,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics, this::resync);
         this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
@@ -203,6 +203,19 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             }
             return readAndSync(beforeRead);
         });
+    }
+
+    /**
+     * LISTEN is (again) in place: notifications sent while it was not (PostgreSQL restarting) are lost, so the
+     * catalogue is re-read and every loaded partition catches up with what others appended meanwhile.
+     */
+    private void resync() {
+        refreshTopics();
+        for (CatalogTopic<PgPartition> t : topics()) {
+            for (PgPartition p : t.partitions()) {
+                if (p.isLoaded()) p.invalidate();
+            }
+        }
     }
 
     /** A notification from another broker's append. */
