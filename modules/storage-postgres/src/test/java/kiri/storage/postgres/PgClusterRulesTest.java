@@ -58,6 +58,13 @@ import org.junit.jupiter.api.Test;
 /** Kafka's cluster rules on three brokers over one PostgreSQL: replication factors against the live brokers, coordinators. */
 class PgClusterRulesTest {
     private static final short NOT_COORDINATOR = 16;
+
+    static {
+        // raw requests: the engine module (these tests are patched into it) does not read the protocol and client modules
+        for (String name : List.of("kiri.protocol", "kiri.transport", "kiri.client")) {
+            ModuleLayer.boot().findModule(name).ifPresent(PgClusterRulesTest.class.getModule()::addReads);
+        }
+    }
     private PgClusterFixture cluster;
     private Admin admin;
 
@@ -115,8 +122,8 @@ class PgClusterRulesTest {
             for (EmbeddedKiri b : cluster.brokers) {
                 nodes.add(NodeConnection.open(-1, new InetSocketAddress("127.0.0.1", b.port()), pool, "test", Duration.ofSeconds(30)));
             }
-            int groupCoordinator = coordinator(nodes.getFirst(), "g", (byte) 0);
-            int txnCoordinator = coordinator(nodes.getFirst(), "tx", (byte) 1);
+            int groupCoordinator = agreedCoordinator(nodes, "g", (byte) 0);
+            int txnCoordinator = agreedCoordinator(nodes, "tx", (byte) 1);
             NodeConnection notGroups = nodes.get(groupCoordinator % 3); // node ids are 1..3, connections 0..2
             NodeConnection notTxns = nodes.get(txnCoordinator % 3);
             NodeConnection groups = nodes.get(groupCoordinator - 1);
@@ -167,6 +174,16 @@ class PgClusterRulesTest {
 
     private static ApiMessage call(NodeConnection node, ApiKey api, ApiMessage request) throws Exception {
         return node.send(api, request).get(60, TimeUnit.SECONDS);
+    }
+
+    /** The coordinator of {@code key} once every broker names the same (each renews its view of the live brokers in turn). */
+    private static int agreedCoordinator(List<NodeConnection> nodes, String key, byte type) throws Exception {
+        Wait.until("the brokers agree on the coordinator of " + key, () -> {
+            Set<Integer> answers = new HashSet<>();
+            for (NodeConnection n : nodes) answers.add(coordinator(n, key, type));
+            return answers.size() == 1;
+        });
+        return coordinator(nodes.getFirst(), key, type);
     }
 
     /** FindCoordinator's answer for {@code key} (type 0 group, 1 transactional id). */
