@@ -40,6 +40,17 @@ final class PgClusterFixture implements AutoCloseable {
         return new PgClusterFixture(3, "broker.session.timeout.ms=3000&broker.heartbeat.interval.ms=500");
     }
 
+    /** A kafka-clients consumer's properties: group {@code groupId} from the earliest offset, string keys and values. */
+    java.util.Properties consumerProps(String groupId) {
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", bootstrap());
+        p.put("group.id", groupId);
+        p.put("auto.offset.reset", "earliest");
+        p.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        p.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        return p;
+    }
+
     /** The running brokers' addresses, comma-separated. */
     String bootstrap() {
         return String.join(",", brokers.stream().filter(EmbeddedKiri::isRunning).map(EmbeddedKiri::bootstrapServers).toList());

@@ -24,7 +24,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -89,12 +88,7 @@ class PgClusterTest {
             Wait.until("its partitions move to the others", () -> leaders(admin).equals(Set.of(1, 2)));
         }
 
-        Properties cp = new Properties();
-        cp.put("bootstrap.servers", bootstrap());
-        cp.put("group.id", "g");
-        cp.put("auto.offset.reset", "earliest");
-        cp.put("key.deserializer", StringDeserializer.class.getName());
-        cp.put("value.deserializer", StringDeserializer.class.getName());
+        Properties cp = cluster.consumerProps("g");
         Map<Integer, List<String>> read = new HashMap<>();
         int count = 0;
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp)) {

@@ -28,7 +28,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -128,12 +127,7 @@ class PgOutageTest {
 
     /** The records of every partition, in order, as a group member reads them (probe records left out). */
     private Map<Integer, List<String>> consumeAll(int expected) {
-        Properties cp = new Properties();
-        cp.put("bootstrap.servers", cluster.bootstrap());
-        cp.put("group.id", "g");
-        cp.put("auto.offset.reset", "earliest");
-        cp.put("key.deserializer", StringDeserializer.class.getName());
-        cp.put("value.deserializer", StringDeserializer.class.getName());
+        Properties cp = cluster.consumerProps("g");
         Map<Integer, List<String>> read = new HashMap<>();
         int count = 0;
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp)) {
