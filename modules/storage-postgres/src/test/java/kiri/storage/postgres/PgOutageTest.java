@@ -72,6 +72,20 @@ class PgOutageTest {
         int perPhase = 1500;
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         List<String> values = new ArrayList<>();
+        // a group member that consumes throughout the outages (at least once: a redelivery is allowed)
+        Set<String> seenLive = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicReference<Throwable> liveFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean stopLive = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread live = Thread.ofPlatform().name("live-consumer").start(() -> {
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cluster.consumerProps("live"))) {
+                consumer.subscribe(List.of(TOPIC));
+                while (!stopLive.get()) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) seenLive.add(r.value());
+                }
+            } catch (Throwable t) {
+                liveFailure.set(t);
+            }
+        });
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp);
              KafkaProducer<String, String> probe = new KafkaProducer<>(probeProps)) {
             probe.send(new ProducerRecord<>(TOPIC, "probe", "warm-up")).get(120, TimeUnit.SECONDS); // metadata in hand
@@ -107,6 +121,14 @@ class PgOutageTest {
         byOffset.forEach((p, m) -> sent.put(p, new ArrayList<>(m.values())));
         Map<Integer, List<String>> read = consumeAll(acks.size());
         assertEquals(sent, read, "every acknowledged record once, in order per partition");
+        try {
+            Wait.until("the consumer that ran through the outages read every acknowledged record",
+                    () -> liveFailure.get() != null || seenLive.containsAll(values));
+        } finally {
+            stopLive.set(true);
+            live.join(60_000);
+        }
+        if (liveFailure.get() != null) throw new AssertionError("the consumer that ran through the outages failed", liveFailure.get());
     }
 
     private Properties producerProps() {
