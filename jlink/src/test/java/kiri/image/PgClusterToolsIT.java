@@ -74,7 +74,7 @@ class PgClusterToolsIT {
                 consumer.commitSync();
             }
 
-            String groups = ok(tool("ConsumerGroupCommand", "--bootstrap-server", cluster.bootstrap(3), "--describe",
+            String groups = ok(tool("consumer.group.ConsumerGroupCommand", "--bootstrap-server", cluster.bootstrap(3), "--describe",
                     "--group", "tools-group"));
             long rows = groups.lines().filter(l -> l.startsWith("tools-group")).count();
             assertEquals(PARTITIONS, rows, groups);
@@ -87,7 +87,7 @@ class PgClusterToolsIT {
                 offsets += Long.parseLong(col[3]);
             }
             assertEquals(RECORDS, offsets, groups);
-            assertTrue(ok(tool("ConsumerGroupCommand", "--bootstrap-server", all, "--list")).lines()
+            assertTrue(ok(tool("consumer.group.ConsumerGroupCommand", "--bootstrap-server", all, "--list")).lines()
                     .anyMatch("tools-group"::equals));
 
             String metadata = kcat(cluster.bootstrap(1), "-L");
