@@ -29,8 +29,11 @@ final class PgBrokers implements AutoCloseable {
     private final List<Process> brokers = new ArrayList<>();
     private final List<Integer> ports = new ArrayList<>();
 
-    /** Starts PostgreSQL and {@code n} brokers; {@code storageParams} ({@code ?k=v&...} or empty) ends the storage URL. */
-    PgBrokers(Path dir, int n, String storageParams) throws Exception {
+    /**
+     * Starts PostgreSQL and {@code n} brokers; {@code storageParams} ({@code ?k=v&...} or empty) ends the storage URL,
+     * {@code brokerArgs} end each broker's command line.
+     */
+    PgBrokers(Path dir, int n, String storageParams, List<String> brokerArgs) throws Exception {
         this.dir = dir;
         this.pg = PostgresServer.start();
         try {
@@ -38,7 +41,7 @@ final class PgBrokers implements AutoCloseable {
                     + storageParams;
             for (int node = 1; node <= n; node++) {
                 int port = freePort();
-                brokers.add(start(storage, node, port));
+                brokers.add(start(storage, node, port, brokerArgs));
                 ports.add(port);
             }
         } catch (Exception | AssertionError e) {
@@ -47,14 +50,15 @@ final class PgBrokers implements AutoCloseable {
         }
     }
 
-    private Process start(String storage, int node, int port) throws Exception {
+    private Process start(String storage, int node, int port, List<String> brokerArgs) throws Exception {
         Path image = Path.of(System.getProperty("kiri.image", "target/kiri"));
         Path plugin = Path.of(System.getProperty("kiri.postgres.plugin", "../modules/storage-postgres/target/plugin"));
         assertTrue(Files.isDirectory(plugin), "no plugin folder at " + plugin);
         String listener = "tcp://127.0.0.1:" + port;
-        ProcessBuilder pb = new ProcessBuilder(image.resolve("bin/kiri").toString(), "broker", "--plugins", plugin.toString(),
-                "--storage", storage, "--node-id", Integer.toString(node), "--listener", listener,
-                "--advertised-listener", listener).redirectError(stderr(node).toFile());
+        List<String> cmd = new ArrayList<>(List.of(image.resolve("bin/kiri").toString(), "broker", "--plugins", plugin.toString(),
+                "--storage", storage, "--node-id", Integer.toString(node), "--listener", listener, "--advertised-listener", listener));
+        cmd.addAll(brokerArgs);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr(node).toFile());
         pb.environment().put("PGPASSWORD", PostgresServer.PASSWORD);
         Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -100,6 +104,11 @@ final class PgBrokers implements AutoCloseable {
         p.destroyForcibly(); // kill(pid, SIGKILL) on Linux
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the killed broker exited");
         assertEquals(128 + 9, p.exitValue(), "killed by SIGKILL (exit status 128 + 9)");
+    }
+
+    /** The database the brokers share. */
+    PostgresServer postgres() {
+        return pg;
     }
 
     Path stderr(int node) {

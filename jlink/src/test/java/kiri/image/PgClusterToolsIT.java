@@ -45,7 +45,7 @@ class PgClusterToolsIT {
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void kafkaToolsAndKcatSeeTheCluster() throws Exception {
-        try (PgBrokers cluster = new PgBrokers(dir, 3, "")) {
+        try (PgBrokers cluster = new PgBrokers(dir, 3, "", List.of())) {
             String all = cluster.bootstrap();
             ok(tool("TopicCommand", "--bootstrap-server", cluster.bootstrap(1), "--create", "--topic", "tools",
                     "--partitions", Integer.toString(PARTITIONS), "--replication-factor", "1"));
