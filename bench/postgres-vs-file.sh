@@ -14,7 +14,7 @@
 #
 # Usage: bench/postgres-vs-file.sh [-n RECORDS] [--brokers "1 3"] [--skip-file-kafka] [--keep] [-h]
 # Environment: RECORDS (500000), RECORD_SIZE (1024), PARTITIONS (6), PERF_TIMEOUT (1800 s),
-#   KIRI (./kiri), PLUGIN (modules/storage-postgres/target/plugin), PG_SETTINGS (extra -c settings).
+#   KIRI (the image's bin/kiri; ./kiri builds it first when stale), PLUGIN (modules/storage-postgres/target/plugin), PG_SETTINGS (extra -c settings).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +22,7 @@ RECORDS="${RECORDS:-500000}"
 RECORD_SIZE="${RECORD_SIZE:-1024}"
 PARTITIONS="${PARTITIONS:-6}"
 PERF_TIMEOUT="${PERF_TIMEOUT:-1800}"
-KIRI="${KIRI:-$root/kiri}"
+KIRI="${KIRI:-$root/jlink/target/kiri/bin/kiri}"
 PLUGIN="${PLUGIN:-$root/modules/storage-postgres/target/plugin}"
 PG_SETTINGS="${PG_SETTINGS:-}"
 BROKER_COUNTS="1 3"
@@ -81,6 +81,9 @@ secs() { awk -v t="$1" -v k="$CLK_TCK" 'BEGIN { printf "%.1f", t / k }'; }
 per_million() { awk -v v="$1" -v n="$RECORDS" 'BEGIN { printf "%.2f", v * 1000000 / n }'; }
 tool() { timeout 120 "$JAVA" -Xmx256M -cp "$libs/*" "org.apache.kafka.tools.$1" "${@:2}"; }
 
+"$root/kiri" --version >/dev/null || { say "./kiri could not build the image"; exit 1; }  # builds it when stale, once
+# both halves run the image directly, so a source edit during the run does not rebuild it in between
+export KIRI_CMD="\"$KIRI\" broker --storage \"\$KIRI_STORAGE\" --listener tcp://127.0.0.1:\$KIRI_PORT --advertised-listener tcp://127.0.0.1:\$KIRI_PORT --group-initial-rebalance-delay-ms 0"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "$(nproc) cores, load average $load_start; $RECORDS records x $RECORD_SIZE B, acks=all, $PARTITIONS partitions"
 
@@ -121,7 +124,7 @@ run_pg() {  # run_pg N: N brokers on a fresh database
       --listener "tcp://127.0.0.1:$port" --advertised-listener "tcp://127.0.0.1:$port" --group-initial-rebalance-delay-ms 0 \
       >"$tmp/pg$n-broker$i.out" 2>&1 &
     pids+=($!); PIDS+=($!); ports+=("$port"); boot="${boot:+$boot,}127.0.0.1:$port"
-    for ((t = 0; t < 600; t++)); do grep -q 'listening' "$tmp/pg$n-broker$i.out" && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.5; done
+    for ((t = 0; t < 600; t++)); do grep -qs 'listening' "$tmp/pg$n-broker$i.out" && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.5; done
     grep -q 'listening' "$tmp/pg$n-broker$i.out" || { cat "$tmp/pg$n-broker$i.out" >&2; say "broker $i did not start"; return 1; }
   done
   tool TopicCommand --bootstrap-server "$boot" --create --topic bench --partitions "$PARTITIONS" --replication-factor 1 >"$tmp/pg$n-topic.out" 2>&1
@@ -158,7 +161,7 @@ for n in $BROKER_COUNTS; do run_pg "$n" || say "postgres:// x$n failed"; done
 port="$(free_port)"
 "$KIRI" broker --storage "file:$tmp/idle-data" --listener "tcp://127.0.0.1:$port" >"$tmp/file-idle.out" 2>&1 &
 fpid=$!; PIDS+=("$fpid")
-for ((t = 0; t < 600; t++)); do grep -q listening "$tmp/file-idle.out" && break; sleep 0.5; done
+for ((t = 0; t < 600; t++)); do grep -qs listening "$tmp/file-idle.out" && break; sleep 0.5; done
 file_idle="$(rss_mb "$fpid")"
 kill -TERM "$fpid"
 
