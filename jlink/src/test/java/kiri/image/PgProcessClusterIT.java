@@ -87,9 +87,14 @@ class PgProcessClusterIT {
             assertTrue(longestLeaseSeconds(cluster) <= 6.0, "leases of 6 s (the override), not Kafka's default 9 s: "
                     + longestLeaseSeconds(cluster));
             admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 1))).all().get(60, TimeUnit.SECONDS);
-            Wait.until("leaders on all three brokers", () -> new HashSet<>(leaders(admin).values()).size() == 3);
+            // asked inside the wait: a broker that has not yet heard of the new topic answers UNKNOWN_TOPIC_OR_PARTITION
+            AtomicReference<Map<Integer, Integer>> placement = new AtomicReference<>();
+            Wait.until("leaders on all three brokers", () -> {
+                placement.set(leaders(admin));
+                return placement.get().size() == PARTITIONS && new HashSet<>(placement.get().values()).size() == 3;
+            });
             Set<Integer> victimPartitions = new HashSet<>();
-            leaders(admin).forEach((p, leader) -> {
+            placement.get().forEach((p, leader) -> {
                 if (leader == VICTIM) victimPartitions.add(p);
             });
 
