@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import kiri.embedded.EmbeddedKiri;
 import kiri.testsupport.PostgresServer;
@@ -103,11 +106,19 @@ class PgTransactionsClusterTest {
             producer.flush();
         }
 
-        int aborted = transformLoop(in, out, txnId, coordinator);
-        assertTrue(aborted > 0, "some transactions were aborted");
-
+        // downstream reads while the loop runs: the output's leader learns of each commit and abort (markers written
+        // by the coordinator's broker) through PostgreSQL, and its last stable offset and aborted ranges must follow
         List<String> expected = input.stream().map(PgTransactionsClusterTest::transform).toList();
-        assertEquals(expected, readAll(out, "read_committed"), "read_committed: exactly the transformed input, once, in order");
+        ExecutorService downstream = Executors.newSingleThreadExecutor();
+        try {
+            Future<List<String>> live = downstream.submit(() -> readCommitted(out, INPUT));
+            int aborted = transformLoop(in, out, txnId, coordinator);
+            assertTrue(aborted > 0, "some transactions were aborted");
+            assertEquals(expected, live.get(180, TimeUnit.SECONDS), "read_committed while it ran: exactly the transformed input, once, in order");
+        } finally {
+            downstream.shutdownNow();
+        }
+        assertEquals(expected, readAll(out, "read_committed"), "read_committed afterwards: the same");
         List<String> everything = readAll(out, "read_uncommitted");
         assertTrue(everything.size() > INPUT, "the aborted records are in the log (read_uncommitted sees " + everything.size() + ")");
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
@@ -164,6 +175,21 @@ class PgTransactionsClusterTest {
             }
         }
         return aborted;
+    }
+
+    /** The first {@code count} records of {@code tp} read with read_committed as they are committed (then a little more: none). */
+    private List<String> readCommitted(TopicPartition tp, int count) throws Exception {
+        List<String> values = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps("read_committed"))) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            Wait.until("read_committed consumer of " + tp + " reading " + count + " records", Duration.ofSeconds(170), () -> {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) values.add(r.value());
+                return values.size() >= count;
+            });
+            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) values.add(r.value()); // nothing beyond
+        }
+        return values;
     }
 
     /** Everything in {@code tp} up to its end at this isolation level. */
