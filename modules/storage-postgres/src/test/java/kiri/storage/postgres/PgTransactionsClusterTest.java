@@ -2,6 +2,7 @@ package kiri.storage.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -30,6 +31,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -126,6 +128,42 @@ class PgTransactionsClusterTest {
                     .get(60, TimeUnit.SECONDS);
             assertEquals(INPUT, committed.get(in).offset(), "the group's committed offset is the end of the input");
         }
+    }
+
+    /**
+     * A second instance of a transactional id fences the first: its InitProducerId aborts the first's open transaction
+     * (records already in the output's log, on another broker than the coordinator), the first can no longer commit,
+     * and read_committed sees only what the second committed.
+     */
+    @Test
+    void aNewInstanceFencesTheOldOneAndAbortsItsOpenTransaction() throws Exception {
+        TopicPartition out;
+        int coordinator;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
+            Wait.until("three live brokers", () -> admin.describeCluster().nodes().get().size() == 3);
+            admin.createTopics(List.of(new NewTopic("out", 3, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            Wait.until("leaders on all three brokers", () -> new HashSet<>(leaders(admin, "out")).size() == 3);
+            out = new TopicPartition("out", 0);
+            coordinator = leaders(admin, "out").get(1); // not the output's leader
+        }
+        String txnId = transactionalIdOn(coordinator);
+        Properties tp = producerProps();
+        tp.put("transactional.id", txnId);
+        try (KafkaProducer<String, String> zombie = new KafkaProducer<>(tp)) {
+            zombie.initTransactions();
+            zombie.beginTransaction();
+            for (int i = 0; i < 10; i++) zombie.send(new ProducerRecord<>(out.topic(), out.partition(), "k", "zombie" + i));
+            zombie.flush();
+            try (KafkaProducer<String, String> successor = new KafkaProducer<>(tp)) {
+                successor.initTransactions(); // aborts the zombie's transaction
+                successor.beginTransaction();
+                successor.send(new ProducerRecord<>(out.topic(), out.partition(), "k", "kept"));
+                successor.commitTransaction();
+            }
+            assertThrows(KafkaException.class, zombie::commitTransaction, "the zombie is fenced");
+        }
+        assertEquals(List.of("kept"), readAll(out, "read_committed"));
+        assertEquals(11, readAll(out, "read_uncommitted").size(), "the aborted records are in the log");
     }
 
     /**
