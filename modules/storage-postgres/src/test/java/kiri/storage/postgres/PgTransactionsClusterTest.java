@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,8 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import kiri.embedded.EmbeddedKiri;
-import kiri.testsupport.PostgresServer;
 import kiri.testsupport.Wait;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -35,9 +30,8 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Transactions across brokers: three brokers in this JVM over one PostgreSQL; a consume-transform-produce loop
@@ -49,30 +43,11 @@ class PgTransactionsClusterTest {
     private static final int INPUT = 300;
     private static final String GROUP = "ctp";
 
-    private PostgresServer pg;
-    private final List<EmbeddedKiri> brokers = new ArrayList<>();
-
-    @BeforeEach
-    void start() throws Exception {
-        pg = PostgresServer.start();
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), PostgresServer.USER, PostgresServer.PASSWORD);
-             Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE kiri_txn");
-        }
-        String url = "postgres://" + PostgresServer.USER + ":" + PostgresServer.PASSWORD + "@" + pg.host() + ":" + pg.port() + "/kiri_txn";
-        for (int node = 1; node <= 3; node++) {
-            brokers.add(EmbeddedKiri.builder().storage(url).host("127.0.0.1").nodeId(node).autoCreateTopics(false).start());
-        }
-    }
-
-    @AfterEach
-    void stop() {
-        brokers.forEach(EmbeddedKiri::close);
-        if (pg != null) pg.close();
-    }
+    @RegisterExtension
+    final PgBrokers cluster = new PgBrokers(3, "");
 
     private String bootstrap() {
-        return String.join(",", brokers.stream().map(EmbeddedKiri::bootstrapServers).toList());
+        return cluster.bootstrap();
     }
 
     @Test

@@ -1,0 +1,60 @@
+package kiri.storage.postgres;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import kiri.embedded.EmbeddedKiri;
+import kiri.testsupport.PostgresServer;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Test fixture ({@code @RegisterExtension}): before each test a PostgreSQL of its own and brokers 1..n in this JVM
+ * over one database of it (a cluster); after it, the brokers still running stop, then PostgreSQL.
+ */
+final class PgBrokers implements BeforeEachCallback, AfterEachCallback {
+    private final int count;
+    private final String params;
+    private PostgresServer pg;
+    final List<EmbeddedKiri> brokers = new ArrayList<>();
+
+    /** {@code params}: the storage URL's query string ("" for the defaults), e.g. shorter leases. */
+    PgBrokers(int count, String params) {
+        this.count = count;
+        this.params = params;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        pg = PostgresServer.start();
+        try {
+            try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), PostgresServer.USER, PostgresServer.PASSWORD);
+                 Statement s = c.createStatement()) {
+                s.execute("CREATE DATABASE kiri_cluster");
+            }
+            String url = "postgres://" + PostgresServer.USER + ":" + PostgresServer.PASSWORD + "@" + pg.host() + ":" + pg.port()
+                    + "/kiri_cluster" + (params.isEmpty() ? "" : "?" + params);
+            for (int node = 1; node <= count; node++) {
+                brokers.add(EmbeddedKiri.builder().storage(url).host("127.0.0.1").nodeId(node).autoCreateTopics(false).start());
+            }
+        } catch (Exception | Error e) {
+            afterEach(context);
+            throw e;
+        }
+    }
+
+    /** The running brokers' addresses, for bootstrap.servers. */
+    String bootstrap() {
+        return String.join(",", brokers.stream().filter(EmbeddedKiri::isRunning).map(EmbeddedKiri::bootstrapServers).toList());
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        brokers.forEach(EmbeddedKiri::close);
+        brokers.clear();
+        if (pg != null) pg.close();
+    }
+}
