@@ -96,7 +96,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.notifier = new PgNotifier(connector, this::changedElsewhere, this::refreshTopics);
         this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
@@ -207,12 +207,14 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         });
     }
 
-    /** A notification from another broker's append. */
-    private void appendedElsewhere(UUID topicId, int partition, long nextOffset) {
+    /** A notification from another broker's append or truncation (then {@code logStart} >= 0). */
+    private void changedElsewhere(UUID topicId, int partition, long nextOffset, long logStart) {
         for (CatalogTopic<PgPartition> t : topics()) {
             if (!t.info().id().equals(topicId)) continue;
             PgPartition p = t.partition(partition);
-            if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
+            if (p == null) continue;
+            PartitionOffsets seen = p.offsets();
+            if (nextOffset > seen.highWatermark() || logStart > seen.logStartOffset()) p.invalidate();
         }
     }
 
