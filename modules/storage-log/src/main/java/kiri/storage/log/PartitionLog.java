@@ -18,7 +18,7 @@ import kiri.protocol.ProtocolException;
 import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.BatchRegion;
+import kiri.protocol.Records;
 import kiri.storage.api.DataWaiters;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
@@ -393,7 +393,7 @@ final class PartitionLog {
                     }
                     keep = true;
                     return new FetchResult(o.highWatermark(), o.lastStableOffset(), o.logStartOffset(),
-                            List.of(new BatchRegion.FileRange(s.log, range[0], range[1] - range[0])), aborted, s::release);
+                            List.of(new Records.FileRegion(s.log, range[0], range[1] - range[0])), aborted, s::release);
                 } finally {
                     if (!keep) s.release();
                 }
