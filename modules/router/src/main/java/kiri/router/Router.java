@@ -187,14 +187,14 @@ public final class Router implements RequestHandler {
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
             Pinned pinned) {
         Buffer[] buffer = new Buffer[1];
-        List<Response.Part> parts = new ArrayList<>();
+        List<Records.Region> parts = new ArrayList<>();
         long[] runStart = {0};
         WireWriter.Splicer splicer = (w, region) -> {
-            if (!(region instanceof Records.FileRegion(var channel, long position, long length))) {
+            if (!(region instanceof Records.FileRegion)) {
                 return false; // memory: copied into the frame
             }
-            parts.add(new Response.Part.Bytes(w.segment().asSlice(runStart[0], w.position() - runStart[0])));
-            parts.add(new Response.Part.File(channel, position, length));
+            parts.add(new Records.Memory(w.segment().asSlice(runStart[0], w.position() - runStart[0])));
+            parts.add(region);
             runStart[0] = w.position();
             return true;
         };
@@ -203,7 +203,7 @@ public final class Router implements RequestHandler {
                 buffer[0] = connection.pool().acquire(size);
                 return buffer[0].segment();
             }, pinned.fileBytes(), splicer);
-            parts.add(new Response.Part.Bytes(out.asSlice(runStart[0])));
+            parts.add(new Records.Memory(out.asSlice(runStart[0])));
         } catch (RuntimeException e) {
             if (buffer[0] != null) {
                 buffer[0].close();

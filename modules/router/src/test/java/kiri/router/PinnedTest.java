@@ -63,10 +63,10 @@ class PinnedTest {
             assertEquals(5, multi.parts().size(), "run, file, run (with the memory part copied in), file, run");
 
             ByteArrayOutputStream got = new ByteArrayOutputStream();
-            for (Response.Part p : multi.parts()) {
+            for (Records.Region p : multi.parts()) {
                 switch (p) {
-                    case Response.Part.Bytes(MemorySegment b) -> got.writeBytes(b.toArray(ValueLayout.JAVA_BYTE));
-                    case Response.Part.File(FileChannel f, long position, long length) -> {
+                    case Records.Memory(MemorySegment b) -> got.writeBytes(b.toArray(ValueLayout.JAVA_BYTE));
+                    case Records.FileRegion(FileChannel f, long position, long length) -> {
                         ByteBuffer b = ByteBuffer.allocate((int) length);
                         f.read(b, position);
                         got.writeBytes(b.array());
