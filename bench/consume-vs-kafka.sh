@@ -26,7 +26,7 @@ if [ ! -f "$libs/.resolved" ]; then
     || { tail -20 "$bench/target/kafka-resolve.log" >&2; exit 1; }
   touch "$libs/.resolved"
 fi
-launcher="$(ls "$root"/modules/launcher/target/kiri-launcher-*.jar | head -1)"
+launcher="$(ls "$root"/modules/launcher/target/kiri-launcher-*.jar | grep -v -- '-tests\.jar$' | head -1)"
 kiri=("$JAVA" --sun-misc-unsafe-memory-access=allow -p "$root/modules/launcher/target/lib:$launcher" -m kiri.launcher/kiri.launcher.Main)
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp "${TMPDIR:-/tmp}/kiri-consume.XXXXXX")"
