@@ -19,7 +19,6 @@ import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
 import kiri.router.Pinned;
 import kiri.storage.api.AbortedTransaction;
-import kiri.protocol.Records;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
