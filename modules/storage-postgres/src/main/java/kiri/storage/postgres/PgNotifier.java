@@ -13,16 +13,18 @@ import org.postgresql.PGNotification;
  * by PostgreSQL only if it commits), and one dedicated connection per broker LISTENs on a daemon thread and
  * hands other brokers' appends to {@link Listener}. Topic changes send {@code NOTIFY kiri_catalog}, on which
  * the other brokers re-read the catalogue. The listening connection reconnects after a failure; each time
- * LISTEN is in place it reports a catalogue change, since one may have passed unheard; meanwhile long polls simply run to their deadline.
+ * LISTEN is in place it asks for a resync (catalogue and partitions), since changes may have passed unheard (an append
+ * committed just before the server went away); meanwhile long polls simply run to their deadline.
  */
 final class PgNotifier implements AutoCloseable {
     static final String CHANNEL = "kiri_data";
     static final String CATALOG = "kiri_catalog";
 
-    /** Told of another broker's append, on the listening thread. */
+    /** Told of another broker's append or truncation, on the listening thread. */
     @FunctionalInterface
     interface Listener {
-        void appended(UUID topicId, int partition, long nextOffset);
+        /** @param logStart the new log start offset after a truncation (DeleteRecords, retention), -1 for an append */
+        void changed(UUID topicId, int partition, long nextOffset, long logStart);
     }
 
     /** Tells this broker's own notifications apart from others'. */
@@ -30,15 +32,20 @@ final class PgNotifier implements AutoCloseable {
     private final PgConnector connector;
     private final Listener listener;
     private final Runnable catalogChanged;
+    private final Runnable resync;
     private final Thread thread;
     private volatile boolean closed;
     private volatile Connection connection;
 
-    /** @param catalogChanged told (on the listening thread) that another broker changed topics */
-    PgNotifier(PgConnector connector, Listener listener, Runnable catalogChanged) {
+    /**
+     * @param catalogChanged told (on the listening thread) that another broker changed topics
+     * @param resync         told each time LISTEN is in place (start, reconnect): what was not heard must be re-read
+     */
+    PgNotifier(PgConnector connector, Listener listener, Runnable catalogChanged, Runnable resync) {
         this.connector = connector;
         this.listener = listener;
         this.catalogChanged = catalogChanged;
+        this.resync = resync;
         this.thread = new Thread(this::run, "kiri-pg-listen");
         thread.setDaemon(true);
     }
@@ -49,8 +56,13 @@ final class PgNotifier implements AutoCloseable {
 
     /** Adds the notification of an append to the transaction {@code c} is in. */
     void notify(Connection c, UUID topicId, int partition, long nextOffset) throws SQLException {
+        notify(c, topicId, partition, nextOffset, -1L);
+    }
+
+    /** Adds the notification of an append ({@code logStart} -1) or a truncation to the transaction {@code c} is in. */
+    void notify(Connection c, UUID topicId, int partition, long nextOffset, long logStart) throws SQLException {
         try (PreparedStatement n = c.prepareStatement("SELECT pg_notify('" + CHANNEL + "', ?)")) {
-            n.setString(1, instance + " " + topicId + " " + partition + " " + nextOffset);
+            n.setString(1, instance + " " + topicId + " " + partition + " " + nextOffset + (logStart < 0 ? "" : " " + logStart));
             n.execute();
         }
     }
@@ -72,7 +84,7 @@ final class PgNotifier implements AutoCloseable {
                     s.execute("LISTEN " + CHANNEL);
                     s.execute("LISTEN " + CATALOG);
                 }
-                catalogChanged.run(); // a change may have passed unheard before LISTEN (start, reconnect)
+                resync.run(); // a change may have passed unheard before LISTEN (start, reconnect)
                 backoffMs = 100;
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (!closed) {
@@ -100,9 +112,10 @@ final class PgNotifier implements AutoCloseable {
 
     private void dispatch(String payload) {
         String[] parts = payload.split(" ");
-        if (parts.length != 4 || parts[0].equals(instance)) return;
+        if (parts.length < 4 || parts.length > 5 || parts[0].equals(instance)) return;
         try {
-            listener.appended(UUID.fromString(parts[1]), Integer.parseInt(parts[2]), Long.parseLong(parts[3]));
+            listener.changed(UUID.fromString(parts[1]), Integer.parseInt(parts[2]), Long.parseLong(parts[3]),
+                    parts.length == 5 ? Long.parseLong(parts[4]) : -1L);
         } catch (IllegalArgumentException ignored) {
             // not ours
         }

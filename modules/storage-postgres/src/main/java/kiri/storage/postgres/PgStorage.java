@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import kiri.compress.RecordTimestamps;
 import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
@@ -40,6 +41,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -94,7 +96,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.notifier = new PgNotifier(connector, this::changedElsewhere, this::refreshTopics, this::resync);
         this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
@@ -205,12 +207,27 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         });
     }
 
-    /** A notification from another broker's append. */
-    private void appendedElsewhere(UUID topicId, int partition, long nextOffset) {
+    /**
+     * LISTEN is (again) in place: notifications sent while it was not (PostgreSQL restarting) are lost, so the
+     * catalogue is re-read and every loaded partition catches up with what others appended meanwhile.
+     */
+    private void resync() {
+        refreshTopics();
+        for (CatalogTopic<PgPartition> t : topics()) {
+            for (PgPartition p : t.partitions()) {
+                if (p.isLoaded()) p.invalidate();
+            }
+        }
+    }
+
+    /** A notification from another broker's append or truncation (then {@code logStart} >= 0). */
+    private void changedElsewhere(UUID topicId, int partition, long nextOffset, long logStart) {
         for (CatalogTopic<PgPartition> t : topics()) {
             if (!t.info().id().equals(topicId)) continue;
             PgPartition p = t.partition(partition);
-            if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
+            if (p == null) continue;
+            PartitionOffsets seen = p.offsets();
+            if (nextOffset > seen.highWatermark() || logStart > seen.logStartOffset()) p.invalidate();
         }
     }
 
@@ -235,7 +252,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /**
      * Partition {@code i} of a topic is led by the live broker at {@code (hash(topic id) + i) mod live} in node-id
      * order: every broker computes the same from the same view, and a topic's partitions spread evenly. The leader
-     * epoch is the cluster epoch, which grows whenever the live set changes.
+     * epoch is the cluster epoch, which grows whenever the live set changes. The replicas are the topic's replication
+     * factor of live brokers from the leader on (fewer while fewer are live), all in sync: they share one storage.
      */
     @Override
     public PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
@@ -244,8 +262,17 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         List<BrokerInfo> live = view.current();
         int epoch = (int) view.epoch();
         if (live.isEmpty()) return new PartitionInfo(partition.partition(), -1, epoch, List.of(), List.of());
-        List<Integer> leader = List.of(live.get(Math.floorMod(topic.id().hashCode() + partition.partition(), live.size())).nodeId());
-        return new PartitionInfo(partition.partition(), leader.getFirst(), epoch, leader, leader);
+        int first = Math.floorMod(topic.id().hashCode() + partition.partition(), live.size());
+        int count = Math.min(Math.max(1, (int) topic.replicationFactor()), live.size());
+        List<Integer> replicas;
+        if (count == 1) {
+            replicas = List.of(live.get(first).nodeId());
+        } else {
+            Integer[] ids = new Integer[count];
+            for (int i = 0; i < count; i++) ids[i] = live.get((first + i) % live.size()).nodeId();
+            replicas = List.of(ids);
+        }
+        return new PartitionInfo(partition.partition(), replicas.getFirst(), epoch, replicas, replicas);
     }
 
     /** Groups and transactional ids: the live broker at {@code hash(key) mod live}. */
@@ -274,7 +301,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     protected PgPartition newPartition(TopicPartition tp) {
-        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier);
+        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier, this::joinTransaction);
     }
 
     @Override
@@ -282,10 +309,32 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         partition.remove();
     }
 
+    /**
+     * CreateTopics. In a cluster the replication factor is checked against the live brokers (Kafka's
+     * INVALID_REPLICATION_FACTOR beyond them); the catalogue, which knows only this broker, then checks the rest.
+     */
     @Override
     public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
-        if (validateOnly || isClosed()) return super.createTopic(request, validateOnly);
-        return super.createTopic(request, true).thenCompose(info -> pool.tx(c -> {
+        if (isClosed() || (validateOnly && !inCluster)) return super.createTopic(request, validateOnly);
+        CompletionStage<TopicInfo> checked;
+        if (inCluster) {
+            short rf;
+            try {
+                rf = Topics.validate(request, cluster.view().current().size()).replicationFactor();
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
+            checked = super.createTopic(new NewTopic(request.name(), request.partitions(), (short) 1, request.configs()), true)
+                    .thenApply(info -> new TopicInfo(info.name(), info.id(), info.partitions(), rf, info.configs()));
+        } else {
+            checked = super.createTopic(request, true);
+        }
+        return validateOnly ? checked : checked.thenCompose(this::storeTopic);
+    }
+
+    /** Stores a validated new topic, then adds it to the catalogue. */
+    private CompletionStage<TopicInfo> storeTopic(TopicInfo info) {
+        return pool.tx(c -> {
             try (PreparedStatement t = c.prepareStatement("INSERT INTO kiri_topics VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 t.setString(1, info.name());
                 t.setObject(2, info.id());
@@ -297,7 +346,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             addPartitions(c, info.id(), 0, info.partitionCount());
             notifier.notifyCatalog(c);
             return info;
-        })).thenApply(info -> {
+        }).thenApply(stored -> {
             synchronized (catalogLock) {
                 catalogChanges++;
                 topicIds.put(info.name(), info.id());
@@ -416,22 +465,21 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
-        try {
-            if (RecordBatchHeader.isTransactional(batch)) {
-                if (transactionalId == null) {
-                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
-                }
-                long producerId = RecordBatchHeader.producerId(batch);
-                short epoch = RecordBatchHeader.producerEpoch(batch);
-                // checks the producer and joins the partition to the transaction, then appends (see the README)
-                return txn(transactionalId, t -> t.produce(transactionalId, tp, producerId, epoch, clock().millis(), () -> null))
-                        .thenCompose(v -> partition.submit(job));
-            }
-        } catch (StorageException e) {
-            return Stages.failed(e);
+        boolean transactional = RecordBatchHeader.isTransactional(batch);
+        if (transactional && transactionalId == null) {
+            return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        return partition.submit(job);
+        // a transactional batch joins its transaction in the database transaction that appends it (joinTransaction)
+        return partition.submit(new PgPartition.Append(batch, appendTime, LEADER_EPOCH, transactional ? transactionalId : null,
+                new CompletableFuture<>()));
+    }
+
+    /** {@link PgPartition.TxnJoiner}: the producer check and the join of {@link TransactionTable#produce}, on the append's connection. */
+    private void joinTransaction(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException {
+        long producerId = RecordBatchHeader.producerId(batch);
+        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long now = clock().millis();
+        txns.run(c, transactionalId, now, t -> t.produce(transactionalId, tp, producerId, epoch, now, () -> null), new ArrayList<>());
     }
 
     /** Never called: transactions are {@link PgTransactions}', which write markers in their own database transaction. */
@@ -659,8 +707,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     }
 
     /**
-     * ListOffsets. By timestamp, the answer is the first batch whose max timestamp reaches it (at the
-     * requested offset's batch granularity: its first offset at or after the log start); see the README.
+     * ListOffsets. By timestamp, as Kafka: the first batch (from the log start, below the fetchable end) whose max
+     * timestamp reaches it, then the first record inside it that does ({@link RecordTimestamps}, decompressing).
+     * MAX_TIMESTAMP: the first record carrying the largest timestamp.
      */
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
@@ -676,20 +725,29 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             if (!max && timestamp < 0) {
                 return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
-            String sql = "SELECT base_offset, last_offset, max_timestamp FROM kiri_batches WHERE topic_id = ? AND partition = ?"
-                    + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ?"
+            // after: batches already looked into (one whose only matching records are below the log start has none)
+            String sql = "SELECT base_offset, max_timestamp, bytes, last_offset FROM kiri_batches WHERE topic_id = ? AND partition = ?"
+                    + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ? AND base_offset > ?"
                     + (max ? " ORDER BY max_timestamp DESC, base_offset LIMIT 1" : " AND max_timestamp >= ? ORDER BY base_offset LIMIT 1");
             return pool.tx(c -> {
                 try (PreparedStatement q = c.prepareStatement(sql)) {
-                    q.setObject(1, p.topicId);
-                    q.setInt(2, tp.partition());
-                    q.setLong(3, end);
-                    q.setLong(4, offsets.logStartOffset());
-                    if (!max) q.setLong(5, timestamp);
-                    try (ResultSet rs = q.executeQuery()) {
-                        if (!rs.next()) return OffsetAndTimestamp.UNKNOWN;
-                        long offset = max ? rs.getLong(2) : Math.max(offsets.logStartOffset(), rs.getLong(1));
-                        return new OffsetAndTimestamp(offset, rs.getLong(3), LEADER_EPOCH);
+                    long after = Long.MIN_VALUE;
+                    while (true) {
+                        q.setObject(1, p.topicId);
+                        q.setInt(2, tp.partition());
+                        q.setLong(3, end);
+                        q.setLong(4, offsets.logStartOffset());
+                        q.setLong(5, after);
+                        if (!max) q.setLong(6, timestamp);
+                        try (ResultSet rs = q.executeQuery()) {
+                            if (!rs.next()) return OffsetAndTimestamp.UNKNOWN;
+                            after = rs.getLong(1);
+                            long target = max ? rs.getLong(2) : timestamp;
+                            RecordTimestamps.Found f = RecordTimestamps.firstAtOrAfter(MemorySegment.ofArray(rs.getBytes(3)),
+                                    target, offsets.logStartOffset());
+                            if (f != null) return new OffsetAndTimestamp(f.offset(), f.timestamp(), LEADER_EPOCH);
+                            if (max) return new OffsetAndTimestamp(rs.getLong(4), rs.getLong(2), LEADER_EPOCH); // as the memory engine
+                        }
                     }
                 }
             });
@@ -717,6 +775,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     // ---- maintenance ---------------------------------------------------------------------------------
 
     /** Housekeeping answers once what it started is committed: aborts of expired transactions, retention. */
+    /** Test hook: whether {@code tp}'s state is loaded (false once another broker's write invalidated it). */
+    boolean isLoaded(TopicPartition tp) {
+        PgPartition p = partition(tp);
+        return p != null && p.isLoaded();
+    }
+
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
         List<CompletableFuture<Void>> started = new ArrayList<>();
@@ -730,7 +794,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         return result.thenCompose(v -> CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)));
     }
 
-    /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
+    /** Retention ({@link PgRetention}): the log start moves past whole batches from the start; they are deleted. */
     @Override
     protected void maintainRecords(long nowMs) {
         CompletableFuture<Void> expiry = pool.tx(c -> {
@@ -744,26 +808,18 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         List<CompletableFuture<Void>> started = markersOut.get();
         if (started != null) started.add(expiry);
         for (CatalogTopic<PgPartition> topic : topics()) {
+            // cleanup.policy=compact alone keeps records (this engine does not compact): no retention by time or size
+            boolean deletes = TopicConfigs.listValue(topic.info().configs(), TopicConfigs.CLEANUP_POLICY).contains("delete");
             for (PgPartition p : topic.partitions()) {
                 if (!p.isLoaded()) continue;
                 p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
-                if (topic.retentionMs() < 0) continue;
-                long cutoff = nowMs - topic.retentionMs();
-                CompletableFuture<Void> truncated = pool.tx(c -> {
-                    try (PreparedStatement q = c.prepareStatement("SELECT min(base_offset) FROM kiri_batches"
-                            + " WHERE topic_id = ? AND partition = ? AND max_timestamp >= ?")) {
-                        q.setObject(1, p.topicId);
-                        q.setInt(2, p.tp.partition());
-                        q.setLong(3, cutoff);
-                        try (ResultSet rs = q.executeQuery()) {
-                            rs.next();
-                            long keepFrom = rs.getLong(1);
-                            return rs.wasNull() ? p.offsets().highWatermark() : keepFrom;
-                        }
-                    }
-                }).thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
-                        ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
-                        : CompletableFuture.<Void>completedFuture(null));
+                if (!deletes || (topic.retentionMs() < 0 && topic.retentionBytes() < 0)) continue;
+                long cutoff = topic.retentionMs() < 0 ? Long.MIN_VALUE : nowMs - topic.retentionMs();
+                long bytes = topic.retentionBytes();
+                CompletableFuture<Void> truncated = pool.tx(c -> PgRetention.keepFrom(c, p.topicId, p.tp.partition(), cutoff, bytes))
+                        .thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
+                                ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
+                                : CompletableFuture.<Void>completedFuture(null));
                 List<CompletableFuture<Void>> out = markersOut.get();
                 if (out != null) out.add(truncated);
             }
