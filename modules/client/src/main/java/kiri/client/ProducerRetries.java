@@ -33,7 +33,8 @@ final class ProducerRetries {
     /**
      * Under the lock: whether a failed batch is sent again: its delivery timeout has not passed, and its
      * error is retriable (a connection or timeout failure, a partition error Kafka marks retriable, or
-     * OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier batch of the partition that is being retried, or
+     * OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier batch of the partition that is being retried or is still in
+     * flight (after a dropped connection a later batch can reach the broker first on the new one), or
      * while a gap waits for a new producer id: {@code resetNeeded}).
      */
     boolean retriable(ProducerBatch b, ProducerTopic.Partition p, long now, boolean resetNeeded) {
@@ -46,8 +47,11 @@ final class ProducerRetries {
                 if (resetNeeded) {
                     return b.sequence >= 0; // behind a batch that failed for good: renumbered under the new producer id
                 }
+                if (b.sequence < 0) {
+                    return false;
+                }
                 ProducerBatch first = p.retries > 0 ? p.ready.peek() : null;
-                return first != null && b.sequence >= 0 && first.sequence >= 0 && first.sequence < b.sequence;
+                return first != null && first.sequence >= 0 && first.sequence < b.sequence || p.earlierInFlight(b.sequence);
             }
             return ce.error().retriable();
         }

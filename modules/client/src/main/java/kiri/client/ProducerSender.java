@@ -261,7 +261,7 @@ final class ProducerSender implements Runnable {
             List<ProducerBatch> list = byNode.get(node);
             int bytes = list == null ? 0 : requestBytes.get(node);
             boolean take;
-            if (p.retries > 0 && p.inFlight > 0) {
+            if (p.retries > 0 && !p.inFlight.isEmpty()) {
                 take = false; // the partition's in-flight requests come back (or fail) first; then its retries go in order
             } else if (b.retry && b.retryAtNanos - now > 0) {
                 take = false;
@@ -277,7 +277,7 @@ final class ProducerSender implements Runnable {
                 if (p.retries > 0) {
                     p.retries--;
                 }
-                p.inFlight++;
+                p.inFlight.add(b);
                 b.retry = false;
                 if (list == null) {
                     list = new ArrayList<>();
@@ -401,7 +401,7 @@ final class ProducerSender implements Runnable {
                 for (int i = 0; i < batches.size(); i++) {
                     ProducerBatch b = batches.get(i);
                     ProducerTopic.Partition p = b.partition;
-                    p.inFlight--;
+                    p.inFlight.remove(b);
                     if (b.error != null && retries.retriable(b, p, now, resetNeeded)) {
                         if (retried == null) {
                             retried = new boolean[batches.size()];

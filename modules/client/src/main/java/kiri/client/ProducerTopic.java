@@ -1,6 +1,7 @@
 package kiri.client;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 
 /**
  * A topic the {@link Producer} writes to: its partitions, each with its leader, next sequence, open
@@ -31,8 +32,18 @@ final class ProducerTopic {
         final ArrayDeque<ProducerBatch> ready = new ArrayDeque<>();
         /** How many of the first batches in {@link #ready} are retries (in sequence order). */
         int retries;
-        /** Batches of this partition in flight. */
-        int inFlight;
+        /** Batches of this partition in flight (at most max.in.flight.requests.per.connection), oldest first. */
+        final ArrayList<ProducerBatch> inFlight = new ArrayList<>();
+
+        /** Whether a batch with a sequence below {@code sequence} is in flight: an answer about it is still to come. */
+        boolean earlierInFlight(int sequence) {
+            for (ProducerBatch b : inFlight) {
+                if (b.sequence >= 0 && b.sequence < sequence) {
+                    return true;
+                }
+            }
+            return false;
+        }
 
         Partition(ProducerTopic topic, int index, int leader) {
             this.topic = topic;
