@@ -1,6 +1,5 @@
-/** The storage SPI: what a Kafka-compatible storage engine answers. */
+/** The storage SPI: what a Kafka-compatible storage engine answers. Engines build on {@code kiri.storage.kit}. */
 module kiri.storage.api {
     exports kiri.storage.api;
-    exports kiri.storage.api.base;
     uses kiri.storage.api.StorageProvider;
 }

@@ -5,6 +5,7 @@
  */
 module kiri.storage.postgres {
     requires kiri.storage.api;
+    requires kiri.storage.kit;
     requires java.sql;
     requires org.postgresql.jdbc;
     provides kiri.storage.api.StorageProvider with kiri.storage.postgres.PostgresStorageProvider,

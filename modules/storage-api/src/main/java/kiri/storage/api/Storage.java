@@ -153,7 +153,7 @@ public interface Storage extends AutoCloseable {
      * base offset from bytes 0-7, and the log append time from the max timestamp if the timestamp-type
      * flag is set (else -1). This keeps the produce path free of result objects; an in-memory engine
      * returns the shared {@link Stages#DONE}. A duplicate (a retried batch already stored, see
-     * {@link PartitionProducerState}) completes normally with the <em>original</em> base offset written
+     * {@code kiri.storage.kit.PartitionProducerState}) completes normally with the <em>original</em> base offset written
      * into the batch and is not stored again.
      *
      * <p>Lifetime: {@code batch} is valid, and writable, only until the returned stage completes; an
@@ -213,7 +213,7 @@ public interface Storage extends AutoCloseable {
      *
      * <p>The router cancels it (or lets {@code orTimeout} complete it) when the fetch ends otherwise;
      * the engine then forgets it. It completes on the thread that appended the data: the router hops
-     * to its own event loop before doing work. Engines use {@link DataWaiters}.
+     * to its own event loop before doing work. Engines use {@code kiri.storage.kit.DataWaiters}.
      *
      * <p>Any thread; never blocks. Fails UNKNOWN_TOPIC_OR_PARTITION for a missing partition.
      */
@@ -299,7 +299,7 @@ public interface Storage extends AutoCloseable {
     /**
      * InitProducerId. Without a transactional id: a fresh producer id, epoch 0 (idempotent producers
      * bump epochs themselves). With one: the first call allocates an id; later calls follow
-     * {@link ProducerEpochs#reinit} (bump the epoch, fencing the previous producer; new id once the epoch
+     * {@code kiri.storage.kit.ProducerEpochs.reinit} (bump the epoch, fencing the previous producer; new id once the epoch
      * is exhausted; KIP-360 re-init with {@code expected}), first aborting an open transaction.
      *
      * <p>Any thread; never blocks.

@@ -44,7 +44,7 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
-import kiri.storage.api.GroupTable;
+import kiri.storage.kit.GroupTable;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
@@ -63,8 +63,8 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionTable;
-import kiri.storage.api.base.TopicCatalog;
+import kiri.storage.kit.TransactionTable;
+import kiri.storage.kit.TopicCatalog;
 
 /**
  * The durable log engine. Layout under the root directory:

@@ -14,13 +14,13 @@ import java.util.Map;
 import java.util.UUID;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.GroupState;
-import kiri.storage.api.GroupTable;
+import kiri.storage.kit.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
-import kiri.storage.api.TransactionTable;
+import kiri.storage.kit.TransactionTable;
 
 /** Binary encodings of the engine's small metadata files (topics, groups, transactions, counters, security). */
 final class MetaCodec {

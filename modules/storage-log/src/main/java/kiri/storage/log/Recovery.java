@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.PartitionProducerState;
+import kiri.storage.kit.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.GroupTable;
+import kiri.storage.kit.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;

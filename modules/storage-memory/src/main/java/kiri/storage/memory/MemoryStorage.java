@@ -21,8 +21,8 @@ import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
-import kiri.storage.api.base.CatalogStorage;
-import kiri.storage.api.base.CatalogTopic;
+import kiri.storage.kit.CatalogStorage;
+import kiri.storage.kit.CatalogTopic;
 
 /**
  * The memory engine: what a durable engine answers, without files. The catalogue (topics, groups,

@@ -7,7 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.DataWaiters;
+import kiri.storage.kit.DataWaiters;
 import kiri.storage.api.PartitionOffsets;
 
 /**

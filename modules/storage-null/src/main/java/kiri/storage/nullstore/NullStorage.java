@@ -19,8 +19,8 @@ import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
-import kiri.storage.api.base.CatalogStorage;
-import kiri.storage.api.base.CatalogTopic;
+import kiri.storage.kit.CatalogStorage;
+import kiri.storage.kit.CatalogTopic;
 
 /**
  * The null engine. Everything but record bytes is kept in memory ({@link CatalogStorage}, shared with
@@ -30,7 +30,7 @@ import kiri.storage.api.base.CatalogTopic;
  * {@link Stages#DONE}: no locks, no allocation. Consequence, by design: producer sequences are not
  * checked here (that needs a per-partition lock; a retried batch simply gets new offsets, which costs
  * nothing when nothing is stored). Engines that keep records use
- * {@link kiri.storage.api.PartitionProducerState}. Transactional batches take a slower path that
+ * {@link kiri.storage.kit.PartitionProducerState}. Transactional batches take a slower path that
  * tracks open transactions, so that last stable offsets and transaction markers stay consistent.
  */
 final class NullStorage extends CatalogStorage<NullPartition> {

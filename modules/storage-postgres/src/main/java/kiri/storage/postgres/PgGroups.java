@@ -22,7 +22,7 @@ import kiri.storage.api.VersionConflictException;
 
 /**
  * Consumer group state ({@code kiri_groups}) and committed offsets ({@code kiri_offsets}) in PostgreSQL, with
- * the rules {@link kiri.storage.api.GroupTable} applies in memory: offsets-only groups, compare-and-set of the
+ * the rules {@link kiri.storage.kit.GroupTable} applies in memory: offsets-only groups, compare-and-set of the
  * state on its version (versions from one sequence, so a re-created group never reuses one), DeleteGroups only
  * without members, expiry of offsets only for groups without members. Every broker reads and writes the rows
  * directly, so coordinators on several brokers share them.

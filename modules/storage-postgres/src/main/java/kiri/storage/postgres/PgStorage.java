@@ -45,9 +45,9 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionTable;
-import kiri.storage.api.base.CatalogStorage;
-import kiri.storage.api.base.CatalogTopic;
+import kiri.storage.kit.TransactionTable;
+import kiri.storage.kit.CatalogStorage;
+import kiri.storage.kit.CatalogTopic;
 
 /**
  * The postgres engine. Topics (with their ids and configs), partitions and record batches are in

@@ -19,7 +19,7 @@ import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
-import kiri.storage.api.TransactionTable;
+import kiri.storage.kit.TransactionTable;
 
 /**
  * Transactional ids in PostgreSQL ({@code kiri_txns}, {@code kiri_txn_partitions}, {@code kiri_txn_offsets}),

@@ -1,4 +1,8 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.StorageException;
 
 import java.util.function.LongSupplier;
 

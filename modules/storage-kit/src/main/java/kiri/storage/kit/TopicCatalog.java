@@ -1,4 +1,6 @@
-package kiri.storage.api.base;
+package kiri.storage.kit;
+
+import kiri.storage.api.StorageException;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,4 +1,14 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.GroupListing;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.Stages;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.VersionConflictException;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,4 +1,13 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.Storage;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TransactionDescription;
+import kiri.storage.api.TransactionState;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,4 +1,11 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.ControlBatches;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageException;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;

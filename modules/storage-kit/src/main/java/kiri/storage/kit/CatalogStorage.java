@@ -1,4 +1,4 @@
-package kiri.storage.api.base;
+package kiri.storage.kit;
 
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
@@ -16,7 +16,6 @@ import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
-import kiri.storage.api.GroupTable;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
@@ -32,7 +31,6 @@ import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionTable;
 
 /**
  * The part of a {@link Storage} that is the same for every engine keeping its catalogue in memory

@@ -1,4 +1,7 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.ProducerIdAndEpoch;
 
 import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;

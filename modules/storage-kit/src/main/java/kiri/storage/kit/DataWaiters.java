@@ -1,4 +1,6 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import kiri.storage.api.Storage;
 
 import java.util.ArrayList;
 import java.util.List;
