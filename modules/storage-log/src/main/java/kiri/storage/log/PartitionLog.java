@@ -29,6 +29,7 @@ import kiri.storage.kit.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.ListOffsets;
 
 /**
  * One partition's log: segments in a directory, the offsets (log start, last stable, high
@@ -44,7 +45,7 @@ import kiri.storage.api.TopicPartition;
  * <p>Locking: the monitor guards {@code nextOffset}, the producer state and changes of the segment
  * list (copy-on-write, read lock-free by fetches).
  */
-final class PartitionLog {
+final class PartitionLog implements ListOffsets.Lookup {
     static final String LOG_START_FILE = "log-start";
     private static final int LEADER_EPOCH = 0;
     /** How much of a batch header lookups read: up to and including the max timestamp. */
@@ -453,7 +454,8 @@ final class PartitionLog {
     }
 
     /** ListOffsets by timestamp: the first record with a timestamp {@code >= ts} below {@code end}. */
-    OffsetAndTimestamp offsetForTimestamp(long ts, long end) throws IOException {
+    @Override
+    public OffsetAndTimestamp atOrAfter(long ts, long end) throws IOException {
         for (Segment s : segments) {
             if (s.maxTimestamp < ts || !s.retain()) continue;
             try {
@@ -477,7 +479,8 @@ final class PartitionLog {
     }
 
     /** ListOffsets MAX_TIMESTAMP: the record with the largest timestamp below {@code end}. */
-    OffsetAndTimestamp maxTimestamp(long end) throws IOException {
+    @Override
+    public OffsetAndTimestamp maxTimestamp(long end) throws IOException {
         Segment best = null;
         for (Segment s : segments) {
             if (s.maxTimestamp >= 0 && (best == null || s.maxTimestamp > best.maxTimestamp)) best = s;

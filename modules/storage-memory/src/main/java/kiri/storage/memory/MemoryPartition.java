@@ -11,6 +11,7 @@ import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ControlBatches;
+import kiri.storage.kit.ListOffsets;
 import kiri.storage.kit.DataWaiters;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
@@ -31,7 +32,7 @@ import kiri.storage.api.TopicPartition;
  * so nothing is copied under the lock except the produced batch. The offset stages are also kept in
  * volatile fields so that long-poll waiters read them without the lock.
  */
-final class MemoryPartition {
+final class MemoryPartition implements ListOffsets.Lookup {
     /** A stored batch: its bytes (offsets assigned) and what lookups need without reading them. */
     private record Stored(long baseOffset, long nextOffset, long maxTimestamp, MemorySegment bytes) {
         boolean isControl() {
@@ -175,6 +176,16 @@ final class MemoryPartition {
             else hi = mid;
         }
         return lo;
+    }
+
+    @Override
+    public OffsetAndTimestamp atOrAfter(long timestamp, long end) {
+        return findByTimestamp(timestamp, end, MemoryStorage.LEADER_EPOCH);
+    }
+
+    @Override
+    public OffsetAndTimestamp maxTimestamp(long end) {
+        return maxTimestamp(end, MemoryStorage.LEADER_EPOCH);
     }
 
     /**

@@ -10,17 +10,18 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
-import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
 import kiri.storage.kit.CatalogStorage;
 import kiri.storage.kit.CatalogTopic;
+import kiri.storage.kit.ListOffsets;
 
 /**
  * The null engine. Everything but record bytes is kept in memory ({@link CatalogStorage}, shared with
@@ -45,7 +46,7 @@ final class NullStorage extends CatalogStorage<NullPartition> {
     }
 
     @Override
-    protected NullPartition newPartition(TopicPartition tp) {
+    protected NullPartition newPartition(TopicInfo topic, int index) {
         return new NullPartition();
     }
 
@@ -113,64 +114,37 @@ final class NullStorage extends CatalogStorage<NullPartition> {
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        PartitionOffsets offsets = partition.offsets();
-        if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-            return Stages.failed(outOfRange(tp, offset, offsets));
-        }
-        return CompletableFuture.completedFuture(FetchResult.empty(offsets));
+        return withPartition(tp, partition -> {
+            PartitionOffsets offsets = partition.offsets();
+            if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
+                return Stages.failed(outOfRange(tp, offset, offsets));
+            }
+            return CompletableFuture.completedFuture(FetchResult.empty(offsets));
+        });
     }
 
     @Override
     public CompletableFuture<Void> awaitData(TopicPartition tp, long offset, IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
         // Nothing is ever returned, so "data at offset" would wake at once forever for a consumer behind
         // the high watermark: wait for the next append instead.
-        return partition.waiters.await(Math.max(offset, partition.highWatermark()));
+        return withPartition(tp, partition -> partition.waiters.await(Math.max(offset, partition.highWatermark())));
     }
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(partition.offsets());
+        return withPartition(tp, partition -> CompletableFuture.completedFuture(partition.offsets()));
     }
 
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        PartitionOffsets offsets = partition.offsets();
-        if (timestamp == OffsetSpec.LATEST) {
-            return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.fetchableEnd(isolation), -1L, LEADER_EPOCH));
-        }
-        if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
-            return CompletableFuture.completedFuture(new OffsetAndTimestamp(offsets.logStartOffset(), -1L, LEADER_EPOCH));
-        }
-        if (timestamp >= 0 || timestamp == OffsetSpec.MAX_TIMESTAMP || timestamp == OffsetSpec.LATEST_TIERED) {
-            return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN); // no record is kept to have a timestamp
-        }
-        return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+        // no record is kept to have a timestamp
+        return withPartition(tp, partition -> ListOffsets.resolve(tp, timestamp, partition.offsets(), isolation, ListOffsets.Lookup.NOTHING));
     }
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        long hwm = partition.highWatermark();
-        long before = beforeOffset == -1L ? hwm : beforeOffset;
-        if (before < 0 || before > hwm) {
-            return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
-                    + beforeOffset + ": the high watermark is " + hwm);
-        }
-        return CompletableFuture.completedFuture(partition.advanceLogStart(before));
+        return withPartition(tp, partition -> CompletableFuture.completedFuture(
+                partition.advanceLogStart(deleteBefore(tp, beforeOffset, partition.highWatermark()))));
     }
 
     private static StorageException outOfRange(TopicPartition tp, long offset, PartitionOffsets offsets) {
@@ -180,10 +154,7 @@ final class NullStorage extends CatalogStorage<NullPartition> {
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        if (isClosed()) return closedStage();
-        NullPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(partition.activeProducers());
+        return withPartition(tp, partition -> CompletableFuture.completedFuture(partition.activeProducers()));
     }
 
     @Override

@@ -70,8 +70,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgConfig config;
     private final PgPool pool;
     private final PgNotifier notifier;
-    /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
-    private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
     private final PgProducerIds producerIds = new PgProducerIds();
     private final PgCluster cluster;
     /** Set once a broker registered: until then (tools, tests of the engine alone) placements are single-node. */
@@ -164,7 +162,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         for (TopicRow r : rows.values()) {
             CatalogTopic<PgPartition> t = topic(r.name());
             if (t == null) {
-                topicIds.put(r.name(), r.id());
                 restoreTopic(r.name(), r.id(), r.partitions(), r.rf(), r.configs());
                 continue;
             }
@@ -273,8 +270,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     // ---- catalogue: PostgreSQL first, then the in-memory view -------------------------------------------
 
     @Override
-    protected PgPartition newPartition(TopicPartition tp) {
-        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier);
+    protected PgPartition newPartition(TopicInfo topic, int index) {
+        return new PgPartition(new TopicPartition(topic.name(), index), topic.id(), pool, notifier);
     }
 
     @Override
@@ -300,7 +297,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         })).thenApply(info -> {
             synchronized (catalogLock) {
                 catalogChanges++;
-                topicIds.put(info.name(), info.id());
                 return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
             }
         });
@@ -572,18 +568,14 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     }
 
     /** Runs {@code body} once the partition is loaded; fails UNKNOWN_TOPIC_OR_PARTITION for a missing one. */
-    private <T> CompletionStage<T> withPartition(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
-        if (isClosed()) return closedStage();
-        PgPartition p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        if (p.isLoaded()) return body.apply(p);
-        return p.ready().thenCompose(v -> body.apply(p));
+    private <T> CompletionStage<T> whenLoaded(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
+        return whenLoaded(tp, p -> p.isLoaded() ? body.apply(p) : p.ready().thenCompose(v -> body.apply(p)));
     }
 
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             PartitionOffsets offsets = p.offsets();
             if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
                 return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
@@ -655,7 +647,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        return withPartition(tp, p -> CompletableFuture.completedFuture(p.offsets()));
+        return whenLoaded(tp, p -> CompletableFuture.completedFuture(p.offsets()));
     }
 
     /**
@@ -664,7 +656,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
      */
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             PartitionOffsets offsets = p.offsets();
             long end = offsets.fetchableEnd(isolation);
             if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, LEADER_EPOCH));
@@ -698,7 +690,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             long hwm = p.offsets().highWatermark();
             long before = beforeOffset == -1L ? hwm : beforeOffset;
             if (before < 0 || before > hwm) {
@@ -711,7 +703,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        return withPartition(tp, p -> CompletableFuture.completedFuture(p.activeProducers()));
+        return whenLoaded(tp, p -> CompletableFuture.completedFuture(p.activeProducers()));
     }
 
     // ---- maintenance ---------------------------------------------------------------------------------
