@@ -1,15 +1,5 @@
 package kiri.storage.kit;
 
-import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.GroupListing;
-import kiri.storage.api.GroupState;
-import kiri.storage.api.OffsetCommit;
-import kiri.storage.api.Stages;
-import kiri.storage.api.StorageException;
-import kiri.storage.api.TopicPartition;
-import kiri.storage.api.VersionConflictException;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -22,6 +12,15 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.GroupListing;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.Stages;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.VersionConflictException;
 
 /**
  * Consumer groups and their committed offsets in memory, with Kafka's rules, shared by engines:

@@ -1,12 +1,5 @@
 package kiri.storage.kit;
 
-import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.RecordBatchHeader;
-import kiri.storage.api.StorageException;
-
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +7,12 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.ControlBatches;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.RecordBatchHeader;
+import kiri.storage.api.StorageException;
 
 /**
  * Kafka's per-partition producer state, shared by every engine that keeps records: idempotence

@@ -1,10 +1,9 @@
 package kiri.storage.kit;
 
+import java.util.function.LongSupplier;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.StorageException;
-
-import java.util.function.LongSupplier;
 
 /**
  * Kafka's InitProducerId rules for a transactional id that already has a producer, shared by every

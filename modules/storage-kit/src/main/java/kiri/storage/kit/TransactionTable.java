@@ -1,14 +1,5 @@
 package kiri.storage.kit;
 
-import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.OffsetCommit;
-import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.Storage;
-import kiri.storage.api.StorageException;
-import kiri.storage.api.TopicPartition;
-import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionState;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -20,6 +11,14 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import kiri.storage.api.ErrorCodes;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.Storage;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TransactionDescription;
+import kiri.storage.api.TransactionState;
 
 /**
  * Transactional ids and their transactions with Kafka's coordinator rules, shared by engines:

@@ -1,21 +1,20 @@
 package kiri.storage.kit;
 
+import java.lang.foreign.MemorySegment;
+import java.util.List;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.ControlBatches;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
+import kiri.testsupport.KafkaBatches;
+import org.junit.jupiter.api.Test;
 
 import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.lang.foreign.MemorySegment;
-import java.util.List;
-import org.junit.jupiter.api.Test;
-import kiri.testsupport.KafkaBatches;
 
 class PartitionProducerStateTest {
     private final PartitionProducerState state = new PartitionProducerState();

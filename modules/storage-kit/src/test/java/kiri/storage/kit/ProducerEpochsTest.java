@@ -1,13 +1,12 @@
 package kiri.storage.kit;
 
+import java.util.concurrent.atomic.AtomicLong;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.ProducerIdAndEpoch;
+import org.junit.jupiter.api.Test;
 
 import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
 
 class ProducerEpochsTest {
     private final AtomicLong ids = new AtomicLong(100);

@@ -1,5 +1,10 @@
 package kiri.storage.kit;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
@@ -9,18 +14,12 @@ import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
 import kiri.storage.api.VersionConflictException;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
 
 /** What durable engines rely on in GroupTable and TransactionTable: snapshots restore to the same behaviour. */
 class SharedTablesTest {
