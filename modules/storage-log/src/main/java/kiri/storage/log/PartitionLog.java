@@ -30,6 +30,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.FetchRange;
 
 /**
  * One partition's log: segments in a directory, the offsets (log start, last stable, high
@@ -366,10 +367,8 @@ final class PartitionLog implements ListOffsets.Lookup {
     FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) throws IOException {
         while (true) {
             PartitionOffsets o = offsets();
-            if (offset < o.logStartOffset() || offset > o.highWatermark()) {
-                throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
-                        + tp + " (log start offset " + o.logStartOffset() + ", high watermark " + o.highWatermark() + ")");
-            }
+            StorageException outOfRange = FetchRange.check(tp, offset, o);
+            if (outOfRange != null) throw outOfRange;
             long end = o.fetchableEnd(isolation);
             if (offset >= end) return FetchResult.empty(o);
             Segment[] segs = segments;

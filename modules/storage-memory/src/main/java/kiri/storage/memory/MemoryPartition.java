@@ -22,6 +22,7 @@ import kiri.storage.kit.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.FetchRange;
 
 /**
  * One partition of the memory engine: an append-only list of stored batches (each a heap copy of the
@@ -139,10 +140,8 @@ final class MemoryPartition implements ListOffsets.Lookup {
     /** See {@link kiri.storage.api.Storage#fetch}. */
     synchronized FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
         PartitionOffsets offsets = offsets();
-        if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
-                    + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
-        }
+        StorageException outOfRange = FetchRange.check(tp, offset, offsets);
+        if (outOfRange != null) throw outOfRange;
         long end = offsets.fetchableEnd(isolation);
         if (offset >= end) return FetchResult.empty(offsets);
         List<BatchRegion> regions = new ArrayList<>();

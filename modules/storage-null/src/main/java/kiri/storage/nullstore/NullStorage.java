@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -22,6 +21,7 @@ import kiri.storage.api.Topics;
 import kiri.storage.kit.CatalogStorage;
 import kiri.storage.kit.CatalogTopic;
 import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.FetchRange;
 
 /**
  * The null engine. Everything but record bytes is kept in memory ({@link CatalogStorage}, shared with
@@ -116,9 +116,8 @@ final class NullStorage extends CatalogStorage<NullPartition> {
                                               IsolationLevel isolation) {
         return withPartition(tp, partition -> {
             PartitionOffsets offsets = partition.offsets();
-            if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-                return Stages.failed(outOfRange(tp, offset, offsets));
-            }
+            StorageException outOfRange = FetchRange.check(tp, offset, offsets);
+            if (outOfRange != null) return Stages.failed(outOfRange);
             return CompletableFuture.completedFuture(FetchResult.empty(offsets));
         });
     }
@@ -145,11 +144,6 @@ final class NullStorage extends CatalogStorage<NullPartition> {
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
         return withPartition(tp, partition -> CompletableFuture.completedFuture(
                 partition.advanceLogStart(deleteBefore(tp, beforeOffset, partition.highWatermark()))));
-    }
-
-    private static StorageException outOfRange(TopicPartition tp, long offset, PartitionOffsets offsets) {
-        return new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
-                + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
     }
 
     @Override

@@ -16,7 +16,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
@@ -48,6 +47,7 @@ import kiri.storage.api.TransactionDescription;
 import kiri.storage.kit.TransactionTable;
 import kiri.storage.kit.CatalogStorage;
 import kiri.storage.kit.CatalogTopic;
+import kiri.storage.kit.FetchRange;
 
 /**
  * The postgres engine. Topics (with their ids and configs), partitions and record batches are in
@@ -569,7 +569,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     /** Runs {@code body} once the partition is loaded; fails UNKNOWN_TOPIC_OR_PARTITION for a missing one. */
     private <T> CompletionStage<T> whenLoaded(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
-        return whenLoaded(tp, p -> p.isLoaded() ? body.apply(p) : p.ready().thenCompose(v -> body.apply(p)));
+        return withPartition(tp, p -> p.isLoaded() ? body.apply(p) : p.ready().thenCompose(v -> body.apply(p)));
     }
 
     @Override
@@ -577,10 +577,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                                               IsolationLevel isolation) {
         return whenLoaded(tp, p -> {
             PartitionOffsets offsets = p.offsets();
-            if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
-                        + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
-            }
+            StorageException outOfRange = FetchRange.check(tp, offset, offsets);
+            if (outOfRange != null) return Stages.failed(outOfRange);
             long end = offsets.fetchableEnd(isolation);
             if (offset >= end) return CompletableFuture.completedFuture(FetchResult.empty(offsets));
             return pool.tx(c -> read(c, p, offsets, offset, end, maxBytes, minOneBatch, isolation));
