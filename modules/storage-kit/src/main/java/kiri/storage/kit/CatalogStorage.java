@@ -188,6 +188,11 @@ public abstract class CatalogStorage<P> implements Storage {
         }
     }
 
+    /** A read of the in-memory tables: KAFKA_STORAGE_ERROR once closed. */
+    private <T> CompletionStage<T> ifOpen(Supplier<T> read) {
+        return closed ? closedStage() : CompletableFuture.completedFuture(read.get());
+    }
+
     protected static <T> CompletableFuture<T> closedStage() {
         return Stages.failed(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed");
     }
@@ -366,8 +371,7 @@ public abstract class CatalogStorage<P> implements Storage {
 
     @Override
     public CompletionStage<List<BrokerInfo>> brokers() {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(catalog.brokers());
+        return ifOpen(() -> catalog.brokers());
     }
 
     @Override
@@ -430,14 +434,12 @@ public abstract class CatalogStorage<P> implements Storage {
 
     @Override
     public CompletionStage<List<TopicInfo>> listTopics() {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(catalog.list());
+        return ifOpen(() -> catalog.list());
     }
 
     @Override
     public CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs) {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(catalog.describe(refs));
+        return ifOpen(() -> catalog.describe(refs));
     }
 
     @Override
@@ -490,14 +492,12 @@ public abstract class CatalogStorage<P> implements Storage {
 
     @Override
     public CompletionStage<List<GroupListing>> listGroups() {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(groups.list());
+        return ifOpen(() -> groups.list());
     }
 
     @Override
     public CompletionStage<Optional<GroupState>> group(String groupId) {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(groups.group(groupId));
+        return ifOpen(() -> groups.group(groupId));
     }
 
     @Override
@@ -567,8 +567,7 @@ public abstract class CatalogStorage<P> implements Storage {
 
     @Override
     public CompletionStage<List<TransactionDescription>> describeTransactions(Collection<String> transactionalIds) {
-        if (closed) return closedStage();
-        return CompletableFuture.completedFuture(txns.describe(transactionalIds));
+        return ifOpen(() -> txns.describe(transactionalIds));
     }
 
     /** The transaction table's view of this engine's partitions; called under a transaction's monitor. */
