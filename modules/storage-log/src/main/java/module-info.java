@@ -2,6 +2,7 @@
 module kiri.storage.log {
     requires kiri.storage.api;
     requires kiri.storage.kit;
+    requires kiri.protocol;
     requires kiri.compress;
     requires kiri.metrics;
 

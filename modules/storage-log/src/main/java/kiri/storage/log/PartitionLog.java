@@ -19,18 +19,18 @@ import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
-import kiri.storage.kit.DataWaiters;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.kit.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
-import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.DataWaiters;
 import kiri.storage.kit.FetchRange;
+import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * One partition's log: segments in a directory, the offsets (log start, last stable, high

@@ -12,10 +12,10 @@ import java.util.List;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import kiri.storage.api.ErrorCodes;
-import kiri.storage.kit.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * Opens a partition's segments and decides what to do with whatever does not read back as contiguous whole batches.

@@ -14,11 +14,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ErrorCodes;
-import kiri.storage.kit.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionDescription;
+import kiri.storage.kit.GroupTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -122,7 +122,7 @@ class LongIdsTest {
         }
         String group = "legacy-group";
         Path legacy = dir.resolve("groups").resolve(hex(group) + ".group");
-        Files.write(legacy, MetaCodec.group(new GroupTable.Snapshot(group, null,
+        Files.write(legacy, LegacyMetaWriter.offsetsOnlyGroup(new GroupTable.Snapshot(group, null,
                 Map.of(TP, new CommittedOffset(42, -1, null, 1L, -1L)))));
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(42L, committed(s, group));

@@ -20,8 +20,8 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
 import kiri.storage.kit.CatalogStorage;
 import kiri.storage.kit.CatalogTopic;
-import kiri.storage.kit.ListOffsets;
 import kiri.storage.kit.FetchRange;
+import kiri.storage.kit.ListOffsets;
 
 /**
  * The null engine. Everything but record bytes is kept in memory ({@link CatalogStorage}, shared with
