@@ -8,6 +8,8 @@ import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.testsupport.KafkaBatches;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
 import org.junit.jupiter.api.Test;
 
 /** ListOffsets: earliest, latest, by timestamp and max timestamp. */
@@ -54,6 +56,17 @@ public abstract class ListOffsetsContract extends RecordsContract {
         assertEquals(START_MS + 1001, r.timestamp());
         assertEquals(2, offsetFor(START_MS + 2));
         assertEquals(START_MS + 1000, await(storage.listOffset(p0, START_MS + 1000, RU)).timestamp(), "the record's own timestamp");
+    }
+
+    @Test
+    void byTimestampLooksInsideACompressedBatch() {
+        requires(Capability.RECORDS);
+        requires(Capability.RECORD_TIMESTAMPS);
+        topic("t", 1);
+        produce(p0, KafkaBatches.segment(MemoryRecords.withRecords(Compression.gzip().build(), KafkaBatches.records("z", 4, START_MS))));
+        OffsetAndTimestamp r = await(storage.listOffset(p0, START_MS + 2, RU));
+        assertEquals(2, r.offset());
+        assertEquals(START_MS + 2, r.timestamp());
     }
 
     @Test

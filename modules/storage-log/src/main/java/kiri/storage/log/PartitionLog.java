@@ -3,7 +3,6 @@ package kiri.storage.log;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,9 +12,7 @@ import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
-import kiri.compress.BatchCompression;
-import kiri.protocol.ProtocolException;
-import kiri.protocol.record.RecordBatch;
+import kiri.compress.RecordTimestamps;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
@@ -499,55 +496,16 @@ final class PartitionLog implements ListOffsets.Lookup {
     }
 
     /**
-     * The first record of the batch at {@code pos} with a timestamp {@code >= ts}: decoded from the
-     * record headers of a CreateTime batch (a compressed one decompressed, as Kafka does); for
-     * LogAppendTime every record has the batch's time, and a compressed batch that cannot be
-     * decompressed answers with its base offset and max timestamp.
+     * The first record of the batch at {@code pos} with a timestamp {@code >= ts} ({@link RecordTimestamps}: a
+     * compressed batch is decompressed, as Kafka does); the batch's base offset and max timestamp if none.
      */
     private static OffsetAndTimestamp recordAtOrAfter(Segment s, long pos, int batchSize, long ts) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(batchSize);
         MemorySegment b = MemorySegment.ofBuffer(buf);
         readFully(s, buf, pos);
-        long base = RecordBatchHeader.baseOffset(b);
-        long maxTs = RecordBatchHeader.maxTimestamp(b);
-        if (RecordBatchHeader.hasLogAppendTime(b)) {
-            return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
-        }
-        if (RecordBatchHeader.compression(b) != 0) {
-            try {
-                b = BatchCompression.decompress(new RecordBatch().wrap(b, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
-                batchSize = (int) b.byteSize();
-            } catch (ProtocolException e) {
-                return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
-            }
-        }
-        long baseTs = RecordBatchHeader.baseTimestamp(b);
-        long[] p = {RecordBatchHeader.HEADER_SIZE};
-        int count = RecordBatchHeader.recordCount(b);
-        for (int i = 0; i < count && p[0] < batchSize; i++) {
-            long length = zigzag(varlong(b, p));
-            long recordEnd = p[0] + length;
-            p[0] += 1; // attributes
-            long tsDelta = zigzag(varlong(b, p));
-            long offsetDelta = zigzag(varlong(b, p));
-            if (baseTs + tsDelta >= ts) return new OffsetAndTimestamp(base + offsetDelta, baseTs + tsDelta, LEADER_EPOCH);
-            p[0] = recordEnd;
-        }
-        return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
-    }
-
-    private static long varlong(MemorySegment b, long[] p) {
-        long v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            byte x = b.get(ValueLayout.JAVA_BYTE, p[0]++);
-            v |= (long) (x & 0x7F) << shift;
-            if ((x & 0x80) == 0) return v;
-        }
-        throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored record");
-    }
-
-    private static long zigzag(long v) {
-        return (v >>> 1) ^ -(v & 1);
+        RecordTimestamps.Found f = RecordTimestamps.firstAtOrAfter(b, ts, Long.MIN_VALUE);
+        return f != null ? new OffsetAndTimestamp(f.offset(), f.timestamp(), LEADER_EPOCH)
+                : new OffsetAndTimestamp(RecordBatchHeader.baseOffset(b), RecordBatchHeader.maxTimestamp(b), LEADER_EPOCH);
     }
 
     synchronized List<ActiveProducer> activeProducers() {

@@ -1,12 +1,9 @@
 package kiri.storage.memory;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-import kiri.compress.BatchCompression;
-import kiri.protocol.ProtocolException;
-import kiri.protocol.record.RecordBatch;
+import kiri.compress.RecordTimestamps;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
@@ -218,56 +215,12 @@ final class MemoryPartition implements ListOffsets.Lookup {
     }
 
     /**
-     * The first record of {@code b} at or after {@code minOffset} whose timestamp is {@code >= timestamp}.
-     * LogAppendTime batches give every record the batch's max timestamp. Compressed batches are
-     * decompressed (as Kafka does here); one that cannot be answers with the batch's first offset.
+     * The first record of {@code b} at or after {@code minOffset} whose timestamp is {@code >= timestamp}
+     * ({@link RecordTimestamps}: a compressed batch is decompressed, as Kafka does), or null.
      */
     private static OffsetAndTimestamp firstRecordAtOrAfter(Stored b, long timestamp, long minOffset, int leaderEpoch) {
-        MemorySegment s = b.bytes();
-        if (RecordBatchHeader.compression(s) != 0 && !RecordBatchHeader.hasLogAppendTime(s)) {
-            s = decompressed(s);
-        }
-        if (s == null || RecordBatchHeader.hasLogAppendTime(s)) {
-            return new OffsetAndTimestamp(minOffset, b.maxTimestamp(), leaderEpoch);
-        }
-        long baseTs = RecordBatchHeader.baseTimestamp(s);
-        int count = RecordBatchHeader.recordCount(s);
-        long[] cursor = {RecordBatchHeader.HEADER_SIZE};
-        for (int r = 0; r < count && cursor[0] < s.byteSize(); r++) {
-            long length = varlong(s, cursor);
-            long recordEnd = cursor[0] + length;
-            cursor[0] += 1; // attributes
-            long ts = baseTs + varlong(s, cursor);
-            long offset = b.baseOffset() + varlong(s, cursor);
-            if (offset >= minOffset && ts >= timestamp) return new OffsetAndTimestamp(offset, ts, leaderEpoch);
-            cursor[0] = recordEnd;
-        }
-        return null;
-    }
-
-    /** An uncompressed copy of a compressed stored batch, or null if it cannot be decompressed. */
-    private static MemorySegment decompressed(MemorySegment batch) {
-        try {
-            return BatchCompression.decompress(new RecordBatch().wrap(batch, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
-        } catch (ProtocolException e) {
-            return null;
-        }
-    }
-
-    /** A zig-zag varint/varlong at {@code cursor[0]}, advancing it. */
-    private static long varlong(MemorySegment s, long[] cursor) {
-        long raw = 0;
-        int shift = 0;
-        long p = cursor[0];
-        while (true) {
-            byte b = s.get(ValueLayout.JAVA_BYTE, p++);
-            raw |= (long) (b & 0x7f) << shift;
-            if ((b & 0x80) == 0) break;
-            shift += 7;
-            if (shift > 63) throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored batch");
-        }
-        cursor[0] = p;
-        return (raw >>> 1) ^ -(raw & 1);
+        RecordTimestamps.Found f = RecordTimestamps.firstAtOrAfter(b.bytes(), timestamp, minOffset);
+        return f == null ? null : new OffsetAndTimestamp(f.offset(), f.timestamp(), leaderEpoch);
     }
 
     /** DeleteRecords: moves the log start offset to {@code before} (never back) and frees whole batches below it. */

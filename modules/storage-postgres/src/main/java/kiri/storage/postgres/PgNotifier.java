@@ -20,10 +20,11 @@ final class PgNotifier implements AutoCloseable {
     static final String CHANNEL = "kiri_data";
     static final String CATALOG = "kiri_catalog";
 
-    /** Told of another broker's append, on the listening thread. */
+    /** Told of another broker's append or truncation, on the listening thread. */
     @FunctionalInterface
     interface Listener {
-        void appended(UUID topicId, int partition, long nextOffset);
+        /** @param logStart the new log start offset after a truncation (DeleteRecords, retention), -1 for an append */
+        void changed(UUID topicId, int partition, long nextOffset, long logStart);
     }
 
     /** Tells this broker's own notifications apart from others'. */
@@ -55,8 +56,13 @@ final class PgNotifier implements AutoCloseable {
 
     /** Adds the notification of an append to the transaction {@code c} is in. */
     void notify(Connection c, UUID topicId, int partition, long nextOffset) throws SQLException {
+        notify(c, topicId, partition, nextOffset, -1L);
+    }
+
+    /** Adds the notification of an append ({@code logStart} -1) or a truncation to the transaction {@code c} is in. */
+    void notify(Connection c, UUID topicId, int partition, long nextOffset, long logStart) throws SQLException {
         try (PreparedStatement n = c.prepareStatement("SELECT pg_notify('" + CHANNEL + "', ?)")) {
-            n.setString(1, instance + " " + topicId + " " + partition + " " + nextOffset);
+            n.setString(1, instance + " " + topicId + " " + partition + " " + nextOffset + (logStart < 0 ? "" : " " + logStart));
             n.execute();
         }
     }
@@ -106,9 +112,10 @@ final class PgNotifier implements AutoCloseable {
 
     private void dispatch(String payload) {
         String[] parts = payload.split(" ");
-        if (parts.length != 4 || parts[0].equals(instance)) return;
+        if (parts.length < 4 || parts.length > 5 || parts[0].equals(instance)) return;
         try {
-            listener.appended(UUID.fromString(parts[1]), Integer.parseInt(parts[2]), Long.parseLong(parts[3]));
+            listener.changed(UUID.fromString(parts[1]), Integer.parseInt(parts[2]), Long.parseLong(parts[3]),
+                    parts.length == 5 ? Long.parseLong(parts[4]) : -1L);
         } catch (IllegalArgumentException ignored) {
             // not ours
         }

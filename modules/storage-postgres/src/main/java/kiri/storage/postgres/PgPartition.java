@@ -384,21 +384,28 @@ final class PgPartition {
 
     private void truncate(Connection c, long offset) throws SQLException {
         if (offset <= logStart) return;
+        long next;
+        long start;
         try (PreparedStatement up = c.prepareStatement("UPDATE kiri_partitions SET log_start_offset = greatest(log_start_offset, ?)"
-                + " WHERE topic_id = ? AND partition = ?");
+                + " WHERE topic_id = ? AND partition = ? RETURNING next_offset, log_start_offset");
              PreparedStatement del = c.prepareStatement("DELETE FROM kiri_batches WHERE topic_id = ? AND partition = ? AND last_offset < ?")) {
             up.setLong(1, offset);
             up.setObject(2, topicId);
             up.setInt(3, tp.partition());
-            up.executeUpdate();
+            try (ResultSet rs = up.executeQuery()) {
+                if (!rs.next()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+                next = rs.getLong(1);
+                start = rs.getLong(2); // another broker may have truncated further
+            }
             del.setObject(1, topicId);
             del.setInt(2, tp.partition());
-            del.setLong(3, offset);
+            del.setLong(3, start);
             del.executeUpdate();
         }
+        notifier.notify(c, topicId, tp.partition(), next, start); // the others' log start follows
         synchronized (this) {
-            logStart = offset;
-            producers.onLogStartOffset(offset);
+            logStart = start;
+            producers.onLogStartOffset(start);
             lastStable = producers.lastStableOffset(highWatermark);
         }
     }

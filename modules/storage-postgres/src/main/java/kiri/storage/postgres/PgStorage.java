@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import kiri.compress.RecordTimestamps;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
@@ -39,6 +40,7 @@ import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -92,7 +94,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics, this::resync);
+        this.notifier = new PgNotifier(connector, this::changedElsewhere, this::refreshTopics, this::resync);
         this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
@@ -215,12 +217,14 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         }
     }
 
-    /** A notification from another broker's append. */
-    private void appendedElsewhere(UUID topicId, int partition, long nextOffset) {
+    /** A notification from another broker's append or truncation (then {@code logStart} >= 0). */
+    private void changedElsewhere(UUID topicId, int partition, long nextOffset, long logStart) {
         for (CatalogTopic<PgPartition> t : topics()) {
             if (!t.info().id().equals(topicId)) continue;
             PgPartition p = t.partition(partition);
-            if (p != null && nextOffset > p.offsets().highWatermark()) p.invalidate();
+            if (p == null) continue;
+            PartitionOffsets seen = p.offsets();
+            if (nextOffset > seen.highWatermark() || logStart > seen.logStartOffset()) p.invalidate();
         }
     }
 
@@ -693,8 +697,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     }
 
     /**
-     * ListOffsets. By timestamp, the answer is the first batch whose max timestamp reaches it (at the
-     * requested offset's batch granularity: its first offset at or after the log start); see the README.
+     * ListOffsets. By timestamp, as Kafka: the first batch (from the log start, below the fetchable end) whose max
+     * timestamp reaches it, then the first record inside it that does ({@link RecordTimestamps}, decompressing).
+     * MAX_TIMESTAMP: the first record carrying the largest timestamp.
      */
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
@@ -710,20 +715,29 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             if (!max && timestamp < 0) {
                 return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
-            String sql = "SELECT base_offset, last_offset, max_timestamp FROM kiri_batches WHERE topic_id = ? AND partition = ?"
-                    + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ?"
+            // after: batches already looked into (one whose only matching records are below the log start has none)
+            String sql = "SELECT base_offset, max_timestamp, bytes, last_offset FROM kiri_batches WHERE topic_id = ? AND partition = ?"
+                    + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ? AND base_offset > ?"
                     + (max ? " ORDER BY max_timestamp DESC, base_offset LIMIT 1" : " AND max_timestamp >= ? ORDER BY base_offset LIMIT 1");
             return pool.tx(c -> {
                 try (PreparedStatement q = c.prepareStatement(sql)) {
-                    q.setObject(1, p.topicId);
-                    q.setInt(2, tp.partition());
-                    q.setLong(3, end);
-                    q.setLong(4, offsets.logStartOffset());
-                    if (!max) q.setLong(5, timestamp);
-                    try (ResultSet rs = q.executeQuery()) {
-                        if (!rs.next()) return OffsetAndTimestamp.UNKNOWN;
-                        long offset = max ? rs.getLong(2) : Math.max(offsets.logStartOffset(), rs.getLong(1));
-                        return new OffsetAndTimestamp(offset, rs.getLong(3), LEADER_EPOCH);
+                    long after = Long.MIN_VALUE;
+                    while (true) {
+                        q.setObject(1, p.topicId);
+                        q.setInt(2, tp.partition());
+                        q.setLong(3, end);
+                        q.setLong(4, offsets.logStartOffset());
+                        q.setLong(5, after);
+                        if (!max) q.setLong(6, timestamp);
+                        try (ResultSet rs = q.executeQuery()) {
+                            if (!rs.next()) return OffsetAndTimestamp.UNKNOWN;
+                            after = rs.getLong(1);
+                            long target = max ? rs.getLong(2) : timestamp;
+                            RecordTimestamps.Found f = RecordTimestamps.firstAtOrAfter(MemorySegment.ofArray(rs.getBytes(3)),
+                                    target, offsets.logStartOffset());
+                            if (f != null) return new OffsetAndTimestamp(f.offset(), f.timestamp(), LEADER_EPOCH);
+                            if (max) return new OffsetAndTimestamp(rs.getLong(4), rs.getLong(2), LEADER_EPOCH); // as the memory engine
+                        }
                     }
                 }
             });
@@ -770,7 +784,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         return result.thenCompose(v -> CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)));
     }
 
-    /** Retention by time: the log start moves past the batches (from the start) whose max timestamp is older than retention.ms. */
+    /** Retention ({@link PgRetention}): the log start moves past whole batches from the start; they are deleted. */
     @Override
     protected void maintainRecords(long nowMs) {
         CompletableFuture<Void> expiry = pool.tx(c -> {
@@ -784,26 +798,18 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         List<CompletableFuture<Void>> started = markersOut.get();
         if (started != null) started.add(expiry);
         for (CatalogTopic<PgPartition> topic : topics()) {
+            // cleanup.policy=compact alone keeps records (this engine does not compact): no retention by time or size
+            boolean deletes = TopicConfigs.listValue(topic.info().configs(), TopicConfigs.CLEANUP_POLICY).contains("delete");
             for (PgPartition p : topic.partitions()) {
                 if (!p.isLoaded()) continue;
                 p.expireProducers(nowMs, PRODUCER_EXPIRATION_MS);
-                if (topic.retentionMs() < 0) continue;
-                long cutoff = nowMs - topic.retentionMs();
-                CompletableFuture<Void> truncated = pool.tx(c -> {
-                    try (PreparedStatement q = c.prepareStatement("SELECT min(base_offset) FROM kiri_batches"
-                            + " WHERE topic_id = ? AND partition = ? AND max_timestamp >= ?")) {
-                        q.setObject(1, p.topicId);
-                        q.setInt(2, p.tp.partition());
-                        q.setLong(3, cutoff);
-                        try (ResultSet rs = q.executeQuery()) {
-                            rs.next();
-                            long keepFrom = rs.getLong(1);
-                            return rs.wasNull() ? p.offsets().highWatermark() : keepFrom;
-                        }
-                    }
-                }).thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
-                        ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
-                        : CompletableFuture.<Void>completedFuture(null));
+                if (!deletes || (topic.retentionMs() < 0 && topic.retentionBytes() < 0)) continue;
+                long cutoff = topic.retentionMs() < 0 ? Long.MIN_VALUE : nowMs - topic.retentionMs();
+                long bytes = topic.retentionBytes();
+                CompletableFuture<Void> truncated = pool.tx(c -> PgRetention.keepFrom(c, p.topicId, p.tp.partition(), cutoff, bytes))
+                        .thenCompose(keepFrom -> keepFrom > p.offsets().logStartOffset()
+                                ? p.submit(new PgPartition.Truncate(keepFrom, new CompletableFuture<>()))
+                                : CompletableFuture.<Void>completedFuture(null));
                 List<CompletableFuture<Void>> out = markersOut.get();
                 if (out != null) out.add(truncated);
             }

@@ -54,6 +54,7 @@ import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Kafka's cluster rules on three brokers over one PostgreSQL: replication factors against the live brokers, coordinators. */
 class PgClusterRulesTest {
@@ -65,12 +66,13 @@ class PgClusterRulesTest {
             ModuleLayer.boot().findModule(name).ifPresent(PgClusterRulesTest.class.getModule()::addReads);
         }
     }
-    private PgClusterFixture cluster;
+
+    @RegisterExtension
+    final PgBrokers cluster = PgBrokers.three();
     private Admin admin;
 
     @BeforeEach
     void start() throws Exception {
-        cluster = PgClusterFixture.threeBrokers();
         admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrap()));
         Wait.until("three live brokers", () -> admin.describeCluster().nodes().get().size() == 3);
     }
@@ -78,7 +80,6 @@ class PgClusterRulesTest {
     @AfterEach
     void stop() {
         if (admin != null) admin.close();
-        if (cluster != null) cluster.close();
     }
 
     @Test

@@ -25,25 +25,14 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Three brokers in this JVM over one PostgreSQL, driven by kafka-clients. */
 class PgClusterTest {
-    private PgClusterFixture cluster;
-    private List<EmbeddedKiri> brokers;
-
-    @BeforeEach
-    void start() throws Exception {
-        cluster = PgClusterFixture.threeBrokers();
-        brokers = cluster.brokers;
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) cluster.close();
-    }
+    @RegisterExtension
+    final PgBrokers cluster = PgBrokers.three();
+    private final List<EmbeddedKiri> brokers = cluster.brokers;
 
     private String bootstrap() {
         return cluster.bootstrap();

@@ -29,9 +29,8 @@ import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * PostgreSQL going away under three brokers (a fast shutdown, then a SIGKILL of the postmaster) while a default
@@ -41,17 +40,8 @@ import org.junit.jupiter.api.Test;
  */
 class PgOutageTest {
     private static final String TOPIC = "t";
-    private PgClusterFixture cluster;
-
-    @BeforeEach
-    void start() throws Exception {
-        cluster = PgClusterFixture.threeBrokers();
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) cluster.close();
-    }
+    @RegisterExtension
+    final PgBrokers cluster = PgBrokers.three();
 
     @Test
     void nothingAcknowledgedIsLostWhenPostgresStopsOrCrashesMidStream() throws Exception {

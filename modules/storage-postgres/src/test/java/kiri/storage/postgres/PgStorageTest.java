@@ -23,6 +23,7 @@ import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.VersionConflictException;
 import kiri.storage.api.RecordBatchHeader;
@@ -35,6 +36,7 @@ import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.testsupport.KafkaBatches;
 import kiri.testsupport.PostgresServer;
+import kiri.testsupport.Wait;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -202,6 +204,20 @@ class PgStorageTest {
         try (FetchResult r = await(b.fetch(p0, 4, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED))) {
             assertEquals(List.of(3L, 4L, 5L), offsetsOf(r));
         }
+    }
+
+    @Test
+    void aTruncationOnOneBrokerMovesTheLogStartOfTheOthers() throws Exception {
+        Storage a = openStorage(1);
+        Storage b = openStorage(2);
+        await(a.createTopic(new NewTopic("t", 1), false));
+        produce(a, null, p0, KafkaBatches.plain(3));
+        produce(a, null, p0, KafkaBatches.plain(3));
+        Wait.until("b sees a's appends", () -> await(b.offsets(p0)).highWatermark() == 6);
+        assertEquals(4L, await(a.deleteRecords(p0, 4)));
+        Wait.until("b's log start follows a's DeleteRecords", () -> await(b.offsets(p0)).logStartOffset() == 4);
+        assertEquals(4, await(b.listOffset(p0, OffsetSpec.EARLIEST, IsolationLevel.READ_UNCOMMITTED)).offset());
+        assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(b.fetch(p0, 1, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
     }
 
     @Test
