@@ -4,5 +4,6 @@
  * {@link kiri.transport.RequestHandler} and {@link kiri.transport.ClientConnection}.
  */
 module kiri.transport {
+    requires transitive kiri.protocol; // Records.Region: the parts of a multi-part response
     exports kiri.transport;
 }

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import kiri.launcher.bench.CodecCorpus;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Frames;
+import kiri.protocol.Records;
 import kiri.protocol.WireReader;
 import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
@@ -174,7 +175,7 @@ public class CodecBenchmark {
         long sum = 0;
         for (ProduceRequest.TopicProduceData t : request.topicData()) {
             for (ProduceRequest.PartitionProduceData p : t.partitionData()) {
-                batches.wrap(p.records());
+                batches.wrap(p.records().memory());
                 while (batches.next()) {
                     records.wrap(batches.batch());
                     while (records.next()) {
@@ -241,9 +242,9 @@ public class CodecBenchmark {
         int count;
 
         @Override
-        public boolean splice(WireWriter writer, MemorySegment source) {
+        public boolean splice(WireWriter writer, Records.Region region) {
             positions[count] = writer.position();
-            sources[count++] = source;
+            sources[count++] = region.memory();
             return true;
         }
     }

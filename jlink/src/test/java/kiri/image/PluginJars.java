@@ -20,21 +20,28 @@ final class PluginJars {
 
     /** Where kiri.storage.api is on this test's class path (the reactor's jar or classes folder). */
     static Path storageApi() {
+        return locationOf(StorageProvider.class);
+    }
+
+    /** Where the jar or classes folder holding {@code type} is. */
+    private static Path locationOf(Class<?> type) {
         try {
-            return Path.of(StorageProvider.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }
 
     /**
-     * Compiles {@code sources} (path relative to the source root -> text) against kiri.storage.api and
-     * {@code modulePath}, and jars them as {@code work/jar}.
+     * Compiles {@code sources} (path relative to the source root -> text) against kiri.storage.api (and
+     * the kiri.protocol it requires) and {@code modulePath}, and jars them as {@code work/jar}.
      */
     static Path build(Path work, String jar, Map<String, String> sources, Path... modulePath) throws IOException {
         Path src = Files.createTempDirectory(work, "src");
         Path classes = Files.createTempDirectory(work, "classes");
-        StringBuilder path = new StringBuilder(storageApi().toString());
+        // kiri.storage.api requires kiri.protocol (transitively): both go on the plugin's module path
+        StringBuilder path = new StringBuilder(storageApi().toString()).append(java.io.File.pathSeparator)
+                .append(locationOf(kiri.protocol.Records.class));
         for (Path p : modulePath) path.append(java.io.File.pathSeparator).append(p);
         List<String> args = new ArrayList<>(List.of("--release", "25", "--module-path", path.toString(),
                 "-d", classes.toString()));

@@ -195,7 +195,7 @@ public final class Consumer implements AutoCloseable {
                 if (position == null || p.records() == null) {
                     continue;
                 }
-                batches.wrap(p.records());
+                batches.wrap(p.records().memory());
                 while (handed < max && batches.next()) {
                     RecordBatch batch = batches.batch();
                     if (batch.available() < RecordBatch.HEADER_SIZE || batch.sizeInBytes() > batch.available()) {

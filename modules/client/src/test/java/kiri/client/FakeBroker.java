@@ -155,7 +155,7 @@ final class FakeBroker implements AutoCloseable {
                 for (ProduceRequest.TopicProduceData t : req.topicData()) {
                     List<ProduceResponse.PartitionProduceResponse> parts = new ArrayList<>();
                     for (ProduceRequest.PartitionProduceData p : t.partitionData()) {
-                        MemorySegment batch = p.records();
+                        MemorySegment batch = p.records().memory();
                         Attempt a = new Attempt(batch.get(LONG, 43), batch.get(INT, 53), batch.get(INT, 57));
                         ProduceResponse.PartitionProduceResponse r = produce(a);
                         if (r == null) {

@@ -22,7 +22,8 @@ final class Defaults {
                 case FLOAT64 -> "double";
                 case UUID -> "java.util.UUID";
                 case STRING -> "String";
-                case BYTES, RECORDS -> "java.lang.foreign.MemorySegment";
+                case BYTES -> "java.lang.foreign.MemorySegment";
+                case RECORDS -> "kiri.protocol.Records";
             };
             case StructRef s -> s.name();
             case ArrayOf(Primitive p) when primitiveArray(p) != null -> primitiveArray(p);

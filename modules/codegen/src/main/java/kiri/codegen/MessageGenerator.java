@@ -301,7 +301,8 @@ final class MessageGenerator {
             case FLOAT64 -> "r.readFloat64()";
             case UUID -> "r.readUuid()";
             case STRING -> CODEC + ".readString(r, " + flex + ", " + nullable + ", " + label + ")";
-            case BYTES, RECORDS -> CODEC + ".readBytes(r, " + flex + ", " + nullable + ", " + label + ")";
+            case BYTES -> CODEC + ".readBytes(r, " + flex + ", " + nullable + ", " + label + ")";
+            case RECORDS -> CODEC + ".readRecords(r, " + flex + ", " + nullable + ", " + label + ")";
         };
     }
 
@@ -391,6 +392,8 @@ final class MessageGenerator {
             case Primitive p when p.isFixed() -> cb.line(acc + " += " + p.fixedSize + ";");
             case Primitive p when p == Primitive.STRING ->
                     cb.line(acc + " += " + CODEC + ".stringSize(" + v + ", " + flex + ", " + nullable + ", " + label + ");");
+            case Primitive p when p == Primitive.RECORDS ->
+                    cb.line(acc + " += " + CODEC + ".recordsSize(" + v + ", " + flex + ", " + nullable + ", " + label + ");");
             case Primitive p -> cb.line(acc + " += " + CODEC + ".bytesSize(" + v + ", " + flex + ", " + nullable + ", " + label + ");");
             case StructRef s -> {
                 switch (nullable) {
@@ -490,8 +493,10 @@ final class MessageGenerator {
         switch (f.type()) {
             case Primitive p when p == Primitive.STRING ->
                     cb.line(CODEC + ".writeString(w, " + v + ", " + flex + ", " + nullable + ", " + label + ");");
-            case Primitive p when p == Primitive.BYTES || p == Primitive.RECORDS ->
+            case Primitive p when p == Primitive.BYTES ->
                     cb.line(CODEC + ".writeBytes(w, " + v + ", " + flex + ", " + nullable + ", " + label + ");");
+            case Primitive p when p == Primitive.RECORDS ->
+                    cb.line(CODEC + ".writeRecords(w, " + v + ", " + flex + ", " + nullable + ", " + label + ");");
             case Primitive p -> cb.line(writePrimitive(p, v) + ";");
             case StructRef s -> {
                 switch (nullable) {
@@ -576,6 +581,13 @@ final class MessageGenerator {
             }
             cb.line("this." + name + " = v;").line("return this;").close();
             cb.blank();
+            if (f.type() == Primitive.RECORDS) {
+                cb.doc("Sets " + f.name() + " to the batches in {@code v} (null for null).");
+                cb.open("public " + cls + " set" + Character.toUpperCase(f.name().charAt(0)) + f.name().substring(1)
+                        + "(java.lang.foreign.MemorySegment v) {");
+                cb.line("this." + name + " = kiri.protocol.Records.of(v);").line("return this;").close();
+                cb.blank();
+            }
         }
         cb.line("@Override");
         cb.open("public java.util.List<kiri.protocol.RawTaggedField> unknownTaggedFields() {");
@@ -605,8 +617,10 @@ final class MessageGenerator {
             String differs = switch (f.type()) {
                 case Primitive p when p == Primitive.FLOAT64 -> "Double.compare(" + n + ", other." + n + ") != 0";
                 case Primitive p when Defaults.isJavaPrimitive(p) -> n + " != other." + n;
-                case Primitive p when p == Primitive.BYTES || p == Primitive.RECORDS ->
+                case Primitive p when p == Primitive.BYTES ->
                         "!" + CODEC + ".segmentsEqual(" + n + ", other." + n + ")";
+                case Primitive p when p == Primitive.RECORDS ->
+                        "!" + CODEC + ".recordsEqual(" + n + ", other." + n + ")";
                 case ArrayOf(Primitive p) when Defaults.primitiveArray(p) != null ->
                         "!java.util.Arrays.equals(" + n + ", other." + n + ")";
                 default -> "!java.util.Objects.equals(" + n + ", other." + n + ")";
@@ -628,7 +642,8 @@ final class MessageGenerator {
                 case Primitive p when p == Primitive.UINT16 || p == Primitive.INT32 -> "Integer.hashCode(" + n + ")";
                 case Primitive p when p == Primitive.UINT32 || p == Primitive.INT64 -> "Long.hashCode(" + n + ")";
                 case Primitive p when p == Primitive.FLOAT64 -> "Double.hashCode(" + n + ")";
-                case Primitive p when p == Primitive.BYTES || p == Primitive.RECORDS -> CODEC + ".segmentHash(" + n + ")";
+                case Primitive p when p == Primitive.BYTES -> CODEC + ".segmentHash(" + n + ")";
+                case Primitive p when p == Primitive.RECORDS -> CODEC + ".recordsHash(" + n + ")";
                 case ArrayOf(Primitive p) when Defaults.primitiveArray(p) != null -> "java.util.Arrays.hashCode(" + n + ")";
                 default -> "java.util.Objects.hashCode(" + n + ")";
             };

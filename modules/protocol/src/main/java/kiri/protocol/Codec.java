@@ -137,7 +137,10 @@ public final class Codec {
     }
 
     private static int checkedLength(MemorySegment b, String field) {
-        long n = b.byteSize();
+        return checkedLength(b.byteSize(), field);
+    }
+
+    private static int checkedLength(long n, String field) {
         if (n > Integer.MAX_VALUE - 1) {
             throw new ProtocolException("bytes field " + field + " is too long to encode: " + n + " bytes");
         }
@@ -163,6 +166,34 @@ public final class Codec {
             w.writeInt32(length);
         }
         w.writeSegment(b);
+    }
+
+    /** A records field: a {@link Records.Memory} view of the reader's segment, never a copy. */
+    public static Records readRecords(WireReader r, boolean flexible, boolean nullable, String field) {
+        MemorySegment bytes = readBytes(r, flexible, nullable, field);
+        return bytes == null ? null : new Records.Memory(bytes);
+    }
+
+    public static int recordsSize(Records b, boolean flexible, boolean nullable, String field) {
+        if (b == null) {
+            return bytesSize(null, flexible, nullable, field);
+        }
+        int length = checkedLength(b.byteSize(), field);
+        return length + (flexible ? Sizes.unsignedVarintSize(length + 1) : 4);
+    }
+
+    public static void writeRecords(WireWriter w, Records b, boolean flexible, boolean nullable, String field) {
+        if (b == null) {
+            writeBytes(w, null, flexible, nullable, field);
+            return;
+        }
+        int length = checkedLength(b.byteSize(), field);
+        if (flexible) {
+            w.writeUnsignedVarint(length + 1);
+        } else {
+            w.writeInt32(length);
+        }
+        w.writeRecords(b);
     }
 
     // ---- arrays
@@ -364,6 +395,22 @@ public final class Codec {
     }
 
     public static String describe(MemorySegment a) {
+        return a == null ? "null" : "[" + a.byteSize() + " bytes]";
+    }
+
+    /** Memory records compare by content; records with file regions only by identity of their parts. */
+    public static boolean recordsEqual(Records a, Records b) {
+        if (a instanceof Records.Memory(MemorySegment x) && b instanceof Records.Memory(MemorySegment y)) {
+            return segmentsEqual(x, y);
+        }
+        return java.util.Objects.equals(a, b);
+    }
+
+    public static int recordsHash(Records a) {
+        return a == null ? 0 : Long.hashCode(a.byteSize());
+    }
+
+    public static String describe(Records a) {
         return a == null ? "null" : "[" + a.byteSize() + " bytes]";
     }
 }

@@ -12,8 +12,9 @@ import java.util.UUID;
  * target is allocated at its final size; writing past the end is a bug and fails with the
  * segment's own bounds check. Not thread-safe.
  *
- * <p>A {@link Splicer} may take over the segments written with {@link #writeSegment} (bytes and
- * records fields), e.g. to leave stored batches out of the output and send them from where they are.
+ * <p>A {@link Splicer} may take over the regions of {@code records} fields ({@link #writeRecords}),
+ * e.g. to leave stored batches out of the output and send them from where they are. Without one, memory
+ * regions are copied and a file region is an error.
  */
 public final class WireWriter {
     private final MemorySegment segment;
@@ -21,18 +22,19 @@ public final class WireWriter {
     private long position;
 
     /**
-     * Sees every segment before {@link #writeSegment} copies it, so an encoder can write some field
-     * values by reference (zero-copy sends). Called on the writing thread.
+     * Sees every region of a records field before {@link #writeRecords} copies it, so an encoder can
+     * write batches by reference (zero-copy sends). Called on the writing thread.
      */
     @FunctionalInterface
     public interface Splicer {
         /**
-         * Returns false to let the writer copy {@code source} as usual; true if it dealt with it
-         * itself: wrote it (or something else) through {@code writer}, or left it out of the output,
+         * Returns false to let the writer copy a {@link Records.Memory} region as usual; true if it
+         * dealt with the region itself: wrote it through {@code writer}, or left it out of the output,
          * in which case the output is that much shorter than the encoded size and the splicer must
-         * remember where the bytes belong ({@code writer.position()}).
+         * remember where the bytes belong ({@code writer.position()}). A {@link Records.FileRegion}
+         * must be taken.
          */
-        boolean splice(WireWriter writer, MemorySegment source);
+        boolean splice(WireWriter writer, Records.Region region);
     }
 
     public WireWriter(MemorySegment segment) {
@@ -157,15 +159,32 @@ public final class WireWriter {
         position += bytes.length;
     }
 
-    /** Copies all bytes of {@code source} here, unless the {@link Splicer} takes them. */
-    public void writeSegment(MemorySegment source) {
-        if (splicer != null && splicer.splice(this, source)) {
-            return;
+    /** Writes the batches of {@code records} (not its length): copied, unless the {@link Splicer} takes them. */
+    public void writeRecords(Records records) {
+        switch (records) {
+            case Records.Region region -> writeRegion(region);
+            case Records.Regions rs -> {
+                java.util.List<Records.Region> regions = rs.regions();
+                for (int i = 0, n = regions.size(); i < n; i++) {
+                    writeRegion(regions.get(i));
+                }
+            }
         }
-        copySegment(source);
     }
 
-    private void copySegment(MemorySegment source) {
+    private void writeRegion(Records.Region region) {
+        if (splicer != null && splicer.splice(this, region)) {
+            return;
+        }
+        switch (region) {
+            case Records.Memory(MemorySegment segment) -> writeSegment(segment);
+            case Records.FileRegion f -> throw new IllegalStateException(
+                    "a file region of " + f.length() + " bytes needs a writer that splices it out");
+        }
+    }
+
+    /** Copies all bytes of {@code source} here. */
+    public void writeSegment(MemorySegment source) {
         long n = source.byteSize();
         MemorySegment.copy(source, 0, segment, position, n);
         position += n;

@@ -45,7 +45,7 @@ class FramesSpliceTest {
             MemorySegment head = Frames.encodeRequest(header, body, n -> MemorySegment.ofArray(new byte[(int) n]),
                     100 + 1100 + 2100, (writer, source) -> {
                         at.add(new long[] {writer.position()});
-                        taken.add(source);
+                        taken.add(source.memory());
                         return true;
                     });
             ByteArrayOutputStream joined = new ByteArrayOutputStream();

@@ -189,7 +189,7 @@ class RewriterTest {
             f.nodeEndpoints().add(new FetchResponse.NodeEndpoint().setNodeId(8).setHost("origin-h").setPort(9098));
             FetchResponse out = (FetchResponse) roundTrip(ApiKey.FETCH, v, f);
             assertEquals(20_008, out.nodeEndpoints().get(0).port(), "v" + v);
-            MemorySegment got = out.responses().get(0).partitions().get(0).records();
+            MemorySegment got = out.responses().get(0).partitions().get(0).records().memory();
             assertEquals(-1, got.mismatch(MemorySegment.ofArray(records)), "record bytes intact at v" + v);
             assertEquals(12, out.sessionId());
         }

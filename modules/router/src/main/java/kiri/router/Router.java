@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
+import kiri.protocol.Records;
 import kiri.protocol.WireReader;
 import kiri.protocol.WireWriter;
 import kiri.protocol.message.ApiKey;
@@ -160,8 +161,8 @@ public final class Router implements RequestHandler {
 
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
             ApiMessage response) {
-        if (response instanceof Spliced spliced) {
-            return encode(connection, header, api, version, spliced);
+        if (response instanceof Pinned pinned) {
+            return encode(connection, header, api, version, pinned);
         }
         Buffer[] buffer = new Buffer[1];
         try {
@@ -180,50 +181,41 @@ public final class Router implements RequestHandler {
     }
 
     /**
-     * Encodes into a pooled buffer that leaves out the file parts, then answers the runs of that
-     * buffer and the file parts in frame order.
+     * Encodes into a pooled buffer that leaves out the file regions, then answers the runs of that
+     * buffer and the file regions in frame order.
      */
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
-            Spliced spliced) {
+            Pinned pinned) {
         Buffer[] buffer = new Buffer[1];
-        List<Response.Part> parts = new ArrayList<>();
+        List<Records.Region> parts = new ArrayList<>();
         long[] runStart = {0};
-        WireWriter.Splicer splicer = (w, source) -> {
-            List<Response.Part> value = spliced.parts().get(source);
-            if (value == null) {
-                return false;
+        WireWriter.Splicer splicer = (w, region) -> {
+            if (!(region instanceof Records.FileRegion)) {
+                return false; // memory: copied into the frame
             }
-            for (Response.Part part : value) {
-                switch (part) {
-                    case Response.Part.Bytes(MemorySegment bytes) -> w.writeSegment(bytes);
-                    case Response.Part.File file -> {
-                        parts.add(new Response.Part.Bytes(
-                                w.segment().asSlice(runStart[0], w.position() - runStart[0])));
-                        parts.add(file);
-                        runStart[0] = w.position();
-                    }
-                }
-            }
+            parts.add(new Records.Memory(w.segment().asSlice(runStart[0], w.position() - runStart[0])));
+            parts.add(region);
+            runStart[0] = w.position();
             return true;
         };
         try {
-            MemorySegment out = Frames.encodeResponse(header.correlationId(), api, version, spliced.body(), size -> {
+            MemorySegment out = Frames.encodeResponse(header.correlationId(), api, version, pinned.body(), size -> {
                 buffer[0] = connection.pool().acquire(size);
                 return buffer[0].segment();
-            }, spliced.fileBytes(), splicer);
-            parts.add(new Response.Part.Bytes(out.asSlice(runStart[0])));
+            }, pinned.fileBytes(), splicer);
+            parts.add(new Records.Memory(out.asSlice(runStart[0])));
         } catch (RuntimeException e) {
             if (buffer[0] != null) {
                 buffer[0].close();
             }
-            spliced.release().run();
+            pinned.release().run();
             LOG.log(Level.ERROR, "cannot encode " + api.title + " v" + version + " response", e);
             return new Response.Close("cannot encode " + api.title + " response: " + e.getMessage());
         }
         Buffer frame = buffer[0];
-        Runnable release = spliced.release();
-        if (spliced.fileBytes() == 0) {
-            // every part was in memory and is copied into the frame now: the engine's hold can go at once
+        Runnable release = pinned.release();
+        if (pinned.fileBytes() == 0) {
+            // every region was in memory and is copied into the frame now: the engine's hold can go at once
             try {
                 release.run();
             } catch (RuntimeException e) {

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.Records;
 
 /**
  * One accepted socket. Confined to its {@link EventLoop}'s thread, except {@link #complete}, which
@@ -519,10 +520,10 @@ final class Connection implements ConnectionContext {
 
     /** The pieces to write, or null (logged) if the size prefix does not match the parts. */
     private Outgoing outgoing(Response.Parts parts) {
-        List<Response.Part> list = parts.parts();
+        List<Records.Region> list = parts.parts();
         long total = parts.byteSize();
         String problem = null;
-        if (list.isEmpty() || !(list.getFirst() instanceof Response.Part.Bytes(MemorySegment first))
+        if (list.isEmpty() || !(list.getFirst() instanceof Records.Memory(MemorySegment first))
                 || first.byteSize() < SIZE_PREFIX) {
             problem = "no size prefix";
         } else if (total - SIZE_PREFIX > Integer.MAX_VALUE || first.get(INT_BE, 0) != total - SIZE_PREFIX) {
@@ -535,8 +536,8 @@ final class Connection implements ConnectionContext {
         Object[] pieces = new Object[list.size()];
         for (int i = 0; i < pieces.length; i++) {
             pieces[i] = switch (list.get(i)) {
-                case Response.Part.Bytes(MemorySegment bytes) -> bytes.asByteBuffer();
-                case Response.Part.File(FileChannel file, long position, long length) ->
+                case Records.Memory(MemorySegment bytes) -> bytes.asByteBuffer();
+                case Records.FileRegion(FileChannel file, long position, long length) ->
                         new FilePiece(file, position, length);
             };
         }

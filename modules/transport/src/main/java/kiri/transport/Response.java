@@ -1,9 +1,9 @@
 package kiri.transport;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Objects;
+import kiri.protocol.Records;
 
 /** What a {@link RequestHandler} answers to one request frame. */
 public sealed interface Response {
@@ -32,8 +32,8 @@ public sealed interface Response {
 
     /**
      * Send one response frame made of several parts, written back to back in request order with the
-     * other responses: memory parts are written like {@link Send} frames, file parts go from the file
-     * to the socket with {@link FileChannel#transferTo} and never enter the JVM heap. The first part
+     * other responses: {@link Records.Memory} parts are written like {@link Send} frames,
+     * {@link Records.FileRegion} parts go from the file to the socket with {@link FileChannel#transferTo} and never enter the JVM heap. The first part
      * must be memory starting with the 4-byte big-endian size prefix, which must equal the total size
      * of all parts minus 4; otherwise the response is logged and closes the connection.
      *
@@ -43,7 +43,7 @@ public sealed interface Response {
      * event loop (or on the thread completing the stage for a connection already closed) and must
      * not block.
      */
-    record Parts(List<Part> parts, Runnable release) implements Response {
+    record Parts(List<Records.Region> parts, Runnable release) implements Response {
         public Parts {
             parts = List.copyOf(parts);
             Objects.requireNonNull(release, "release");
@@ -52,42 +52,10 @@ public sealed interface Response {
         /** Total bytes over all parts, the size prefix included. */
         public long byteSize() {
             long n = 0;
-            for (Part p : parts) {
+            for (Records.Region p : parts) {
                 n += p.byteSize();
             }
             return n;
-        }
-    }
-
-    /** One piece of a {@link Parts} response. */
-    sealed interface Part {
-        long byteSize();
-
-        /** Bytes in memory (best off-heap); a view the transport does not close. */
-        record Bytes(MemorySegment bytes) implements Part {
-            public Bytes {
-                Objects.requireNonNull(bytes, "bytes");
-            }
-
-            @Override
-            public long byteSize() {
-                return bytes.byteSize();
-            }
-        }
-
-        /** {@code [position, position + length)} of an open file; the transport does not close the channel. */
-        record File(FileChannel channel, long position, long length) implements Part {
-            public File {
-                Objects.requireNonNull(channel, "channel");
-                if (position < 0 || length < 0) {
-                    throw new IllegalArgumentException("negative position or length");
-                }
-            }
-
-            @Override
-            public long byteSize() {
-                return length;
-            }
         }
     }
 

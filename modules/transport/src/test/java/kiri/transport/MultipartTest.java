@@ -33,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import kiri.protocol.Records;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,8 +108,8 @@ class MultipartTest {
         tail.segment().set(INT_BE, 3, seq);
         AtomicInteger count = new AtomicInteger();
         releases.put(seq, count);
-        return new Response.Parts(List.of(new Response.Part.Bytes(head.segment()),
-                new Response.Part.File(file, position, length), new Response.Part.Bytes(tail.segment())), () -> {
+        return new Response.Parts(List.of(new Records.Memory(head.segment()),
+                new Records.FileRegion(file, position, length), new Records.Memory(tail.segment())), () -> {
                     if (count.incrementAndGet() == 1) { // a second run shows up in the count, not as a pool error
                         head.close();
                         tail.close();

@@ -97,6 +97,9 @@ final class Mirror {
             if (param == MemorySegment.class) {
                 return MemorySegment.ofArray(b);
             }
+            if (param == kiri.protocol.Records.class) {
+                return kiri.protocol.Records.of(MemorySegment.ofArray(b));
+            }
             if (param == ByteBuffer.class) {
                 return ByteBuffer.wrap(b);
             }
@@ -164,6 +167,9 @@ final class Mirror {
                 throw new AssertionError(path + ": " + kafka + " vs " + kiri);
             }
             return;
+        }
+        if (kiri instanceof kiri.protocol.Records r) {
+            kiri = r.memory(); // decoded records are a view of the frame
         }
         switch (kiri) {
             case MemorySegment seg -> {

@@ -2,9 +2,7 @@ package kiri.router.broker;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -13,21 +11,20 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.Records;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
-import kiri.router.Spliced;
+import kiri.router.Pinned;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
-import kiri.transport.Response;
 
 /**
  * Fetch: stored batches per partition, as a long poll.
@@ -53,10 +50,9 @@ import kiri.transport.Response;
  * <p>Fetch sessions (KIP-227, v7+) are kept in {@link FetchSessions}: incremental requests name only
  * the partitions that changed, and their responses carry only partitions with news.
  *
- * <p>Batches are not copied through the heap: a partition's records field is the storage segment
- * itself when there is one, else a {@link Spliced#placeholder} for its regions, which the router
- * encodes by copying memory regions off-heap to off-heap and leaving file ranges to the transport's
- * {@code transferTo}. The storage {@link FetchResult}s stay open until the response has been sent
+ * <p>Batches are not copied through the heap: a partition's records field holds the storage regions
+ * themselves ({@link Records}), which the router encodes ({@link Pinned}) by copying memory regions
+ * off-heap to off-heap and leaving file regions to the transport's {@code transferTo}. The storage {@link FetchResult}s stay open until the response has been sent
  * (or dropped); results of a long poll's earlier reads are closed before it reads again.
  */
 final class FetchHandler implements Handler {
@@ -113,15 +109,15 @@ final class FetchHandler implements Handler {
      * No records, also for a partition in error: Kafka answers an empty records field, never a null one
      * (librdkafka reads a null one as "invalid MessageSetSize -1" and never resets an out-of-range offset).
      */
-    private static final MemorySegment NO_RECORDS = MemorySegment.ofArray(new byte[0]);
+    private static final Records NO_RECORDS = Records.EMPTY;
 
     /**
      * One partition's answer, the fetchable end it saw (-1 after an error) and, if storage returned
-     * batches, the result pinning them with the parts its records placeholder stands for.
+     * batches, the result pinning the regions its records field holds.
      */
-    private record Read(FetchResponse.PartitionData data, long end, FetchResult result, List<Response.Part> parts) {
+    private record Read(FetchResponse.PartitionData data, long end, FetchResult result) {
         Read(FetchResponse.PartitionData data, long end) {
-            this(data, end, null, null);
+            this(data, end, null);
         }
 
         long bytes() {
@@ -177,13 +173,13 @@ final class FetchHandler implements Handler {
                     }
                     java.util.Set<Integer> leaders = LeaderHints.leaders(response);
                     if (leaders.isEmpty()) {
-                        return CompletableFuture.completedFuture(splicedOrRelease(response, reads));
+                        return CompletableFuture.completedFuture(pinnedOrRelease(response, reads));
                     }
                     return broker.liveBrokers().handle((live, failure) -> {
                         if (failure == null) {
                             LeaderHints.addEndpoints(response, leaders, live);
                         }
-                        return splicedOrRelease(response, reads);
+                        return pinnedOrRelease(response, reads);
                     });
                 }));
     }
@@ -198,9 +194,9 @@ final class FetchHandler implements Handler {
         }
     }
 
-    private static ApiMessage splicedOrRelease(FetchResponse response, List<Read> reads) {
+    private static ApiMessage pinnedOrRelease(FetchResponse response, List<Read> reads) {
         try {
-            return spliced(response, reads);
+            return pinned(response, reads);
         } catch (RuntimeException | Error e) {
             release(reads);
             throw e;
@@ -208,32 +204,25 @@ final class FetchHandler implements Handler {
     }
 
     /**
-     * The response, with the reads' storage results to release once it is sent and the parts of the
-     * placeholders it carries (an incremental response may leave partitions out).
+     * The response, with the reads' storage results to release once it is sent and the bytes of the file
+     * regions it carries (an incremental response may leave partitions out).
      */
-    private static ApiMessage spliced(FetchResponse response, List<Read> reads) {
-        Map<MemorySegment, List<Response.Part>> read = new IdentityHashMap<>();
+    private static ApiMessage pinned(FetchResponse response, List<Read> reads) {
         boolean pinned = false;
         for (Read r : reads) {
             pinned |= r.result() != null;
-            if (r.parts() != null) {
-                read.put(r.data().records(), r.parts());
-            }
         }
         if (!pinned) {
             return response;
         }
-        Map<MemorySegment, List<Response.Part>> parts = new IdentityHashMap<>();
+        long fileBytes = 0;
         for (FetchResponse.FetchableTopicResponse topic : response.responses()) {
             for (FetchResponse.PartitionData p : topic.partitions()) {
-                List<Response.Part> value = p.records() == null ? null : read.get(p.records());
-                if (value != null) {
-                    parts.put(p.records(), value);
-                }
+                fileBytes += p.records() == null ? 0 : p.records().fileBytes();
             }
         }
         List<Read> held = List.copyOf(reads);
-        return new Spliced(response, parts, () -> release(held));
+        return new Pinned(response, fileBytes, () -> release(held));
     }
 
     /** Reads every partition; answers if that is enough or time is up, else waits for new data and reads again. */
@@ -375,31 +364,15 @@ final class FetchHandler implements Handler {
         });
     }
 
-    /**
-     * Sets the records field without copying: nothing for no batches (and the result is closed), the
-     * storage segment for one memory region, else a placeholder for the regions (see {@link Spliced}).
-     */
+    /** Sets the records field to the stored regions, without copying; for no batches the result is closed. */
     private static Read records(FetchResponse.PartitionData data, long end, FetchResult r) {
-        List<BatchRegion> regions = r.batches();
         if (r.isEmpty()) {
             r.close();
             data.setRecords(NO_RECORDS);
             return new Read(data, end);
         }
-        if (regions.size() == 1 && regions.getFirst() instanceof BatchRegion.Segment(MemorySegment segment)) {
-            data.setRecords(segment); // the codec copies it into the off-heap frame
-            return new Read(data, end, r, null);
-        }
-        List<Response.Part> parts = new ArrayList<>(regions.size());
-        for (BatchRegion region : regions) {
-            parts.add(switch (region) {
-                case BatchRegion.Segment(MemorySegment segment) -> new Response.Part.Bytes(segment);
-                case BatchRegion.FileRange(var channel, long position, long length) ->
-                        new Response.Part.File(channel, position, length);
-            });
-        }
-        data.setRecords(Spliced.placeholder(r.byteSize()));
-        return new Read(data, end, r, parts);
+        data.setRecords(Records.of(r.batches()));
+        return new Read(data, end, r);
     }
 
     /**

@@ -105,7 +105,7 @@ final class ProduceHandler implements Handler {
 
     private CompletionStage<ProduceResponse.PartitionProduceResponse> producePartition(String transactionalId,
             TopicInfo topic, ProduceRequest.PartitionProduceData p) {
-        MemorySegment records = p.records();
+        MemorySegment records = p.records() == null ? null : p.records().memory();
         if (records == null || records.byteSize() == 0) {
             return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
                     "Produce request must contain exactly one record batch"));

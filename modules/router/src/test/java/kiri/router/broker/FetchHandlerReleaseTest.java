@@ -14,25 +14,24 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import kiri.protocol.Records;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
 import kiri.protocol.message.RequestHeader;
 import kiri.router.BrokerConfig;
+import kiri.router.Pinned;
 import kiri.router.RequestContext;
-import kiri.router.Spliced;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.Storage;
 import kiri.storage.api.TopicInfo;
-import kiri.transport.Response;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Fetch results pin storage until the response is sent: the answer carries them (as {@link Spliced}
- * file parts) and releases each exactly once, and a long poll releases the reads it throws away.
+ * Fetch results pin storage until the response is sent: the answer carries them (as {@link Pinned}
+ * file regions) and releases each exactly once, and a long poll releases the reads it throws away.
  */
 class FetchHandlerReleaseTest {
     @TempDir
@@ -59,7 +58,7 @@ class FetchHandlerReleaseTest {
                         fetches.incrementAndGet();
                         AtomicInteger mine = new AtomicInteger();
                         yield CompletableFuture.completedFuture(new FetchResult(100, 100, 0,
-                                List.of(new BatchRegion.FileRange(file, 0, 10)), List.of(), () -> {
+                                List.of(new Records.FileRegion(file, 0, 10)), List.of(), () -> {
                                     assertEquals(1, mine.incrementAndGet(), "released once");
                                     releases.incrementAndGet();
                                 }));
@@ -71,7 +70,7 @@ class FetchHandlerReleaseTest {
                 });
     }
 
-    private Spliced fetch(int minBytes) throws Exception {
+    private Pinned fetch(int minBytes) throws Exception {
         Path path = dir.resolve("log");
         Files.write(path, new byte[64]);
         file = FileChannel.open(path, StandardOpenOption.READ);
@@ -85,19 +84,20 @@ class FetchHandlerReleaseTest {
         RequestContext context = new RequestContext(null, new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
                 .setRequestApiVersion(version), ApiKey.FETCH, version, System.nanoTime());
         Object answer = handler.handle(context, request).toCompletableFuture().get(10, TimeUnit.SECONDS);
-        Spliced spliced = assertInstanceOf(Spliced.class, answer);
-        FetchResponse body = assertInstanceOf(FetchResponse.class, spliced.body());
+        Pinned pinned = assertInstanceOf(Pinned.class, answer);
+        FetchResponse body = assertInstanceOf(FetchResponse.class, pinned.body());
         assertEquals(2, body.responses().getFirst().partitions().size());
-        assertEquals(20, spliced.fileBytes(), "both partitions' ranges are file parts");
-        for (List<Response.Part> parts : spliced.parts().values()) {
-            assertInstanceOf(Response.Part.File.class, parts.getFirst());
+        assertEquals(20, pinned.fileBytes(), "both partitions' ranges are file regions");
+        for (FetchResponse.PartitionData p : body.responses().getFirst().partitions()) {
+            Records.FileRegion region = assertInstanceOf(Records.FileRegion.class, p.records(), "the stored region itself");
+            assertEquals(10, region.length());
         }
-        return spliced;
+        return pinned;
     }
 
     @Test
     void theAnswerHoldsItsResultsUntilReleased() throws Exception {
-        Spliced spliced = fetch(1);
+        Pinned spliced = fetch(1);
         assertEquals(2, fetches.get());
         assertEquals(0, releases.get(), "pinned until the response is written");
         spliced.release().run();
@@ -106,7 +106,7 @@ class FetchHandlerReleaseTest {
 
     @Test
     void aLongPollReleasesTheReadsItReplaces() throws Exception {
-        Spliced spliced = fetch(1000); // 20 bytes are short of min.bytes: wait, then read again
+        Pinned spliced = fetch(1000); // 20 bytes are short of min.bytes: wait, then read again
         assertTrue(fetches.get() >= 4, "read at least twice: " + fetches.get());
         assertEquals(fetches.get() - 2, releases.get(), "all but the answer's two results released");
         spliced.release().run();

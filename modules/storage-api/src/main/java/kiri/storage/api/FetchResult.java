@@ -3,9 +3,10 @@ package kiri.storage.api;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.List;
+import kiri.protocol.Records;
 
 /**
- * What a fetch of one partition returns: batch bytes (zero or more {@link BatchRegion}s, in offset
+ * What a fetch of one partition returns: batch bytes (zero or more {@link Records.Region}s, in offset
  * order) plus the partition's offset stages and, for READ_COMMITTED, the aborted transactions that
  * overlap the returned range.
  *
@@ -28,7 +29,7 @@ public final class FetchResult implements AutoCloseable {
     private final long highWatermark;
     private final long lastStableOffset;
     private final long logStartOffset;
-    private final List<BatchRegion> batches;
+    private final List<Records.Region> batches;
     private final List<AbortedTransaction> abortedTransactions;
     private final long byteSize;
     @SuppressWarnings("unused") // accessed through RELEASE
@@ -37,7 +38,7 @@ public final class FetchResult implements AutoCloseable {
     /**
      * @param release run once by {@link #close()} to unpin what the regions reference; null if nothing is pinned
      */
-    public FetchResult(long highWatermark, long lastStableOffset, long logStartOffset, List<BatchRegion> batches,
+    public FetchResult(long highWatermark, long lastStableOffset, long logStartOffset, List<Records.Region> batches,
                        List<AbortedTransaction> abortedTransactions, Runnable release) {
         this.highWatermark = highWatermark;
         this.lastStableOffset = lastStableOffset;
@@ -45,7 +46,7 @@ public final class FetchResult implements AutoCloseable {
         this.batches = List.copyOf(batches);
         this.abortedTransactions = List.copyOf(abortedTransactions);
         long size = 0;
-        for (BatchRegion r : this.batches) size += r.byteSize();
+        for (Records.Region r : this.batches) size += r.byteSize();
         this.byteSize = size;
         this.release = release;
     }
@@ -73,7 +74,7 @@ public final class FetchResult implements AutoCloseable {
     }
 
     /** The batch bytes, in offset order; valid until {@link #close()}. */
-    public List<BatchRegion> batches() {
+    public List<Records.Region> batches() {
         return batches;
     }
 

@@ -41,7 +41,7 @@ class StagesTest {
     @Test
     void fetchResultReleasesOnce() {
         int[] released = {0};
-        FetchResult r = new FetchResult(10, 8, 0, java.util.List.of(new BatchRegion.Segment(java.lang.foreign.MemorySegment.ofArray(new byte[7]))),
+        FetchResult r = new FetchResult(10, 8, 0, java.util.List.of(new kiri.protocol.Records.Memory(java.lang.foreign.MemorySegment.ofArray(new byte[7]))),
                 java.util.List.of(), () -> released[0]++);
         assertEquals(7, r.byteSize());
         r.close();

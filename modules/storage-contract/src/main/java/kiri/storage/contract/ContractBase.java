@@ -17,8 +17,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
@@ -159,10 +159,10 @@ public abstract class ContractBase {
     /** The result's bytes, in memory or file ranges alike. */
     private static byte[] bytes(FetchResult r) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (BatchRegion region : r.batches()) {
+        for (Records.Region region : r.batches()) {
             switch (region) {
-                case BatchRegion.Segment s -> out.writeBytes(s.segment().toArray(ValueLayout.JAVA_BYTE));
-                case BatchRegion.FileRange f -> {
+                case Records.Memory s -> out.writeBytes(s.segment().toArray(ValueLayout.JAVA_BYTE));
+                case Records.FileRegion f -> {
                     ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(f.length()));
                     try {
                         while (buf.hasRemaining()) {

@@ -13,9 +13,9 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
@@ -390,7 +390,7 @@ final class PartitionLog implements ListOffsets.Lookup {
                     }
                     keep = true;
                     return new FetchResult(o.highWatermark(), o.lastStableOffset(), o.logStartOffset(),
-                            List.of(new BatchRegion.FileRange(s.log, range[0], range[1] - range[0])), aborted, s::release);
+                            List.of(new Records.FileRegion(s.log, range[0], range[1] - range[0])), aborted, s::release);
                 } finally {
                     if (!keep) s.release();
                 }

@@ -3,7 +3,7 @@ package kiri.storage.log;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import kiri.storage.api.BatchRegion;
+import kiri.protocol.Records;
 import kiri.storage.api.FetchResult;
 
 /** What a fetch of the log engine returns, as bytes; building and parsing batches is {@link kiri.testsupport.KafkaBatches}. */
@@ -13,16 +13,16 @@ final class Batches {
     /** The bytes a fetch returned, read through the file ranges as a transport would send them. */
     static byte[] bytes(FetchResult r) throws IOException {
         ByteBuffer out = ByteBuffer.allocate((int) r.byteSize());
-        for (BatchRegion region : r.batches()) {
+        for (Records.Region region : r.batches()) {
             switch (region) {
-                case BatchRegion.FileRange f -> {
+                case Records.FileRegion f -> {
                     ByteBuffer b = ByteBuffer.allocate((int) f.length());
                     while (b.hasRemaining()) {
                         if (f.channel().read(b, f.position() + b.position()) < 0) throw new IOException("short file");
                     }
                     out.put(b.flip());
                 }
-                case BatchRegion.Segment s -> out.put(s.segment().toArray(ValueLayout.JAVA_BYTE));
+                case Records.Memory s -> out.put(s.segment().toArray(ValueLayout.JAVA_BYTE));
             }
         }
         return out.array();

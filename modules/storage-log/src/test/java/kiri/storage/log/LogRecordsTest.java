@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import kiri.storage.api.BatchRegion;
+import kiri.protocol.Records;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
@@ -54,7 +54,7 @@ class LogRecordsTest {
             assertEquals(5, produce(s, TP, KafkaBatches.plain("c", 1, 3_000)));
             try (FetchResult r = await(s.fetch(TP, 0, Integer.MAX_VALUE, true, RU))) {
                 assertEquals(1, r.batches().size());
-                assertInstanceOf(BatchRegion.FileRange.class, r.batches().getFirst());
+                assertInstanceOf(Records.FileRegion.class, r.batches().getFirst());
                 assertEquals(6, r.highWatermark());
                 assertEquals(6, r.lastStableOffset());
                 assertEquals(0, r.logStartOffset());

@@ -4,9 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ControlBatches;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
@@ -141,7 +141,7 @@ final class MemoryPartition implements ListOffsets.Lookup {
         if (outOfRange != null) throw outOfRange;
         long end = offsets.fetchableEnd(isolation);
         if (offset >= end) return FetchResult.empty(offsets);
-        List<BatchRegion> regions = new ArrayList<>();
+        List<Records.Region> regions = new ArrayList<>();
         long total = 0;
         long first = -1L;
         long last = -1L;
@@ -151,7 +151,7 @@ final class MemoryPartition implements ListOffsets.Lookup {
             if (b.baseOffset() >= end) break;
             long size = b.bytes().byteSize();
             if (total + size > maxBytes && !(regions.isEmpty() && minOneBatch)) break;
-            regions.add(new BatchRegion.Segment(b.bytes().asReadOnly()));
+            regions.add(new Records.Memory(b.bytes().asReadOnly()));
             total += size;
             if (first < 0) first = b.baseOffset();
             last = b.nextOffset();

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import kiri.storage.api.BatchRegion;
+import kiri.protocol.Records;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
@@ -62,8 +62,8 @@ class MemoryCompactionTest {
     private List<String> read() {
         List<String> out = new ArrayList<>();
         try (FetchResult f = await(storage.fetch(tp, 0, Integer.MAX_VALUE, true, IsolationLevel.READ_UNCOMMITTED))) {
-            for (BatchRegion region : f.batches()) {
-                MemorySegment s = ((BatchRegion.Segment) region).segment();
+            for (Records.Region region : f.batches()) {
+                MemorySegment s = ((Records.Memory) region).segment();
                 for (RecordBatch b : MemoryRecords.readableRecords(ByteBuffer.wrap(s.toArray(ValueLayout.JAVA_BYTE))).batches()) {
                     b.ensureValid();
                     for (Record r : b) out.add(r.offset() + ":" + text(r.key()) + "=" + (r.hasValue() ? text(r.value()) : "null"));

@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
@@ -86,8 +86,8 @@ class MemoryRecordsTest {
 
     private static List<RecordBatch> batches(FetchResult r) {
         List<RecordBatch> out = new ArrayList<>();
-        for (BatchRegion region : r.batches()) {
-            MemorySegment s = ((BatchRegion.Segment) region).segment();
+        for (Records.Region region : r.batches()) {
+            MemorySegment s = ((Records.Memory) region).segment();
             MemoryRecords.readableRecords(ByteBuffer.wrap(s.toArray(ValueLayout.JAVA_BYTE))).batches().forEach(out::add);
         }
         return out;
@@ -127,7 +127,7 @@ class MemoryRecordsTest {
         try (FetchResult r = fetch(p0, 0, 1 << 20, IsolationLevel.READ_UNCOMMITTED)) {
             assertEquals(new PartitionOffsets(0, 5, 5), r.offsets());
             assertEquals(2, r.batches().size());
-            assertArrayEquals(expectedA, ((BatchRegion.Segment) r.batches().get(0)).segment().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(expectedA, ((Records.Memory) r.batches().get(0)).segment().toArray(ValueLayout.JAVA_BYTE));
             List<Record> records = records(r);
             assertEquals(5, records.size());
             for (int i = 0; i < 5; i++) assertEquals(i, records.get(i).offset());

@@ -18,9 +18,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.BatchRegion;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
@@ -635,7 +635,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     private static FetchResult read(Connection c, PgPartition p, PartitionOffsets offsets, long offset, long end, int maxBytes,
                                     boolean minOneBatch, IsolationLevel isolation) throws SQLException {
-        List<BatchRegion> regions = new ArrayList<>();
+        List<Records.Region> regions = new ArrayList<>();
         long total = 0;
         long first = -1L;
         long last = -1L;
@@ -664,7 +664,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
                             full = true;
                             break;
                         }
-                        regions.add(new BatchRegion.Segment(MemorySegment.ofArray(bytes).asReadOnly()));
+                        regions.add(new Records.Memory(MemorySegment.ofArray(bytes).asReadOnly()));
                         total += bytes.length;
                         if (first < 0) first = rs.getLong(1);
                         last = lastOffset + 1;

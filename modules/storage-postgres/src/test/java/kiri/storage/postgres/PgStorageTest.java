@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import kiri.storage.api.BatchRegion;
+import kiri.protocol.Records;
 import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
@@ -103,8 +103,8 @@ class PgStorageTest {
 
     private static List<Long> offsetsOf(FetchResult r) {
         List<Long> offsets = new ArrayList<>();
-        for (BatchRegion b : r.batches()) {
-            offsets.addAll(KafkaBatches.offsets(((BatchRegion.Segment) b).segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+        for (Records.Region b : r.batches()) {
+            offsets.addAll(KafkaBatches.offsets(((Records.Memory) b).segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
         }
         return offsets;
     }

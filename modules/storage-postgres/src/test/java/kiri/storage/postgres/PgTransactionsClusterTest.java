@@ -58,10 +58,8 @@ class PgTransactionsClusterTest {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
             Wait.until("three live brokers", () -> admin.describeCluster().nodes().get().size() == 3);
             admin.createTopics(List.of(new NewTopic("in", 3, (short) 1), new NewTopic("out", 3, (short) 1))).all().get(60, TimeUnit.SECONDS);
-            Wait.until("leaders on all three brokers",
-                    () -> new HashSet<>(leaders(admin, "in")).size() == 3 && new HashSet<>(leaders(admin, "out")).size() == 3);
-            List<Integer> inLeaders = leaders(admin, "in");
-            List<Integer> outLeaders = leaders(admin, "out");
+            List<Integer> inLeaders = spreadLeaders(admin, "in");
+            List<Integer> outLeaders = spreadLeaders(admin, "out");
             in = new TopicPartition("in", 0);
             int po = outLeaders.get(0).equals(inLeaders.get(0)) ? 1 : 0;
             out = new TopicPartition("out", po);
@@ -117,9 +115,8 @@ class PgTransactionsClusterTest {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
             Wait.until("three live brokers", () -> admin.describeCluster().nodes().get().size() == 3);
             admin.createTopics(List.of(new NewTopic("out", 3, (short) 1))).all().get(60, TimeUnit.SECONDS);
-            Wait.until("leaders on all three brokers", () -> new HashSet<>(leaders(admin, "out")).size() == 3);
             out = new TopicPartition("out", 0);
-            coordinator = leaders(admin, "out").get(1); // not the output's leader
+            coordinator = spreadLeaders(admin, "out").get(1); // not the output's leader
         }
         String txnId = transactionalIdOn(coordinator);
         Properties tp = producerProps();
@@ -248,6 +245,19 @@ class PgTransactionsClusterTest {
         p.put("key.deserializer", StringDeserializer.class.getName());
         p.put("value.deserializer", StringDeserializer.class.getName());
         return p;
+    }
+
+    /**
+     * Waits until {@code topic}'s partitions are led by all three brokers, as one answer says: the admin asks any
+     * broker, and one not yet told of a new topic answers UNKNOWN_TOPIC_OR_PARTITION for a moment.
+     */
+    private static List<Integer> spreadLeaders(Admin admin, String topic) throws Exception {
+        List<List<Integer>> seen = new ArrayList<>(List.of(List.of()));
+        Wait.until("leaders of " + topic + " on all three brokers", () -> {
+            seen.set(0, leaders(admin, topic));
+            return !seen.get(0).contains(-1) && new HashSet<>(seen.get(0)).size() == 3;
+        });
+        return seen.get(0);
     }
 
     /** The leader of each partition of {@code topic}, by partition (-1 for none). */

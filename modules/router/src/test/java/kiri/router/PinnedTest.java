@@ -15,11 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import kiri.protocol.Frames;
+import kiri.protocol.Records;
 import kiri.protocol.message.ApiKey;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
@@ -31,8 +31,8 @@ import kiri.transport.Response;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A {@link Spliced} answer becomes frame runs and file parts that add up to the plain encoding. */
-class SplicedTest {
+/** A {@link Pinned} answer becomes frame runs and file parts that add up to the plain encoding. */
+class PinnedTest {
     @TempDir
     Path dir;
 
@@ -47,15 +47,13 @@ class SplicedTest {
             memory.copyFrom(MemorySegment.ofArray(content).asSlice(1000, 300));
             MemorySegment plainMemory = Arena.ofAuto().allocate(200);
             plainMemory.copyFrom(MemorySegment.ofArray(content).asSlice(3000, 200));
-            List<Response.Part> parts = List.of(new Response.Part.File(file, 10, 100),
-                    new Response.Part.Bytes(memory), new Response.Part.File(file, 2000, 1500));
-            MemorySegment placeholder = Spliced.placeholder(1900);
+            Records regions = Records.of(List.of(new Records.FileRegion(file, 10, 100),
+                    new Records.Memory(memory), new Records.FileRegion(file, 2000, 1500)));
             AtomicInteger released = new AtomicInteger();
             short version = 12; // flexible: varint lengths
-            FetchResponse spliced = response(placeholder, plainMemory);
+            FetchResponse body = response(regions, Records.of(plainMemory));
             Router router = new Router(RouteTable.builder().route(ApiKey.FETCH, (ctx, request) ->
-                    CompletableFuture.completedFuture(new Spliced(spliced, Map.of(placeholder, parts),
-                            released::incrementAndGet))).build());
+                    CompletableFuture.completedFuture(new Pinned(body, 1600, released::incrementAndGet))).build());
 
             MemorySegment request = Frames.encodeRequest(new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
                     .setRequestApiVersion(version).setCorrelationId(77).setClientId("t"), new FetchRequest(),
@@ -65,10 +63,10 @@ class SplicedTest {
             assertEquals(5, multi.parts().size(), "run, file, run (with the memory part copied in), file, run");
 
             ByteArrayOutputStream got = new ByteArrayOutputStream();
-            for (Response.Part p : multi.parts()) {
+            for (Records.Region p : multi.parts()) {
                 switch (p) {
-                    case Response.Part.Bytes(MemorySegment b) -> got.writeBytes(b.toArray(ValueLayout.JAVA_BYTE));
-                    case Response.Part.File(FileChannel f, long position, long length) -> {
+                    case Records.Memory(MemorySegment b) -> got.writeBytes(b.toArray(ValueLayout.JAVA_BYTE));
+                    case Records.FileRegion(FileChannel f, long position, long length) -> {
                         ByteBuffer b = ByteBuffer.allocate((int) length);
                         f.read(b, position);
                         got.writeBytes(b.array());
@@ -80,7 +78,7 @@ class SplicedTest {
             System.arraycopy(content, 1000, records, 100, 300);
             System.arraycopy(content, 2000, records, 400, 1500);
             MemorySegment plain = Frames.encodeResponse(77, ApiKey.FETCH, version,
-                    response(MemorySegment.ofArray(records), plainMemory), n -> MemorySegment.ofArray(new byte[(int) n]));
+                    response(Records.of(MemorySegment.ofArray(records)), Records.of(plainMemory)), n -> MemorySegment.ofArray(new byte[(int) n]));
             assertArrayEquals(plain.toArray(ValueLayout.JAVA_BYTE), got.toByteArray());
 
             assertEquals(0, released.get());
@@ -95,13 +93,13 @@ class SplicedTest {
         try (BufferPool pool = new BufferPool()) {
             byte[] content = new byte[700];
             new Random(2).nextBytes(content);
-            MemorySegment placeholder = Spliced.placeholder(content.length);
             AtomicInteger released = new AtomicInteger();
             short version = 12;
+            Records records = Records.of(List.of(new Records.Memory(MemorySegment.ofArray(content).asSlice(0, 300)),
+                    new Records.Memory(MemorySegment.ofArray(content).asSlice(300))));
             Router router = new Router(RouteTable.builder().route(ApiKey.FETCH, (ctx, request) ->
-                    CompletableFuture.completedFuture(new Spliced(response(placeholder, null),
-                            Map.of(placeholder, List.of(new Response.Part.Bytes(MemorySegment.ofArray(content)))),
-                            released::incrementAndGet))).build());
+                    CompletableFuture.completedFuture(new Pinned(response(records, null), 0, released::incrementAndGet)))
+                    .build());
             MemorySegment request = Frames.encodeRequest(new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
                     .setRequestApiVersion(version).setCorrelationId(5).setClientId("t"), new FetchRequest(),
                     n -> MemorySegment.ofArray(new byte[(int) n]));
@@ -109,7 +107,7 @@ class SplicedTest {
             Response.Send send = assertInstanceOf(Response.Send.class, answer, "one frame, no parts to hold");
             assertEquals(1, released.get(), "the engine's hold ended with the encoding, not the socket write");
             MemorySegment plain = Frames.encodeResponse(5, ApiKey.FETCH, version,
-                    response(MemorySegment.ofArray(content), null), n -> MemorySegment.ofArray(new byte[(int) n]));
+                    response(Records.of(MemorySegment.ofArray(content)), null), n -> MemorySegment.ofArray(new byte[(int) n]));
             assertArrayEquals(plain.toArray(ValueLayout.JAVA_BYTE), send.frame().segment().toArray(ValueLayout.JAVA_BYTE));
             send.frame().close();
             assertEquals(0, pool.outstanding());
@@ -121,12 +119,11 @@ class SplicedTest {
         Path path = dir.resolve("log");
         Files.write(path, new byte[100]);
         try (FileChannel file = FileChannel.open(path, StandardOpenOption.READ); BufferPool pool = new BufferPool()) {
-            // the placeholder is not in the body, so the frame comes out 50 bytes longer than its buffer
-            MemorySegment stray = Spliced.placeholder(50);
+            // 50 file bytes announced that the body does not have: the frame comes out longer than its buffer
             AtomicInteger released = new AtomicInteger();
             Router router = new Router(RouteTable.builder().route(ApiKey.FETCH, (ctx, request) ->
-                    CompletableFuture.completedFuture(new Spliced(response(Spliced.placeholder(0), null),
-                            Map.of(stray, List.of(new Response.Part.File(file, 0, 50))), released::incrementAndGet)))
+                    CompletableFuture.completedFuture(new Pinned(response(Records.EMPTY, null), 50,
+                            released::incrementAndGet)))
                     .build());
             MemorySegment request = Frames.encodeRequest(new RequestHeader().setRequestApiKey(ApiKey.FETCH.id)
                     .setRequestApiVersion((short) 12).setCorrelationId(1).setClientId("t"), new FetchRequest(),
@@ -138,26 +135,7 @@ class SplicedTest {
         }
     }
 
-    @Test
-    void placeholdersHaveTheirLengthAndAreDistinct() {
-        for (long n : new long[] {0, 10, 3 << 20, 9 << 20}) {
-            MemorySegment a = Spliced.placeholder(n);
-            MemorySegment b = Spliced.placeholder(n);
-            assertEquals(n, a.byteSize());
-            assertEquals(n, b.byteSize());
-            org.junit.jupiter.api.Assertions.assertNotSame(a, b);
-        }
-    }
-
-    @Test
-    void evenHugePlaceholdersTakeNoMemory() {
-        // slices of a mapping of a sparse temp file, never touched (a zeroed allocation would cost its size)
-        MemorySegment huge = Spliced.placeholder(512L << 20);
-        assertEquals(512L << 20, huge.byteSize());
-        org.junit.jupiter.api.Assertions.assertTrue(huge.isMapped(), "mapped, not allocated");
-    }
-
-    private static FetchResponse response(MemorySegment first, MemorySegment second) {
+    private static FetchResponse response(Records first, Records second) {
         FetchResponse r = new FetchResponse().setSessionId(0);
         FetchResponse.FetchableTopicResponse topic = new FetchResponse.FetchableTopicResponse()
                 .setTopicId(new java.util.UUID(1, 2));
