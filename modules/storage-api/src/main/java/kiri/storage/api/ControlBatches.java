@@ -2,6 +2,7 @@ package kiri.storage.api;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import kiri.protocol.ErrorCode;
 
 /**
  * Transaction markers: the one-record control batches an engine appends to every partition of a
@@ -88,6 +89,6 @@ public final class ControlBatches {
         for (int i = 0; i < 10; i++) {
             if ((s.get(ValueLayout.JAVA_BYTE, p++) & 0x80) == 0) return p;
         }
-        throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in control record");
+        throw new StorageException(ErrorCode.CORRUPT_MESSAGE, "malformed varint in control record");
     }
 }

@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import kiri.protocol.ErrorCode;
 
 /**
  * Kafka's per-partition producer state, shared by every engine that keeps records: idempotence
@@ -116,15 +117,15 @@ public final class PartitionProducerState {
         if (epoch < p.epoch) throw staleEpoch(pid, epoch, p.epoch);
         if (epoch > p.epoch) {
             if (first != 0) {
-                throw new StorageException(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, "Invalid sequence number for new epoch of producer "
+                throw new StorageException(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "Invalid sequence number for new epoch of producer "
                         + pid + ": " + epoch + " (request epoch), " + first + " (seq. number), " + p.epoch + " (current producer epoch)");
             }
         } else if (!inSequence(p.lastSeq(), first)) {
-            throw new StorageException(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, "Out of order sequence number for producer "
+            throw new StorageException(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "Out of order sequence number for producer "
                     + pid + ": " + first + " (incoming seq. number), " + p.lastSeq() + " (current end sequence number)");
         }
         if (!RecordBatchHeader.isTransactional(batch) && p.txnFirstOffset >= 0) {
-            throw new StorageException(ErrorCodes.INVALID_TXN_STATE,
+            throw new StorageException(ErrorCode.INVALID_TXN_STATE,
                     "Expected transactional write from producer " + pid + " inside its open transaction");
         }
         return APPEND;
@@ -239,7 +240,7 @@ public final class PartitionProducerState {
     private static StorageException staleEpoch(long pid, short epoch, short current) {
         // Kafka (since 2.7) answers a produce with an old epoch INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED,
         // so that the client aborts and retries rather than treating the error as fatal.
-        return new StorageException(ErrorCodes.INVALID_PRODUCER_EPOCH, "Epoch of producer " + pid + " is " + epoch
+        return new StorageException(ErrorCode.INVALID_PRODUCER_EPOCH, "Epoch of producer " + pid + " is " + epoch
                 + ", which is smaller than the last seen epoch " + current);
     }
 }

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 
 /**
  * An open storage engine: everything a Kafka-compatible broker keeps. One instance per broker,
@@ -23,7 +24,7 @@ import java.util.concurrent.CompletionStage;
  *
  * <h2>Errors</h2>
  * Failures are reported by completing the stage exceptionally with a {@link StorageException}
- * carrying the Kafka error code for the response (see {@link ErrorCodes}); methods never throw for
+ * carrying the Kafka error code for the response (see {@link kiri.protocol.ErrorCode}); methods never throw for
  * them. Anything else is reported by the router as UNKNOWN_SERVER_ERROR.
  *
  * <h2>Batches</h2>
@@ -124,7 +125,7 @@ public interface Storage extends AutoCloseable {
 
     /**
      * The topics {@code refs} name that exist, in the order asked; missing ones are left out (the
-     * router answers them with {@link TopicRef#unknownErrorCode()}). Any thread; never blocks.
+     * router answers them with {@link TopicRef#unknownError()}). Any thread; never blocks.
      */
     CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs);
 
@@ -376,7 +377,7 @@ public interface Storage extends AutoCloseable {
      * rather than forgetting credentials at restart.
      */
     default CompletionStage<Void> saveSecurity(SecurityState state) {
-        return Stages.failed(ErrorCodes.INVALID_REQUEST,
+        return Stages.failed(ErrorCode.INVALID_REQUEST,
                 "the storage engine " + describe() + " does not keep SCRAM credentials or ACLs");
     }
 

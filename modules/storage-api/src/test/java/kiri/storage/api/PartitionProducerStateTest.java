@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import kiri.protocol.ErrorCode;
 import org.junit.jupiter.api.Test;
 import kiri.testsupport.KafkaBatches;
 
@@ -44,7 +45,7 @@ class PartitionProducerStateTest {
     @Test
     void gapIsOutOfOrder() {
         append(KafkaBatches.idempotent(1L, (short) 0, 0, 3));
-        StorageException e = assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        StorageException e = assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
                 () -> append(KafkaBatches.idempotent(1L, (short) 0, 10, 1)));
         assertTrue(e.getMessage().contains("10"), e.getMessage());
         assertEquals(3L, next);
@@ -54,16 +55,16 @@ class PartitionProducerStateTest {
     void onlyTheLastFiveBatchesAreRemembered() {
         for (int i = 0; i < 6; i++) append(KafkaBatches.idempotent(1L, (short) 0, i, 1));
         assertEquals(1L, append(KafkaBatches.idempotent(1L, (short) 0, 1, 1)), "second batch still in the window");
-        assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 0, 0, 1)));
+        assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 0, 0, 1)));
     }
 
     @Test
     void staleEpochIsRejectedAndNewEpochRestartsAtZero() {
         append(KafkaBatches.idempotent(1L, (short) 1, 0, 2));
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 0, 2, 1)));
-        assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 2, 2, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 0, 2, 1)));
+        assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 2, 2, 1)));
         assertEquals(2L, append(KafkaBatches.idempotent(1L, (short) 2, 0, 1)));
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 1, 2, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 1, 2, 1)));
     }
 
     @Test
@@ -91,7 +92,7 @@ class PartitionProducerStateTest {
         assertEquals(10L, state.firstUnstableOffset());
         assertEquals(10L, state.lastStableOffset(next));
         assertTrue(state.hasOpenTransaction(5L));
-        assertCode(ErrorCodes.INVALID_TXN_STATE, () -> append(KafkaBatches.idempotent(5L, (short) 0, 3, 1)));
+        assertCode(ErrorCode.INVALID_TXN_STATE, () -> append(KafkaBatches.idempotent(5L, (short) 0, 3, 1)));
 
         assertEquals(15L, marker(5L, (short) 0, false));
         assertEquals(16L, state.lastStableOffset(next));
@@ -114,9 +115,9 @@ class PartitionProducerStateTest {
         append(KafkaBatches.transactional(5L, (short) 2, 0, 1));
         MemorySegment old = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
         ControlBatches.write(old, 0L, 0, 5L, (short) 1, false, 0, 0L);
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> state.check(old));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> state.check(old));
         marker(5L, (short) 3, false); // coordinator bumped the epoch while aborting
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.transactional(5L, (short) 2, 1, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.transactional(5L, (short) 2, 1, 1)));
         assertEquals(List.of(new ActiveProducer(5L, (short) 3, -1, 1_000L, 0, -1L)), state.activeProducers());
     }
 

@@ -35,12 +35,12 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import kiri.metrics.MetricSource;
 import kiri.metrics.MetricWriter;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
 import kiri.storage.api.ControlBatches;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
@@ -182,7 +182,7 @@ final class LogStorage implements Storage, MetricSource {
             }
             if (l == null) {
                 lockChannel.close();
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage directory " + root + " is in use by another broker");
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage directory " + root + " is in use by another broker");
             }
             lock = l;
         } catch (IOException e) {
@@ -230,7 +230,7 @@ final class LogStorage implements Storage, MetricSource {
         String stored = MetaFiles.read(file, MetaCodec::string);
         if (stored != null) {
             if (configured != null && !configured.equals(stored)) {
-                throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
+                throw new StorageException(ErrorCode.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
                         + stored + ", not the configured " + configured);
             }
             return stored;
@@ -388,13 +388,13 @@ final class LogStorage implements Storage, MetricSource {
         if (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
         if (t instanceof StorageException) return t;
         if (t instanceof UncheckedIOException || t instanceof IOException) {
-            return new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage I/O failed: " + t.getMessage(), t);
+            return new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage I/O failed: " + t.getMessage(), t);
         }
         return t;
     }
 
     private static <T> CompletableFuture<T> closedStage() {
-        return Stages.failed(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed");
+        return Stages.failed(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed");
     }
 
     private long allocateProducerId() {
@@ -581,7 +581,7 @@ final class LogStorage implements Storage, MetricSource {
             if (validateOnly) return info;
             retryPersistTopics();
             if (undeletedTopicFiles.containsValue(info.name())) { // two files of one name would meet at the next open
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "topic '" + info.name() + "' is still being deleted: "
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "topic '" + info.name() + "' is still being deleted: "
                         + "its metadata file could not be deleted yet (retrying)");
             }
             // Only the topic's file: partitions create their directories on first use, so a failure here leaves nothing.
@@ -696,21 +696,21 @@ final class LogStorage implements Storage, MetricSource {
             long size = batch.byteSize();
             if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
                     || RecordBatchHeader.sizeInBytes(batch) != size) {
-                return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
+                return Stages.failed(ErrorCode.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
             }
             int max = p.config.maxMessageBytes();
             if (size > max) {
-                return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+                return Stages.failed(ErrorCode.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
                         + size + " bytes which exceeds the maximum configured value of " + max + ".");
             }
             if (RecordBatchHeader.isControl(batch)) {
-                return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+                return Stages.failed(ErrorCode.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
             }
             long now = clock.millis();
             try {
                 if (RecordBatchHeader.isTransactional(batch)) {
                     if (transactionalId == null) {
-                        return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+                        return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
                     }
                     // acknowledged outside the transaction's monitor, which the append runs under
                     return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
@@ -770,7 +770,7 @@ final class LogStorage implements Storage, MetricSource {
             } catch (IOException | RuntimeException e) {
                 return Stages.failed(storageError(e));
             }
-            return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+            return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
         });
     }
 
@@ -786,7 +786,7 @@ final class LogStorage implements Storage, MetricSource {
             long hwm = p.highWatermark();
             long before = beforeOffset == -1L ? hwm : beforeOffset;
             if (before < 0 || before > hwm) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                         + beforeOffset + ": the high watermark is " + hwm);
             }
             return onMeta(() -> {

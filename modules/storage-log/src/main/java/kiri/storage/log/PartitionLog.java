@@ -14,13 +14,13 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import kiri.compress.BatchCompression;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -145,8 +145,8 @@ final class PartitionLog {
      * ({@link #hand}). Pass the returned append to {@link Writer#acknowledge}, holding no monitor, for its future.
      */
     synchronized Writer.Append assign(MemorySegment batch, Writer writer, long nowMs) {
-        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
-        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        if (deleted) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, failure);
         long dup = producers.check(batch);
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (dup != PartitionProducerState.APPEND) {
@@ -267,8 +267,8 @@ final class PartitionLog {
      * forced it already.
      */
     Segment write(Writer.Append a, long nowMs) throws IOException {
-        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
-        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        if (deleted) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, failure);
         if (a.batch() == null) return segments[segments.length - 1];
         try {
             ByteBuffer bytes = a.batch().asByteBuffer();
@@ -278,7 +278,7 @@ final class PartitionLog {
                     || active.indexFull() || a.next() - active.baseOffset > Integer.MAX_VALUE)) {
                 active = roll(a.base(), nowMs);
             }
-            if (!active.retain()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
+            if (!active.retain()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
             try {
                 active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
                 if (preallocate) active.extendZeroZoneOrTrim(c.segmentBytes());
@@ -366,7 +366,7 @@ final class PartitionLog {
         while (true) {
             PartitionOffsets o = offsets();
             if (offset < o.logStartOffset() || offset > o.highWatermark()) {
-                throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+                throw new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
                         + tp + " (log start offset " + o.logStartOffset() + ", high watermark " + o.highWatermark() + ")");
             }
             long end = o.fetchableEnd(isolation);
@@ -541,7 +541,7 @@ final class PartitionLog {
             v |= (long) (x & 0x7F) << shift;
             if ((x & 0x80) == 0) return v;
         }
-        throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored record");
+        throw new StorageException(ErrorCode.CORRUPT_MESSAGE, "malformed varint in a stored record");
     }
 
     private static long zigzag(long v) {

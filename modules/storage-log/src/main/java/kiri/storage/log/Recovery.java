@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
@@ -187,7 +187,7 @@ final class Recovery {
     }
 
     private StorageException refuse(String what) {
-        return new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "partition " + tp + ": " + what
+        return new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "partition " + tp + ": " + what
                 + ". Nothing was changed; to cut the log there and accept the loss, reopen with " + policy.reopenHint());
     }
 
@@ -211,7 +211,7 @@ final class Recovery {
         try {
             return Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "unexpected file " + name + " in a partition directory");
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "unexpected file " + name + " in a partition directory");
         }
     }
 

@@ -12,8 +12,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
@@ -83,7 +83,7 @@ class LongIdsTest {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
             Files.createDirectories(blocker.resolve("x"));
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.commitOffsets(group, List.of(new OffsetCommit(TP, 5, -1, null, -1L)))));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.commitOffsets(group, List.of(new OffsetCommit(TP, 5, -1, null, -1L)))));
             assertEquals(-1L, committed(s, group), "OffsetFetch does not return an offset whose commit failed");
             assertTrue(await(s.listGroups()).isEmpty());
             try (Stream<Path> files = Files.list(blocker.getParent())) {
@@ -105,7 +105,7 @@ class LongIdsTest {
         Path blocker = dir.resolve("txns").resolve(IdFiles.digest(txn) + ".txn");
         try (LogStorage s = Harness.open(dir)) {
             Files.createDirectories(blocker.resolve("x"));
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.initProducerId(txn, 60_000, ProducerIdAndEpoch.NONE)));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.initProducerId(txn, 60_000, ProducerIdAndEpoch.NONE)));
             assertTrue(await(s.describeTransactions(List.of(txn))).isEmpty(), "the transactional id is unknown");
             Files.delete(blocker.resolve("x"));
             Files.delete(blocker);

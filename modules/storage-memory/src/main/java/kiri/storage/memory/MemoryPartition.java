@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.compress.BatchCompression;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
@@ -12,7 +13,6 @@ import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -86,7 +86,7 @@ final class MemoryPartition {
      * @throws StorageException from the producer-state checks
      */
     synchronized void append(MemorySegment batch, int leaderEpoch, long appendTimeMs) {
-        if (removed) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+        if (removed) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
         long dup = producers.check(batch);
         if (dup != PartitionProducerState.APPEND) {
             RecordBatchHeader.setBaseOffset(batch, dup);
@@ -102,7 +102,7 @@ final class MemoryPartition {
             copy = new byte[Math.toIntExact(batch.byteSize())];
         } catch (OutOfMemoryError e) {
             cap.release(batch.byteSize());
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "memory:// store is out of heap storing "
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "memory:// store is out of heap storing "
                     + batch.byteSize() + " bytes for " + tp);
         }
         MemorySegment stored = MemorySegment.ofArray(copy);
@@ -139,7 +139,7 @@ final class MemoryPartition {
     synchronized FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
         PartitionOffsets offsets = offsets();
         if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+            throw new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
                     + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
         }
         long end = offsets.fetchableEnd(isolation);
@@ -254,7 +254,7 @@ final class MemoryPartition {
             raw |= (long) (b & 0x7f) << shift;
             if ((b & 0x80) == 0) break;
             shift += 7;
-            if (shift > 63) throw new StorageException(ErrorCodes.CORRUPT_MESSAGE, "malformed varint in a stored batch");
+            if (shift > 63) throw new StorageException(ErrorCode.CORRUPT_MESSAGE, "malformed varint in a stored batch");
         }
         cursor[0] = p;
         return (raw >>> 1) ^ -(raw & 1);
@@ -264,7 +264,7 @@ final class MemoryPartition {
     synchronized long deleteBefore(long before) {
         long hwm = highWatermark;
         if (before < 0 || before > hwm) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+            throw new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                     + before + ": the high watermark is " + hwm);
         }
         if (before > logStart) advanceLogStart(before);

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -141,7 +141,7 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
         } else if (timestamp >= 0) {
             found = partition.findByTimestamp(timestamp, end, LEADER_EPOCH);
         } else {
-            return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+            return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
         }
         return CompletableFuture.completedFuture(found);
     }

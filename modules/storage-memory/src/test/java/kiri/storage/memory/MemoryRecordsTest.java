@@ -19,10 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
@@ -166,15 +166,15 @@ class MemoryRecordsTest {
     @Test
     void outOfRangeOffsets() {
         produce(p0, KafkaBatches.plain(5));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 6, 100, true, IsolationLevel.READ_UNCOMMITTED));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 6, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 100, true, IsolationLevel.READ_UNCOMMITTED));
         assertEquals(3L, await(storage.deleteRecords(p0, 3)));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 100, true, IsolationLevel.READ_UNCOMMITTED));
         try (FetchResult r = fetch(p0, 3, 1 << 20, IsolationLevel.READ_UNCOMMITTED)) {
             assertEquals(3L, r.logStartOffset());
             assertEquals(1, r.batches().size(), "the batch holding offset 3 is still served whole");
         }
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 2), 0, 100, true,
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 2), 0, 100, true,
                 IsolationLevel.READ_UNCOMMITTED));
     }
 
@@ -187,7 +187,7 @@ class MemoryRecordsTest {
         assertEquals(7L, await(storage.deleteRecords(p0, 2)), "never moves back");
         assertEquals(second, await(storage.partitionSizes()).get(p0), "the first batch is gone, the second stays");
         assertEquals(7L, await(storage.listOffset(p0, OffsetSpec.EARLIEST, IsolationLevel.READ_UNCOMMITTED)).offset());
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
         assertEquals(10L, await(storage.deleteRecords(p0, -1)), "-1: up to the high watermark");
         assertEquals(0L, await(storage.partitionSizes()).get(p0));
         assertEquals(new PartitionOffsets(10, 10, 10), await(storage.offsets(p0)));
@@ -204,9 +204,9 @@ class MemoryRecordsTest {
         RecordBatchHeader.setBaseOffset(retry, 77L);
         assertEquals(0L, produce(p0, retry), "a duplicate gets its original offset");
         assertEquals(5L, await(storage.offsets(p0)).highWatermark(), "and is not stored again");
-        assertFails(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 7, 1)));
+        assertFails(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 7, 1)));
         assertEquals(5L, produce(p0, KafkaBatches.idempotent(pid, (short) 1, 0, 1)), "a new epoch starts at 0");
-        assertFails(ErrorCodes.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
+        assertFails(ErrorCode.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
         assertEquals(1, await(storage.describeProducers(p0)).size());
         try (FetchResult r = fetch(p0, 0, 1 << 20, IsolationLevel.READ_UNCOMMITTED)) {
             assertEquals(6, records(r).size());
@@ -215,11 +215,11 @@ class MemoryRecordsTest {
 
     @Test
     void produceErrors() {
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("x", 0), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("x", 0), KafkaBatches.plain(1)));
         await(storage.alterTopicConfigs("t", List.of(ConfigOp.set("max.message.bytes", "100")), false));
-        assertFails(ErrorCodes.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.plain(20)));
-        assertFails(ErrorCodes.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
+        assertFails(ErrorCode.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.plain(20)));
+        assertFails(ErrorCode.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
         assertEquals(0L, await(storage.offsets(p0)).highWatermark());
     }
 
@@ -286,7 +286,7 @@ class MemoryRecordsTest {
         assertEquals(0L, await(storage.listOffset(p0, OffsetSpec.EARLIEST, ru)).offset());
         assertEquals(7L, await(storage.listOffset(p0, OffsetSpec.LATEST, ru)).offset());
         assertEquals(OffsetAndTimestamp.UNKNOWN, await(storage.listOffset(p1, OffsetSpec.MAX_TIMESTAMP, ru)));
-        assertFails(ErrorCodes.INVALID_REQUEST, storage.listOffset(p0, -7, ru));
+        assertFails(ErrorCode.INVALID_REQUEST, storage.listOffset(p0, -7, ru));
         await(storage.deleteRecords(p0, 1));
         assertEquals(new OffsetAndTimestamp(1, 200, 0), await(storage.listOffset(p0, 50, ru)), "never before the log start");
     }
@@ -336,7 +336,7 @@ class MemoryRecordsTest {
         assertFalse(later.isDone());
         await(storage.deleteTopic(TopicRef.of("t")));
         assertTrue(later.isDone(), "deleting the topic wakes waiters");
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 100, true, IsolationLevel.READ_UNCOMMITTED));
     }
 
     @Test

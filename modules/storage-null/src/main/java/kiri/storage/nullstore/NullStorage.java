@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -156,7 +156,7 @@ final class NullStorage extends CatalogStorage<NullPartition> {
         if (timestamp >= 0 || timestamp == OffsetSpec.MAX_TIMESTAMP || timestamp == OffsetSpec.LATEST_TIERED) {
             return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN); // no record is kept to have a timestamp
         }
-        return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+        return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
     }
 
     @Override
@@ -167,14 +167,14 @@ final class NullStorage extends CatalogStorage<NullPartition> {
         long hwm = partition.highWatermark();
         long before = beforeOffset == -1L ? hwm : beforeOffset;
         if (before < 0 || before > hwm) {
-            return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+            return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                     + beforeOffset + ": the high watermark is " + hwm);
         }
         return CompletableFuture.completedFuture(partition.advanceLogStart(before));
     }
 
     private static StorageException outOfRange(TopicPartition tp, long offset, PartitionOffsets offsets) {
-        return new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+        return new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
                 + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
     }
 

@@ -13,10 +13,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.PartitionProducerState;
 import kiri.storage.api.RecordBatchHeader;
@@ -104,7 +104,7 @@ final class PgPartition {
     /** Queues a write and makes sure a pool thread drains the queue. */
     CompletableFuture<Void> submit(Job job) {
         if (removed) {
-            job.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+            job.done().completeExceptionally(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
             return job.done();
         }
         queue.add(job);
@@ -181,7 +181,7 @@ final class PgPartition {
             try (ResultSet rs = q.executeQuery()) {
                 if (!rs.next()) {
                     removed = true;
-                    throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " is not in the database");
+                    throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " is not in the database");
                 }
                 next = rs.getLong(1);
                 start = rs.getLong(2);
@@ -265,9 +265,9 @@ final class PgPartition {
                 up.setObject(2, topicId);
                 up.setInt(3, tp.partition());
                 try (ResultSet rs = up.executeQuery()) {
-                    if (!rs.next()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+                    if (!rs.next()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
                     if (rs.getLong(1) != next) {
-                        throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "Partition " + tp
+                        throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "Partition " + tp
                                 + " was appended to by another broker meanwhile; retry");
                     }
                 }
@@ -382,7 +382,7 @@ final class PgPartition {
         uncommittedWaiters.wakeAll();
         committedWaiters.wakeAll();
         for (Job j; (j = queue.poll()) != null; ) {
-            j.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+            j.done().completeExceptionally(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
         }
     }
 }

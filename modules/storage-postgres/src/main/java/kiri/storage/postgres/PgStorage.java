@@ -18,13 +18,13 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
@@ -127,7 +127,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             pool.close();
             Throwable cause = e.getCause();
             if (cause instanceof StorageException se) {
-                throw new StorageException(se.errorCode(), config.describe() + ": " + se.getMessage(), se);
+                throw new StorageException(se.error(), config.describe() + ": " + se.getMessage(), se);
             }
             throw e;
         }
@@ -420,7 +420,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         try {
             if (RecordBatchHeader.isTransactional(batch)) {
                 if (transactionalId == null) {
-                    return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+                    return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
                 }
                 long producerId = RecordBatchHeader.producerId(batch);
                 short epoch = RecordBatchHeader.producerEpoch(batch);
@@ -586,7 +586,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         return withPartition(tp, p -> {
             PartitionOffsets offsets = p.offsets();
             if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
+                return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
                         + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
             }
             long end = offsets.fetchableEnd(isolation);
@@ -674,7 +674,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
             boolean max = timestamp == OffsetSpec.MAX_TIMESTAMP;
             if (!max && timestamp < 0) {
-                return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+                return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
             String sql = "SELECT base_offset, last_offset, max_timestamp FROM kiri_batches WHERE topic_id = ? AND partition = ?"
                     + " AND flags & 32 = 0 AND base_offset < ? AND last_offset >= ?"
@@ -702,7 +702,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             long hwm = p.offsets().highWatermark();
             long before = beforeOffset == -1L ? hwm : beforeOffset;
             if (before < 0 || before > hwm) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                         + before + ": the high watermark is " + hwm);
             }
             return p.submit(new PgPartition.Truncate(before, new CompletableFuture<>())).thenApply(v -> p.offsets().logStartOffset());

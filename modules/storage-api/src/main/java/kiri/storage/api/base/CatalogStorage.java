@@ -11,10 +11,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupTable;
 import kiri.storage.api.GroupState;
@@ -118,7 +118,7 @@ public abstract class CatalogStorage<P> implements Storage {
     }
 
     protected static <T> CompletableFuture<T> closedStage() {
-        return Stages.failed(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed");
+        return Stages.failed(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed");
     }
 
     /**
@@ -130,14 +130,14 @@ public abstract class CatalogStorage<P> implements Storage {
         long size = batch.byteSize();
         if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
                 || RecordBatchHeader.sizeInBytes(batch) != size) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
+            return Stages.failed(ErrorCode.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
         }
         if (size > topic.maxMessageBytes()) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+            return Stages.failed(ErrorCode.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
                     + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
         }
         if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+            return Stages.failed(ErrorCode.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
         }
         return null;
     }
@@ -169,7 +169,7 @@ public abstract class CatalogStorage<P> implements Storage {
     protected final <T> T appendTransactional(String transactionalId, TopicPartition tp, MemorySegment batch,
                                               Supplier<T> append) {
         if (transactionalId == null) {
-            throw new StorageException(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+            throw new StorageException(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
         return txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch), RecordBatchHeader.producerEpoch(batch),
                 clock.millis(), append);
