@@ -1,5 +1,6 @@
 package kiri.protocol.record;
 
+import kiri.protocol.BigEndian;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import kiri.protocol.ProtocolException;
@@ -38,11 +39,11 @@ public final class ControlBatch {
         }
         // Markers are rare (one per partition per transaction): clarity over allocation here.
         MemorySegment key = MemorySegment.ofArray(new byte[KEY_SIZE]);
-        key.set(RecordBatch.INT16, 0, KEY_VERSION);
-        key.set(RecordBatch.INT16, 2, type.type());
+        key.set(BigEndian.SHORT, 0, KEY_VERSION);
+        key.set(BigEndian.SHORT, 2, type.type());
         MemorySegment value = MemorySegment.ofArray(new byte[END_TXN_MARKER_VALUE_SIZE]);
-        value.set(RecordBatch.INT16, 0, END_TXN_MARKER_VALUE_VERSION);
-        value.set(RecordBatch.INT32, 2, coordinatorEpoch);
+        value.set(BigEndian.SHORT, 0, END_TXN_MARKER_VALUE_VERSION);
+        value.set(BigEndian.INT, 2, coordinatorEpoch);
         return new RecordBatchBuilder()
                 .wrap(target, offset, END_TXN_MARKER_BATCH_SIZE)
                 .baseOffset(baseOffset)
@@ -64,11 +65,11 @@ public final class ControlBatch {
             throw new ProtocolException("control record key must have at least " + KEY_SIZE + " bytes, has "
                     + (key == null ? "none (null)" : key.byteSize()));
         }
-        short version = key.get(RecordBatch.INT16, 0);
+        short version = key.get(BigEndian.SHORT, 0);
         if (version < 0) {
             throw new ProtocolException("control record key has negative version " + version);
         }
-        return ControlRecordType.forType(key.get(RecordBatch.INT16, 2));
+        return ControlRecordType.forType(key.get(BigEndian.SHORT, 2));
     }
 
     /**
@@ -81,10 +82,10 @@ public final class ControlBatch {
             throw new ProtocolException("end-transaction marker value must have at least " + END_TXN_MARKER_VALUE_SIZE
                     + " bytes, has " + (value == null ? "none (null)" : value.byteSize()));
         }
-        short version = value.get(RecordBatch.INT16, 0);
+        short version = value.get(BigEndian.SHORT, 0);
         if (version < 0) {
             throw new ProtocolException("end-transaction marker value has negative version " + version);
         }
-        return value.get(RecordBatch.INT32, 2);
+        return value.get(BigEndian.INT, 2);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kiri.protocol.BigEndian;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -113,7 +114,7 @@ class BatchCursorTest {
     void untrustworthyLengthSwallowsTheRest() {
         byte[] region = threeBatches();
         // second batch claims a length below the minimum: there is no way to find the third
-        MemorySegment.ofArray(region).set(RecordBatch.INT32,
+        MemorySegment.ofArray(region).set(BigEndian.INT,
                 bytes(MemoryRecords.withRecords(0L, Compression.NONE, new SimpleRecord(T0, utf8("a"), utf8("1"))).buffer()).length
                         + RecordBatch.BATCH_LENGTH_OFFSET, 3);
         BatchCursor cursor = new BatchCursor().wrap(MemorySegment.ofArray(region));

@@ -1,5 +1,7 @@
 package kiri.storage.api;
 
+import kiri.protocol.BigEndian;
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import kiri.protocol.ErrorCode;
@@ -18,9 +20,9 @@ public final class ControlBatches {
     public static final short COMMIT = 1;
 
     /** Bytes of a marker batch: the 61-byte header plus one 17-byte control record. */
-    public static final int SIZE = RecordBatchHeader.HEADER_SIZE + 17;
+    public static final int SIZE = RecordBatch.HEADER_SIZE + 17;
 
-    private static final short ATTRIBUTES = RecordBatchHeader.TRANSACTIONAL_FLAG | RecordBatchHeader.CONTROL_FLAG;
+    private static final short ATTRIBUTES = RecordBatch.TRANSACTIONAL_MASK | RecordBatch.CONTROL_MASK;
 
     /**
      * Writes a COMMIT or ABORT marker batch of {@link #SIZE} bytes at the start of {@code dst}, CRC included.
@@ -28,39 +30,39 @@ public final class ControlBatches {
     public static void write(MemorySegment dst, long baseOffset, int partitionLeaderEpoch, long producerId,
                              short producerEpoch, boolean commit, int coordinatorEpoch, long timestampMs) {
         MemorySegment b = dst.asSlice(0, SIZE);
-        b.set(RecordBatchHeader.LONG, RecordBatchHeader.BASE_OFFSET, baseOffset);
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.BATCH_LENGTH, SIZE - RecordBatchHeader.LOG_OVERHEAD);
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.PARTITION_LEADER_EPOCH, partitionLeaderEpoch);
-        b.set(ValueLayout.JAVA_BYTE, RecordBatchHeader.MAGIC, (byte) 2);
-        b.set(RecordBatchHeader.SHORT, RecordBatchHeader.ATTRIBUTES, ATTRIBUTES);
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.LAST_OFFSET_DELTA, 0);
-        b.set(RecordBatchHeader.LONG, RecordBatchHeader.BASE_TIMESTAMP, timestampMs);
-        b.set(RecordBatchHeader.LONG, RecordBatchHeader.MAX_TIMESTAMP, timestampMs);
-        b.set(RecordBatchHeader.LONG, RecordBatchHeader.PRODUCER_ID, producerId);
-        b.set(RecordBatchHeader.SHORT, RecordBatchHeader.PRODUCER_EPOCH, producerEpoch);
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.BASE_SEQUENCE, RecordBatchHeader.NO_SEQUENCE);
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.RECORD_COUNT, 1);
-        long p = RecordBatchHeader.HEADER_SIZE;
+        b.set(BigEndian.LONG, RecordBatch.BASE_OFFSET_OFFSET, baseOffset);
+        b.set(BigEndian.INT, RecordBatch.BATCH_LENGTH_OFFSET, SIZE - RecordBatch.LOG_OVERHEAD);
+        b.set(BigEndian.INT, RecordBatch.PARTITION_LEADER_EPOCH_OFFSET, partitionLeaderEpoch);
+        b.set(ValueLayout.JAVA_BYTE, RecordBatch.MAGIC_OFFSET, (byte) 2);
+        b.set(BigEndian.SHORT, RecordBatch.ATTRIBUTES_OFFSET, ATTRIBUTES);
+        b.set(BigEndian.INT, RecordBatch.LAST_OFFSET_DELTA_OFFSET, 0);
+        b.set(BigEndian.LONG, RecordBatch.BASE_TIMESTAMP_OFFSET, timestampMs);
+        b.set(BigEndian.LONG, RecordBatch.MAX_TIMESTAMP_OFFSET, timestampMs);
+        b.set(BigEndian.LONG, RecordBatch.PRODUCER_ID_OFFSET, producerId);
+        b.set(BigEndian.SHORT, RecordBatch.PRODUCER_EPOCH_OFFSET, producerEpoch);
+        b.set(BigEndian.INT, RecordBatch.BASE_SEQUENCE_OFFSET, RecordBatch.NO_SEQUENCE);
+        b.set(BigEndian.INT, RecordBatch.RECORD_COUNT_OFFSET, 1);
+        long p = RecordBatch.HEADER_SIZE;
         // The record: every varint below is a single byte (zigzag of a small value).
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) (16 << 1)); // length of what follows
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) 0);          // attributes
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) 0);          // timestampDelta
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) 0);          // offsetDelta
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) (4 << 1));   // key length
-        b.set(RecordBatchHeader.SHORT, p, (short) 0);         // key: version
-        b.set(RecordBatchHeader.SHORT, p + 2, commit ? COMMIT : ABORT); // key: type
+        b.set(BigEndian.SHORT, p, (short) 0);         // key: version
+        b.set(BigEndian.SHORT, p + 2, commit ? COMMIT : ABORT); // key: type
         p += 4;
         b.set(ValueLayout.JAVA_BYTE, p++, (byte) (6 << 1));   // value length
-        b.set(RecordBatchHeader.SHORT, p, (short) 0);         // value: version
-        b.set(RecordBatchHeader.INT, p + 2, coordinatorEpoch); // value: coordinator epoch
+        b.set(BigEndian.SHORT, p, (short) 0);         // value: version
+        b.set(BigEndian.INT, p + 2, coordinatorEpoch); // value: coordinator epoch
         p += 6;
         b.set(ValueLayout.JAVA_BYTE, p, (byte) 0);            // header count
-        b.set(RecordBatchHeader.INT, RecordBatchHeader.CRC, RecordBatchHeader.computeCrc(b));
+        b.set(BigEndian.INT, RecordBatch.CRC_OFFSET, (int) RecordBatch.computeCrc(b));
     }
 
     /** The control type of a marker batch's record: {@link #COMMIT} or {@link #ABORT} (or another control type). */
     public static short type(MemorySegment controlBatch) {
-        return controlBatch.get(RecordBatchHeader.SHORT, keyOffset(controlBatch) + 2);
+        return controlBatch.get(BigEndian.SHORT, keyOffset(controlBatch) + 2);
     }
 
     public static boolean isCommit(MemorySegment controlBatch) {
@@ -72,12 +74,12 @@ public final class ControlBatches {
         long p = keyOffset(controlBatch);
         p += 4; // key: version + type
         p = skipVarint(controlBatch, p); // value length
-        return controlBatch.get(RecordBatchHeader.INT, p + 2);
+        return controlBatch.get(BigEndian.INT, p + 2);
     }
 
     /** Offset of the first record's key, parsing the varints before it (markers written by others may use longer encodings). */
     private static long keyOffset(MemorySegment batch) {
-        long p = RecordBatchHeader.HEADER_SIZE;
+        long p = RecordBatch.HEADER_SIZE;
         p = skipVarint(batch, p); // record length
         p += 1;                   // attributes
         p = skipVarint(batch, p); // timestampDelta

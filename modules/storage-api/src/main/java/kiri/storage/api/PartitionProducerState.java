@@ -1,5 +1,6 @@
 package kiri.storage.api;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,7 +62,7 @@ public final class PartitionProducerState {
         }
 
         int lastSeq() {
-            return count == 0 ? RecordBatchHeader.NO_SEQUENCE : lastSeq[(next + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
+            return count == 0 ? RecordBatch.NO_SEQUENCE : lastSeq[(next + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
         }
 
         long duplicateOf(int first, int last) {
@@ -99,19 +100,19 @@ public final class PartitionProducerState {
      *                          INVALID_TXN_STATE (non-transactional write inside an open transaction)
      */
     public long check(MemorySegment batch) {
-        long pid = RecordBatchHeader.producerId(batch);
-        if (pid == RecordBatchHeader.NO_PRODUCER_ID) return APPEND;
+        long pid = RecordBatch.producerId(batch);
+        if (pid == RecordBatch.NO_PRODUCER_ID) return APPEND;
         Producer p = producers.get(pid);
         // Unknown producer (new, or its state expired/was truncated away): any sequence is accepted, as in Kafka.
         if (p == null) return APPEND;
-        short epoch = RecordBatchHeader.producerEpoch(batch);
-        if (RecordBatchHeader.isControl(batch)) {
+        short epoch = RecordBatch.producerEpoch(batch);
+        if (RecordBatch.isControl(batch)) {
             if (epoch < p.epoch) throw staleEpoch(pid, epoch, p.epoch);
             return APPEND;
         }
-        int first = RecordBatchHeader.baseSequence(batch);
+        int first = RecordBatch.baseSequence(batch);
         if (epoch == p.epoch) {
-            long dup = p.duplicateOf(first, RecordBatchHeader.lastSequence(batch));
+            long dup = p.duplicateOf(first, RecordBatch.lastSequence(batch));
             if (dup != APPEND) return dup;
         }
         if (epoch < p.epoch) throw staleEpoch(pid, epoch, p.epoch);
@@ -124,7 +125,7 @@ public final class PartitionProducerState {
             throw new StorageException(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "Out of order sequence number for producer "
                     + pid + ": " + first + " (incoming seq. number), " + p.lastSeq() + " (current end sequence number)");
         }
-        if (!RecordBatchHeader.isTransactional(batch) && p.txnFirstOffset >= 0) {
+        if (!RecordBatch.isTransactional(batch) && p.txnFirstOffset >= 0) {
             throw new StorageException(ErrorCode.INVALID_TXN_STATE,
                     "Expected transactional write from producer " + pid + " inside its open transaction");
         }
@@ -137,16 +138,16 @@ public final class PartitionProducerState {
      * (an ABORT adds an aborted range ending at the marker).
      */
     public void onAppend(MemorySegment batch, long baseOffset) {
-        long pid = RecordBatchHeader.producerId(batch);
-        if (pid == RecordBatchHeader.NO_PRODUCER_ID) return;
-        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long pid = RecordBatch.producerId(batch);
+        if (pid == RecordBatch.NO_PRODUCER_ID) return;
+        short epoch = RecordBatch.producerEpoch(batch);
         Producer p = producers.get(pid);
         if (p == null) {
             p = new Producer(epoch);
             producers.put(pid, p);
         }
         p.newEpoch(epoch);
-        if (RecordBatchHeader.isControl(batch)) {
+        if (RecordBatch.isControl(batch)) {
             p.coordinatorEpoch = ControlBatches.coordinatorEpoch(batch);
             if (p.txnFirstOffset >= 0) {
                 ongoing.remove(p.txnFirstOffset);
@@ -155,10 +156,10 @@ public final class PartitionProducerState {
             }
             return;
         }
-        p.remember(RecordBatchHeader.baseSequence(batch), RecordBatchHeader.lastSequence(batch), baseOffset);
-        p.lastTimestamp = RecordBatchHeader.maxTimestamp(batch);
-        p.lastDataOffset = RecordBatchHeader.nextOffset(batch, baseOffset) - 1;
-        if (RecordBatchHeader.isTransactional(batch) && p.txnFirstOffset < 0) {
+        p.remember(RecordBatch.baseSequence(batch), RecordBatch.lastSequence(batch), baseOffset);
+        p.lastTimestamp = RecordBatch.maxTimestamp(batch);
+        p.lastDataOffset = RecordBatch.nextOffset(batch, baseOffset) - 1;
+        if (RecordBatch.isTransactional(batch) && p.txnFirstOffset < 0) {
             p.txnFirstOffset = baseOffset;
             ongoing.put(baseOffset, pid);
         }

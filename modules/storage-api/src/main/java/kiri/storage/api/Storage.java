@@ -1,5 +1,6 @@
 package kiri.storage.api;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.Collection;
 import java.util.List;
@@ -149,7 +150,7 @@ public interface Storage extends AutoCloseable {
      *
      * <p>The engine assigns the batch's offsets by writing the base offset <em>into the caller's
      * segment</em> (bytes 0-7, big-endian) and stamps {@code partitionLeaderEpoch} (bytes 12-15); for a
-     * LogAppendTime topic it also stamps the append time ({@link RecordBatchHeader#setLogAppendTime}).
+     * LogAppendTime topic it also stamps the append time ({@link RecordBatch#setLogAppendTime}).
      * When the stage completes normally, the router reads the answer from the batch it still holds:
      * base offset from bytes 0-7, and the log append time from the max timestamp if the timestamp-type
      * flag is set (else -1). This keeps the produce path free of result objects; an in-memory engine

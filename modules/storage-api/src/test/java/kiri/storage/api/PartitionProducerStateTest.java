@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import kiri.protocol.ErrorCode;
@@ -20,8 +21,8 @@ class PartitionProducerStateTest {
         long dup = state.check(batch);
         if (dup != PartitionProducerState.APPEND) return dup;
         long base = next;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        next = RecordBatchHeader.nextOffset(batch, base);
+        RecordBatch.setBaseOffset(batch, base);
+        next = RecordBatch.nextOffset(batch, base);
         state.onAppend(batch, base);
         return base;
     }

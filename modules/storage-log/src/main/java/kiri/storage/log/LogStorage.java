@@ -1,5 +1,6 @@
 package kiri.storage.log;
 
+import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -53,7 +54,6 @@ import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -694,8 +694,8 @@ final class LogStorage implements Storage, MetricSource {
     public CompletionStage<Void> produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
         return withPartition(tp, p -> {
             long size = batch.byteSize();
-            if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                    || RecordBatchHeader.sizeInBytes(batch) != size) {
+            if (size < RecordBatch.HEADER_SIZE || RecordBatch.lastOffsetDelta(batch) < 0
+                    || RecordBatch.sizeInBytes(batch) != size) {
                 return Stages.failed(ErrorCode.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
             }
             int max = p.config.maxMessageBytes();
@@ -703,18 +703,18 @@ final class LogStorage implements Storage, MetricSource {
                 return Stages.failed(ErrorCode.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
                         + size + " bytes which exceeds the maximum configured value of " + max + ".");
             }
-            if (RecordBatchHeader.isControl(batch)) {
+            if (RecordBatch.isControl(batch)) {
                 return Stages.failed(ErrorCode.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
             }
             long now = clock.millis();
             try {
-                if (RecordBatchHeader.isTransactional(batch)) {
+                if (RecordBatch.isTransactional(batch)) {
                     if (transactionalId == null) {
                         return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
                     }
                     // acknowledged outside the transaction's monitor, which the append runs under
-                    return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch),
-                            RecordBatchHeader.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
+                    return writer.acknowledge(txns.produce(transactionalId, tp, RecordBatch.producerId(batch),
+                            RecordBatch.producerEpoch(batch), now, () -> p.assign(batch, writer, now)));
                 }
                 return writer.acknowledge(p.assign(batch, writer, now));
             } catch (StorageException e) {

@@ -26,7 +26,6 @@ import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 
@@ -48,7 +47,7 @@ final class PartitionLog {
     static final String LOG_START_FILE = "log-start";
     private static final int LEADER_EPOCH = 0;
     /** How much of a batch header lookups read: up to and including the max timestamp. */
-    private static final int HEADER_PEEK = RecordBatchHeader.PRODUCER_ID;
+    private static final int HEADER_PEEK = RecordBatch.PRODUCER_ID_OFFSET;
 
     final TopicPartition tp;
     final Path dir;
@@ -151,16 +150,16 @@ final class PartitionLog {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (dup != PartitionProducerState.APPEND) {
             // A retry of a stored batch: the original offset, acknowledged once the original is durable.
-            RecordBatchHeader.setBaseOffset(batch, dup);
+            RecordBatch.setBaseOffset(batch, dup);
             Writer.Append retry = new Writer.Append(this, null, dup, dup, done, -1L);
             hand(retry, writer, nowMs);
             return retry;
         }
         long base = nextOffset;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        RecordBatchHeader.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
-        if (config.logAppendTime()) RecordBatchHeader.setLogAppendTime(batch, nowMs);
-        long next = RecordBatchHeader.nextOffset(batch, base);
+        RecordBatch.setBaseOffset(batch, base);
+        RecordBatch.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
+        if (config.logAppendTime()) RecordBatch.setLogAppendTime(batch, nowMs);
+        long next = RecordBatch.nextOffset(batch, base);
         Writer.Append a = new Writer.Append(this, batch, base, next, done, -1L);
         if (!hand(a, writer, nowMs)) return a; // not written: the offsets stay free for the next append
         nextOffset = next;
@@ -179,8 +178,8 @@ final class PartitionLog {
             return new Writer.Append(this, null, nextOffset, nextOffset, done, -1L);
         }
         long base = nextOffset;
-        RecordBatchHeader.setBaseOffset(marker, base);
-        long pid = RecordBatchHeader.producerId(marker);
+        RecordBatch.setBaseOffset(marker, base);
+        long pid = RecordBatch.producerId(marker);
         long txnStart = -1L;
         for (ActiveProducer p : producers.activeProducers()) {
             if (p.producerId() == pid) txnStart = p.currentTxnStartOffset();
@@ -280,7 +279,7 @@ final class PartitionLog {
             }
             if (!active.retain()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
             try {
-                active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
+                active.append(bytes, a.base(), a.next(), RecordBatch.maxTimestamp(a.batch()));
                 if (preallocate) active.extendZeroZoneOrTrim(c.segmentBytes());
             } finally {
                 active.release();
@@ -423,10 +422,10 @@ final class PartitionLog {
         while (pos < size) {
             MemorySegment h = w.view(pos, HEADER_PEEK);
             if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
-            long base = RecordBatchHeader.baseOffset(h);
+            long base = RecordBatch.baseOffset(h);
             if (base >= end) break;
-            long batchSize = RecordBatchHeader.LOG_OVERHEAD + (long) RecordBatchHeader.batchLength(h);
-            long next = RecordBatchHeader.nextOffset(h, base);
+            long batchSize = RecordBatch.LOG_OVERHEAD + (long) RecordBatch.batchLength(h);
+            long next = RecordBatch.nextOffset(h, base);
             if (next > offset) {
                 if (start < 0) {
                     start = pos;
@@ -463,10 +462,10 @@ final class PartitionLog {
                 while (pos < size) {
                     MemorySegment h = w.view(pos, HEADER_PEEK);
                     if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
-                    long base = RecordBatchHeader.baseOffset(h);
+                    long base = RecordBatch.baseOffset(h);
                     if (base >= end) return OffsetAndTimestamp.UNKNOWN;
-                    int batchSize = RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h);
-                    if (RecordBatchHeader.maxTimestamp(h) >= ts) return recordAtOrAfter(s, pos, batchSize, ts);
+                    int batchSize = RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h);
+                    if (RecordBatch.maxTimestamp(h) >= ts) return recordAtOrAfter(s, pos, batchSize, ts);
                     pos += batchSize;
                 }
             } finally {
@@ -488,9 +487,9 @@ final class PartitionLog {
             ByteBuffer hdr = ByteBuffer.allocate(HEADER_PEEK);
             MemorySegment h = MemorySegment.ofBuffer(hdr);
             readFully(best, hdr, pos);
-            if (RecordBatchHeader.baseOffset(h) >= end) return OffsetAndTimestamp.UNKNOWN;
-            return recordAtOrAfter(best, pos, RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h),
-                    RecordBatchHeader.maxTimestamp(h));
+            if (RecordBatch.baseOffset(h) >= end) return OffsetAndTimestamp.UNKNOWN;
+            return recordAtOrAfter(best, pos, RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h),
+                    RecordBatch.maxTimestamp(h));
         } finally {
             best.release();
         }
@@ -506,12 +505,12 @@ final class PartitionLog {
         ByteBuffer buf = ByteBuffer.allocate(batchSize);
         MemorySegment b = MemorySegment.ofBuffer(buf);
         readFully(s, buf, pos);
-        long base = RecordBatchHeader.baseOffset(b);
-        long maxTs = RecordBatchHeader.maxTimestamp(b);
-        if (RecordBatchHeader.hasLogAppendTime(b)) {
+        long base = RecordBatch.baseOffset(b);
+        long maxTs = RecordBatch.maxTimestamp(b);
+        if (RecordBatch.hasLogAppendTime(b)) {
             return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
         }
-        if (RecordBatchHeader.compression(b) != 0) {
+        if (RecordBatch.compressionId(b) != 0) {
             try {
                 b = BatchCompression.decompress(new RecordBatch().wrap(b, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
                 batchSize = (int) b.byteSize();
@@ -519,9 +518,9 @@ final class PartitionLog {
                 return new OffsetAndTimestamp(base, maxTs, LEADER_EPOCH);
             }
         }
-        long baseTs = RecordBatchHeader.baseTimestamp(b);
-        long[] p = {RecordBatchHeader.HEADER_SIZE};
-        int count = RecordBatchHeader.recordCount(b);
+        long baseTs = RecordBatch.baseTimestamp(b);
+        long[] p = {RecordBatch.HEADER_SIZE};
+        int count = RecordBatch.recordCount(b);
         for (int i = 0; i < count && p[0] < batchSize; i++) {
             long length = zigzag(varlong(b, p));
             long recordEnd = p[0] + length;

@@ -19,7 +19,6 @@ import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.TopicPartition;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
@@ -36,7 +35,7 @@ class LogRecordsTest {
 
     static long produce(LogStorage s, TopicPartition tp, MemorySegment batch) {
         await(s.produce(null, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return kiri.protocol.record.RecordBatch.baseOffset(batch);
     }
 
     static byte[] fetchAll(LogStorage s, TopicPartition tp, long from) throws Exception {

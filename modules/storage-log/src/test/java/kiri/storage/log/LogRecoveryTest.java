@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kiri.protocol.record.RecordBatch;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -25,7 +26,6 @@ import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.StorageUrl;
@@ -213,7 +213,7 @@ class LogRecoveryTest {
         }
         long third = sizes.get(0) + sizes.get(1);
         long logSize = Files.size(activeLog());
-        flip(activeLog(), third + RecordBatchHeader.HEADER_SIZE + 3); // a byte of the 3rd batch's first record
+        flip(activeLog(), third + RecordBatch.HEADER_SIZE + 3); // a byte of the 3rd batch's first record
         // After a clean shutdown nothing is scanned: every record is still served, the damaged batch as stored
         // (a consumer's CRC check reports it), none dropped.
         try (LogStorage s = Harness.open(dir)) {

@@ -18,7 +18,6 @@ import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 
@@ -35,7 +34,7 @@ final class MemoryPartition {
     /** A stored batch: its bytes (offsets assigned) and what lookups need without reading them. */
     private record Stored(long baseOffset, long nextOffset, long maxTimestamp, MemorySegment bytes) {
         boolean isControl() {
-            return RecordBatchHeader.isControl(bytes);
+            return RecordBatch.isControl(bytes);
         }
     }
 
@@ -89,13 +88,13 @@ final class MemoryPartition {
         if (removed) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
         long dup = producers.check(batch);
         if (dup != PartitionProducerState.APPEND) {
-            RecordBatchHeader.setBaseOffset(batch, dup);
+            RecordBatch.setBaseOffset(batch, dup);
             return;
         }
         long base = highWatermark;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        RecordBatchHeader.setPartitionLeaderEpoch(batch, leaderEpoch);
-        if (appendTimeMs >= 0) RecordBatchHeader.setLogAppendTime(batch, appendTimeMs);
+        RecordBatch.setBaseOffset(batch, base);
+        RecordBatch.setPartitionLeaderEpoch(batch, leaderEpoch);
+        if (appendTimeMs >= 0) RecordBatch.setLogAppendTime(batch, appendTimeMs);
         cap.reserve(batch.byteSize(), tp);
         byte[] copy;
         try {
@@ -121,8 +120,8 @@ final class MemoryPartition {
     }
 
     private void store(MemorySegment stored, long base) {
-        long next = RecordBatchHeader.nextOffset(stored, base);
-        batches.add(new Stored(base, next, RecordBatchHeader.maxTimestamp(stored), stored));
+        long next = RecordBatch.nextOffset(stored, base);
+        batches.add(new Stored(base, next, RecordBatch.maxTimestamp(stored), stored));
         bytes += stored.byteSize();
         producers.onAppend(stored, base);
         highWatermark = next;
@@ -214,15 +213,15 @@ final class MemoryPartition {
      */
     private static OffsetAndTimestamp firstRecordAtOrAfter(Stored b, long timestamp, long minOffset, int leaderEpoch) {
         MemorySegment s = b.bytes();
-        if (RecordBatchHeader.compression(s) != 0 && !RecordBatchHeader.hasLogAppendTime(s)) {
+        if (RecordBatch.compressionId(s) != 0 && !RecordBatch.hasLogAppendTime(s)) {
             s = decompressed(s);
         }
-        if (s == null || RecordBatchHeader.hasLogAppendTime(s)) {
+        if (s == null || RecordBatch.hasLogAppendTime(s)) {
             return new OffsetAndTimestamp(minOffset, b.maxTimestamp(), leaderEpoch);
         }
-        long baseTs = RecordBatchHeader.baseTimestamp(s);
-        int count = RecordBatchHeader.recordCount(s);
-        long[] cursor = {RecordBatchHeader.HEADER_SIZE};
+        long baseTs = RecordBatch.baseTimestamp(s);
+        int count = RecordBatch.recordCount(s);
+        long[] cursor = {RecordBatch.HEADER_SIZE};
         for (int r = 0; r < count && cursor[0] < s.byteSize(); r++) {
             long length = varlong(s, cursor);
             long recordEnd = cursor[0] + length;
@@ -364,8 +363,8 @@ final class MemoryPartition {
         long freed = 0;
         for (MemorySegment b : old) freed += b.byteSize();
         for (MemorySegment b : cleaned) {
-            long base = RecordBatchHeader.baseOffset(b);
-            next.add(new Stored(base, RecordBatchHeader.nextOffset(b, base), RecordBatchHeader.maxTimestamp(b), b));
+            long base = RecordBatch.baseOffset(b);
+            next.add(new Stored(base, RecordBatch.nextOffset(b, base), RecordBatch.maxTimestamp(b), b));
             freed -= b.byteSize();
         }
         next.addAll(batches.subList(head + old.size(), batches.size()));

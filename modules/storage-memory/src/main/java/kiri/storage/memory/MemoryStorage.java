@@ -1,5 +1,6 @@
 package kiri.storage.memory;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,6 @@ import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -81,7 +81,7 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
         try {
-            if (RecordBatchHeader.isTransactional(batch)) {
+            if (RecordBatch.isTransactional(batch)) {
                 appendTransactional(transactionalId, tp, batch, () -> {
                     partition.append(batch, LEADER_EPOCH, appendTime);
                     return null;

@@ -30,7 +30,6 @@ import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -70,7 +69,7 @@ class MemoryRecordsTest {
 
     private long produce(TopicPartition tp, MemorySegment batch) {
         await(storage.produce(null, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return kiri.protocol.record.RecordBatch.baseOffset(batch);
     }
 
     /** Every record Kafka's parser finds in a fetch result, CRCs checked. */
@@ -201,7 +200,7 @@ class MemoryRecordsTest {
         assertEquals(0L, produce(p0, first));
         assertEquals(3L, produce(p0, KafkaBatches.idempotent(pid, (short) 0, 3, 2)));
         MemorySegment retry = KafkaBatches.idempotent(pid, (short) 0, 0, 3);
-        RecordBatchHeader.setBaseOffset(retry, 77L);
+        kiri.protocol.record.RecordBatch.setBaseOffset(retry, 77L);
         assertEquals(0L, produce(p0, retry), "a duplicate gets its original offset");
         assertEquals(5L, await(storage.offsets(p0)).highWatermark(), "and is not stored again");
         assertFails(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 7, 1)));

@@ -23,7 +23,6 @@ import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -61,7 +60,7 @@ class NullRecordsTest {
     @Test
     void offsetsIncreasePerPartitionAndAreWrittenIntoTheBatch() {
         MemorySegment first = KafkaBatches.plain(3);
-        RecordBatchHeader.setBaseOffset(first, 999L); // whatever the client sent is overwritten
+        kiri.protocol.record.RecordBatch.setBaseOffset(first, 999L); // whatever the client sent is overwritten
         assertEquals(0L, produce(p0, first));
         assertEquals(3L, produce(p0, KafkaBatches.plain(2)));
         assertEquals(0L, produce(p1, KafkaBatches.plain(4)), "partitions count independently");
@@ -125,7 +124,7 @@ class NullRecordsTest {
                         int count = sizes[(i + seed) % sizes.length];
                         MemorySegment batch = KafkaBatches.plain(count);
                         storage.produce(null, p0, batch).toCompletableFuture().join();
-                        mine.add(new long[] {RecordBatchHeader.baseOffset(batch), count});
+                        mine.add(new long[] {kiri.protocol.record.RecordBatch.baseOffset(batch), count});
                     }
                     f.complete(mine);
                 } catch (Throwable e) {

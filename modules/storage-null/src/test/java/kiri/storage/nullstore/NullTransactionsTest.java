@@ -5,6 +5,7 @@ import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,6 @@ import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.TopicPartition;
@@ -49,7 +49,7 @@ class NullTransactionsTest {
     private long produceTxn(String txnId, ProducerIdAndEpoch producer, TopicPartition tp, int count) {
         MemorySegment batch = KafkaBatches.transactional(producer.producerId(), producer.epoch(), 0, count);
         await(storage.produce(txnId, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return RecordBatch.baseOffset(batch);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package kiri.storage.postgres;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.sql.Connection;
@@ -19,7 +20,6 @@ import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 
@@ -238,21 +238,21 @@ final class PgPartition {
                     continue;
                 }
                 if (dup != PartitionProducerState.APPEND) {
-                    RecordBatchHeader.setBaseOffset(a.batch(), dup);
+                    RecordBatch.setBaseOffset(a.batch(), dup);
                     stored.add(j);
                     bytes.add(null);
                     bases.add(dup);
                     continue;
                 }
-                RecordBatchHeader.setBaseOffset(a.batch(), next);
-                RecordBatchHeader.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
-                if (a.appendTimeMs() >= 0) RecordBatchHeader.setLogAppendTime(a.batch(), a.appendTimeMs());
+                RecordBatch.setBaseOffset(a.batch(), next);
+                RecordBatch.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
+                if (a.appendTimeMs() >= 0) RecordBatch.setLogAppendTime(a.batch(), a.appendTimeMs());
                 MemorySegment segment = MemorySegment.ofArray(a.batch().toArray(BYTE));
                 producers.onAppend(segment, next); // tentative: a failed commit reloads the partition
                 stored.add(j);
                 bytes.add((byte[]) segment.heapBase().orElseThrow());
                 bases.add(next);
-                next = RecordBatchHeader.nextOffset(segment, next);
+                next = RecordBatch.nextOffset(segment, next);
             }
         }
         long count = next - expectedBase;
@@ -326,12 +326,12 @@ final class PgPartition {
         ins.setObject(1, topicId);
         ins.setInt(2, tp.partition());
         ins.setLong(3, base);
-        ins.setLong(4, RecordBatchHeader.nextOffset(s, base) - 1);
-        ins.setLong(5, RecordBatchHeader.maxTimestamp(s));
-        ins.setLong(6, RecordBatchHeader.producerId(s));
-        ins.setShort(7, RecordBatchHeader.producerEpoch(s));
-        ins.setInt(8, RecordBatchHeader.baseSequence(s));
-        ins.setShort(9, RecordBatchHeader.attributes(s));
+        ins.setLong(4, RecordBatch.nextOffset(s, base) - 1);
+        ins.setLong(5, RecordBatch.maxTimestamp(s));
+        ins.setLong(6, RecordBatch.producerId(s));
+        ins.setShort(7, RecordBatch.producerEpoch(s));
+        ins.setInt(8, RecordBatch.baseSequence(s));
+        ins.setShort(9, RecordBatch.attributes(s));
         ins.setBytes(10, b);
     }
 

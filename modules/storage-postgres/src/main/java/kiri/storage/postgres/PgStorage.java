@@ -1,5 +1,6 @@
 package kiri.storage.postgres;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -36,7 +37,6 @@ import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -418,12 +418,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
         PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
         try {
-            if (RecordBatchHeader.isTransactional(batch)) {
+            if (RecordBatch.isTransactional(batch)) {
                 if (transactionalId == null) {
                     return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
                 }
-                long producerId = RecordBatchHeader.producerId(batch);
-                short epoch = RecordBatchHeader.producerEpoch(batch);
+                long producerId = RecordBatch.producerId(batch);
+                short epoch = RecordBatch.producerEpoch(batch);
                 // checks the producer and joins the partition to the transaction, then appends (see the README)
                 return txn(transactionalId, t -> t.produce(transactionalId, tp, producerId, epoch, clock().millis(), () -> null))
                         .thenCompose(v -> partition.submit(job));

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.ValueLayout;
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -25,7 +27,6 @@ import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.VersionConflictException;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -96,7 +97,7 @@ class PgStorageTest {
 
     private static long produce(Storage s, String txnId, TopicPartition tp, MemorySegment batch) {
         await(s.produce(txnId, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return RecordBatch.baseOffset(batch);
     }
 
     private static List<Long> offsetsOf(FetchResult r) {

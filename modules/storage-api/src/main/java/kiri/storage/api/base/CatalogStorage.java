@@ -1,5 +1,6 @@
 package kiri.storage.api.base;
 
+import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -22,7 +23,6 @@ import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
@@ -128,15 +128,15 @@ public abstract class CatalogStorage<P> implements Storage {
      */
     protected static <T> CompletableFuture<T> refusal(CatalogTopic<?> topic, TopicPartition tp, MemorySegment batch) {
         long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                || RecordBatchHeader.sizeInBytes(batch) != size) {
+        if (size < RecordBatch.HEADER_SIZE || RecordBatch.lastOffsetDelta(batch) < 0
+                || RecordBatch.sizeInBytes(batch) != size) {
             return Stages.failed(ErrorCode.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
         }
         if (size > topic.maxMessageBytes()) {
             return Stages.failed(ErrorCode.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
                     + size + " bytes which exceeds the maximum configured value of " + topic.maxMessageBytes() + ".");
         }
-        if (RecordBatchHeader.isControl(batch)) {
+        if (RecordBatch.isControl(batch)) {
             return Stages.failed(ErrorCode.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
         }
         return null;
@@ -171,7 +171,7 @@ public abstract class CatalogStorage<P> implements Storage {
         if (transactionalId == null) {
             throw new StorageException(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        return txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch), RecordBatchHeader.producerEpoch(batch),
+        return txns.produce(transactionalId, tp, RecordBatch.producerId(batch), RecordBatch.producerEpoch(batch),
                 clock.millis(), append);
     }
 
