@@ -4,11 +4,11 @@ import static kiri.protocol.Sizes.utf8Length;
 import static kiri.protocol.Sizes.varintSize;
 import static kiri.protocol.Sizes.varlongSize;
 
-import kiri.protocol.BigEndian;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.zip.CRC32C;
+import kiri.protocol.BigEndian;
 import kiri.protocol.WireWriter;
 
 /**

@@ -11,13 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import kiri.protocol.BigEndian;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import kiri.protocol.BigEndian;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.KafkaBatches.Memory;

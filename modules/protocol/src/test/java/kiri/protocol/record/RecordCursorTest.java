@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.ValueLayout;
-import kiri.protocol.BigEndian;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.function.Consumer;
+import kiri.protocol.BigEndian;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.WireWriter;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,7 @@ package kiri.storage.api;
 import kiri.protocol.ErrorCode;
 
 
+
 /** Fetch/ListOffsets isolation, with Kafka's wire ids. */
 public enum IsolationLevel {
     READ_UNCOMMITTED, READ_COMMITTED;

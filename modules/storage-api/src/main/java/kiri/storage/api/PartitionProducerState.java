@@ -1,6 +1,5 @@
 package kiri.storage.api;
 
-import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,6 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import kiri.protocol.ErrorCode;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * Kafka's per-partition producer state, shared by every engine that keeps records: idempotence
@@ -148,10 +150,16 @@ public final class PartitionProducerState {
         }
         p.newEpoch(epoch);
         if (RecordBatch.isControl(batch)) {
-            p.coordinatorEpoch = ControlBatches.coordinatorEpoch(batch);
+            boolean commit;
+            try {
+                p.coordinatorEpoch = ControlBatch.coordinatorEpoch(batch);
+                commit = ControlBatch.isCommit(batch);
+            } catch (ProtocolException e) { // engines report a malformed marker with a Kafka code
+                throw new StorageException(ErrorCode.CORRUPT_MESSAGE, e.getMessage());
+            }
             if (p.txnFirstOffset >= 0) {
                 ongoing.remove(p.txnFirstOffset);
-                if (!ControlBatches.isCommit(batch)) aborted.add(new AbortedRange(pid, p.txnFirstOffset, baseOffset));
+                if (!commit) aborted.add(new AbortedRange(pid, p.txnFirstOffset, baseOffset));
                 p.txnFirstOffset = -1L;
             }
             return;

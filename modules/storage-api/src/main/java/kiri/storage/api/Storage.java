@@ -1,6 +1,5 @@
 package kiri.storage.api;
 
-import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.Collection;
 import java.util.List;
@@ -9,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * An open storage engine: everything a Kafka-compatible broker keeps. One instance per broker,
@@ -339,7 +339,7 @@ public interface Storage extends AutoCloseable {
                                           List<OffsetCommit> offsets);
 
     /**
-     * EndTxn: writes a COMMIT or ABORT marker ({@link ControlBatches}) to every partition of the
+     * EndTxn: writes a COMMIT or ABORT marker ({@link kiri.protocol.record.ControlBatch}) to every partition of the
      * transaction, which moves their last stable offsets (and, for an abort, records the aborted
      * ranges), applies or drops the pending offsets, and leaves the transaction complete. Repeating the
      * same end (a client retry) succeeds; ending a transaction that is not open otherwise fails

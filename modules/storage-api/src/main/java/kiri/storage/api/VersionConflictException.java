@@ -3,6 +3,7 @@ package kiri.storage.api;
 import kiri.protocol.ErrorCode;
 
 
+
 /**
  * A compare-and-set lost: the stored version is not the one the caller read. The coordinator reloads
  * and retries; if it gives up, the code it maps to (COORDINATOR_LOAD_IN_PROGRESS) is retriable for

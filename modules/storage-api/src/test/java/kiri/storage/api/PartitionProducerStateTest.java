@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import org.junit.jupiter.api.Test;
 import kiri.testsupport.KafkaBatches;
 
@@ -28,8 +29,8 @@ class PartitionProducerStateTest {
     }
 
     private long marker(long pid, short epoch, boolean commit) {
-        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(m, 0L, 0, pid, epoch, commit, 0, 0L);
+        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(m, 0L, 0, pid, epoch, commit, 0, 0L);
         return append(m);
     }
 
@@ -114,8 +115,8 @@ class PartitionProducerStateTest {
     @Test
     void markerWithOlderEpochIsRejectedAndNewerEpochFencesData() {
         append(KafkaBatches.transactional(5L, (short) 2, 0, 1));
-        MemorySegment old = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(old, 0L, 0, 5L, (short) 1, false, 0, 0L);
+        MemorySegment old = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(old, 0L, 0, 5L, (short) 1, false, 0, 0L);
         assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> state.check(old));
         marker(5L, (short) 3, false); // coordinator bumped the epoch while aborting
         assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.transactional(5L, (short) 2, 1, 1)));

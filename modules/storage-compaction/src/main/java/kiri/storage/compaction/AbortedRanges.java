@@ -1,13 +1,14 @@
 package kiri.storage.compaction;
 
-import kiri.protocol.record.RecordBatch;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.ControlRecordType;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ControlBatches;
 
 /**
  * Tells which transactional batches belong to aborted transactions while batches are visited in offset order,
@@ -29,7 +30,7 @@ final class AbortedRanges {
         while (next < pending.size() && pending.get(next).firstOffset() <= base) open.add(pending.get(next++).producerId());
         long pid = RecordBatch.producerId(batch);
         if (RecordBatch.isControl(batch)) {
-            if (ControlBatches.type(batch) == ControlBatches.ABORT) open.remove(pid);
+            if (ControlBatch.type(batch) == ControlRecordType.ABORT) open.remove(pid);
             return false;
         }
         return RecordBatch.isTransactional(batch) && open.contains(pid);

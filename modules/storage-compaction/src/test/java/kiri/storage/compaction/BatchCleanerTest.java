@@ -4,18 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.compress.BatchCompression;
 import kiri.protocol.record.CompressionType;
+import kiri.protocol.record.ControlBatch;
 import kiri.protocol.record.RecordBatch;
 import kiri.protocol.record.RecordBatchBuilder;
 import kiri.protocol.record.RecordCursor;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ControlBatches;
 import org.junit.jupiter.api.Test;
 
 class BatchCleanerTest {
@@ -103,8 +103,8 @@ class BatchCleanerTest {
         MemorySegment idem = batch(0, NOW, 7, false, "a", "1");
         MemorySegment later = batch(1, NOW, -1, false, "a", "2");
         MemorySegment abortedData = batch(2, NOW, 9, true, "a", "3");
-        MemorySegment abort = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(abort, 3, 0, 9, (short) 0, false, 0, NOW - 5_000);
+        MemorySegment abort = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(abort, 3, 0, 9, (short) 0, false, 0, NOW - 5_000);
         List<MemorySegment> out = clean(List.of(idem, later, abortedData, abort),
                 List.of(new AbortedTransaction(9, 2)));
         assertEquals(4, out.size(), "producer 9's last batch stays, empty, so its marker stays too");
@@ -120,8 +120,8 @@ class BatchCleanerTest {
     void anOldMarkerWithNoDataLeftGoes() {
         MemorySegment data = batch(0, NOW, 9, true, "a", "1");
         MemorySegment newer = batch(1, NOW, 9, true, "a", "2");
-        MemorySegment commit = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(commit, 2, 0, 9, (short) 0, true, 0, NOW - 5_000);
+        MemorySegment commit = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(commit, 2, 0, 9, (short) 0, true, 0, NOW - 5_000);
         MemorySegment plain = batch(3, NOW, -1, false, "a", "3");
         List<MemorySegment> out = clean(List.of(data, newer, commit, plain), List.of());
         assertEquals(3, out.size(), "an active producer's last batch stays (empty), and so does its marker");

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
 import kiri.protocol.ErrorCode;
-import kiri.storage.api.ControlBatches;
+import kiri.protocol.record.ControlBatch;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.TopicPartition;
 import kiri.testsupport.KafkaBatches;
@@ -86,8 +86,8 @@ public abstract class RecordsContract extends TopicsContract {
     @Test
     void producersMayNotWriteControlBatches() {
         topic("t", 1);
-        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(marker, 0, 0, 7L, (short) 0, true, 0, START_MS);
+        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(marker, 0, 0, 7L, (short) 0, true, 0, START_MS);
         assertFails(ErrorCode.INVALID_RECORD, storage.produce(null, p0, marker));
         assertEquals(0, offsets(p0).highWatermark());
     }

@@ -1,6 +1,5 @@
 package kiri.storage.log;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -15,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.compaction.BatchCleaner;

@@ -1,6 +1,5 @@
 package kiri.storage.log;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
@@ -11,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * Replaces a run of sealed segments by the segment the {@link Cleaner} wrote for them, so that a crash at any point

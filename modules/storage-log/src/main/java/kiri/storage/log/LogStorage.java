@@ -1,6 +1,5 @@
 package kiri.storage.log;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -37,11 +36,12 @@ import java.util.function.Supplier;
 import kiri.metrics.MetricSource;
 import kiri.metrics.MetricWriter;
 import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ControlBatches;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
@@ -407,8 +407,8 @@ final class LogStorage implements Storage, MetricSource {
     }
 
     private MemorySegment marker(ProducerIdAndEpoch producer, boolean commit) {
-        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(m, 0L, MARKER_LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, clock.millis());
+        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(m, 0L, MARKER_LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, clock.millis());
         return m;
     }
 

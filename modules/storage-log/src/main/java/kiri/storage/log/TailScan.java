@@ -1,10 +1,10 @@
 package kiri.storage.log;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * What a segment file holds from the first byte recovery could not accept to its end: only zeros (a preallocated zone,

@@ -3,7 +3,6 @@ package kiri.storage.log;
 import static kiri.storage.log.Harness.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
@@ -15,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AclEntry;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupState;

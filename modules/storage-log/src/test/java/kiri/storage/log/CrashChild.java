@@ -1,11 +1,11 @@
 package kiri.storage.log;
 
-import kiri.protocol.record.RecordBatch;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageUrl;

@@ -7,11 +7,11 @@ import java.util.List;
 import kiri.compress.BatchCompression;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.ProtocolException;
+import kiri.protocol.record.ControlBatch;
 import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BatchRegion;
-import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
@@ -113,8 +113,8 @@ final class MemoryPartition {
     synchronized void appendMarker(long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs) {
         if (removed) return;
         long base = highWatermark;
-        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
         cap.add(marker.byteSize());
         store(marker, base);
     }

@@ -1,13 +1,13 @@
 package kiri.storage.memory;
 
-import kiri.protocol.record.RecordBatch;
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;

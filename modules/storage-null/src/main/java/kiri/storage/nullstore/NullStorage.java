@@ -1,12 +1,12 @@
 package kiri.storage.nullstore;
 
-import kiri.protocol.record.RecordBatch;
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;

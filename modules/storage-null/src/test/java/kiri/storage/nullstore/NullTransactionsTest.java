@@ -5,12 +5,12 @@ import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import kiri.protocol.record.RecordBatch;
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetAndTimestamp;

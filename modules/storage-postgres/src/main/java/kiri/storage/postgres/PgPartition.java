@@ -1,6 +1,5 @@
 package kiri.storage.postgres;
 
-import kiri.protocol.record.RecordBatch;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.sql.Connection;
@@ -15,8 +14,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ControlBatches;
 import kiri.storage.api.DataWaiters;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.PartitionProducerState;
@@ -308,9 +308,9 @@ final class PgPartition {
                 base = rs.getLong(1) - 1;
             }
         }
-        byte[] bytes = new byte[ControlBatches.SIZE];
+        byte[] bytes = new byte[ControlBatch.SIZE];
         MemorySegment marker = MemorySegment.ofArray(bytes);
-        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        ControlBatch.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
         try (PreparedStatement ins = c.prepareStatement(INSERT)) {
             bind(ins, base, bytes);
             ins.executeUpdate();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.ValueLayout;
-import kiri.protocol.record.RecordBatch;
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,7 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.BatchRegion;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;

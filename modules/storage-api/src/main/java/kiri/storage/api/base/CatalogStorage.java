@@ -1,6 +1,6 @@
 package kiri.storage.api.base;
 
-import kiri.protocol.record.RecordBatch;
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
