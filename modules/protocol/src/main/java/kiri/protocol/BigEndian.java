@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
  * The big-endian (network order) value layouts the Kafka wire format and record batches use, declared
  * once. Unaligned, because fields sit at odd offsets (a batch's CRC at 17, its attributes at 21). Static
  * final, so reads and writes through them compile to plain loads and stores; immutable and thread-safe.
+ * ({@code kiri.transport}, which does not depend on the protocol, declares its one frame-size layout itself.)
  */
 public final class BigEndian {
     private BigEndian() {}

@@ -1,8 +1,10 @@
 package kiri.storage.compaction;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -36,8 +38,6 @@ import kiri.storage.api.AbortedTransaction;
  * Not thread-safe: one per cleaning pass, on the cleaner's thread.
  */
 public final class BatchCleaner {
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final CompactionConfig config;
     private final long nowMs;

@@ -1,8 +1,11 @@
 package kiri.storage.compaction;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import kiri.protocol.record.RecordBatch;
 
 /**
@@ -15,9 +18,6 @@ public final class GapBatches {
     public static final int SIZE = RecordBatch.HEADER_SIZE;
     /** The widest run one gap batch spans (its last offset delta is an int). */
     public static final long MAX_SPAN = Integer.MAX_VALUE;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private GapBatches() {
     }
