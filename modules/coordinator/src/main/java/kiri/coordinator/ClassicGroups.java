@@ -443,7 +443,7 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
     /** Replaces the in-memory classic group with a stored one; members here are told to rejoin. */
     void restore(Group g, GroupState stored) {
         g.consumer = null;
-        GroupCodec.Snapshot snap = GroupCodec.decode(stored.data());
+        GroupCodec.Snapshot snap = GroupCodec.decode(g.groupId, stored.data());
         g.version = stored.version();
         if (snap == null) {
             g.protocolType = stored.protocolType().isEmpty() ? null : stored.protocolType();

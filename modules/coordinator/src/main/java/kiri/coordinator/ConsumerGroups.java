@@ -313,7 +313,7 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
 
     /** Replaces the in-memory group with a stored consumer group: epochs, members and assignments as stored. */
     void restore(Group g, GroupState stored) {
-        ConsumerGroup cg = ConsumerGroup.decode(stored.data());
+        ConsumerGroup cg = ConsumerGroupCodec.decode(g.groupId, stored.data());
         if (g.consumer != null) {
             for (ConsumerMember m : g.consumer.members.values()) m.cancelTimers();
         }

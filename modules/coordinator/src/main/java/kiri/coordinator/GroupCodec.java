@@ -1,20 +1,22 @@
 package kiri.coordinator;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import kiri.coordinator.stored.ClassicGroupValue;
 
 /**
- * The coordinator's encoding of a group in {@link kiri.storage.api.GroupState#data()}: generation,
- * protocol, leader and members with their protocols and assignment. Engines never read it.
+ * The coordinator's encoding of a classic group in {@link kiri.storage.api.GroupState#data()}: generation,
+ * protocol, leader and members with their protocols and assignment, as a {@link ClassicGroupValue} framed by
+ * {@link StoredGroupData}. State written before the generated record (first byte 1) is still read. Engines never
+ * read it. Stateless.
  */
 final class GroupCodec {
-    private static final byte FORMAT = 1;
+    /** The hand-written format before {@link ClassicGroupValue}; read only. */
+    private static final byte LEGACY_FORMAT = 1;
 
     private GroupCodec() {
     }
@@ -23,37 +25,46 @@ final class GroupCodec {
     }
 
     static byte[] encode(Group g) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(FORMAT);
-            out.writeInt(g.generation);
-            writeNullable(out, g.protocolType);
-            writeNullable(out, g.protocolName);
-            writeNullable(out, g.leaderId);
-            out.writeInt(g.members.size());
-            for (Member m : g.members.values()) {
-                out.writeUTF(m.memberId);
-                writeNullable(out, m.groupInstanceId);
-                out.writeUTF(m.clientId);
-                out.writeUTF(m.clientHost);
-                out.writeInt(m.rebalanceTimeoutMs);
-                out.writeInt(m.sessionTimeoutMs);
-                out.writeInt(m.protocols.size());
-                for (Protocol p : m.protocols) {
-                    out.writeUTF(p.name());
-                    writeBytes(out, p.metadata());
-                }
-                writeBytes(out, m.assignment);
+        List<ClassicGroupValue.ClassicMember> members = new ArrayList<>(g.members.size());
+        for (Member m : g.members.values()) {
+            List<ClassicGroupValue.MemberProtocol> protocols = new ArrayList<>(m.protocols.size());
+            for (Protocol p : m.protocols) {
+                protocols.add(new ClassicGroupValue.MemberProtocol().setName(p.name()).setMetadata(MemorySegment.ofArray(p.metadata())));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            members.add(new ClassicGroupValue.ClassicMember().setMemberId(m.memberId).setGroupInstanceId(m.groupInstanceId)
+                    .setClientId(m.clientId).setClientHost(m.clientHost).setRebalanceTimeoutMs(m.rebalanceTimeoutMs)
+                    .setSessionTimeoutMs(m.sessionTimeoutMs).setProtocols(protocols).setAssignment(MemorySegment.ofArray(m.assignment)));
         }
-        return bytes.toByteArray();
+        return StoredGroupData.encode(new ClassicGroupValue().setGeneration(g.generation).setProtocolType(g.protocolType)
+                .setProtocolName(g.protocolName).setLeaderId(g.leaderId).setMembers(members));
     }
 
-    /** Decodes {@code data}; null if it is empty or not in this format (e.g. an offsets-only group). */
-    static Snapshot decode(byte[] data) {
-        if (data == null || data.length == 0 || data[0] != FORMAT) return null;
+    /**
+     * Decodes {@code data}; null if it is empty, damaged or not a classic group (e.g. an offsets-only group).
+     *
+     * @throws NewerGroupStateException if a newer Kiri wrote it
+     */
+    static Snapshot decode(String groupId, byte[] data) {
+        if (StoredGroupData.isGenerated(data)) {
+            return StoredGroupData.decode(groupId, data, "ClassicGroupValue", ClassicGroupValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+                ClassicGroupValue g = ClassicGroupValue.read(r, v);
+                List<Member> members = new ArrayList<>(g.members().size());
+                for (ClassicGroupValue.ClassicMember cm : g.members()) {
+                    List<Protocol> protocols = new ArrayList<>(cm.protocols().size());
+                    for (ClassicGroupValue.MemberProtocol p : cm.protocols()) protocols.add(new Protocol(p.name(), StoredGroupData.bytes(p.metadata())));
+                    Member m = new Member(cm.memberId(), cm.groupInstanceId(), cm.clientId(), cm.clientHost(), cm.rebalanceTimeoutMs(),
+                            cm.sessionTimeoutMs(), List.copyOf(protocols));
+                    m.assignment = StoredGroupData.bytes(cm.assignment());
+                    members.add(m);
+                }
+                return new Snapshot(g.generation(), g.protocolType(), g.protocolName(), g.leaderId(), members);
+            });
+        }
+        if (data == null || data.length == 0 || data[0] != LEGACY_FORMAT) return null;
+        return legacy(data);
+    }
+
+    private static Snapshot legacy(byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             in.readByte();
             int generation = in.readInt();
@@ -77,23 +88,13 @@ final class GroupCodec {
                 members.add(m);
             }
             return new Snapshot(generation, type, name, leader, members);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) { // EOF, a negative count
             return null;
         }
     }
 
-    private static void writeNullable(DataOutputStream out, String s) throws IOException {
-        out.writeBoolean(s != null);
-        if (s != null) out.writeUTF(s);
-    }
-
     private static String readNullable(DataInputStream in) throws IOException {
         return in.readBoolean() ? in.readUTF() : null;
-    }
-
-    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
-        out.writeInt(b.length);
-        out.write(b);
     }
 
     private static byte[] readBytes(DataInputStream in) throws IOException {

@@ -51,7 +51,14 @@ final class GroupTable {
             }
             Group g = new Group(groupId);
             if (stored.isPresent() && stored.get().version() != GroupState.NO_VERSION) {
-                locked(g, () -> restorer.restore(g, stored.get()));
+                try {
+                    locked(g, () -> restorer.restore(g, stored.get()));
+                } catch (NewerGroupStateException e) { // never start afresh over it: that would overwrite a newer Kiri's state
+                    System.getLogger(GroupCoordinator.class.getName()).log(System.Logger.Level.WARNING, e.getMessage());
+                    groups.remove(groupId, mine);
+                    mine.completeExceptionally(e);
+                    return;
+                }
             }
             mine.complete(g);
         });

@@ -59,7 +59,7 @@ record GroupWriteBehind(GroupTable table, Storage storage, GroupTable.Restorer r
         }
         g.dirty = false;
         GroupState state = g.consumer != null
-                ? new GroupState(g.groupId, Group.CONSUMER, Group.CONSUMER, g.consumer.state(), g.consumer.encode(), g.version)
+                ? new GroupState(g.groupId, Group.CONSUMER, Group.CONSUMER, g.consumer.state(), ConsumerGroupCodec.encode(g.consumer), g.version)
                 : new GroupState(g.groupId, Group.CLASSIC, g.protocolType == null ? "" : g.protocolType,
                         g.state.kafkaName, GroupCodec.encode(g), g.version);
         storage.updateGroup(state).whenComplete((stored, failure) -> table.locked(g, () -> {
@@ -72,7 +72,16 @@ record GroupWriteBehind(GroupTable table, Storage storage, GroupTable.Restorer r
                     if (f2 == null) {
                         GroupState s = current.orElse(null);
                         long storedVersion = s == null ? GroupState.NO_VERSION : s.version();
-                        GroupCodec.Snapshot snap = s == null || !Group.CLASSIC.equals(s.type()) ? null : GroupCodec.decode(s.data());
+                        GroupCodec.Snapshot snap;
+                        try {
+                            snap = s == null || !Group.CLASSIC.equals(s.type()) ? null : GroupCodec.decode(g.groupId, s.data());
+                        } catch (NewerGroupStateException e) { // stop writing: storing ours would overwrite a newer Kiri's state
+                            LOG.log(Level.WARNING, e.getMessage());
+                            g.writing = false;
+                            for (CompletableFuture<Void> f : g.flushWaiters) g.effects.add(() -> f.completeExceptionally(e));
+                            g.flushWaiters.clear();
+                            return;
+                        }
                         g.version = storedVersion;
                         if (snap != null && snap.generation() > g.generation) {
                             LOG.log(Level.INFO, "group {0}: generation {1} was stored elsewhere; adopting it",

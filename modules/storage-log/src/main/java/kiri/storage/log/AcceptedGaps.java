@@ -21,13 +21,7 @@ final class AcceptedGaps {
 
     static AcceptedGaps load(Path partitionDir) {
         AcceptedGaps g = new AcceptedGaps(partitionDir.resolve(FILE));
-        List<long[]> stored = MetaFiles.read(g.file, bytes -> MetaCodec.decode(bytes, in -> {
-            int n = in.readInt();
-            if (n < 0 || n > in.available() / 16) throw new java.io.IOException("a count of " + n);
-            List<long[]> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) out.add(new long[] {in.readLong(), in.readLong()});
-            return out;
-        }));
+        List<long[]> stored = MetaFiles.read(g.file, MetaCodec::acceptedGaps);
         if (stored != null) g.ranges.addAll(stored);
         return g;
     }
@@ -41,12 +35,6 @@ final class AcceptedGaps {
     /** Records {@code [from, to)} as accepted, durably, before the log is changed to rely on it. */
     void accept(long from, long to) {
         ranges.add(new long[] {from, to});
-        AtomicFiles.write(file, MetaCodec.encode(out -> {
-            out.writeInt(ranges.size());
-            for (long[] r : ranges) {
-                out.writeLong(r[0]);
-                out.writeLong(r[1]);
-            }
-        }));
+        AtomicFiles.write(file, MetaCodec.acceptedGaps(ranges));
     }
 }

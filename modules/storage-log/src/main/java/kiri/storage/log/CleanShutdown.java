@@ -3,7 +3,6 @@ package kiri.storage.log;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -25,13 +24,7 @@ final class CleanShutdown {
 
     /** Each partition directory's end offset at the last clean shutdown, or null if the last shutdown was not clean. */
     static Map<String, Long> ends(Path root) {
-        return MetaFiles.read(root.resolve(FILE), bytes -> MetaCodec.decode(bytes, in -> {
-            Map<String, Long> ends = new HashMap<>();
-            int n = in.readInt();
-            if (n < 0 || n > in.available()) throw new IOException("a count of " + n);
-            for (int i = 0; i < n; i++) ends.put(in.readUTF(), in.readLong());
-            return ends;
-        }));
+        return MetaFiles.read(root.resolve(FILE), MetaCodec::cleanShutdown);
     }
 
     /** After a successful open, before the first write: from now on a crash must count as unclean. */
@@ -43,13 +36,7 @@ final class CleanShutdown {
     static void mark(Path root, Map<String, Long> ends) {
         try {
             Files.deleteIfExists(root.resolve(FILE + AtomicFiles.TMP_SUFFIX));
-            AtomicFiles.write(root.resolve(FILE), MetaCodec.encode(out -> {
-                out.writeInt(ends.size());
-                for (Map.Entry<String, Long> e : ends.entrySet()) {
-                    out.writeUTF(e.getKey());
-                    out.writeLong(e.getValue());
-                }
-            }));
+            AtomicFiles.write(root.resolve(FILE), MetaCodec.cleanShutdown(ends));
         } catch (RuntimeException | IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot write the clean-shutdown marker in " + root
                     + " (the next open will check the last segments' CRCs): " + e.getMessage());

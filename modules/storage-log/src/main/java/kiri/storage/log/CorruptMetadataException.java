@@ -24,6 +24,12 @@ final class CorruptMetadataException extends RuntimeException {
                 + oldest + " to " + newest + "; was the directory written by a newer Kiri, or is the file damaged?)");
     }
 
+    /** A well-formed file of the current format whose record is newer than this Kiri's spec of it. */
+    static CorruptMetadataException unknownRecordVersion(String record, int version, int highest) {
+        return new CorruptMetadataException("holds a " + record + " of version " + version + ", which this Kiri does not read (it reads versions 0 to "
+                + highest + "; was the directory written by a newer Kiri?)");
+    }
+
     /** The checksum closing a metadata file, over its first {@code length} bytes. */
     static int crc(byte[] bytes, int length) {
         CRC32C crc = new CRC32C();

@@ -1,17 +1,15 @@
 package kiri.storage.log;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import kiri.protocol.Message;
+import kiri.protocol.WireReader;
+import kiri.protocol.WireWriter;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.GroupTable;
@@ -21,280 +19,243 @@ import kiri.storage.api.SecurityState;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
 import kiri.storage.api.TransactionTable;
+import kiri.storage.log.stored.AcceptedGapsValue;
+import kiri.storage.log.stored.CleanShutdownValue;
+import kiri.storage.log.stored.GroupValue;
+import kiri.storage.log.stored.Int64Value;
+import kiri.storage.log.stored.SecurityValue;
+import kiri.storage.log.stored.StringValue;
+import kiri.storage.log.stored.TopicValue;
+import kiri.storage.log.stored.TransactionValue;
 
-/** Binary encodings of the engine's small metadata files (topics, groups, transactions, counters, security). */
+/**
+ * The engine's small metadata files (topics, groups, transactions, counters, security, accepted gaps, the clean
+ * shutdown marker). Each file is {@code int32 format (3) | int16 record version | record | int32 CRC32C of the bytes
+ * before it}; the record is a class generated from Kiri's own JSON spec in {@code src/main/kiri-specs} (as Kafka
+ * describes its group-coordinator records), written at its highest version. Files of format 1 and 2, written before
+ * the specs, are read by {@link LegacyMetaFormat}. Stateless; any thread.
+ */
 final class MetaCodec {
     private MetaCodec() {}
 
-    /** 2: the file ends with a CRC32C of everything before it; 1 (still read): no checksum. */
-    private static final int VERSION = 2;
-    private static final int UNCHECKED_VERSION = 1;
+    /** The framing described above; 1 and 2 (still read) are the hand-written formats. */
+    static final int FORMAT = 3;
 
     /** A stored topic: what {@link kiri.storage.api.TopicInfo} needs, minus the derived partition metadata. */
     record StoredTopic(String name, UUID id, int partitions, short replicationFactor, Map<String, String> configs) {}
 
-    interface Writer {
-        void write(DataOutputStream out) throws IOException;
+    /** A generated record's {@code read}, mapped to what the caller wants. */
+    interface RecordReader<T> {
+        T read(WireReader r, short version);
     }
 
-    interface Reader<T> {
-        T read(DataInputStream in) throws IOException;
+    /** One file's content: {@code record} at its highest version, framed and checksummed. */
+    static byte[] encode(Message record) {
+        short version = record.highestSupportedVersion();
+        byte[] out = new byte[4 + 2 + record.size(version) + 4];
+        WireWriter w = new WireWriter(MemorySegment.ofArray(out));
+        w.writeInt32(FORMAT);
+        w.writeInt16(version);
+        record.write(w, version);
+        w.writeInt32(CorruptMetadataException.crc(out, out.length - 4));
+        return out;
     }
 
-    static byte[] encode(Writer w) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(VERSION);
-            w.write(out);
-            out.flush();
-            out.writeInt(CorruptMetadataException.crc(bytes.toByteArray(), bytes.size()));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
+    /**
+     * Decodes a file of any format this Kiri reads.
+     *
+     * @param name the record's spec name, for the error when the file holds a version newer than {@code highest}
+     * @throws CorruptMetadataException naming the byte where decoding failed, a checksum mismatch, or a version this Kiri
+     *         does not read
+     */
+    static <T> T decode(byte[] content, LegacyMetaFormat.Reader<T> legacy, String name, short highest, RecordReader<T> reader) {
+        if (content.length < 4) throw new CorruptMetadataException(content.length, "too short for a metadata file");
+        int format = readInt(content, 0);
+        return switch (format) {
+            case LegacyMetaFormat.UNCHECKED, LegacyMetaFormat.CHECKED -> LegacyMetaFormat.decode(content, legacy);
+            case FORMAT -> current(content, name, highest, reader);
+            default -> throw CorruptMetadataException.unknownVersion(format, LegacyMetaFormat.UNCHECKED, FORMAT);
+        };
     }
 
-    /** @throws CorruptMetadataException naming the byte where decoding failed, or a checksum mismatch */
-    static <T> T decode(byte[] content, Reader<T> r) {
-        int end = content.length;
-        boolean checked = content.length >= 8 && readInt(content) == VERSION;
-        if (checked) end -= 4;
-        ByteArrayInputStream bytes = new ByteArrayInputStream(content, 0, end);
-        try (DataInputStream in = new DataInputStream(bytes)) {
-            int v = in.readInt();
-            if (v != VERSION && v != UNCHECKED_VERSION) throw CorruptMetadataException.unknownVersion(v, UNCHECKED_VERSION, VERSION);
-            T value = r.read(in);
-            if (in.available() > 0) throw new IOException(in.available() + " unexpected bytes after the end");
-            if (checked && CorruptMetadataException.crc(content, end) != readInt(content, end)) {
-                throw new CorruptMetadataException(end, "checksum mismatch");
-            }
+    private static <T> T current(byte[] content, String name, short highest, RecordReader<T> reader) {
+        int end = content.length - 4;
+        if (end < 6) throw new CorruptMetadataException(content.length, "too short for format " + FORMAT);
+        if (CorruptMetadataException.crc(content, end) != readInt(content, end)) throw new CorruptMetadataException(end, "checksum mismatch");
+        WireReader r = new WireReader(MemorySegment.ofArray(content), 4, end - 4);
+        short version = r.readInt16();
+        if (version < 0 || version > highest) throw CorruptMetadataException.unknownRecordVersion(name, version, highest);
+        try {
+            T value = reader.read(r, version);
+            if (r.remaining() > 0) throw new CorruptMetadataException(r.position(), r.remaining() + " unexpected bytes after the end");
             return value;
-        } catch (IOException | RuntimeException e) { // EOF, bad UTF-8, an unknown enum name, a negative size
-            if (e instanceof CorruptMetadataException c) throw c;
-            throw new CorruptMetadataException(end - bytes.available(), e.toString());
+        } catch (CorruptMetadataException e) {
+            throw e;
+        } catch (RuntimeException e) { // a length past the end, bad UTF-8, an unknown enum name
+            throw new CorruptMetadataException(r.position(), e.toString());
         }
     }
 
-    private static int readInt(byte[] b) {
-        return readInt(b, 0);
-    }
-
-    private static int readInt(byte[] b, int at) {
+    static int readInt(byte[] b, int at) {
         return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
     }
 
-    /** A count or length read from a file: never more than the bytes left (a flipped bit must not allocate gigabytes). */
-    private static int count(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > in.available()) throw new IOException("a count of " + n + " with " + in.available() + " bytes left");
-        return n;
-    }
-
-    /** The legacy {@code topics.meta}: every topic in one file (read to migrate it, see {@link TopicStore}). */
-    static byte[] topics(List<StoredTopic> topics) {
-        return encode(out -> {
-            out.writeInt(topics.size());
-            for (StoredTopic t : topics) writeTopic(out, t);
-        });
-    }
-
+    /** The legacy {@code topics.meta}: every topic in one file (read to migrate it, see {@link TopicStore}); never written. */
     static List<StoredTopic> topics(byte[] content) {
-        return decode(content, in -> {
-            int n = count(in);
-            List<StoredTopic> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) out.add(readTopic(in));
-            return out;
-        });
+        return LegacyMetaFormat.decode(content, LegacyMetaFormat::topics);
     }
 
     /** One topic's file ({@link TopicStore}). */
     static byte[] topic(StoredTopic t) {
-        return encode(out -> writeTopic(out, t));
+        List<TopicValue.TopicConfig> configs = new ArrayList<>(t.configs().size());
+        for (Map.Entry<String, String> e : t.configs().entrySet()) configs.add(new TopicValue.TopicConfig().setKey(e.getKey()).setValue(e.getValue()));
+        return encode(new TopicValue().setName(t.name()).setTopicId(t.id()).setPartitions(t.partitions())
+                .setReplicationFactor(t.replicationFactor()).setConfigs(configs));
     }
 
     static StoredTopic topic(byte[] content) {
-        return decode(content, MetaCodec::readTopic);
-    }
-
-    private static void writeTopic(DataOutputStream out, StoredTopic t) throws IOException {
-        out.writeUTF(t.name());
-        out.writeLong(t.id().getMostSignificantBits());
-        out.writeLong(t.id().getLeastSignificantBits());
-        out.writeInt(t.partitions());
-        out.writeShort(t.replicationFactor());
-        writeStringMap(out, t.configs());
-    }
-
-    private static StoredTopic readTopic(DataInputStream in) throws IOException {
-        return new StoredTopic(in.readUTF(), new UUID(in.readLong(), in.readLong()), in.readInt(), in.readShort(), readStringMap(in));
+        return decode(content, LegacyMetaFormat::topic, "TopicValue", TopicValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+            TopicValue t = TopicValue.read(r, v);
+            Map<String, String> configs = new LinkedHashMap<>();
+            for (TopicValue.TopicConfig c : t.configs()) configs.put(c.key(), c.value());
+            return new StoredTopic(t.name(), t.topicId(), t.partitions(), t.replicationFactor(), configs);
+        });
     }
 
     static byte[] longValue(long v) {
-        return encode(out -> out.writeLong(v));
+        return encode(new Int64Value().setValue(v));
     }
 
     static long longValue(byte[] content) {
-        return decode(content, DataInputStream::readLong);
+        return decode(content, LegacyMetaFormat::longValue, "Int64Value", Int64Value.HIGHEST_SUPPORTED_VERSION,
+                (r, v) -> Int64Value.read(r, v).value());
     }
 
     static byte[] string(String s) {
-        return encode(out -> out.writeUTF(s));
+        return encode(new StringValue().setValue(s));
     }
 
     static String string(byte[] content) {
-        return decode(content, in -> in.readUTF());
+        return decode(content, LegacyMetaFormat::string, "StringValue", StringValue.HIGHEST_SUPPORTED_VERSION,
+                (r, v) -> StringValue.read(r, v).value());
     }
 
     /** SCRAM credentials and ACLs, in {@link SecurityState}'s own encoding. */
     static byte[] security(SecurityState state) {
-        byte[] encoded = state.encode();
-        return encode(out -> {
-            out.writeInt(encoded.length);
-            out.write(encoded);
-        });
+        return encode(new SecurityValue().setState(MemorySegment.ofArray(state.encode())));
     }
 
     /** A malformed {@link SecurityState} inside a well-formed file counts as corrupt too. */
     static SecurityState security(byte[] content) {
-        return decode(content, in -> {
-            byte[] encoded = new byte[count(in)];
-            in.readFully(encoded);
-            return SecurityState.decode(encoded);
-        });
+        return decode(content, LegacyMetaFormat::security, "SecurityValue", SecurityValue.HIGHEST_SUPPORTED_VERSION,
+                (r, v) -> SecurityState.decode(bytes(SecurityValue.read(r, v).state())));
     }
 
     static byte[] group(GroupTable.Snapshot g) {
-        return encode(out -> {
-            out.writeUTF(g.groupId());
-            GroupState s = g.state();
-            out.writeBoolean(s != null);
-            if (s != null) {
-                out.writeUTF(s.type());
-                out.writeUTF(s.protocolType());
-                out.writeUTF(s.state());
-                out.writeInt(s.data().length);
-                out.write(s.data());
-                out.writeLong(s.version());
-            }
-            out.writeInt(g.offsets().size());
-            for (Map.Entry<TopicPartition, CommittedOffset> e : g.offsets().entrySet()) {
-                writeTp(out, e.getKey());
-                CommittedOffset c = e.getValue();
-                out.writeLong(c.offset());
-                out.writeInt(c.leaderEpoch());
-                writeNullable(out, c.metadata());
-                out.writeLong(c.commitTimestampMs());
-                out.writeLong(c.expireAtMs());
-            }
-        });
+        GroupValue.StoredGroupState state = null;
+        GroupState s = g.state();
+        if (s != null) {
+            state = new GroupValue.StoredGroupState().setType(s.type()).setProtocolType(s.protocolType()).setState(s.state())
+                    .setData(MemorySegment.ofArray(s.data())).setVersion(s.version());
+        }
+        List<GroupValue.StoredOffset> offsets = new ArrayList<>(g.offsets().size());
+        for (Map.Entry<TopicPartition, CommittedOffset> e : g.offsets().entrySet()) {
+            CommittedOffset c = e.getValue();
+            offsets.add(new GroupValue.StoredOffset().setTopic(e.getKey().topic()).setPartition(e.getKey().partition())
+                    .setOffset(c.offset()).setLeaderEpoch(c.leaderEpoch()).setMetadata(c.metadata())
+                    .setCommitTimestampMs(c.commitTimestampMs()).setExpireAtMs(c.expireAtMs()));
+        }
+        return encode(new GroupValue().setGroupId(g.groupId()).setState(state).setOffsets(offsets));
     }
 
     static GroupTable.Snapshot group(byte[] content) {
-        return decode(content, in -> {
-            String id = in.readUTF();
-            GroupState state = null;
-            if (in.readBoolean()) {
-                String type = in.readUTF();
-                String protocolType = in.readUTF();
-                String st = in.readUTF();
-                byte[] data = new byte[count(in)];
-                in.readFully(data);
-                state = new GroupState(id, type, protocolType, st, data, in.readLong());
-            }
-            int n = count(in);
+        return decode(content, LegacyMetaFormat::group, "GroupValue", GroupValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+            GroupValue g = GroupValue.read(r, v);
+            GroupValue.StoredGroupState s = g.state();
+            GroupState state = s == null ? null
+                    : new GroupState(g.groupId(), s.type(), s.protocolType(), s.state(), bytes(s.data()), s.version());
             Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
-            for (int i = 0; i < n; i++) {
-                TopicPartition tp = readTp(in);
-                offsets.put(tp, new CommittedOffset(in.readLong(), in.readInt(), readNullable(in), in.readLong(), in.readLong()));
+            for (GroupValue.StoredOffset o : g.offsets()) {
+                offsets.put(new TopicPartition(o.topic(), o.partition()),
+                        new CommittedOffset(o.offset(), o.leaderEpoch(), o.metadata(), o.commitTimestampMs(), o.expireAtMs()));
             }
-            return new GroupTable.Snapshot(id, state, offsets);
+            return new GroupTable.Snapshot(g.groupId(), state, offsets);
         });
     }
 
     static byte[] txn(TransactionTable.Snapshot t) {
-        return encode(out -> {
-            out.writeUTF(t.transactionalId());
-            out.writeLong(t.producer().producerId());
-            out.writeShort(t.producer().epoch());
-            out.writeLong(t.previous().producerId());
-            out.writeShort(t.previous().epoch());
-            out.writeInt(t.timeoutMs());
-            out.writeUTF(t.state().name());
-            out.writeLong(t.startMs());
-            out.writeInt(t.partitions().size());
-            for (TopicPartition tp : t.partitions()) writeTp(out, tp);
-            out.writeInt(t.pendingOffsets().size());
-            for (Map.Entry<String, Map<TopicPartition, OffsetCommit>> g : t.pendingOffsets().entrySet()) {
-                out.writeUTF(g.getKey());
-                out.writeInt(g.getValue().size());
-                for (OffsetCommit c : g.getValue().values()) {
-                    writeTp(out, c.partition());
-                    out.writeLong(c.offset());
-                    out.writeInt(c.leaderEpoch());
-                    writeNullable(out, c.metadata());
-                    out.writeLong(c.expireAtMs());
-                }
+        List<TransactionValue.TxnPartition> partitions = new ArrayList<>(t.partitions().size());
+        for (TopicPartition tp : t.partitions()) partitions.add(new TransactionValue.TxnPartition().setTopic(tp.topic()).setPartition(tp.partition()));
+        List<TransactionValue.PendingGroup> groups = new ArrayList<>(t.pendingOffsets().size());
+        for (Map.Entry<String, Map<TopicPartition, OffsetCommit>> g : t.pendingOffsets().entrySet()) {
+            List<TransactionValue.PendingOffset> offsets = new ArrayList<>(g.getValue().size());
+            for (OffsetCommit c : g.getValue().values()) {
+                offsets.add(new TransactionValue.PendingOffset().setTopic(c.partition().topic()).setPartition(c.partition().partition())
+                        .setOffset(c.offset()).setLeaderEpoch(c.leaderEpoch()).setMetadata(c.metadata()).setExpireAtMs(c.expireAtMs()));
             }
-        });
+            groups.add(new TransactionValue.PendingGroup().setGroupId(g.getKey()).setOffsets(offsets));
+        }
+        return encode(new TransactionValue().setTransactionalId(t.transactionalId())
+                .setProducerId(t.producer().producerId()).setProducerEpoch(t.producer().epoch())
+                .setPreviousProducerId(t.previous().producerId()).setPreviousProducerEpoch(t.previous().epoch())
+                .setTimeoutMs(t.timeoutMs()).setState(t.state().name()).setStartMs(t.startMs())
+                .setPartitions(partitions).setPendingGroups(groups));
     }
 
     static TransactionTable.Snapshot txn(byte[] content) {
-        return decode(content, in -> {
-            String id = in.readUTF();
-            ProducerIdAndEpoch producer = new ProducerIdAndEpoch(in.readLong(), in.readShort());
-            ProducerIdAndEpoch previous = new ProducerIdAndEpoch(in.readLong(), in.readShort());
-            int timeoutMs = in.readInt();
-            TransactionState state = TransactionState.valueOf(in.readUTF());
-            long startMs = in.readLong();
-            int n = count(in);
-            List<TopicPartition> partitions = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) partitions.add(readTp(in));
-            int groups = count(in);
+        return decode(content, LegacyMetaFormat::txn, "TransactionValue", TransactionValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+            TransactionValue t = TransactionValue.read(r, v);
+            List<TopicPartition> partitions = new ArrayList<>(t.partitions().size());
+            for (TransactionValue.TxnPartition p : t.partitions()) partitions.add(new TopicPartition(p.topic(), p.partition()));
             Map<String, Map<TopicPartition, OffsetCommit>> pending = new LinkedHashMap<>();
-            for (int i = 0; i < groups; i++) {
-                String g = in.readUTF();
-                int m = count(in);
+            for (TransactionValue.PendingGroup g : t.pendingGroups()) {
                 Map<TopicPartition, OffsetCommit> offsets = new LinkedHashMap<>();
-                for (int j = 0; j < m; j++) {
-                    TopicPartition tp = readTp(in);
-                    offsets.put(tp, new OffsetCommit(tp, in.readLong(), in.readInt(), readNullable(in), in.readLong()));
+                for (TransactionValue.PendingOffset o : g.offsets()) {
+                    TopicPartition tp = new TopicPartition(o.topic(), o.partition());
+                    offsets.put(tp, new OffsetCommit(tp, o.offset(), o.leaderEpoch(), o.metadata(), o.expireAtMs()));
                 }
-                pending.put(g, offsets);
+                pending.put(g.groupId(), offsets);
             }
-            return new TransactionTable.Snapshot(id, producer, previous, timeoutMs, state, startMs, partitions, pending);
+            return new TransactionTable.Snapshot(t.transactionalId(), new ProducerIdAndEpoch(t.producerId(), t.producerEpoch()),
+                    new ProducerIdAndEpoch(t.previousProducerId(), t.previousProducerEpoch()), t.timeoutMs(),
+                    TransactionState.valueOf(t.state()), t.startMs(), partitions, pending);
         });
     }
 
-    private static void writeTp(DataOutputStream out, TopicPartition tp) throws IOException {
-        out.writeUTF(tp.topic());
-        out.writeInt(tp.partition());
+    /** {@link AcceptedGaps}: {@code [from, to)} ranges. */
+    static byte[] acceptedGaps(List<long[]> ranges) {
+        List<AcceptedGapsValue.Gap> gaps = new ArrayList<>(ranges.size());
+        for (long[] range : ranges) gaps.add(new AcceptedGapsValue.Gap().setFrom(range[0]).setTo(range[1]));
+        return encode(new AcceptedGapsValue().setGaps(gaps));
     }
 
-    private static TopicPartition readTp(DataInputStream in) throws IOException {
-        return new TopicPartition(in.readUTF(), in.readInt());
+    static List<long[]> acceptedGaps(byte[] content) {
+        return decode(content, LegacyMetaFormat::acceptedGaps, "AcceptedGapsValue", AcceptedGapsValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+            List<long[]> out = new ArrayList<>();
+            for (AcceptedGapsValue.Gap g : AcceptedGapsValue.read(r, v).gaps()) out.add(new long[] {g.from(), g.to()});
+            return out;
+        });
     }
 
-    private static void writeNullable(DataOutputStream out, String s) throws IOException {
-        out.writeBoolean(s != null);
-        if (s != null) out.writeUTF(s);
-    }
-
-    private static String readNullable(DataInputStream in) throws IOException {
-        return in.readBoolean() ? in.readUTF() : null;
-    }
-
-    private static void writeStringMap(DataOutputStream out, Map<String, String> m) throws IOException {
-        out.writeInt(m.size());
-        for (Map.Entry<String, String> e : m.entrySet()) {
-            out.writeUTF(e.getKey());
-            out.writeUTF(e.getValue());
+    /** {@link CleanShutdown}: each partition directory's end offset. */
+    static byte[] cleanShutdown(Map<String, Long> ends) {
+        List<CleanShutdownValue.PartitionEnd> partitions = new ArrayList<>(ends.size());
+        for (Map.Entry<String, Long> e : ends.entrySet()) {
+            partitions.add(new CleanShutdownValue.PartitionEnd().setDirectory(e.getKey()).setEndOffset(e.getValue()));
         }
+        return encode(new CleanShutdownValue().setPartitions(partitions));
     }
 
-    private static Map<String, String> readStringMap(DataInputStream in) throws IOException {
-        int n = count(in);
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) m.put(in.readUTF(), in.readUTF());
-        return m;
+    static Map<String, Long> cleanShutdown(byte[] content) {
+        return decode(content, LegacyMetaFormat::cleanShutdown, "CleanShutdownValue", CleanShutdownValue.HIGHEST_SUPPORTED_VERSION, (r, v) -> {
+            Map<String, Long> ends = new HashMap<>();
+            for (CleanShutdownValue.PartitionEnd p : CleanShutdownValue.read(r, v).partitions()) ends.put(p.directory(), p.endOffset());
+            return ends;
+        });
+    }
+
+    /** A copy of a decoded bytes field (a view of the file's array) that the caller owns. */
+    private static byte[] bytes(MemorySegment s) {
+        return s.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 }

@@ -122,7 +122,7 @@ class LongIdsTest {
         }
         String group = "legacy-group";
         Path legacy = dir.resolve("groups").resolve(hex(group) + ".group");
-        Files.write(legacy, MetaCodec.group(new GroupTable.Snapshot(group, null,
+        Files.write(legacy, LegacyMetaWriter.offsetsOnlyGroup(new GroupTable.Snapshot(group, null,
                 Map.of(TP, new CommittedOffset(42, -1, null, 1L, -1L)))));
         try (LogStorage s = Harness.open(dir)) {
             assertEquals(42L, committed(s, group));

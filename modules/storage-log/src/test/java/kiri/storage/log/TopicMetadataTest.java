@@ -71,7 +71,7 @@ class TopicMetadataTest {
         // rewrite the metadata as the previous layout had it: one topics.meta, no topics/
         for (Path f : list(dir.resolve("topics"))) Files.delete(f);
         Files.delete(dir.resolve("topics"));
-        Files.write(dir.resolve(TopicStore.LEGACY_FILE), formatVersion1(MetaCodec.topics(List.of(
+        Files.write(dir.resolve(TopicStore.LEGACY_FILE), formatVersion1(LegacyMetaWriter.topics(List.of(
                 new MetaCodec.StoredTopic("old", info.id(), 2, (short) 1, Map.of("retention.ms", "1000"))))));
         try (LogStorage s = Harness.open(dir)) {
             TopicInfo t = Harness.topics(s).getFirst();
@@ -96,7 +96,7 @@ class TopicMetadataTest {
             Harness.topic(s, "t");
         }
         for (Path f : list(dir.resolve("topics"))) Files.delete(f);
-        byte[] legacy = formatVersion1(MetaCodec.topics(List.of(
+        byte[] legacy = formatVersion1(LegacyMetaWriter.topics(List.of(
                 new MetaCodec.StoredTopic("old", KafkaUuid.random(), 1, (short) 1, Map.of("retention.ms", "1000")))));
         Path file = dir.resolve(TopicStore.LEGACY_FILE);
         Files.write(file, Arrays.copyOf(legacy, legacy.length - 3));
