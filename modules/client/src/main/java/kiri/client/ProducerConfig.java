@@ -14,7 +14,7 @@ import kiri.protocol.record.CompressionType;
  * @param maxInFlight produce requests in flight per broker connection
  * @param idempotent whether to use a producer id and sequences (requires acks=-1)
  * @param requestTimeoutMs how long the broker may take, and how long we wait for it
- * @param bufferMemory bytes of batches that may be pending before {@link #send} blocks
+ * @param bufferMemory bytes of batches that may be pending before {@link Producer#send} blocks
  * @param compression the codec of the batches sent ({@code batchSize} counts uncompressed bytes)
  * @param retryBackoffMs how long a batch that failed retriably waits before it is sent again (Kafka's 100)
  * @param deliveryTimeoutMs how long after its first record was appended a batch may still be retried
