@@ -46,6 +46,7 @@ RECORDS="${RECORDS:-2000000}"
 RECORD_SIZE="${RECORD_SIZE:-1024}"
 ACKS="${ACKS:-all}"
 TOPIC="${TOPIC:-bench}"
+PARTITIONS="${PARTITIONS:-1}"   # of the topic created before the run (env only)
 WARMUP="${WARMUP:-0}"
 ONLY=""
 STORAGE="${KIRI_STORAGE_URL:-null://}"
@@ -335,10 +336,10 @@ measure_consume() {
 measure() {
   local name="$1" port="$2" pid="$3" c0 c1 t0 t1 line rc
   R_rps="" R_mbs="" R_avg="" R_max="" R_p50="" R_p95="" R_p99="" R_p999="" R_cpu="" R_cpum="" R_rss="" R_hwm="" R_wall="" R_line=""
-  say "$name: creating topic '$TOPIC' (1 partition, replication factor 1)"
+  say "$name: creating topic '$TOPIC' ($PARTITIONS partition(s), replication factor 1)"
   if ! run_bounded "$TOOL_TIMEOUT" "$JAVA" $TOOL_HEAP_OPTS "-Dlog4j2.configurationFile=$tmp/tools-log4j2.properties" \
       -cp "$cp_kafka" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" \
-      --create --if-not-exists --topic "$TOPIC" --partitions 1 --replication-factor 1 \
+      --create --if-not-exists --topic "$TOPIC" --partitions "$PARTITIONS" --replication-factor 1 \
       >"$tmp/$name-topic.out" 2>&1; then
     tail -5 "$tmp/$name-topic.out" >&2
     say "$name: topic creation failed; relying on auto-creation by the first produce"
@@ -584,7 +585,7 @@ if [ "$JSON" = 1 ]; then
     "$( [ -n "$KIRI_WHY" ] && json_str "$KIRI_WHY" || echo null)" "$(num_or_null "$rps_ratio")"
 else
   echo
-  echo "Producer: $( [ "$CLIENT" = kiri ] && echo "kiri perf produce" || echo "Kafka ProducerPerformance 4.1.1"), $RECORDS records x $RECORD_SIZE B, acks=$ACKS, --throughput -1, 1 partition, loopback, warm-up $WARMUP records"
+  echo "Producer: $( [ "$CLIENT" = kiri ] && echo "kiri perf produce" || echo "Kafka ProducerPerformance 4.1.1"), $RECORDS records x $RECORD_SIZE B, acks=$ACKS, --throughput -1, $PARTITIONS partition(s), loopback, warm-up $WARMUP records"
   echo "Machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load average at start $load_start; $java_version"
   printf '%-6s %11s %8s %8s %8s %8s %8s %9s %8s %10s %7s %9s\n' \
     broker records/s MB/s avg_ms p50_ms p95_ms p99_ms p99.9_ms max_ms cpu_s/Mrec rss_MB peak_MB

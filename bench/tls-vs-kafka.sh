@@ -3,14 +3,17 @@
 # both: the machines have 2 cores) gets a PLAINTEXT and an SSL listener (EC P-256 certificate made by keytool in
 # the run's temp dir, TLS 1.3), and Kafka's ProducerPerformance 4.1.1 (acks=all, unthrottled) produces RECORDS
 # records of RECORD_SIZE bytes to each listener in turn, ROUNDS times. Printed: one markdown table row per run,
-# records/s and broker CPU seconds (utime+stime from /proc) per million records.
+# records/s, broker CPU seconds (utime+stime from /proc) and producer CPU seconds (/usr/bin/time) per million
+# records, and the 1-minute load average when the run ended (the machines are shared: compare rows of one run).
 #
 # Brokers: Kafka 4.1.1 (KRaft broker+controller, bin/kafka-server-start.sh's JVM options, data in the temp dir);
-# Kiri from the jlink image with its default JVM options (C1 only) and with KIRI_C2_OPTS (C2), storage
+# Kiri from the jlink image with its default JVM options (bin/kiri picks C2 for a broker with a TLS listener, as
+# here) and with KIRI_C1_OPTS (the image's options with C1 only, as bin/kiri runs a plaintext broker), storage
 # KIRI_STORAGE (default file:<temp dir>/kiri-data?fsync=never, which like Kafka's default leaves flushing to the OS).
 #
 # Usage: bench/tls-vs-kafka.sh [RECORDS (default 300000)] [RECORD_SIZE (default 1024)]
-# Env: ROUNDS (default 2), ONLY (kafka|kiri|kiri-c2: one broker), KIRI_C2_OPTS, KIRI_STORAGE, START_TIMEOUT (s).
+# Env: ROUNDS (default 2), ONLY (kafka|kiri|kiri-c1: one broker), KIRI_C1_OPTS, KIRI_STORAGE, START_TIMEOUT (s),
+# KIRI_IMAGE (default jlink/target/kiri).
 # Needs jlink/target/kiri (./test.sh or `mvn -pl jlink -am verify -DskipTests` builds it) and the Kafka jars in
 # bench/target/kafka-libs (`mvn -f bench/kafka/pom.xml dependency:copy-dependencies`, or bench/produce-vs-kafka.sh).
 set -euo pipefail
@@ -19,9 +22,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 JAVA="$JAVA_HOME/bin/java"
 RECORDS="${1:-300000}"; SIZE="${2:-1024}"; ROUNDS="${ROUNDS:-2}"; ONLY="${ONLY:-}"
 START_TIMEOUT="${START_TIMEOUT:-180}"
-KIRI_C2_OPTS="${KIRI_C2_OPTS:--XX:+UseSerialGC -Xms8m -XX:+UseCompactObjectHeaders}"
+KIRI_C1_OPTS="${KIRI_C1_OPTS:--XX:+UseSerialGC -Xms8m -Xmx1g -XX:MaxDirectMemorySize=1g -XX:TieredStopAtLevel=1 -XX:+UseCompactObjectHeaders -Xss512k}"
 libs="$root/bench/target/kafka-libs"
-image="$root/jlink/target/kiri/bin/kiri"
+image="${KIRI_IMAGE:-$root/jlink/target/kiri}/bin/kiri"
 [ -d "$libs" ] || { echo "tls-vs-kafka: no $libs: run mvn -f bench/kafka/pom.xml dependency:copy-dependencies" >&2; exit 1; }
 [ -x "$image" ] || { echo "tls-vs-kafka: no $image: build the image (mvn -pl jlink -am verify -DskipTests)" >&2; exit 1; }
 cp_kafka="$libs/*"
@@ -60,18 +63,21 @@ tck=$(getconf CLK_TCK)
 
 produce() { # BROKER-LABEL PROTOCOL PORT TOPIC extra-producer-props...
   local label=$1 protocol=$2 port=$3 topic=$4; shift 4
-  local before out after rps
+  local before out after rps client
   before=$(cpu)
-  out=$(timeout 1800 "$JAVA" -Xmx512M -cp "$cp_kafka" org.apache.kafka.tools.ProducerPerformance --topic "$topic" \
+  out=$(/usr/bin/time -f '%U %S' -o "$dir/client.time" timeout 1800 "$JAVA" -Xmx512M -cp "$cp_kafka" org.apache.kafka.tools.ProducerPerformance --topic "$topic" \
     --num-records "$RECORDS" --record-size "$SIZE" --throughput -1 \
     --producer-props bootstrap.servers=127.0.0.1:"$port" acks=all "$@" 2>&1 | tail -1)
   after=$(cpu)
   rps=$(sed -n 's/^[0-9]* records sent, \([0-9.]*\) records\/sec.*/\1/p' <<<"$out")
   [ -n "$rps" ] || { echo "tls-vs-kafka: ProducerPerformance failed: $out" >&2; exit 1; }
-  printf '| %s | %s | %.0f | %s |\n' "$label" "$protocol" "$rps" \
-    "$(awk -v a="$before" -v b="$after" -v t="$tck" -v n="$RECORDS" 'BEGIN{printf "%.2f", (b-a)/t/n*1e6}')"
+  client=$(awk -v n="$RECORDS" 'END{printf "%.2f", ($1+$2)/n*1e6}' "$dir/client.time")
+  printf '| %s | %s | %.0f | %s | %s | %s |\n' "$label" "$protocol" "$rps" \
+    "$(awk -v a="$before" -v b="$after" -v t="$tck" -v n="$RECORDS" 'BEGIN{printf "%.2f", (b-a)/t/n*1e6}')" \
+    "$client" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
+peaks=""
 measure() { # LABEL PLAINTEXT-PORT SSL-PORT
   local r
   for r in $(seq "$ROUNDS"); do
@@ -79,6 +85,8 @@ measure() { # LABEL PLAINTEXT-PORT SSL-PORT
     produce "$1 (round $r)" SSL "$3" "ssl-$r" security.protocol=SSL ssl.truststore.location="$dir/trust.p12" \
       ssl.truststore.password=secret
   done
+  peaks="$peaks$1: broker peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")
+"
 }
 
 run_kafka() {
@@ -144,8 +152,9 @@ EOF
   stop
 }
 
-echo "| broker | listener | records/s | broker CPU s per million records |"
-echo "|---|---|---|---|"
+echo "| broker | listener | records/s | broker CPU s per million records | producer CPU s per million records | load |"
+echo "|---|---|---|---|---|---|"
 case "$ONLY" in ''|kafka) run_kafka ;; esac
-case "$ONLY" in ''|kiri) run_kiri "Kiri, image default (C1 only)" "" ;; esac
-case "$ONLY" in ''|kiri-c2) run_kiri "Kiri, KIRI_JAVA_OPTS='$KIRI_C2_OPTS' (C2)" "$KIRI_C2_OPTS" ;; esac
+case "$ONLY" in ''|kiri) run_kiri "Kiri, bin/kiri default (C2: a TLS listener)" "" ;; esac
+case "$ONLY" in ''|kiri-c1) run_kiri "Kiri, C1 only" "$KIRI_C1_OPTS" ;; esac
+printf '\n%s' "$peaks"

@@ -28,6 +28,7 @@ import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
 import kiri.transport.BufferPool;
 import kiri.transport.ConnectionContext;
+import kiri.transport.RequestBudget;
 import kiri.transport.RequestHandler;
 import kiri.transport.Response;
 import kiri.transport.Server;
@@ -129,10 +130,12 @@ public final class Broker implements AutoCloseable {
             BrokerSecurity security = security(s.security(), opened);
             List<RouterOnceBound> bounds = new ArrayList<>();
             List<Listener> listeners = new ArrayList<>();
+            // one queued.max.request.bytes for the broker, every listener drawing on it, as Kafka's memory pool
+            RequestBudget budget = RequestBudget.of(s.queuedMaxRequestBytes());
             for (BrokerListener l : s.listeners()) {
                 RouterOnceBound bound = new RouterOnceBound();
                 Server server = Server.start(ServerConfig.builder(bound).bind(bindAddress(l.bind())).pool(pool)
-                        .maxFrameSize(s.socketRequestMaxBytes()).maxQueuedRequestBytes(s.queuedMaxRequestBytes())
+                        .maxFrameSize(s.socketRequestMaxBytes()).requestBudget(budget)
                         .tls(s.security().tls().get(l.name())).build());
                 started.add(server);
                 bounds.add(bound);

@@ -306,7 +306,8 @@ final class BrokerCommand {
         Plugins.Loaded loaded = Plugins.load(Plugins.directory(options.plugins()));
         Broker broker;
         try {
-            broker = Broker.start(new Broker.Settings(listeners, options.storage(), options.clusterId(),
+            broker = Broker.start(new Broker.Settings(listeners, ServerProperties.storageUrl(options.storage(), props),
+                    options.clusterId(),
                     options.nodeId(), options.autoCreateTopics(), options.defaultPartitions(),
                     options.groupInitialRebalanceDelayMs(), options.socketRequestMaxBytes(), options.queuedMaxRequestBytes(),
                     security),

@@ -40,6 +40,15 @@ final class ServerProperties {
             "--queued-max-request-bytes", List.of("queued.max.request.bytes"),
             "--metrics-listener", List.of("metrics.listener"));
 
+    /**
+     * Kafka broker keys that a cluster storage engine reads as its URL's parameters: the broker lease of
+     * {@code postgres://} (see {@link #storageUrl}).
+     */
+    static final List<String> LEASE_KEYS = List.of("broker.session.timeout.ms", "broker.heartbeat.interval.ms");
+
+    /** Storage URL schemes whose engine takes {@link #LEASE_KEYS}. */
+    private static final List<String> LEASED_SCHEMES = List.of("postgres://", "postgresql://");
+
     /** Keys read elsewhere (security, listeners). */
     private static final Set<String> OTHER_KEYS = Set.of("listener.security.protocol.map", "ssl.keystore.location",
             "ssl.keystore.type", "ssl.keystore.password", "ssl.key.password", "ssl.keystore.certificate.chain",
@@ -78,7 +87,7 @@ final class ServerProperties {
 
     private static void validate(Map<String, String> props) {
         for (String key : List.of("node.id", "broker.id", "num.partitions", "group.initial.rebalance.delay.ms",
-                "socket.request.max.bytes", "queued.max.request.bytes")) {
+                "socket.request.max.bytes", "queued.max.request.bytes", LEASE_KEYS.get(0), LEASE_KEYS.get(1))) {
             String v = props.get(key);
             if (v != null) {
                 try {
@@ -107,6 +116,27 @@ final class ServerProperties {
     }
 
     /**
+     * {@code storageUrl} with the {@link #LEASE_KEYS} from {@code props} added as query parameters, for a
+     * {@code postgres://} (or {@code postgresql://}) URL that does not set them itself (the URL wins, as a flag
+     * wins over the file). Other URLs are returned as they are: their engines have no lease.
+     */
+    static String storageUrl(String storageUrl, Map<String, String> props) {
+        if (storageUrl == null || LEASED_SCHEMES.stream().noneMatch(storageUrl::startsWith)) {
+            return storageUrl;
+        }
+        StringBuilder url = new StringBuilder(storageUrl);
+        int query = storageUrl.indexOf('?');
+        String params = query < 0 ? "" : "&" + storageUrl.substring(query + 1);
+        for (String key : LEASE_KEYS) {
+            String v = props.get(key);
+            if (v != null && !params.contains("&" + key + "=")) {
+                url.append(url.indexOf("?") < 0 ? '?' : '&').append(key).append('=').append(v);
+            }
+        }
+        return url.toString();
+    }
+
+    /**
      * {@code environment} extended with the flags' values from {@code props}, asked for as
      * {@link #FLAG_PREFIX}{@code --flag} ({@link BrokerCommand.Option#defaultValue}).
      */
@@ -122,7 +152,7 @@ final class ServerProperties {
     static List<String> unsupported(Map<String, String> props) {
         List<String> out = new ArrayList<>();
         for (String key : props.keySet()) {
-            boolean known = OTHER_KEYS.contains(key) || SecuritySettings.KEYS.contains(key)
+            boolean known = OTHER_KEYS.contains(key) || SecuritySettings.KEYS.contains(key) || LEASE_KEYS.contains(key)
                     || FLAG_KEYS.values().stream().anyMatch(keys -> keys.contains(key))
                     || key.startsWith("listener.name.") && (key.endsWith(".sasl.jaas.config") || key.contains(".ssl."));
             if (!known) {

@@ -239,6 +239,44 @@ class AclTest {
     }
 
     @Test
+    void offsetFetchAnswersOnlyTopicsThePrincipalMayDescribe() throws Exception {
+        try (Broker broker = SaslBroker.start("memory://", AUTHORIZER);
+                Admin admin = Admin.create(as(broker, "admin", "admin-secret"));
+                Admin alice = Admin.create(as(broker, "alice", "alice-secret"))) {
+            var offsets = Map.of(new org.apache.kafka.common.TopicPartition("t", 0),
+                    new org.apache.kafka.clients.consumer.OffsetAndMetadata(3),
+                    new org.apache.kafka.common.TopicPartition("u", 0), new org.apache.kafka.clients.consumer.OffsetAndMetadata(4));
+            for (var tp : offsets.keySet()) admin.createTopics(List.of(new NewTopic(tp.topic(), 1, (short) 1))).all().get();
+            admin.alterConsumerGroupOffsets("g1", offsets).all().get();
+            var t0 = new org.apache.kafka.common.TopicPartition("t", 0);
+            var u0 = new org.apache.kafka.common.TopicPartition("u", 0);
+            admin.createAcls(List.of(allow(ResourceType.GROUP, "g1", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE),
+                    allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:alice", AclOperation.DESCRIBE))).all().get();
+
+            // every committed offset of the group (OffsetFetch without topics): u is left out
+            assertEquals(Map.of(t0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3)),
+                    alice.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get());
+            assertEquals(java.util.Set.of(t0, u0),
+                    admin.listConsumerGroupOffsets("g1").partitionsToOffsetAndMetadata().get().keySet(), "the super user sees both");
+            // named partitions: u answers TOPIC_AUTHORIZATION_FAILED, which the consumer raises naming the topic
+            Map<String, Object> c = new HashMap<>(as(broker, "alice", "alice-secret"));
+            c.put(ConsumerConfig.GROUP_ID_CONFIG, "g1");
+            c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
+                assertEquals(3, consumer.committed(java.util.Set.of(t0), Duration.ofSeconds(30)).get(t0).offset());
+                TopicAuthorizationException refused = assertThrows(TopicAuthorizationException.class,
+                        () -> consumer.committed(java.util.Set.of(t0, u0), Duration.ofSeconds(30)));
+                assertEquals(java.util.Set.of("u"), refused.unauthorizedTopics());
+            }
+            // without DESCRIBE on the group, nothing at all
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> alice.listConsumerGroupOffsets("other").partitionsToOffsetAndMetadata().get());
+            assertInstanceOf(GroupAuthorizationException.class, e.getCause());
+        }
+    }
+
+    @Test
     void kafkaAclsAddsListsAndRemovesAndAclsSurviveARestart(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("admin.properties");
         Files.writeString(config, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config="

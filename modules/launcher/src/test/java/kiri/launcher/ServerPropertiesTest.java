@@ -128,4 +128,21 @@ class ServerPropertiesTest {
             }
         }
     }
+
+    @Test
+    void leaseKeysBecomeParametersOfAPostgresUrlThatDoesNotSetThem() {
+        Map<String, String> props = ServerProperties.load(null, List.of("broker.session.timeout.ms=6000",
+                "broker.heartbeat.interval.ms=1000"));
+        assertEquals(List.of(), ServerProperties.unsupported(props), "Kafka's lease keys are known");
+        assertEquals("postgres://kiri@h:5432/db?broker.session.timeout.ms=6000&broker.heartbeat.interval.ms=1000",
+                ServerProperties.storageUrl("postgres://kiri@h:5432/db", props));
+        assertEquals("postgresql://kiri@h/db?pool=2&broker.session.timeout.ms=3000&broker.heartbeat.interval.ms=1000",
+                ServerProperties.storageUrl("postgresql://kiri@h/db?pool=2&broker.session.timeout.ms=3000", props),
+                "the URL's own value wins");
+        assertEquals("file:/data", ServerProperties.storageUrl("file:/data", props), "an engine without a lease");
+        assertEquals("postgres://kiri@h/db", ServerProperties.storageUrl("postgres://kiri@h/db", Map.of()));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ServerProperties.load(null, List.of("broker.session.timeout.ms=soon")));
+        assertEquals("broker.session.timeout.ms: expected an integer, got 'soon'", e.getMessage());
+    }
 }

@@ -3,6 +3,7 @@ package kiri.router;
 import java.util.List;
 import kiri.coordinator.GroupCoordinator;
 import kiri.router.broker.AuthorizationLayer;
+import kiri.router.broker.CoordinatorLayer;
 import kiri.router.broker.Routes;
 import kiri.router.security.BrokerSecurity;
 import kiri.router.security.Sessions;
@@ -38,7 +39,7 @@ public final class BrokerRoutes {
             BrokerSecurity security, Sessions sessions) {
         RouteTable[] table = new RouteTable[1];
         RouteTable routes = Routes.broker(storage, config, () -> table[0], groups, metrics.topics(), security).build();
-        table[0] = routes.wrap(List.of(new RequestLogging(), metrics, new AuthorizationLayer(security)));
+        table[0] = routes.wrap(List.of(new RequestLogging(), metrics, new AuthorizationLayer(security), new CoordinatorLayer(storage)));
         return new Router(table[0], storage::endRound, sessions); // group commit on the event loops
     }
 }

@@ -36,6 +36,8 @@ public final class PostgresServer implements AutoCloseable {
     private final int port;
     private final boolean asPostgresUser;
     private Process server;
+    /** The {@code -c} settings of the first start, used again by {@link #startAgain}. */
+    private String[] settings = new String[0];
     private final java.util.concurrent.atomic.AtomicInteger databases = new java.util.concurrent.atomic.AtomicInteger();
 
     private PostgresServer(Path bin, Path dir, int port, boolean asPostgresUser) {
@@ -60,6 +62,7 @@ public final class PostgresServer implements AutoCloseable {
             PostgresServer pg = new PostgresServer(bin, dir, freePort(), root);
             try {
                 pg.init();
+                pg.settings = settings.clone();
                 pg.launch(settings);
                 return pg;
             } catch (RuntimeException | IOException e) {
@@ -188,14 +191,52 @@ public final class PostgresServer implements AutoCloseable {
         server = null;
     }
 
-    /** Starts a stopped server again on the same data and port. */
-    public void restart(String... settings) {
-        stop();
+    /**
+     * Kills the postmaster with SIGKILL (a crash: no shutdown checkpoint; its backends notice and exit), keeping the
+     * data. {@link #startAgain} then runs crash recovery.
+     */
+    public void kill() {
+        if (server == null) return;
         try {
-            launch(settings);
+            String pid = Files.readAllLines(data.resolve("postmaster.pid")).getFirst().trim();
+            run(List.of("kill", "-KILL", pid), false);
+            if (!server.waitFor(60, TimeUnit.SECONDS)) throw new IllegalStateException("postgres " + pid + " survived SIGKILL");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
+        server = null;
+    }
+
+    /**
+     * Starts a stopped or killed server again on the same data, port and settings, waiting until it accepts
+     * connections. After {@link #kill} the old backends may still hold the shared memory for a moment: the
+     * server refuses to start then, so it is tried again until the start deadline.
+     */
+    public void startAgain() {
+        if (server != null) return;
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                launch(settings);
+                return;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (IllegalStateException e) {
+                server = null;
+                if (System.nanoTime() > deadline) throw e;
+                pause();
+            }
+        }
+    }
+
+    /** Stops the server (fast shutdown) and starts it again on the same data, port and {@code settings}. */
+    public void restart(String... settings) {
+        stop();
+        this.settings = settings.clone();
+        startAgain();
     }
 
     @Override

@@ -51,7 +51,7 @@ public final class Server implements AutoCloseable {
         this.ownsPool = config.pool() == null;
         this.pool = ownsPool ? new BufferPool() : config.pool();
         this.loops = new EventLoop[config.eventLoops()];
-        this.budget = new RequestBudget(config.maxQueuedRequestBytes() < 0 ? Long.MAX_VALUE : config.maxQueuedRequestBytes());
+        this.budget = config.requestBudget() != null ? config.requestBudget() : RequestBudget.of(config.maxQueuedRequestBytes());
         int port = localAddress.getPort();
         try {
             for (int i = 0; i < loops.length; i++) {
@@ -117,7 +117,10 @@ public final class Server implements AutoCloseable {
         return pool;
     }
 
-    /** Bytes of request frames held now (reserved in the {@code queued.max.request.bytes} budget); a snapshot. */
+    /**
+     * Bytes of request frames held now in this server's {@code queued.max.request.bytes} budget (with a shared
+     * budget, by every server sharing it); a snapshot.
+     */
     public long queuedRequestBytes() {
         return budget.reserved();
     }

@@ -31,6 +31,9 @@ import java.util.Objects;
  * @param pool buffer pool for request frames (and, via {@link ConnectionContext#pool()}, responses);
  *     {@code null} makes the server create one and close it on {@link Server#close()}
  * @param tls TLS for every connection, or {@code null} for plaintext
+ * @param requestBudget the {@code queued.max.request.bytes} budget shared with other servers (a broker's listeners
+ *     share one, as Kafka's); {@code null} makes the server keep its own of {@code maxQueuedRequestBytes} (which
+ *     applies only then)
  */
 public record ServerConfig(
         InetSocketAddress bindAddress,
@@ -42,7 +45,8 @@ public record ServerConfig(
         int eventLoops,
         Duration shutdownTimeout,
         BufferPool pool,
-        TlsConfig tls) {
+        TlsConfig tls,
+        RequestBudget requestBudget) {
 
     public static final int DEFAULT_PORT = 9092;
     public static final int DEFAULT_MAX_FRAME_SIZE = 100 * 1024 * 1024;
@@ -93,6 +97,7 @@ public record ServerConfig(
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
         private BufferPool pool;
         private TlsConfig tls;
+        private RequestBudget requestBudget;
 
         private Builder(RequestHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
@@ -151,9 +156,15 @@ public record ServerConfig(
             return this;
         }
 
+        /** A {@code queued.max.request.bytes} budget shared with other servers ({@code null}: the server's own). */
+        public Builder requestBudget(RequestBudget shared) {
+            this.requestBudget = shared;
+            return this;
+        }
+
         public ServerConfig build() {
             return new ServerConfig(bindAddress, handler, maxFrameSize, maxQueuedRequestBytes, maxInFlight, idleTimeout,
-                    eventLoops, shutdownTimeout, pool, tls);
+                    eventLoops, shutdownTimeout, pool, tls, requestBudget);
         }
     }
 }

@@ -27,9 +27,13 @@ class RequestBudgetTest {
 
     private final BufferPool pool = new BufferPool();
     private Server server;
+    private Server other;
 
     @AfterEach
     void tearDown() {
+        if (other != null) {
+            other.close();
+        }
         if (server != null) {
             server.close();
         }
@@ -37,34 +41,62 @@ class RequestBudgetTest {
         pool.close();
     }
 
+    /** A handler that holds each answer until the test completes it; frames' sequence numbers in arrival order. */
+    private record Holding(List<CompletableFuture<Void>> held, List<Integer> handled, RequestHandler handler) {
+        Holding() {
+            this(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
+        }
+
+        private Holding(List<CompletableFuture<Void>> held, List<Integer> handled) {
+            this(held, handled, (connection, frame) -> {
+                CompletableFuture<Void> answer = new CompletableFuture<>();
+                Response r = echo(connection, frame);
+                held.add(answer);
+                handled.add(seq(frame)); // last: the test reads held once it sees this
+                return answer.thenApply(ignored -> r);
+            });
+        }
+    }
+
     @Test
     void aFrameThatDoesNotFitWaitsForMemoryAndIsThenServed() throws Exception {
-        List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
-        List<Integer> handled = new CopyOnWriteArrayList<>();
-        server = Server.start(local((connection, frame) -> {
-            CompletableFuture<Void> answer = new CompletableFuture<>();
-            Response r = echo(connection, frame);
-            held.add(answer);
-            handled.add(seq(frame)); // last: the test reads held once it sees this
-            return answer.thenApply(ignored -> r);
-        }, pool).maxQueuedRequestBytes(1 << 20).build());
-        try (TestSupport.RawClient a = new TestSupport.RawClient(server.localAddress());
-                TestSupport.RawClient b = new TestSupport.RawClient(server.localAddress())) {
-            byte[] first = request(1, 'E', FRAME);
-            byte[] second = request(2, 'E', FRAME);
-            a.write(first);
-            await("the first frame to reach the handler", () -> handled.size() == 1);
-            b.write(second);
-            await("the second frame to be read up to what the budget allows",
-                    () -> server.connectionCount() == 2 && server.queuedRequestBytes() == first.length - 4);
-            assertEquals(List.of(1), handled, "600 KiB + 600 KiB exceed the 1 MiB budget: the second frame waits");
-            held.get(0).complete(null); // answers the first request: its 600 KiB come back
-            a.expectEcho(first);
-            await("the waiting frame to be served", () -> handled.size() == 2);
-            assertEquals(2, handled.get(1));
-            held.get(1).complete(null);
-            b.expectEcho(second);
-            await("every reservation to be returned", () -> server.queuedRequestBytes() == 0);
+        Holding h = new Holding();
+        server = Server.start(local(h.handler(), pool).maxQueuedRequestBytes(1 << 20).build());
+        secondWaitsForFirst(h, server, server);
+    }
+
+    /** Two servers (a broker's listeners) with one budget: a frame on one waits for memory held by the other. */
+    @Test
+    void serversSharingABudgetShareItsBytes() throws Exception {
+        Holding h = new Holding();
+        RequestBudget shared = RequestBudget.of(1 << 20);
+        server = Server.start(local(h.handler(), pool).requestBudget(shared).build());
+        other = Server.start(local(h.handler(), pool).requestBudget(shared).maxQueuedRequestBytes(-1).build());
+        secondWaitsForFirst(h, server, other);
+        assertEquals(0, shared.reserved());
+    }
+
+    /** 600 KiB held through {@code first}, then 600 KiB through {@code second}: over 1 MiB, the second waits. */
+    private void secondWaitsForFirst(Holding h, Server first, Server second) throws Exception {
+        try (TestSupport.RawClient a = new TestSupport.RawClient(first.localAddress());
+                TestSupport.RawClient b = new TestSupport.RawClient(second.localAddress())) {
+            byte[] one = request(1, 'E', FRAME);
+            byte[] two = request(2, 'E', FRAME);
+            a.write(one);
+            await("the first frame to reach the handler", () -> h.handled().size() == 1);
+            b.write(two);
+            int connections = first == second ? 2 : 1;
+            await("the second frame to be read up to what the budget allows", () -> first.connectionCount() == connections
+                    && second.connectionCount() == connections
+                    && first.queuedRequestBytes() == one.length - 4 && second.queuedRequestBytes() == one.length - 4);
+            assertEquals(List.of(1), h.handled(), "600 KiB + 600 KiB exceed the 1 MiB budget: the second frame waits");
+            h.held().get(0).complete(null); // answers the first request: its 600 KiB come back
+            a.expectEcho(one);
+            await("the waiting frame to be served", () -> h.handled().size() == 2);
+            assertEquals(2, h.handled().get(1));
+            h.held().get(1).complete(null);
+            b.expectEcho(two);
+            await("every reservation to be returned", () -> first.queuedRequestBytes() == 0 && second.queuedRequestBytes() == 0);
         }
     }
 

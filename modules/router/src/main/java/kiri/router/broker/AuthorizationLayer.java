@@ -23,7 +23,6 @@ import kiri.protocol.message.JoinGroupResponse;
 import kiri.protocol.message.LeaveGroupRequest;
 import kiri.protocol.message.LeaveGroupResponse;
 import kiri.protocol.message.OffsetCommitRequest;
-import kiri.protocol.message.OffsetCommitResponse;
 import kiri.protocol.message.OffsetDeleteRequest;
 import kiri.protocol.message.OffsetDeleteResponse;
 import kiri.protocol.message.OffsetFetchRequest;
@@ -31,7 +30,6 @@ import kiri.protocol.message.OffsetFetchResponse;
 import kiri.protocol.message.SyncGroupRequest;
 import kiri.protocol.message.SyncGroupResponse;
 import kiri.protocol.message.TxnOffsetCommitRequest;
-import kiri.protocol.message.TxnOffsetCommitResponse;
 import kiri.router.Handler;
 import kiri.router.Layer;
 import kiri.router.RequestContext;
@@ -75,16 +73,7 @@ public final class AuthorizationLayer implements Layer {
                 if (allowed(context, AclOperation.READ, ResourceType.GROUP, r.groupId())) {
                     return next.handle(context, message);
                 }
-                OffsetCommitResponse response = new OffsetCommitResponse();
-                for (var t : r.topics()) {
-                    var topic = new OffsetCommitResponse.OffsetCommitResponseTopic().setName(t.name()).setTopicId(t.topicId());
-                    for (var p : t.partitions()) {
-                        topic.partitions().add(new OffsetCommitResponse.OffsetCommitResponsePartition()
-                                .setPartitionIndex(p.partitionIndex()).setErrorCode(group()));
-                    }
-                    response.topics().add(topic);
-                }
-                return CompletableFuture.completedFuture(response);
+                return CompletableFuture.completedFuture(Refusals.offsetCommit(r, group()));
             };
             case OFFSET_FETCH -> offsetFetch(next);
             case CONSUMER_GROUP_DESCRIBE -> (context, message) -> {
@@ -137,16 +126,7 @@ public final class AuthorizationLayer implements Layer {
                 if (refused == null) {
                     return next.handle(context, message);
                 }
-                TxnOffsetCommitResponse response = new TxnOffsetCommitResponse();
-                for (var t : r.topics()) {
-                    var topic = new TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic().setName(t.name());
-                    for (var p : t.partitions()) {
-                        topic.partitions().add(new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
-                                .setPartitionIndex(p.partitionIndex()).setErrorCode(refused.code()));
-                    }
-                    response.topics().add(topic);
-                }
-                return CompletableFuture.completedFuture(response);
+                return CompletableFuture.completedFuture(Refusals.txnOffsetCommit(r, refused.code()));
             };
             case DESCRIBE_LOG_DIRS -> (context, message) -> security.authorizer().authorizeCluster(context.session(),
                     AclOperation.DESCRIBE) ? next.handle(context, message) : CompletableFuture.completedFuture(
@@ -177,16 +157,7 @@ public final class AuthorizationLayer implements Layer {
                 if (allowed(context, AclOperation.DESCRIBE, ResourceType.GROUP, r.groupId())) {
                     return next.handle(context, message);
                 }
-                OffsetFetchResponse response = new OffsetFetchResponse().setErrorCode(group());
-                for (var t : r.topics() == null ? List.<OffsetFetchRequest.OffsetFetchRequestTopic>of() : r.topics()) {
-                    var topic = new OffsetFetchResponse.OffsetFetchResponseTopic().setName(t.name());
-                    for (int p : t.partitionIndexes()) { // v0-1 carry errors per partition only
-                        topic.partitions().add(new OffsetFetchResponse.OffsetFetchResponsePartition().setPartitionIndex(p)
-                                .setCommittedOffset(-1).setErrorCode(group()));
-                    }
-                    response.topics().add(topic);
-                }
-                return CompletableFuture.completedFuture(response);
+                return CompletableFuture.completedFuture(Refusals.offsetFetch(r, group()));
             }
             List<OffsetFetchRequest.OffsetFetchRequestGroup> denied = new ArrayList<>();
             r.groups().removeIf(g -> !allowed(context, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId()) && denied.add(g));

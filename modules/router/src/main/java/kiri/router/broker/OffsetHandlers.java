@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import kiri.coordinator.GroupCoordinator;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.message.OffsetCommitRequest;
@@ -15,6 +16,8 @@ import kiri.protocol.message.OffsetDeleteResponse;
 import kiri.protocol.message.OffsetFetchRequest;
 import kiri.protocol.message.OffsetFetchResponse;
 import kiri.router.Handler;
+import kiri.router.RequestContext;
+import kiri.router.security.AclOperation;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.TopicInfo;
@@ -104,7 +107,8 @@ final class OffsetHandlers {
                         wanted.add(new Wanted(t.name(), ZERO, t.partitionIndexes()));
                     }
                 }
-                return fetch(broker, coordinator, request.groupId(), wanted, request.requireStable(), false).thenApply(f -> {
+                return fetch(broker, context, coordinator, request.groupId(), wanted, request.requireStable(), false)
+                        .thenApply(f -> {
                     OffsetFetchResponse response = new OffsetFetchResponse().setErrorCode(f.groupError());
                     for (Wanted w : f.topics()) {
                         OffsetFetchResponse.OffsetFetchResponseTopic rt = new OffsetFetchResponse.OffsetFetchResponseTopic()
@@ -153,7 +157,8 @@ final class OffsetHandlers {
                                 .thenCompose(error -> error != ErrorCode.NONE.code()
                                         // a consumer group member with a stale epoch, or not a member (KIP-848)
                                         ? GroupHandlers.done(new Fetched(error, List.of(), Map.of(), Map.of()))
-                                        : fetch(broker, coordinator, g.groupId(), wanted, request.requireStable(), byId)))
+                                        : fetch(broker, context, coordinator, g.groupId(), wanted, request.requireStable(),
+                                                byId)))
                         .thenApply(f -> {
                             OffsetFetchResponse.OffsetFetchResponseGroup rg = new OffsetFetchResponse.OffsetFetchResponseGroup()
                                     .setGroupId(g.groupId()).setErrorCode(f.groupError());
@@ -185,11 +190,39 @@ final class OffsetHandlers {
     }
 
     /**
-     * Fetches one group's offsets; {@code wanted} null means every committed partition (the answer then
-     * lists what is stored). With topic ids, stored topics are answered with their ids.
+     * Fetches one group's offsets as the principal may see them (Kafka's DESCRIBE on each topic): a named topic it
+     * may not describe is not looked up and answers TOPIC_AUTHORIZATION_FAILED on each partition, after the others;
+     * {@code wanted} null means every committed partition of a topic it may describe (the answer then lists what is
+     * stored). With topic ids, stored topics are answered with their ids, and an unknown id stays UNKNOWN_TOPIC_ID.
      */
+    private static CompletionStage<Fetched> fetch(BrokerState broker, RequestContext context, GroupCoordinator coordinator,
+                                                  String groupId, List<Wanted> wanted, boolean requireStable, boolean byId) {
+        Predicate<String> describable = broker.authorizer().enabled()
+                ? topic -> broker.allowedTopic(context, AclOperation.DESCRIBE, topic) : topic -> true;
+        if (wanted == null) {
+            return fetch(broker, coordinator, groupId, null, requireStable, byId, describable);
+        }
+        List<Wanted> allowed = new ArrayList<>();
+        List<Wanted> denied = new ArrayList<>();
+        for (Wanted w : wanted) (w.topic() == null || describable.test(w.topic()) ? allowed : denied).add(w);
+        CompletionStage<Fetched> fetched = fetch(broker, coordinator, groupId, allowed, requireStable, byId, describable);
+        return denied.isEmpty() ? fetched : fetched.thenApply(f -> {
+            if (f.groupError() != ErrorCode.NONE.code()) return f; // as Kafka: a group's error answers the group alone
+            List<Wanted> topics = new ArrayList<>(f.topics());
+            topics.addAll(denied);
+            Map<TopicPartition, Short> errors = new LinkedHashMap<>(f.errors());
+            for (Wanted w : denied) {
+                for (int p : w.partitions()) {
+                    errors.put(new TopicPartition(w.topic(), p), ErrorCode.TOPIC_AUTHORIZATION_FAILED.code());
+                }
+            }
+            return new Fetched(f.groupError(), topics, f.offsets(), errors);
+        });
+    }
+
     private static CompletionStage<Fetched> fetch(BrokerState broker, GroupCoordinator coordinator, String groupId,
-                                                  List<Wanted> wanted, boolean requireStable, boolean byId) {
+                                                  List<Wanted> wanted, boolean requireStable, boolean byId,
+                                                  Predicate<String> describable) {
         List<TopicPartition> partitions = null;
         if (wanted != null) {
             partitions = new ArrayList<>();
@@ -203,8 +236,9 @@ final class OffsetHandlers {
             if (wanted != null) return GroupHandlers.done(new Fetched(ErrorCode.NONE.code(), wanted, offsets, Map.of()));
             // every stored partition, grouped by topic
             Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
-            offsets.keySet().stream().sorted((a, b) -> a.topic().equals(b.topic())
-                    ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()))
+            offsets.keySet().stream().filter(tp -> describable.test(tp.topic()))
+                    .sorted((a, b) -> a.topic().equals(b.topic())
+                            ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()))
                     .forEach(tp -> byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp.partition()));
             List<CompletionStage<TopicInfo>> infos = new ArrayList<>();
             for (String t : byTopic.keySet()) {

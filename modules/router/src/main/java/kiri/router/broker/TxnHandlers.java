@@ -56,7 +56,7 @@ final class TxnHandlers {
         return out;
     }
 
-    private static List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult> results(
+    static List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult> results(
             List<AddPartitionsToTxnRequest.AddPartitionsToTxnTopic> topics, Map<TopicPartition, Short> errors, short all) {
         List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult> out = new ArrayList<>();
         for (AddPartitionsToTxnRequest.AddPartitionsToTxnTopic t : topics) {

@@ -13,7 +13,8 @@ import org.postgresql.PGNotification;
  * by PostgreSQL only if it commits), and one dedicated connection per broker LISTENs on a daemon thread and
  * hands other brokers' appends to {@link Listener}. Topic changes send {@code NOTIFY kiri_catalog}, on which
  * the other brokers re-read the catalogue. The listening connection reconnects after a failure; each time
- * LISTEN is in place it reports a catalogue change, since one may have passed unheard; meanwhile long polls simply run to their deadline.
+ * LISTEN is in place it asks for a resync (catalogue and partitions), since changes may have passed unheard (an append
+ * committed just before the server went away); meanwhile long polls simply run to their deadline.
  */
 final class PgNotifier implements AutoCloseable {
     static final String CHANNEL = "kiri_data";
@@ -30,15 +31,20 @@ final class PgNotifier implements AutoCloseable {
     private final PgConnector connector;
     private final Listener listener;
     private final Runnable catalogChanged;
+    private final Runnable resync;
     private final Thread thread;
     private volatile boolean closed;
     private volatile Connection connection;
 
-    /** @param catalogChanged told (on the listening thread) that another broker changed topics */
-    PgNotifier(PgConnector connector, Listener listener, Runnable catalogChanged) {
+    /**
+     * @param catalogChanged told (on the listening thread) that another broker changed topics
+     * @param resync         told each time LISTEN is in place (start, reconnect): what was not heard must be re-read
+     */
+    PgNotifier(PgConnector connector, Listener listener, Runnable catalogChanged, Runnable resync) {
         this.connector = connector;
         this.listener = listener;
         this.catalogChanged = catalogChanged;
+        this.resync = resync;
         this.thread = new Thread(this::run, "kiri-pg-listen");
         thread.setDaemon(true);
     }
@@ -72,7 +78,7 @@ final class PgNotifier implements AutoCloseable {
                     s.execute("LISTEN " + CHANNEL);
                     s.execute("LISTEN " + CATALOG);
                 }
-                catalogChanged.run(); // a change may have passed unheard before LISTEN (start, reconnect)
+                resync.run(); // a change may have passed unheard before LISTEN (start, reconnect)
                 backoffMs = 100;
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (!closed) {

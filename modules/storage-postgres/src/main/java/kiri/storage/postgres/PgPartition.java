@@ -1,7 +1,8 @@
 package kiri.storage.postgres;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import kiri.protocol.ErrorCode;
+import java.lang.foreign.MemorySegment;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import kiri.protocol.ErrorCode;
 import kiri.protocol.record.ControlBatch;
 import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
@@ -43,7 +43,21 @@ final class PgPartition {
         CompletableFuture<Void> done();
     }
 
-    record Append(MemorySegment batch, long appendTimeMs, int leaderEpoch, CompletableFuture<Void> done) implements Job {}
+    /** A batch to append; {@code transactionalId} is null unless the batch is transactional. */
+    record Append(MemorySegment batch, long appendTimeMs, int leaderEpoch, String transactionalId, CompletableFuture<Void> done)
+            implements Job {}
+
+    /**
+     * Checks a transactional batch's producer and joins the partition to its transaction, on the append's connection
+     * (see {@link PgTransactions}), so that the check, the join and the append commit together: an end of that
+     * transaction (EndTxn, a timeout, a fencing InitProducerId on any broker) is wholly before or wholly after them,
+     * never between (its marker would precede a batch of the transaction it ended).
+     */
+    @FunctionalInterface
+    interface TxnJoiner {
+        /** @throws kiri.storage.api.StorageException to refuse this batch alone */
+        void join(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException;
+    }
 
     /** Moves the log start offset to {@code offset} (never back) and deletes the batches wholly below it. */
     record Truncate(long offset, CompletableFuture<Void> done) implements Job {}
@@ -55,6 +69,7 @@ final class PgPartition {
     final UUID topicId;
     private final PgPool pool;
     private final PgNotifier notifier;
+    private final TxnJoiner joiner;
     private final ConcurrentLinkedQueue<Job> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean draining = new AtomicBoolean();
 
@@ -79,11 +94,12 @@ final class PgPartition {
     final DataWaiters uncommittedWaiters = new DataWaiters(() -> highWatermark);
     final DataWaiters committedWaiters = new DataWaiters(() -> lastStable);
 
-    PgPartition(TopicPartition tp, UUID topicId, PgPool pool, PgNotifier notifier) {
+    PgPartition(TopicPartition tp, UUID topicId, PgPool pool, PgNotifier notifier, TxnJoiner joiner) {
         this.tp = tp;
         this.topicId = topicId;
         this.pool = pool;
         this.notifier = notifier;
+        this.joiner = joiner;
     }
 
     boolean isLoaded() {
@@ -115,10 +131,17 @@ final class PgPartition {
     private void schedule() {
         if (!queue.isEmpty() && draining.compareAndSet(false, true)) {
             pool.tx(this::drain).whenComplete((v, e) -> {
+                // no connection (PostgreSQL away): the drain did not run, and the jobs it would have taken fail now,
+                // retriably, instead of waiting for the server; jobs that came during a failed drain fail with it
+                if (e != null) failQueued(e instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : e);
                 draining.set(false);
                 schedule(); // jobs queued while the last drain committed
             });
         }
+    }
+
+    private void failQueued(Throwable failure) {
+        for (Job j; (j = queue.poll()) != null; ) j.done().completeExceptionally(failure);
     }
 
     /** Another broker appended: our view is stale; reload it now and wake the long polls it satisfies. */
@@ -164,7 +187,7 @@ final class PgPartition {
             } catch (SQLException ignored) {
                 // the pool discards the connection
             }
-            for (Job j : jobs) j.done().completeExceptionally(failure);
+            for (Job j : jobs) j.done().completeExceptionally(failure); // (no effect on those already refused)
             if (e instanceof SQLException s) throw s;
         }
         return null;
@@ -221,7 +244,31 @@ final class PgPartition {
         }
     }
 
-    private void appendGroup(Connection c, List<Job> group) throws SQLException {
+    /**
+     * Joins the transactional batches of {@code group} to their transactions (in transactional-id order, the order
+     * in which every writer takes their locks); returns the jobs still to append, failing those refused.
+     */
+    private List<Job> joinTransactions(Connection c, List<Job> group) throws SQLException {
+        boolean any = false;
+        for (Job j : group) any |= ((Append) j).transactionalId() != null;
+        if (!any) return group;
+        List<Append> transactional = new ArrayList<>();
+        for (Job j : group) if (((Append) j).transactionalId() != null) transactional.add((Append) j);
+        transactional.sort(java.util.Comparator.comparing(Append::transactionalId));
+        List<Job> accepted = new ArrayList<>(group);
+        for (Append a : transactional) {
+            try {
+                joiner.join(c, a.transactionalId(), tp, a.batch());
+            } catch (StorageException e) {
+                a.done().completeExceptionally(e);
+                accepted.remove(a);
+            }
+        }
+        return accepted;
+    }
+
+    private void appendGroup(Connection c, List<Job> jobs) throws SQLException {
+        List<Job> group = joinTransactions(c, jobs);
         long expectedBase = highWatermark;
         long next = expectedBase;
         List<Job> stored = new ArrayList<>(group.size());
@@ -381,8 +428,6 @@ final class PgPartition {
         removed = true;
         uncommittedWaiters.wakeAll();
         committedWaiters.wakeAll();
-        for (Job j; (j = queue.poll()) != null; ) {
-            j.done().completeExceptionally(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
-        }
+        failQueued(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
     }
 }

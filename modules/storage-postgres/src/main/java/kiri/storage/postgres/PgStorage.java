@@ -94,7 +94,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         super(context);
         this.config = config;
         this.pool = pool;
-        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics);
+        this.notifier = new PgNotifier(connector, this::appendedElsewhere, this::refreshTopics, this::resync);
         this.cluster = new PgCluster(connector, config.sessionTimeoutMs(), config.heartbeatMs());
         this.txns = new PgTransactions(producerIds, new PgTransactions.Partitions() {
             @Override
@@ -205,6 +205,19 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         });
     }
 
+    /**
+     * LISTEN is (again) in place: notifications sent while it was not (PostgreSQL restarting) are lost, so the
+     * catalogue is re-read and every loaded partition catches up with what others appended meanwhile.
+     */
+    private void resync() {
+        refreshTopics();
+        for (CatalogTopic<PgPartition> t : topics()) {
+            for (PgPartition p : t.partitions()) {
+                if (p.isLoaded()) p.invalidate();
+            }
+        }
+    }
+
     /** A notification from another broker's append. */
     private void appendedElsewhere(UUID topicId, int partition, long nextOffset) {
         for (CatalogTopic<PgPartition> t : topics()) {
@@ -235,7 +248,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     /**
      * Partition {@code i} of a topic is led by the live broker at {@code (hash(topic id) + i) mod live} in node-id
      * order: every broker computes the same from the same view, and a topic's partitions spread evenly. The leader
-     * epoch is the cluster epoch, which grows whenever the live set changes.
+     * epoch is the cluster epoch, which grows whenever the live set changes. The replicas are the topic's replication
+     * factor of live brokers from the leader on (fewer while fewer are live), all in sync: they share one storage.
      */
     @Override
     public PartitionInfo placement(TopicInfo topic, PartitionInfo partition) {
@@ -244,8 +258,17 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         List<BrokerInfo> live = view.current();
         int epoch = (int) view.epoch();
         if (live.isEmpty()) return new PartitionInfo(partition.partition(), -1, epoch, List.of(), List.of());
-        List<Integer> leader = List.of(live.get(Math.floorMod(topic.id().hashCode() + partition.partition(), live.size())).nodeId());
-        return new PartitionInfo(partition.partition(), leader.getFirst(), epoch, leader, leader);
+        int first = Math.floorMod(topic.id().hashCode() + partition.partition(), live.size());
+        int count = Math.min(Math.max(1, (int) topic.replicationFactor()), live.size());
+        List<Integer> replicas;
+        if (count == 1) {
+            replicas = List.of(live.get(first).nodeId());
+        } else {
+            Integer[] ids = new Integer[count];
+            for (int i = 0; i < count; i++) ids[i] = live.get((first + i) % live.size()).nodeId();
+            replicas = List.of(ids);
+        }
+        return new PartitionInfo(partition.partition(), replicas.getFirst(), epoch, replicas, replicas);
     }
 
     /** Groups and transactional ids: the live broker at {@code hash(key) mod live}. */
@@ -274,7 +297,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     protected PgPartition newPartition(TopicPartition tp) {
-        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier);
+        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier, this::joinTransaction);
     }
 
     @Override
@@ -282,10 +305,32 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         partition.remove();
     }
 
+    /**
+     * CreateTopics. In a cluster the replication factor is checked against the live brokers (Kafka's
+     * INVALID_REPLICATION_FACTOR beyond them); the catalogue, which knows only this broker, then checks the rest.
+     */
     @Override
     public CompletionStage<TopicInfo> createTopic(NewTopic request, boolean validateOnly) {
-        if (validateOnly || isClosed()) return super.createTopic(request, validateOnly);
-        return super.createTopic(request, true).thenCompose(info -> pool.tx(c -> {
+        if (isClosed() || (validateOnly && !inCluster)) return super.createTopic(request, validateOnly);
+        CompletionStage<TopicInfo> checked;
+        if (inCluster) {
+            short rf;
+            try {
+                rf = Topics.validate(request, cluster.view().current().size()).replicationFactor();
+            } catch (StorageException e) {
+                return Stages.failed(e);
+            }
+            checked = super.createTopic(new NewTopic(request.name(), request.partitions(), (short) 1, request.configs()), true)
+                    .thenApply(info -> new TopicInfo(info.name(), info.id(), info.partitions(), rf, info.configs()));
+        } else {
+            checked = super.createTopic(request, true);
+        }
+        return validateOnly ? checked : checked.thenCompose(this::storeTopic);
+    }
+
+    /** Stores a validated new topic, then adds it to the catalogue. */
+    private CompletionStage<TopicInfo> storeTopic(TopicInfo info) {
+        return pool.tx(c -> {
             try (PreparedStatement t = c.prepareStatement("INSERT INTO kiri_topics VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 t.setString(1, info.name());
                 t.setObject(2, info.id());
@@ -297,7 +342,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             addPartitions(c, info.id(), 0, info.partitionCount());
             notifier.notifyCatalog(c);
             return info;
-        })).thenApply(info -> {
+        }).thenApply(stored -> {
             synchronized (catalogLock) {
                 catalogChanges++;
                 topicIds.put(info.name(), info.id());
@@ -416,22 +461,21 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        PgPartition.Append job = new PgPartition.Append(batch, appendTime, LEADER_EPOCH, new CompletableFuture<>());
-        try {
-            if (RecordBatch.isTransactional(batch)) {
-                if (transactionalId == null) {
-                    return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
-                }
-                long producerId = RecordBatch.producerId(batch);
-                short epoch = RecordBatch.producerEpoch(batch);
-                // checks the producer and joins the partition to the transaction, then appends (see the README)
-                return txn(transactionalId, t -> t.produce(transactionalId, tp, producerId, epoch, clock().millis(), () -> null))
-                        .thenCompose(v -> partition.submit(job));
-            }
-        } catch (StorageException e) {
-            return Stages.failed(e);
+        boolean transactional = RecordBatch.isTransactional(batch);
+        if (transactional && transactionalId == null) {
+            return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        return partition.submit(job);
+        // a transactional batch joins its transaction in the database transaction that appends it (joinTransaction)
+        return partition.submit(new PgPartition.Append(batch, appendTime, LEADER_EPOCH, transactional ? transactionalId : null,
+                new CompletableFuture<>()));
+    }
+
+    /** {@link PgPartition.TxnJoiner}: the producer check and the join of {@link TransactionTable#produce}, on the append's connection. */
+    private void joinTransaction(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException {
+        long producerId = RecordBatch.producerId(batch);
+        short epoch = RecordBatch.producerEpoch(batch);
+        long now = clock().millis();
+        txns.run(c, transactionalId, now, t -> t.produce(transactionalId, tp, producerId, epoch, now, () -> null), new ArrayList<>());
     }
 
     /** Never called: transactions are {@link PgTransactions}', which write markers in their own database transaction. */
@@ -717,6 +761,12 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     // ---- maintenance ---------------------------------------------------------------------------------
 
     /** Housekeeping answers once what it started is committed: aborts of expired transactions, retention. */
+    /** Test hook: whether {@code tp}'s state is loaded (false once another broker's write invalidated it). */
+    boolean isLoaded(TopicPartition tp) {
+        PgPartition p = partition(tp);
+        return p != null && p.isLoaded();
+    }
+
     @Override
     public CompletionStage<Void> maintain(long nowMs) {
         List<CompletableFuture<Void>> started = new ArrayList<>();

@@ -2,9 +2,6 @@ package kiri.storage.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,7 +13,6 @@ import java.util.Set;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import kiri.embedded.EmbeddedKiri;
-import kiri.testsupport.PostgresServer;
 import kiri.testsupport.Wait;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -28,7 +24,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,32 +31,22 @@ import org.junit.jupiter.api.Test;
 
 /** Three brokers in this JVM over one PostgreSQL, driven by kafka-clients. */
 class PgClusterTest {
-    private PostgresServer pg;
-    private final List<EmbeddedKiri> brokers = new ArrayList<>();
+    private PgClusterFixture cluster;
+    private List<EmbeddedKiri> brokers;
 
     @BeforeEach
     void start() throws Exception {
-        pg = PostgresServer.start();
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), PostgresServer.USER, PostgresServer.PASSWORD);
-             Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE kiri_cluster");
-        }
-        // short leases so that the test sees a failover quickly
-        String url = "postgres://" + PostgresServer.USER + ":" + PostgresServer.PASSWORD + "@" + pg.host() + ":" + pg.port()
-                + "/kiri_cluster?broker.session.timeout.ms=3000&broker.heartbeat.interval.ms=500";
-        for (int node = 1; node <= 3; node++) {
-            brokers.add(EmbeddedKiri.builder().storage(url).host("127.0.0.1").nodeId(node).autoCreateTopics(false).start());
-        }
+        cluster = PgClusterFixture.threeBrokers();
+        brokers = cluster.brokers;
     }
 
     @AfterEach
     void stop() {
-        brokers.forEach(EmbeddedKiri::close);
-        if (pg != null) pg.close();
+        if (cluster != null) cluster.close();
     }
 
     private String bootstrap() {
-        return String.join(",", brokers.stream().filter(EmbeddedKiri::isRunning).map(EmbeddedKiri::bootstrapServers).toList());
+        return cluster.bootstrap();
     }
 
     @Test
@@ -103,12 +88,7 @@ class PgClusterTest {
             Wait.until("its partitions move to the others", () -> leaders(admin).equals(Set.of(1, 2)));
         }
 
-        Properties cp = new Properties();
-        cp.put("bootstrap.servers", bootstrap());
-        cp.put("group.id", "g");
-        cp.put("auto.offset.reset", "earliest");
-        cp.put("key.deserializer", StringDeserializer.class.getName());
-        cp.put("value.deserializer", StringDeserializer.class.getName());
+        Properties cp = cluster.consumerProps("g");
         Map<Integer, List<String>> read = new HashMap<>();
         int count = 0;
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp)) {
