@@ -14,17 +14,17 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
@@ -194,7 +194,7 @@ public abstract class CatalogStorage<P> implements Storage {
     }
 
     protected static <T> CompletableFuture<T> closedStage() {
-        return Stages.failed(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed");
+        return Stages.failed(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed");
     }
 
     /**
@@ -209,16 +209,16 @@ public abstract class CatalogStorage<P> implements Storage {
     /** As {@link #refusal(CatalogTopic, TopicPartition, MemorySegment)}, for an engine that keeps the topic's max.message.bytes itself. */
     protected static <T> CompletableFuture<T> refusal(int maxMessageBytes, TopicPartition tp, MemorySegment batch) {
         long size = batch.byteSize();
-        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.lastOffsetDelta(batch) < 0
-                || RecordBatchHeader.sizeInBytes(batch) != size) {
-            return Stages.failed(ErrorCodes.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
+        if (size < RecordBatch.HEADER_SIZE || RecordBatch.lastOffsetDelta(batch) < 0
+                || RecordBatch.sizeInBytes(batch) != size) {
+            return Stages.failed(ErrorCode.CORRUPT_MESSAGE, "Malformed record batch of " + size + " bytes for " + tp);
         }
         if (size > maxMessageBytes) {
-            return Stages.failed(ErrorCodes.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
+            return Stages.failed(ErrorCode.MESSAGE_TOO_LARGE, "The record batch size in the append to " + tp + " is "
                     + size + " bytes which exceeds the maximum configured value of " + maxMessageBytes + ".");
         }
-        if (RecordBatchHeader.isControl(batch)) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
+        if (RecordBatch.isControl(batch)) {
+            return Stages.failed(ErrorCode.INVALID_RECORD, "Clients may not write control batches (" + tp + ")");
         }
         return null;
     }
@@ -231,7 +231,7 @@ public abstract class CatalogStorage<P> implements Storage {
     protected static long deleteBefore(TopicPartition tp, long beforeOffset, long highWatermark) {
         long before = beforeOffset == -1L ? highWatermark : beforeOffset;
         if (before < 0 || before > highWatermark) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+            throw new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                     + beforeOffset + ": the high watermark is " + highWatermark);
         }
         return before;
@@ -291,9 +291,9 @@ public abstract class CatalogStorage<P> implements Storage {
     protected final <T> T appendTransactional(String transactionalId, TopicPartition tp, MemorySegment batch,
                                               Supplier<T> append) {
         if (transactionalId == null) {
-            throw new StorageException(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+            throw new StorageException(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
-        return txns.produce(transactionalId, tp, RecordBatchHeader.producerId(batch), RecordBatchHeader.producerEpoch(batch),
+        return txns.produce(transactionalId, tp, RecordBatch.producerId(batch), RecordBatch.producerEpoch(batch),
                 clock.millis(), append);
     }
 

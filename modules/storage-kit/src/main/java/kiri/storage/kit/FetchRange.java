@@ -1,6 +1,6 @@
 package kiri.storage.kit;
 
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
@@ -13,7 +13,7 @@ public final class FetchRange {
     /** OFFSET_OUT_OF_RANGE if {@code offset} is below the log start offset or above the high watermark, else null. */
     public static StorageException check(TopicPartition tp, long offset, PartitionOffsets offsets) {
         if (offset >= offsets.logStartOffset() && offset <= offsets.highWatermark()) return null;
-        return new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
+        return new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
                 + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
     }
 }

@@ -12,8 +12,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
@@ -148,7 +148,7 @@ public final class GroupTable {
         synchronized (g) {
             if (g.dead || g.isEmpty()) throw notFound(groupId);
             if (g.state != null && !g.state.isDeletable()) {
-                throw new StorageException(ErrorCodes.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state "
+                throw new StorageException(ErrorCode.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state "
                         + g.state.state() + ")");
             }
             remove(groupId, g);
@@ -234,6 +234,6 @@ public final class GroupTable {
     }
 
     private static StorageException notFound(String groupId) {
-        return new StorageException(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
+        return new StorageException(ErrorCode.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
     }
 }

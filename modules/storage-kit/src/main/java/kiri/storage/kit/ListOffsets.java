@@ -3,7 +3,7 @@ package kiri.storage.kit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
@@ -67,11 +67,11 @@ public final class ListOffsets {
             } else if (timestamp >= 0) {
                 found = atOrAfterStart(lookup.atOrAfter(timestamp, end), offsets);
             } else {
-                return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+                return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
             return CompletableFuture.completedFuture(found);
         } catch (IOException | UncheckedIOException e) {
-            return Stages.failed(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage I/O failed: " + e.getMessage(), e));
+            return Stages.failed(new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage I/O failed: " + e.getMessage(), e));
         } catch (StorageException e) {
             return Stages.failed(e);
         }

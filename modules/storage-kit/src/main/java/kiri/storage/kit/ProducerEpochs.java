@@ -1,7 +1,7 @@
 package kiri.storage.kit;
 
 import java.util.function.LongSupplier;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.StorageException;
 
@@ -58,7 +58,7 @@ public final class ProducerEpochs {
      */
     public static void verify(String transactionalId, ProducerIdAndEpoch current, ProducerIdAndEpoch request) {
         if (request.producerId() != current.producerId()) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "The producer id " + request.producerId()
+            throw new StorageException(ErrorCode.INVALID_PRODUCER_ID_MAPPING, "The producer id " + request.producerId()
                     + " does not match the current producer id " + current.producerId()
                     + " of transactional id '" + transactionalId + "'");
         }
@@ -66,7 +66,7 @@ public final class ProducerEpochs {
     }
 
     private static StorageException fenced(ProducerIdAndEpoch request, ProducerIdAndEpoch current) {
-        return new StorageException(ErrorCodes.PRODUCER_FENCED, "Producer " + request.producerId() + " with epoch "
+        return new StorageException(ErrorCode.PRODUCER_FENCED, "Producer " + request.producerId() + " with epoch "
                 + request.epoch() + " has been fenced by producer " + current.producerId() + " epoch " + current.epoch());
     }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
@@ -70,7 +70,7 @@ class SharedTablesTest {
         assertThrows(VersionConflictException.class, () -> b.update(stored.withVersion(GroupState.NO_VERSION)));
         assertTrue(b.update(b.group("g").orElseThrow()).version() > stored.version());
         // A group with members is not deleted and keeps its offsets at expiry; an empty one loses expired ones.
-        assertEquals(ErrorCodes.NON_EMPTY_GROUP, assertThrows(StorageException.class, () -> b.delete("g")).errorCode());
+        assertEquals(ErrorCode.NON_EMPTY_GROUP.code(), assertThrows(StorageException.class, () -> b.delete("g")).errorCode());
         assertEquals(Set.of(), b.expireOffsets(1_000_000L));
         b.delete("only-offsets");
         assertTrue(b.snapshot("only-offsets").isDeleted());
@@ -101,7 +101,7 @@ class SharedTablesTest {
         ProducerIdAndEpoch p = a.initProducerId("tx", 1_000, ProducerIdAndEpoch.NONE, 0L);
         a.addPartitions("tx", p, List.of(TP), 10L);
         a.txnOffsetCommit("tx", p, "g", List.of(new OffsetCommit(TP, 3)), 10L);
-        assertEquals(ErrorCodes.UNSTABLE_OFFSET_COMMIT, a.unstableOffsets("g", null).errorCode());
+        assertEquals(ErrorCode.UNSTABLE_OFFSET_COMMIT.code(), a.unstableOffsets("g", null).errorCode());
 
         TransactionTable b = new TransactionTable(engine, ids::getAndIncrement);
         b.restore(a.snapshot("tx"));

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.StorageException;
@@ -65,7 +65,7 @@ final class LogMetadata implements MetadataStore {
         String stored = MetaFiles.read(file, MetaCodec::string);
         if (stored != null) {
             if (configured != null && !configured.equals(stored)) {
-                throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
+                throw new StorageException(ErrorCode.INCONSISTENT_CLUSTER_ID, "storage " + root + " belongs to cluster "
                         + stored + ", not the configured " + configured);
             }
             return stored;
@@ -133,7 +133,7 @@ final class LogMetadata implements MetadataStore {
         if (created) {
             retry();
             if (undeletedTopicFiles.containsValue(info.name())) { // two files of one name would meet at the next open
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "topic '" + info.name() + "' is still being deleted: "
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "topic '" + info.name() + "' is still being deleted: "
                         + "its metadata file could not be deleted yet (retrying)");
             }
         }

@@ -29,16 +29,16 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import kiri.metrics.MetricSource;
 import kiri.metrics.MetricWriter;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -134,7 +134,7 @@ final class LogStorage extends CatalogStorage<LazyPartition> implements MetricSo
             }
             if (l == null) {
                 lockChannel.close();
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage directory " + root + " is in use by another broker");
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage directory " + root + " is in use by another broker");
             }
             lock = l;
         } catch (IOException e) {
@@ -334,14 +334,14 @@ final class LogStorage extends CatalogStorage<LazyPartition> implements MetricSo
         if (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
         if (t instanceof StorageException) return t;
         if (t instanceof UncheckedIOException || t instanceof IOException) {
-            return new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage I/O failed: " + t.getMessage(), t);
+            return new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage I/O failed: " + t.getMessage(), t);
         }
         return t;
     }
 
     private MemorySegment marker(ProducerIdAndEpoch producer, boolean commit) {
-        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(m, 0L, LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, clock().millis());
+        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(m, 0L, LEADER_EPOCH, producer.producerId(), producer.epoch(), commit, 0, clock().millis());
         return m;
     }
 
@@ -374,7 +374,7 @@ final class LogStorage extends CatalogStorage<LazyPartition> implements MetricSo
             if (refused != null) return refused;
             long now = clock().millis();
             try {
-                if (RecordBatchHeader.isTransactional(batch)) {
+                if (RecordBatch.isTransactional(batch)) {
                     // acknowledged outside the transaction's monitor, which the append runs under
                     return writer.acknowledge(appendTransactional(transactionalId, tp, batch, () -> p.assign(batch, writer, now)));
                 }

@@ -6,13 +6,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.TopicConfigs;
@@ -78,7 +78,7 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
             CompletableFuture<Void> refused = refusal(topic, tp, batch);
             if (refused != null) return refused;
             long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-            if (RecordBatchHeader.isTransactional(batch)) {
+            if (RecordBatch.isTransactional(batch)) {
                 appendTransactional(transactionalId, tp, batch, () -> {
                     partition.append(batch, LEADER_EPOCH, appendTime);
                     return null;

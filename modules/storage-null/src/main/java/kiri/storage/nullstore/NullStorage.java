@@ -5,13 +5,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -70,9 +70,9 @@ final class NullStorage extends CatalogStorage<NullPartition> {
         if (topic == null || p < 0 || p >= topic.partitions().size() || isClosed()) return produceFailure(tp);
         long size = batch.byteSize();
         int delta;
-        if (size < RecordBatchHeader.HEADER_SIZE || size > topic.maxMessageBytes()
-                || (delta = RecordBatchHeader.lastOffsetDelta(batch)) < 0
-                || (RecordBatchHeader.attributes(batch) & (RecordBatchHeader.TRANSACTIONAL_FLAG | RecordBatchHeader.CONTROL_FLAG)) != 0) {
+        if (size < RecordBatch.HEADER_SIZE || size > topic.maxMessageBytes()
+                || (delta = RecordBatch.lastOffsetDelta(batch)) < 0
+                || (RecordBatch.attributes(batch) & (RecordBatch.TRANSACTIONAL_MASK | RecordBatch.CONTROL_MASK)) != 0) {
             return produceSlow(transactionalId, topic, tp, batch);
         }
         NullPartition partition = topic.partitions().get(p);
@@ -83,9 +83,9 @@ final class NullStorage extends CatalogStorage<NullPartition> {
     }
 
     private void stamp(CatalogTopic<NullPartition> topic, MemorySegment batch, long base) {
-        RecordBatchHeader.setBaseOffset(batch, base);
-        RecordBatchHeader.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
-        if (topic.logAppendTime()) RecordBatchHeader.setLogAppendTime(batch, clock().millis());
+        RecordBatch.setBaseOffset(batch, base);
+        RecordBatch.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
+        if (topic.logAppendTime()) RecordBatch.setLogAppendTime(batch, clock().millis());
     }
 
     private CompletionStage<Void> produceFailure(TopicPartition tp) {
@@ -97,12 +97,12 @@ final class NullStorage extends CatalogStorage<NullPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         NullPartition partition = topic.partitions().get(tp.partition());
-        long pid = RecordBatchHeader.producerId(batch);
-        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long pid = RecordBatch.producerId(batch);
+        short epoch = RecordBatch.producerEpoch(batch);
         long base;
         try {
             base = appendTransactional(transactionalId, tp, batch,
-                    () -> partition.reserveTransactional(pid, epoch, RecordBatchHeader.lastOffsetDelta(batch) + 1L));
+                    () -> partition.reserveTransactional(pid, epoch, RecordBatch.lastOffsetDelta(batch) + 1L));
         } catch (StorageException e) {
             return Stages.failed(e);
         }

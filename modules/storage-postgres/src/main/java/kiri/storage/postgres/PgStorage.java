@@ -18,13 +18,14 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
@@ -36,7 +37,6 @@ import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -127,7 +127,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             pool.close();
             Throwable cause = e.getCause();
             if (cause instanceof StorageException se) {
-                throw new StorageException(se.errorCode(), config.describe() + ": " + se.getMessage(), se);
+                throw new StorageException(se.error(), config.describe() + ": " + se.getMessage(), se);
             }
             throw e;
         }
@@ -461,9 +461,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        boolean transactional = RecordBatchHeader.isTransactional(batch);
+        boolean transactional = RecordBatch.isTransactional(batch);
         if (transactional && transactionalId == null) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+            return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
         // a transactional batch joins its transaction in the database transaction that appends it (joinTransaction)
         return partition.submit(new PgPartition.Append(batch, appendTime, LEADER_EPOCH, transactional ? transactionalId : null,
@@ -472,8 +472,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     /** {@link PgPartition.TxnJoiner}: the producer check and the join of {@link TransactionTable#produce}, on the append's connection. */
     private void joinTransaction(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException {
-        long producerId = RecordBatchHeader.producerId(batch);
-        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long producerId = RecordBatch.producerId(batch);
+        short epoch = RecordBatch.producerEpoch(batch);
         long now = clock().millis();
         txns.run(c, transactionalId, now, t -> t.produce(transactionalId, tp, producerId, epoch, now, () -> null), new ArrayList<>());
     }
@@ -713,7 +713,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
             boolean max = timestamp == OffsetSpec.MAX_TIMESTAMP;
             if (!max && timestamp < 0) {
-                return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+                return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
             // after: batches already looked into (one whose only matching records are below the log start has none)
             String sql = "SELECT base_offset, max_timestamp, bytes, last_offset FROM kiri_batches WHERE topic_id = ? AND partition = ?"
@@ -750,7 +750,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             long hwm = p.offsets().highWatermark();
             long before = beforeOffset == -1L ? hwm : beforeOffset;
             if (before < 0 || before > hwm) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                         + before + ": the high watermark is " + hwm);
             }
             return p.submit(new PgPartition.Truncate(before, new CompletableFuture<>())).thenApply(v -> p.offsets().logStartOffset());

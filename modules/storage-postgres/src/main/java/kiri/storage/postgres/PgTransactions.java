@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.StorageException;
@@ -125,7 +125,7 @@ final class PgTransactions {
                 while (rs.next()) {
                     TopicPartition tp = new TopicPartition(rs.getString(1), rs.getInt(2));
                     if (tps == null || tps.contains(tp)) {
-                        return new StorageException(ErrorCodes.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
+                        return new StorageException(ErrorCode.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
                                 + tp + " in group '" + groupId + "' (open transaction '" + rs.getString(3) + "')");
                     }
                 }
