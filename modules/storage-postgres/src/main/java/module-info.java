@@ -5,6 +5,7 @@
  */
 module kiri.storage.postgres {
     requires kiri.storage.api;
+    requires kiri.storage.kit;
     requires kiri.compress;
     requires java.sql;
     requires org.postgresql.jdbc;

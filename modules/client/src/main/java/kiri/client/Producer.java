@@ -2,11 +2,9 @@ package kiri.client;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import kiri.protocol.message.InitProducerIdResponse;
-import kiri.protocol.record.CompressionType;
 import kiri.protocol.record.Header;
 
 /**
@@ -42,108 +40,6 @@ import kiri.protocol.record.Header;
  * (or the sender thread) and must not block.
  */
 public final class Producer implements AutoCloseable {
-    /**
-     * @param acks -1 (all), 1 (leader) or 0 (no response)
-     * @param batchSize bytes per batch (a single larger record gets a batch of its own size)
-     * @param lingerMs how long a non-full batch waits for more records
-     * @param maxInFlight produce requests in flight per broker connection
-     * @param idempotent whether to use a producer id and sequences (requires acks=-1)
-     * @param requestTimeoutMs how long the broker may take, and how long we wait for it
-     * @param bufferMemory bytes of batches that may be pending before {@link #send} blocks
-     * @param compression the codec of the batches sent ({@code batchSize} counts uncompressed bytes)
-     * @param retryBackoffMs how long a batch that failed retriably waits before it is sent again (Kafka's 100)
-     * @param deliveryTimeoutMs how long after its first record was appended a batch may still be retried
-     *        (Kafka's 120000); its records then fail with the last error
-     */
-    public record Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
-            int requestTimeoutMs, long bufferMemory, CompressionType compression, int retryBackoffMs,
-            int deliveryTimeoutMs) {
-        public Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
-                int requestTimeoutMs, long bufferMemory) {
-            this(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, CompressionType.NONE);
-        }
-
-        public Config(short acks, int batchSize, int lingerMs, int maxInFlight, boolean idempotent,
-                int requestTimeoutMs, long bufferMemory, CompressionType compression) {
-            this(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, compression,
-                    100, 120_000);
-        }
-
-        public Config {
-            Objects.requireNonNull(compression, "compression");
-            if (acks != -1 && acks != 0 && acks != 1) {
-                throw new IllegalArgumentException("acks must be -1 (all), 0 or 1, got " + acks);
-            }
-            if (batchSize < 128) {
-                throw new IllegalArgumentException("batch size must be >= 128 bytes, got " + batchSize);
-            }
-            if (lingerMs < 0 || maxInFlight < 1 || requestTimeoutMs < 1 || bufferMemory < batchSize) {
-                throw new IllegalArgumentException("linger must be >= 0, in-flight >= 1, timeout >= 1 and buffer "
-                        + "memory >= batch size");
-            }
-            if (retryBackoffMs < 0 || deliveryTimeoutMs < 1) {
-                throw new IllegalArgumentException("retry backoff must be >= 0 and delivery timeout >= 1 ms");
-            }
-            if (idempotent && acks != -1) {
-                throw new IllegalArgumentException("an idempotent producer needs acks=all (-1)");
-            }
-        }
-
-        /**
-         * Kafka's defaults: acks=all, 16 KiB batches, linger 5 ms, 5 in flight, idempotent, 30 s, 32 MiB,
-         * retry backoff 100 ms, delivery timeout 120 s.
-         */
-        public static Config defaults() {
-            return new Config((short) -1, 16384, 5, 5, true, 30_000, 32L << 20);
-        }
-
-        /** With these acks; idempotence follows (on for all, off otherwise), as Kafka's producer does by default. */
-        public Config withAcks(short a) {
-            return new Config(a, batchSize, lingerMs, maxInFlight, a == -1, requestTimeoutMs, bufferMemory, compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withBatchSize(int b) {
-            return new Config(acks, b, lingerMs, maxInFlight, idempotent, requestTimeoutMs, Math.max(bufferMemory, b), compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withLingerMs(int l) {
-            return new Config(acks, batchSize, l, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withMaxInFlight(int m) {
-            return new Config(acks, batchSize, lingerMs, m, idempotent, requestTimeoutMs, bufferMemory, compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withCompression(CompressionType c) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory, c,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withIdempotent(boolean i) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, i, requestTimeoutMs, bufferMemory, compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withRequestTimeoutMs(int t) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, idempotent, t, bufferMemory, compression,
-                    retryBackoffMs, deliveryTimeoutMs);
-        }
-
-        public Config withRetryBackoffMs(int r) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory,
-                    compression, r, deliveryTimeoutMs);
-        }
-
-        public Config withDeliveryTimeoutMs(int d) {
-            return new Config(acks, batchSize, lingerMs, maxInFlight, idempotent, requestTimeoutMs, bufferMemory,
-                    compression, retryBackoffMs, d);
-        }
-    }
-
     /** Completion of one record: {@code offset} is -1 with acks=0; {@code error} is null on success. */
     @FunctionalInterface
     public interface Callback {
@@ -154,7 +50,7 @@ public final class Producer implements AutoCloseable {
     private final ProducerSender sender;
     private final Thread senderThread;
 
-    public Producer(Cluster cluster, Config config) throws IOException {
+    public Producer(Cluster cluster, ProducerConfig config) throws IOException {
         long producerId = -1;
         short producerEpoch = -1;
         if (config.idempotent()) {

@@ -1,8 +1,11 @@
 package kiri.client;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 import kiri.protocol.record.RecordBatch;
@@ -17,9 +20,6 @@ import kiri.transport.Buffer;
  * owns it while it is in flight, and its callbacks run unlocked on the thread that completes it.
  */
 final class ProducerBatch {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     final RecordBatchBuilder builder = new RecordBatchBuilder();
     Buffer buffer;

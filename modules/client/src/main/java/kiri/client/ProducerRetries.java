@@ -19,9 +19,9 @@ import kiri.protocol.ErrorCode;
  */
 final class ProducerRetries {
     private final RecordAccumulator accumulator;
-    private final Producer.Config config;
+    private final ProducerConfig config;
 
-    ProducerRetries(RecordAccumulator accumulator, Producer.Config config) {
+    ProducerRetries(RecordAccumulator accumulator, ProducerConfig config) {
         this.accumulator = accumulator;
         this.config = config;
     }

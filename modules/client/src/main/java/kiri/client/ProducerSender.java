@@ -39,7 +39,7 @@ final class ProducerSender implements Runnable {
     private static final int MAX_REQUEST_SIZE = 1 << 20;
 
     private final Cluster cluster;
-    private final Producer.Config config;
+    private final ProducerConfig config;
     private final RecordAccumulator accumulator;
     private final ProducerRetries retries;
     /** Replaced (under the lock, by the sender) when a sequence gap forces a new producer id; read by {@link Producer}. */
@@ -72,7 +72,7 @@ final class ProducerSender implements Runnable {
     volatile long producerIdResets;
 
     /** {@code producerId} -1 (and epoch -1) without idempotence. */
-    ProducerSender(Cluster cluster, Producer.Config config, RecordAccumulator accumulator, long producerId,
+    ProducerSender(Cluster cluster, ProducerConfig config, RecordAccumulator accumulator, long producerId,
             short producerEpoch) {
         this.cluster = cluster;
         this.config = config;

@@ -27,7 +27,7 @@ import kiri.protocol.record.RecordBatchBuilder;
  */
 final class RecordAccumulator {
     private final Cluster cluster;
-    private final Producer.Config config;
+    private final ProducerConfig config;
     final ReentrantLock lock = new ReentrantLock();
     final Condition work = lock.newCondition();
     final Condition space = lock.newCondition();
@@ -45,7 +45,7 @@ final class RecordAccumulator {
     private boolean flushing;
     volatile boolean closed;
 
-    RecordAccumulator(Cluster cluster, Producer.Config config) {
+    RecordAccumulator(Cluster cluster, ProducerConfig config) {
         this.cluster = cluster;
         this.config = config;
     }

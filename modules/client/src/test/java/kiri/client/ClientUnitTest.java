@@ -43,8 +43,8 @@ class ClientUnitTest {
 
     @Test
     void idempotenceNeedsAcksAll() {
-        assertThrows(IllegalArgumentException.class, () -> Producer.Config.defaults().withAcks((short) 1).withIdempotent(true));
-        assertEquals(false, Producer.Config.defaults().withAcks((short) 0).idempotent());
-        assertEquals(true, Producer.Config.defaults().idempotent());
+        assertThrows(IllegalArgumentException.class, () -> ProducerConfig.defaults().withAcks((short) 1).withIdempotent(true));
+        assertEquals(false, ProducerConfig.defaults().withAcks((short) 0).idempotent());
+        assertEquals(true, ProducerConfig.defaults().idempotent());
     }
 }

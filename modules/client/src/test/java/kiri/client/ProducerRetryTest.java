@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Timeout;
 class ProducerRetryTest {
     private static final String TOPIC = "t";
 
-    private static Producer.Config config() {
-        return Producer.Config.defaults().withLingerMs(0).withBatchSize(128).withRetryBackoffMs(20);
+    private static ProducerConfig config() {
+        return ProducerConfig.defaults().withLingerMs(0).withBatchSize(128).withRetryBackoffMs(20);
     }
 
     private static Cluster connect(FakeBroker broker) throws Exception {
@@ -54,10 +54,10 @@ class ProducerRetryTest {
 
     @Test
     void configKeepsKafkasDefaultsAndTheOldConstructors() {
-        Producer.Config d = Producer.Config.defaults();
+        ProducerConfig d = ProducerConfig.defaults();
         assertEquals(100, d.retryBackoffMs());
         assertEquals(120_000, d.deliveryTimeoutMs());
-        Producer.Config old = new Producer.Config((short) -1, 16384, 5, 5, true, 30_000, 32L << 20);
+        ProducerConfig old = new ProducerConfig((short) -1, 16384, 5, 5, true, 30_000, 32L << 20);
         assertEquals(d, old);
         assertEquals(7, d.withDeliveryTimeoutMs(7).deliveryTimeoutMs());
         assertEquals(7, d.withDeliveryTimeoutMs(7).withLingerMs(1).withAcks((short) -1).deliveryTimeoutMs());

@@ -1,8 +1,10 @@
 package kiri.compress;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.CompressionType;
 import kiri.protocol.record.RecordBatch;
@@ -25,8 +27,6 @@ public final class BatchCompression {
     /** The smallest encoded record: length, attributes, timestamp and offset deltas, key, value, header count. */
     private static final int MIN_RECORD_SIZE = 7;
 
-    private static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort INT16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final int CODEC_BITS = 0x07;
 
     private BatchCompression() {
@@ -51,8 +51,8 @@ public final class BatchCompression {
         MemorySegment copy = MemorySegment.ofArray(out);
         MemorySegment.copy(batch.segment(), batch.offset(), copy, 0, RecordBatch.HEADER_SIZE);
         System.arraycopy(records.array(), 0, out, RecordBatch.HEADER_SIZE, records.length());
-        copy.set(INT32, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
-        copy.set(INT16, RecordBatch.ATTRIBUTES_OFFSET, (short) (batch.attributes() & ~CODEC_BITS));
+        copy.set(INT, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
+        copy.set(SHORT, RecordBatch.ATTRIBUTES_OFFSET, (short) (batch.attributes() & ~CODEC_BITS));
         return copy;
     }
 
@@ -112,8 +112,8 @@ public final class BatchCompression {
         MemorySegment copy = MemorySegment.ofArray(out);
         MemorySegment.copy(batch, 0, copy, 0, RecordBatch.HEADER_SIZE);
         System.arraycopy(compressed, 0, out, RecordBatch.HEADER_SIZE, compressed.length);
-        copy.set(INT32, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
-        copy.set(INT16, RecordBatch.ATTRIBUTES_OFFSET, (short) ((b.attributes() & ~CODEC_BITS) | type.id()));
+        copy.set(INT, RecordBatch.BATCH_LENGTH_OFFSET, out.length - RecordBatch.LOG_OVERHEAD);
+        copy.set(SHORT, RecordBatch.ATTRIBUTES_OFFSET, (short) ((b.attributes() & ~CODEC_BITS) | type.id()));
         new RecordBatch().wrap(copy, 0).writeCrc();
         return copy;
     }

@@ -193,7 +193,7 @@ class BatchCompressionTest {
                 bytes[cut] ^= (byte) (1 + random.nextInt(255)); // flip bits
             } else { // truncate the records section, keeping the header consistent
                 bytes = java.util.Arrays.copyOf(bytes, cut);
-                MemorySegment.ofArray(bytes).set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN),
+                MemorySegment.ofArray(bytes).set(kiri.protocol.BigEndian.INT,
                         RecordBatch.BATCH_LENGTH_OFFSET, bytes.length - RecordBatch.LOG_OVERHEAD);
             }
             RecordBatch b = new RecordBatch().wrap(MemorySegment.ofArray(bytes), 0);

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.GroupState;
 
 /**
@@ -37,13 +38,13 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
 
     CompletionStage<JoinResult> join(JoinRequest r) {
         if (r.groupId().isEmpty()) {
-            return CompletableFuture.completedFuture(JoinResult.error(Errors.INVALID_GROUP_ID, r.memberId()));
+            return CompletableFuture.completedFuture(JoinResult.error(ErrorCode.INVALID_GROUP_ID.code(), r.memberId()));
         }
         if (r.sessionTimeoutMs() < config.minSessionTimeoutMs() || r.sessionTimeoutMs() > config.maxSessionTimeoutMs()) {
-            return CompletableFuture.completedFuture(JoinResult.error(Errors.INVALID_SESSION_TIMEOUT, r.memberId()));
+            return CompletableFuture.completedFuture(JoinResult.error(ErrorCode.INVALID_SESSION_TIMEOUT.code(), r.memberId()));
         }
         if (r.protocolType().isEmpty() || r.protocols().isEmpty()) {
-            return CompletableFuture.completedFuture(JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, r.memberId()));
+            return CompletableFuture.completedFuture(JoinResult.error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), r.memberId()));
         }
         return table.run(r.groupId(), g -> {
             CompletableFuture<JoinResult> out = new CompletableFuture<>();
@@ -54,19 +55,19 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
 
     private void join(Group g, JoinRequest r, CompletableFuture<JoinResult> out) {
         if (g.dead) {
-            reply(g, out, JoinResult.error(Errors.COORDINATOR_NOT_AVAILABLE, r.memberId()));
+            reply(g, out, JoinResult.error(ErrorCode.COORDINATOR_NOT_AVAILABLE.code(), r.memberId()));
             return;
         }
         if (g.consumer != null) {
             if (!g.consumer.members.isEmpty()) {
                 // classic members do not join a consumer group (Kafka's migration of members is not supported)
-                reply(g, out, JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, r.memberId()));
+                reply(g, out, JoinResult.error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), r.memberId()));
                 return;
             }
             g.consumer = null; // an empty consumer group becomes a classic one, as in Kafka
         }
         if (!g.supports(r.protocolType(), r.protocols())) {
-            reply(g, out, JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, r.memberId()));
+            reply(g, out, JoinResult.error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), r.memberId()));
             return;
         }
         if (r.memberId().isEmpty()) {
@@ -83,7 +84,7 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
                 g.pendingMembers.put(newId, timer.schedule(r.sessionTimeoutMs(), () -> table.locked(g, () -> {
                     if (g.pendingMembers.remove(newId) != null) tryCompleteJoin(g);
                 })));
-                reply(g, out, JoinResult.error(Errors.MEMBER_ID_REQUIRED, newId));
+                reply(g, out, JoinResult.error(ErrorCode.MEMBER_ID_REQUIRED.code(), newId));
             } else {
                 addMemberAndRebalance(g, r, newId, out);
             }
@@ -100,12 +101,12 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
         if (r.groupInstanceId() != null) {
             String current = g.staticMembers.get(r.groupInstanceId());
             if (current != null && !current.equals(memberId)) {
-                reply(g, out, JoinResult.error(Errors.FENCED_INSTANCE_ID, memberId));
+                reply(g, out, JoinResult.error(ErrorCode.FENCED_INSTANCE_ID.code(), memberId));
                 return;
             }
         }
         if (m == null) {
-            reply(g, out, JoinResult.error(Errors.UNKNOWN_MEMBER_ID, memberId));
+            reply(g, out, JoinResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(), memberId));
             return;
         }
         switch (g.state) {
@@ -133,20 +134,20 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
                     reply(g, out, currentGeneration(g, m, false));
                 }
             }
-            case EMPTY, DEAD -> reply(g, out, JoinResult.error(Errors.UNKNOWN_MEMBER_ID, memberId));
+            case EMPTY, DEAD -> reply(g, out, JoinResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(), memberId));
         }
     }
 
     private static void awaitJoin(Group g, Member m, CompletableFuture<JoinResult> out) {
         if (m.awaitingJoin != null && m.awaitingJoin != out) {
-            reply(g, m.awaitingJoin, JoinResult.error(Errors.REBALANCE_IN_PROGRESS, m.memberId)); // superseded by a newer join
+            reply(g, m.awaitingJoin, JoinResult.error(ErrorCode.REBALANCE_IN_PROGRESS.code(), m.memberId)); // superseded by a newer join
         }
         m.awaitingJoin = out;
     }
 
     private static JoinResult currentGeneration(Group g, Member m, boolean skipAssignment) {
         boolean leader = m.memberId.equals(g.leaderId);
-        return new JoinResult(Errors.NONE, g.generation, g.protocolType, g.protocolName, g.leaderId, skipAssignment && leader,
+        return new JoinResult(ErrorCode.NONE.code(), g.generation, g.protocolType, g.protocolName, g.leaderId, skipAssignment && leader,
                 m.memberId, leader ? g.joinedMembers() : List.of());
     }
 
@@ -169,8 +170,8 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
         Member m = Member.of(newId, r);
         m.assignment = old.assignment;
         old.cancelExpiry();
-        if (old.awaitingJoin != null) reply(g, old.awaitingJoin, JoinResult.error(Errors.FENCED_INSTANCE_ID, old.memberId));
-        if (old.awaitingSync != null) reply(g, old.awaitingSync, SyncResult.error(Errors.FENCED_INSTANCE_ID));
+        if (old.awaitingJoin != null) reply(g, old.awaitingJoin, JoinResult.error(ErrorCode.FENCED_INSTANCE_ID.code(), old.memberId));
+        if (old.awaitingSync != null) reply(g, old.awaitingSync, SyncResult.error(ErrorCode.FENCED_INSTANCE_ID.code()));
         old.awaitingJoin = null;
         old.awaitingSync = null;
         LinkedHashMap<String, Member> copy = new LinkedHashMap<>(g.members);
@@ -212,7 +213,7 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
             for (Member m : g.members.values()) {
                 m.assignment = Member.EMPTY;
                 if (m.awaitingSync != null) {
-                    reply(g, m.awaitingSync, SyncResult.error(Errors.REBALANCE_IN_PROGRESS));
+                    reply(g, m.awaitingSync, SyncResult.error(ErrorCode.REBALANCE_IN_PROGRESS.code()));
                     m.awaitingSync = null;
                 }
             }
@@ -267,7 +268,7 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
         List<JoinResult.JoinedMember> all = g.joinedMembers();
         for (Member m : g.members.values()) {
             boolean leader = m.memberId.equals(g.leaderId);
-            reply(g, m.awaitingJoin, new JoinResult(Errors.NONE, g.generation, g.protocolType, g.protocolName,
+            reply(g, m.awaitingJoin, new JoinResult(ErrorCode.NONE.code(), g.generation, g.protocolType, g.protocolName,
                     g.leaderId, false, m.memberId, leader ? all : List.of()));
             m.awaitingJoin = null;
             scheduleExpiry(g, m);
@@ -282,8 +283,8 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
             g.staticMembers.remove(m.groupInstanceId);
         }
         m.cancelExpiry();
-        if (m.awaitingJoin != null) reply(g, m.awaitingJoin, JoinResult.error(Errors.UNKNOWN_MEMBER_ID, m.memberId));
-        if (m.awaitingSync != null) reply(g, m.awaitingSync, SyncResult.error(Errors.UNKNOWN_MEMBER_ID));
+        if (m.awaitingJoin != null) reply(g, m.awaitingJoin, JoinResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(), m.memberId));
+        if (m.awaitingSync != null) reply(g, m.awaitingSync, SyncResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code()));
         m.awaitingJoin = null;
         m.awaitingSync = null;
         if (m.memberId.equals(g.leaderId)) {
@@ -328,24 +329,24 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
 
     private void sync(Group g, SyncRequest r, CompletableFuture<SyncResult> out) {
         short error = checkMember(g, r.memberId(), r.groupInstanceId(), r.generationId());
-        if (error == Errors.NONE && ((r.protocolType() != null && !r.protocolType().equals(g.protocolType))
+        if (error == ErrorCode.NONE.code() && ((r.protocolType() != null && !r.protocolType().equals(g.protocolType))
                 || (r.protocolName() != null && !r.protocolName().equals(g.protocolName)))) {
-            error = Errors.INCONSISTENT_GROUP_PROTOCOL;
+            error = ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code();
         }
-        if (error != Errors.NONE) {
+        if (error != ErrorCode.NONE.code()) {
             reply(g, out, SyncResult.error(error));
             return;
         }
         Member m = g.members.get(r.memberId());
         switch (g.state) {
-            case PREPARING_REBALANCE -> reply(g, out, SyncResult.error(Errors.REBALANCE_IN_PROGRESS));
+            case PREPARING_REBALANCE -> reply(g, out, SyncResult.error(ErrorCode.REBALANCE_IN_PROGRESS.code()));
             case STABLE -> {
                 scheduleExpiry(g, m);
-                reply(g, out, new SyncResult(Errors.NONE, g.protocolType, g.protocolName, m.assignment));
+                reply(g, out, new SyncResult(ErrorCode.NONE.code(), g.protocolType, g.protocolName, m.assignment));
             }
             case COMPLETING_REBALANCE -> {
                 if (m.awaitingSync != null && m.awaitingSync != out) {
-                    reply(g, m.awaitingSync, SyncResult.error(Errors.REBALANCE_IN_PROGRESS));
+                    reply(g, m.awaitingSync, SyncResult.error(ErrorCode.REBALANCE_IN_PROGRESS.code()));
                 }
                 m.awaitingSync = out;
                 scheduleExpiry(g, m);
@@ -358,27 +359,27 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
                     for (Member member : g.members.values()) {
                         if (member.awaitingSync != null) {
                             reply(g, member.awaitingSync,
-                                    new SyncResult(Errors.NONE, g.protocolType, g.protocolName, member.assignment));
+                                    new SyncResult(ErrorCode.NONE.code(), g.protocolType, g.protocolName, member.assignment));
                             member.awaitingSync = null;
                         }
                     }
                     writeBehind.markDirty(g);
                 }
             }
-            default -> reply(g, out, SyncResult.error(Errors.UNKNOWN_MEMBER_ID));
+            default -> reply(g, out, SyncResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code()));
         }
     }
 
     /** The checks SyncGroup, Heartbeat and member commits share. */
     static short checkMember(Group g, String memberId, String instanceId, int generation) {
-        if (g.dead) return Errors.COORDINATOR_NOT_AVAILABLE;
+        if (g.dead) return ErrorCode.COORDINATOR_NOT_AVAILABLE.code();
         if (instanceId != null) {
             String current = g.staticMembers.get(instanceId);
-            if (current != null && !current.equals(memberId)) return Errors.FENCED_INSTANCE_ID;
+            if (current != null && !current.equals(memberId)) return ErrorCode.FENCED_INSTANCE_ID.code();
         }
-        if (!g.members.containsKey(memberId)) return Errors.UNKNOWN_MEMBER_ID;
-        if (generation != g.generation) return Errors.ILLEGAL_GENERATION;
-        return Errors.NONE;
+        if (!g.members.containsKey(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID.code();
+        if (generation != g.generation) return ErrorCode.ILLEGAL_GENERATION.code();
+        return ErrorCode.NONE.code();
     }
 
     /** Heartbeat: NONE, REBALANCE_IN_PROGRESS (rejoin), ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID. */
@@ -387,12 +388,12 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
             short[] out = new short[1];
             {
                 short error = checkMember(g, memberId, groupInstanceId, generationId);
-                if (error == Errors.NONE) {
+                if (error == ErrorCode.NONE.code()) {
                     switch (g.state) {
-                        case EMPTY, DEAD -> error = Errors.UNKNOWN_MEMBER_ID;
+                        case EMPTY, DEAD -> error = ErrorCode.UNKNOWN_MEMBER_ID.code();
                         case PREPARING_REBALANCE -> {
                             scheduleExpiry(g, g.members.get(memberId));
-                            error = Errors.REBALANCE_IN_PROGRESS;
+                            error = ErrorCode.REBALANCE_IN_PROGRESS.code();
                         }
                         default -> scheduleExpiry(g, g.members.get(memberId));
                     }
@@ -408,18 +409,18 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
     }
 
     private LeaveResult leave(Group g, List<GroupCoordinator.Leaving> leaving) {
-        if (g.dead) return new LeaveResult(Errors.COORDINATOR_NOT_AVAILABLE, List.of());
-        if (g.members.isEmpty() && g.pendingMembers.isEmpty()) return new LeaveResult(Errors.UNKNOWN_MEMBER_ID, List.of());
+        if (g.dead) return new LeaveResult(ErrorCode.COORDINATOR_NOT_AVAILABLE.code(), List.of());
+        if (g.members.isEmpty() && g.pendingMembers.isEmpty()) return new LeaveResult(ErrorCode.UNKNOWN_MEMBER_ID.code(), List.of());
         List<LeaveResult.MemberLeave> results = new ArrayList<>();
         for (GroupCoordinator.Leaving l : leaving) {
             String memberId = l.memberId() == null ? "" : l.memberId();
-            short error = Errors.NONE;
+            short error = ErrorCode.NONE.code();
             if (l.groupInstanceId() != null) {
                 String current = g.staticMembers.get(l.groupInstanceId());
                 if (current == null) {
-                    error = Errors.UNKNOWN_MEMBER_ID;
+                    error = ErrorCode.UNKNOWN_MEMBER_ID.code();
                 } else if (!memberId.isEmpty() && !memberId.equals(current)) {
-                    error = Errors.FENCED_INSTANCE_ID;
+                    error = ErrorCode.FENCED_INSTANCE_ID.code();
                 } else {
                     removeMember(g, g.members.get(current));
                 }
@@ -431,12 +432,12 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
                 } else if (g.members.containsKey(memberId)) {
                     removeMember(g, g.members.get(memberId));
                 } else {
-                    error = Errors.UNKNOWN_MEMBER_ID;
+                    error = ErrorCode.UNKNOWN_MEMBER_ID.code();
                 }
             }
             results.add(new LeaveResult.MemberLeave(memberId, l.groupInstanceId(), error));
         }
-        return new LeaveResult(Errors.NONE, results);
+        return new LeaveResult(ErrorCode.NONE.code(), results);
     }
 
     /** Replaces the in-memory classic group with a stored one; members here are told to rejoin. */
@@ -450,8 +451,8 @@ record ClassicGroups(GroupTable table, GroupWriteBehind writeBehind, Timer timer
         }
         for (Member m : List.copyOf(g.members.values())) {
             m.cancelExpiry();
-            if (m.awaitingJoin != null) reply(g, m.awaitingJoin, JoinResult.error(Errors.COORDINATOR_LOAD_IN_PROGRESS, m.memberId));
-            if (m.awaitingSync != null) reply(g, m.awaitingSync, SyncResult.error(Errors.COORDINATOR_LOAD_IN_PROGRESS));
+            if (m.awaitingJoin != null) reply(g, m.awaitingJoin, JoinResult.error(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code(), m.memberId));
+            if (m.awaitingSync != null) reply(g, m.awaitingSync, SyncResult.error(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code()));
         }
         g.members.clear();
         g.staticMembers.clear();

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
@@ -38,16 +39,16 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
     CompletionStage<Map<TopicPartition, Short>> commitOffsets(String groupId, String memberId, String groupInstanceId,
                                                               int generationId, List<OffsetCommit> offsets,
                                                               int apiVersion, long retentionMs) {
-        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(all(offsets, Errors.INVALID_GROUP_ID));
+        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(all(offsets, ErrorCode.INVALID_GROUP_ID.code()));
         String member = memberId == null ? "" : memberId;
         return table.run(groupId, g -> {
             short error = validateCommit(g, member, groupInstanceId, generationId, false, apiVersion);
-            if (error == Errors.NONE && g.state == GroupPhase.STABLE && g.members.containsKey(member)) {
+            if (error == ErrorCode.NONE.code() && g.state == GroupPhase.STABLE && g.members.containsKey(member)) {
                 classic.scheduleExpiry(g, g.members.get(member)); // a commit is as good as a heartbeat
             }
             return error;
         }).thenCompose(error -> {
-            if (error != Errors.NONE) return CompletableFuture.completedFuture(all(offsets, error));
+            if (error != ErrorCode.NONE.code()) return CompletableFuture.completedFuture(all(offsets, error));
             return store(groupId, offsets, retentionMs, (id, list) -> storage.commitOffsets(id, list));
         }).exceptionally(t -> all(offsets, code(t)));
     }
@@ -57,10 +58,10 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
                                                                  String groupId, String memberId,
                                                                  String groupInstanceId, int generationId,
                                                                  List<OffsetCommit> offsets) {
-        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(all(offsets, Errors.INVALID_GROUP_ID));
+        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(all(offsets, ErrorCode.INVALID_GROUP_ID.code()));
         String member = memberId == null ? "" : memberId;
         return table.run(groupId, g -> validateCommit(g, member, groupInstanceId, generationId, true, 0)).thenCompose(error -> {
-            if (error != Errors.NONE) return CompletableFuture.completedFuture(all(offsets, error));
+            if (error != ErrorCode.NONE.code()) return CompletableFuture.completedFuture(all(offsets, error));
             return store(groupId, offsets, DEFAULT_RETENTION_TIME,
                     (id, list) -> storage.txnOffsetCommit(transactionalId, producer, id, list));
         }).exceptionally(t -> all(offsets, code(t)));
@@ -78,9 +79,9 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
         List<OffsetCommit> ok = new ArrayList<>();
         for (OffsetCommit c : offsets) {
             if (c.metadata() != null && c.metadata().getBytes(StandardCharsets.UTF_8).length > config.offsetMetadataMaxBytes()) {
-                result.put(c.partition(), Errors.OFFSET_METADATA_TOO_LARGE);
+                result.put(c.partition(), ErrorCode.OFFSET_METADATA_TOO_LARGE.code());
             } else {
-                result.put(c.partition(), Errors.NONE);
+                result.put(c.partition(), ErrorCode.NONE.code());
                 ok.add(new OffsetCommit(c.partition(), c.offset(), c.leaderEpoch(), c.metadata(),
                         c.expireAtMs() != UNSET_EXPIRE_AT_MS ? c.expireAtMs() : expireAt));
             }
@@ -103,31 +104,31 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
 
     private static short validateCommit(Group g, String memberId, String instanceId, int generation, boolean txn,
                                         int apiVersion) {
-        if (g.dead) return Errors.COORDINATOR_NOT_AVAILABLE;
+        if (g.dead) return ErrorCode.COORDINATOR_NOT_AVAILABLE.code();
         if (g.consumer != null) {
             // a consumer group: generationIdOrMemberEpoch is the member epoch (Kafka's ConsumerGroup.validateOffsetCommit)
             ConsumerGroup cg = g.consumer;
-            if (unknownGeneration(generation) && cg.members.isEmpty()) return Errors.NONE;
-            if (txn && unknownGeneration(generation) && memberId.isEmpty() && instanceId == null) return Errors.NONE;
+            if (unknownGeneration(generation) && cg.members.isEmpty()) return ErrorCode.NONE.code();
+            if (txn && unknownGeneration(generation) && memberId.isEmpty() && instanceId == null) return ErrorCode.NONE.code();
             ConsumerMember m = cg.members.get(memberId);
-            if (m == null) return Errors.UNKNOWN_MEMBER_ID;
-            if (!txn && apiVersion < 9) return Errors.UNSUPPORTED_VERSION;
-            return generation == m.memberEpoch ? Errors.NONE : Errors.STALE_MEMBER_EPOCH;
+            if (m == null) return ErrorCode.UNKNOWN_MEMBER_ID.code();
+            if (!txn && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION.code();
+            return generation == m.memberEpoch ? ErrorCode.NONE.code() : ErrorCode.STALE_MEMBER_EPOCH.code();
         }
         boolean empty = g.state == GroupPhase.EMPTY && !g.hasMembers();
-        if (unknownGeneration(generation) && empty) return Errors.NONE; // admin tools, assign() consumers
+        if (unknownGeneration(generation) && empty) return ErrorCode.NONE.code(); // admin tools, assign() consumers
         if (empty && !unknownGeneration(generation) && g.version == GroupState.NO_VERSION) {
-            if (txn) return Errors.NONE;
-            return apiVersion >= 9 ? Errors.GROUP_ID_NOT_FOUND : Errors.ILLEGAL_GENERATION;
+            if (txn) return ErrorCode.NONE.code();
+            return apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND.code() : ErrorCode.ILLEGAL_GENERATION.code();
         }
         if (!unknownGeneration(generation) || !memberId.isEmpty() || instanceId != null) {
             short error = ClassicGroups.checkMember(g, memberId, instanceId, generation);
-            if (error != Errors.NONE) return error;
+            if (error != ErrorCode.NONE.code()) return error;
         } else if (!txn && !empty) {
-            return Errors.UNKNOWN_MEMBER_ID;
+            return ErrorCode.UNKNOWN_MEMBER_ID.code();
         }
-        if (!txn && g.state == GroupPhase.COMPLETING_REBALANCE) return Errors.REBALANCE_IN_PROGRESS;
-        return Errors.NONE;
+        if (!txn && g.state == GroupPhase.COMPLETING_REBALANCE) return ErrorCode.REBALANCE_IN_PROGRESS.code();
+        return ErrorCode.NONE.code();
     }
 
     /** OffsetFetch: straight from storage (no group check). */
@@ -139,14 +140,14 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
     /** OffsetDelete: refuses partitions of topics the group is consuming (GROUP_SUBSCRIBED_TO_TOPIC). */
     CompletionStage<OffsetDeleteResult> deleteOffsets(String groupId, List<TopicPartition> partitions) {
         if (groupId == null || groupId.isEmpty()) {
-            return CompletableFuture.completedFuture(new OffsetDeleteResult(Errors.INVALID_GROUP_ID, Map.of()));
+            return CompletableFuture.completedFuture(new OffsetDeleteResult(ErrorCode.INVALID_GROUP_ID.code(), Map.of()));
         }
         return table.group(groupId).thenCompose(g -> {
-            short[] error = {Errors.NONE};
+            short[] error = {ErrorCode.NONE.code()};
             Set<String> subscribed = new HashSet<>();
             table.locked(g, () -> {
                 if (g.dead) {
-                    error[0] = Errors.GROUP_ID_NOT_FOUND;
+                    error[0] = ErrorCode.GROUP_ID_NOT_FOUND.code();
                 } else if (g.consumer != null) {
                     for (ConsumerMember m : g.consumer.members.values()) subscribed.addAll(g.consumer.subscribedTopics(m));
                 } else if (g.hasMembers()) {
@@ -157,23 +158,23 @@ record CommittedOffsets(GroupTable table, ClassicGroups classic, Storage storage
                             subscribed.addAll(ClassicGroups.subscribedTopics(m.metadata(protocol)));
                         }
                     } else {
-                        error[0] = Errors.NON_EMPTY_GROUP;
+                        error[0] = ErrorCode.NON_EMPTY_GROUP.code();
                     }
                 }
             });
-            if (error[0] != Errors.NONE) return CompletableFuture.completedFuture(new OffsetDeleteResult(error[0], Map.of()));
+            if (error[0] != ErrorCode.NONE.code()) return CompletableFuture.completedFuture(new OffsetDeleteResult(error[0], Map.of()));
             Map<TopicPartition, Short> result = new LinkedHashMap<>();
             List<TopicPartition> deletable = new ArrayList<>();
             for (TopicPartition tp : partitions) {
                 if (subscribed.contains(tp.topic())) {
-                    result.put(tp, Errors.GROUP_SUBSCRIBED_TO_TOPIC);
+                    result.put(tp, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC.code());
                 } else {
-                    result.put(tp, Errors.NONE);
+                    result.put(tp, ErrorCode.NONE.code());
                     deletable.add(tp);
                 }
             }
             return storage.deleteOffsets(groupId, deletable).handle((v, failure) -> failure == null
-                    ? new OffsetDeleteResult(Errors.NONE, result)
+                    ? new OffsetDeleteResult(ErrorCode.NONE.code(), result)
                     : new OffsetDeleteResult(code(failure), Map.of()));
         }).exceptionally(t -> new OffsetDeleteResult(code(t), Map.of()));
     }

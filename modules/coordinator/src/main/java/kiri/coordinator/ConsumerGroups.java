@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.Storage;
 
@@ -37,10 +38,10 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
         String memberId = r.memberId() == null ? "" : r.memberId();
         String invalid = invalidHeartbeat(r, memberId);
         if (invalid != null) {
-            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.INVALID_REQUEST, invalid, memberId));
+            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(ErrorCode.INVALID_REQUEST.code(), invalid, memberId));
         }
         if (r.serverAssignor() != null && !Assignors.NAMES.contains(r.serverAssignor())) {
-            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.UNSUPPORTED_ASSIGNOR,
+            return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(ErrorCode.UNSUPPORTED_ASSIGNOR.code(),
                     "ServerAssignor " + r.serverAssignor() + " is not supported. Supported assignors: "
                             + String.join(", ", Assignors.NAMES) + ".", memberId));
         }
@@ -48,7 +49,7 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
             try {
                 Pattern.compile(r.subscribedTopicRegex());
             } catch (PatternSyntaxException e) {
-                return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(Errors.INVALID_REGULAR_EXPRESSION,
+                return CompletableFuture.completedFuture(ConsumerHeartbeatResult.error(ErrorCode.INVALID_REGULAR_EXPRESSION.code(),
                         "SubscribedTopicRegex " + r.subscribedTopicRegex() + " is not a valid regular expression: "
                                 + e.getDescription(), memberId));
             }
@@ -110,15 +111,15 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
 
     private ConsumerHeartbeatResult consumerHeartbeatLocked(Group g, ConsumerHeartbeat r, String memberId,
                                                             Map<String, Assignors.TopicMeta> topics) {
-        if (g.dead) return ConsumerHeartbeatResult.error(Errors.COORDINATOR_NOT_AVAILABLE, null, memberId);
+        if (g.dead) return ConsumerHeartbeatResult.error(ErrorCode.COORDINATOR_NOT_AVAILABLE.code(), null, memberId);
         if (g.consumer == null) {
             if (!g.members.isEmpty() || !g.pendingMembers.isEmpty() || g.state != GroupPhase.EMPTY) {
-                return ConsumerHeartbeatResult.error(Errors.GROUP_ID_NOT_FOUND,
+                return ConsumerHeartbeatResult.error(ErrorCode.GROUP_ID_NOT_FOUND.code(),
                         "Group " + g.groupId + " is not a consumer group.", memberId);
             }
             if (r.memberEpoch() != JOIN_GROUP_MEMBER_EPOCH) {
                 // a member of a group this coordinator does not hold (e.g. after a restart): it rejoins
-                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                return ConsumerHeartbeatResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(),
                         "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
             }
             g.consumer = new ConsumerGroup(); // a new group, or an empty classic one converted as Kafka does
@@ -129,17 +130,17 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
         ConsumerMember m = cg.members.get(memberId);
         ConsumerMember holder = r.instanceId() == null ? null : cg.staticMember(r.instanceId());
         if (holder != null && holder != m && r.memberEpoch() != JOIN_GROUP_MEMBER_EPOCH) {
-            return ConsumerHeartbeatResult.error(Errors.FENCED_INSTANCE_ID, "Static member " + memberId
+            return ConsumerHeartbeatResult.error(ErrorCode.FENCED_INSTANCE_ID.code(), "Static member " + memberId
                     + " with instance id " + r.instanceId() + " was replaced by member " + holder.memberId + ".", memberId);
         }
         if (r.memberEpoch() < 0) { // LEAVE_GROUP_MEMBER_EPOCH or LEAVE_GROUP_STATIC_MEMBER_EPOCH
             if (m == null) {
-                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                return ConsumerHeartbeatResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(),
                         "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
             }
             if (r.memberEpoch() == LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
                 if (m.instanceId == null && r.instanceId() == null) {
-                    return ConsumerHeartbeatResult.error(Errors.INVALID_REQUEST, "InstanceId can't be null.", memberId);
+                    return ConsumerHeartbeatResult.error(ErrorCode.INVALID_REQUEST.code(), "InstanceId can't be null.", memberId);
                 }
                 // a static member leaving for a while: it keeps its partitions until it comes back or expires
                 LOG.log(Level.DEBUG, "group {0}: static member {1} left temporarily", g.groupId, memberId);
@@ -148,18 +149,18 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
                 if (m.memberEpoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH) m.previousMemberEpoch = m.memberEpoch;
                 m.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
                 scheduleConsumerExpiry(g, m);
-                return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, LEAVE_GROUP_STATIC_MEMBER_EPOCH, 0, null);
+                return new ConsumerHeartbeatResult(ErrorCode.NONE.code(), null, memberId, LEAVE_GROUP_STATIC_MEMBER_EPOCH, 0, null);
             }
             LOG.log(Level.DEBUG, "group {0}: member {1} left", g.groupId, memberId);
             cg.remove(m);
-            return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, r.memberEpoch(), 0, null);
+            return new ConsumerHeartbeatResult(ErrorCode.NONE.code(), null, memberId, r.memberEpoch(), 0, null);
         }
         Assignment owned = r.ownedTopicPartitions() == null ? null : Assignment.of(r.ownedTopicPartitions());
         boolean changed = false;
         if (r.memberEpoch() == JOIN_GROUP_MEMBER_EPOCH) {
             if (m == null && holder != null) {
                 if (holder.memberEpoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-                    return ConsumerHeartbeatResult.error(Errors.UNRELEASED_INSTANCE_ID, "Static member " + memberId
+                    return ConsumerHeartbeatResult.error(ErrorCode.UNRELEASED_INSTANCE_ID.code(), "Static member " + memberId
                             + " with instance id " + r.instanceId() + " cannot join the group because the instance id is"
                             + " owned by member " + holder.memberId + ".", memberId);
                 }
@@ -183,14 +184,14 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
             }
         } else {
             if (m == null) {
-                return ConsumerHeartbeatResult.error(Errors.UNKNOWN_MEMBER_ID,
+                return ConsumerHeartbeatResult.error(ErrorCode.UNKNOWN_MEMBER_ID.code(),
                         "Member " + memberId + " is not a member of group " + g.groupId + ".", memberId);
             }
             int epoch = r.memberEpoch();
             // one epoch behind is accepted if what it owns is still its own (its previous response was lost)
             if (epoch > m.memberEpoch || (epoch < m.memberEpoch && (epoch != m.previousMemberEpoch || owned == null
                     || !owned.subsetOf(m.assigned)))) {
-                return ConsumerHeartbeatResult.error(Errors.FENCED_MEMBER_EPOCH, "The consumer group member has a "
+                return ConsumerHeartbeatResult.error(ErrorCode.FENCED_MEMBER_EPOCH.code(), "The consumer group member has a "
                         + (epoch > m.memberEpoch ? "greater" : "smaller") + " member epoch (" + epoch
                         + ") than the one known by the group coordinator (" + m.memberEpoch
                         + "). The member must abandon all its partitions and rejoin.", memberId);
@@ -226,7 +227,7 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
             assignment = m.assigned.toLists();
             m.lastSent = m.assigned;
         }
-        return new ConsumerHeartbeatResult(Errors.NONE, null, memberId, m.memberEpoch, config.consumerHeartbeatIntervalMs(),
+        return new ConsumerHeartbeatResult(ErrorCode.NONE.code(), null, memberId, m.memberEpoch, config.consumerHeartbeatIntervalMs(),
                 assignment);
     }
 
@@ -257,13 +258,13 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
     /** ConsumerGroupDescribe for one group: GROUP_ID_NOT_FOUND unless it is a consumer group. */
     CompletionStage<ConsumerGroupDescription> describeConsumerGroup(String groupId) {
         if (groupId == null || groupId.isEmpty()) {
-            return CompletableFuture.completedFuture(noGroup(Errors.INVALID_GROUP_ID, null, groupId == null ? "" : groupId));
+            return CompletableFuture.completedFuture(noGroup(ErrorCode.INVALID_GROUP_ID.code(), null, groupId == null ? "" : groupId));
         }
         return table.run(groupId, g -> {
             ConsumerGroup cg = g.consumer;
             if (g.dead || cg == null) {
                 boolean exists = !g.dead && (g.hasMembers() || g.state != GroupPhase.EMPTY || g.version != GroupState.NO_VERSION);
-                return noGroup(Errors.GROUP_ID_NOT_FOUND,
+                return noGroup(ErrorCode.GROUP_ID_NOT_FOUND.code(),
                         exists ? "Group " + groupId + " is not a consumer group." : "Group " + groupId + " not found.", groupId);
             }
             List<ConsumerGroupDescription.Member> members = new ArrayList<>();
@@ -272,7 +273,7 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
                         m.clientId, m.clientHost, m.subscribedTopicNames, m.subscribedTopicRegex, m.assigned.toLists(),
                         cg.target.getOrDefault(m.memberId, Assignment.EMPTY).toLists()));
             }
-            return new ConsumerGroupDescription(Errors.NONE, null, groupId, cg.state(), cg.groupEpoch, cg.assignmentEpoch,
+            return new ConsumerGroupDescription(ErrorCode.NONE.code(), null, groupId, cg.state(), cg.groupEpoch, cg.assignmentEpoch,
                     cg.assignor, members, cg.topicNames());
         }).exceptionally(t -> noGroup(code(t), null, groupId));
     }
@@ -287,12 +288,12 @@ record ConsumerGroups(GroupTable table, GroupWriteBehind writeBehind, Storage st
      */
     CompletionStage<Short> validateOffsetFetch(String groupId, String memberId, int memberEpoch) {
         boolean fromMember = memberEpoch >= 0 || (memberId != null && !memberId.isEmpty());
-        if (!fromMember || groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(Errors.NONE);
+        if (!fromMember || groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(ErrorCode.NONE.code());
         return table.run(groupId, g -> {
-            if (g.consumer == null) return Errors.NONE;
+            if (g.consumer == null) return ErrorCode.NONE.code();
             ConsumerMember m = g.consumer.members.get(memberId == null ? "" : memberId);
-            if (m == null) return Errors.UNKNOWN_MEMBER_ID;
-            return m.memberEpoch == memberEpoch ? Errors.NONE : Errors.STALE_MEMBER_EPOCH;
+            if (m == null) return ErrorCode.UNKNOWN_MEMBER_ID.code();
+            return m.memberEpoch == memberEpoch ? ErrorCode.NONE.code() : ErrorCode.STALE_MEMBER_EPOCH.code();
         }).exceptionally(GroupTable::code);
     }
 

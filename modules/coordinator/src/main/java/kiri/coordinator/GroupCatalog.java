@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.Storage;
@@ -33,14 +34,14 @@ record GroupCatalog(GroupTable table, GroupWriteBehind writeBehind, Storage stor
             });
             if (live[0] != null) return CompletableFuture.completedFuture(live[0]);
             return storage.group(groupId).thenApply(stored -> stored
-                    .map(s -> new GroupDescription(Errors.NONE, groupId, GroupPhase.EMPTY.kafkaName, s.protocolType(), "",
+                    .map(s -> new GroupDescription(ErrorCode.NONE.code(), groupId, GroupPhase.EMPTY.kafkaName, s.protocolType(), "",
                             List.of()))
                     .orElseGet(() -> notFound(groupId)));
         }).exceptionally(t -> new GroupDescription(code(t), groupId, GroupPhase.DEAD.kafkaName, "", "", List.of()));
     }
 
     private static GroupDescription notFound(String groupId) {
-        return new GroupDescription(Errors.GROUP_ID_NOT_FOUND, groupId, GroupPhase.DEAD.kafkaName, "", "", List.of());
+        return new GroupDescription(ErrorCode.GROUP_ID_NOT_FOUND.code(), groupId, GroupPhase.DEAD.kafkaName, "", "", List.of());
     }
 
     private static GroupDescription describe(Group g) {
@@ -50,7 +51,7 @@ record GroupCatalog(GroupTable table, GroupWriteBehind writeBehind, Storage stor
             members.add(new GroupDescription.MemberDescription(m.memberId, m.groupInstanceId, m.clientId, m.clientHost,
                     stable ? m.metadata(g.protocolName) : Member.EMPTY, stable ? m.assignment : Member.EMPTY));
         }
-        return new GroupDescription(Errors.NONE, g.groupId, g.state.kafkaName, g.protocolType == null ? "" : g.protocolType,
+        return new GroupDescription(ErrorCode.NONE.code(), g.groupId, g.state.kafkaName, g.protocolType == null ? "" : g.protocolType,
                 stable && g.protocolName != null ? g.protocolName : "", members);
     }
 
@@ -99,16 +100,16 @@ record GroupCatalog(GroupTable table, GroupWriteBehind writeBehind, Storage stor
 
     /** DeleteGroups for one group: NONE, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, INVALID_GROUP_ID. */
     CompletionStage<Short> delete(String groupId) {
-        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(Errors.INVALID_GROUP_ID);
+        if (groupId == null || groupId.isEmpty()) return CompletableFuture.completedFuture(ErrorCode.INVALID_GROUP_ID.code());
         return table.group(groupId).thenCompose(g -> {
-            short[] early = {Errors.NONE};
+            short[] early = {ErrorCode.NONE.code()};
             List<CompletableFuture<Void>> flushed = new ArrayList<>(1);
             table.locked(g, () -> {
-                if (g.dead) early[0] = Errors.GROUP_ID_NOT_FOUND;
-                else if (g.hasMembers() || g.state != GroupPhase.EMPTY) early[0] = Errors.NON_EMPTY_GROUP;
+                if (g.dead) early[0] = ErrorCode.GROUP_ID_NOT_FOUND.code();
+                else if (g.hasMembers() || g.state != GroupPhase.EMPTY) early[0] = ErrorCode.NON_EMPTY_GROUP.code();
                 else flushed.add(GroupWriteBehind.flushed(g));
             });
-            if (early[0] != Errors.NONE) return CompletableFuture.completedFuture(early[0]);
+            if (early[0] != ErrorCode.NONE.code()) return CompletableFuture.completedFuture(early[0]);
             return flushed.getFirst().thenCompose(v -> storage.deleteGroup(groupId)).handle((v, failure) -> {
                 if (failure != null) return code(failure);
                 table.locked(g, () -> {
@@ -123,7 +124,7 @@ record GroupCatalog(GroupTable table, GroupWriteBehind writeBehind, Storage stor
                         writeBehind.markDirty(g);
                     }
                 });
-                return Errors.NONE;
+                return ErrorCode.NONE.code();
             });
         }).exceptionally(GroupTable::code);
     }

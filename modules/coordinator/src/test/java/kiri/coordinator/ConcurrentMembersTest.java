@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
@@ -69,21 +70,21 @@ class ConcurrentMembersTest {
             JoinResult j = coordinator.join(new JoinRequest("churn", memberId, null, "consumer",
                     List.of(new Protocol("range", new byte[] {(byte) client})), 1000, 1500, "client-" + client, "h", true))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
-            if (j.error() == Errors.MEMBER_ID_REQUIRED || j.error() == Errors.UNKNOWN_MEMBER_ID) {
-                memberId = j.error() == Errors.MEMBER_ID_REQUIRED ? j.memberId() : "";
+            if (j.error() == ErrorCode.MEMBER_ID_REQUIRED.code() || j.error() == ErrorCode.UNKNOWN_MEMBER_ID.code()) {
+                memberId = j.error() == ErrorCode.MEMBER_ID_REQUIRED.code() ? j.memberId() : "";
                 continue;
             }
-            if (j.error() != Errors.NONE) continue; // REBALANCE_IN_PROGRESS for a superseded join
+            if (j.error() != ErrorCode.NONE.code()) continue; // REBALANCE_IN_PROGRESS for a superseded join
             memberId = j.memberId();
             Map<String, byte[]> assignments = new HashMap<>();
             for (JoinResult.JoinedMember m : j.members()) assignments.put(m.memberId(), new byte[] {1});
             SyncResult s = coordinator.sync(new SyncRequest("churn", j.generationId(), memberId, null, null, null,
                     assignments)).toCompletableFuture().get(30, TimeUnit.SECONDS);
-            if (s.error() == Errors.UNKNOWN_MEMBER_ID) {
+            if (s.error() == ErrorCode.UNKNOWN_MEMBER_ID.code()) {
                 memberId = "";
                 continue;
             }
-            if (s.error() != Errors.NONE) continue; // a rebalance started: join again
+            if (s.error() != ErrorCode.NONE.code()) continue; // a rebalance started: join again
             stableSyncs.incrementAndGet();
             rounds++;
             // heartbeat until told to rejoin, or leave now and then
@@ -91,8 +92,8 @@ class ConcurrentMembersTest {
                 Thread.sleep(ThreadLocalRandom.current().nextInt(20, 120));
                 short hb = coordinator.heartbeat("churn", memberId, null, j.generationId())
                         .toCompletableFuture().get(30, TimeUnit.SECONDS);
-                if (hb == Errors.UNKNOWN_MEMBER_ID) memberId = "";
-                if (hb != Errors.NONE) break;
+                if (hb == ErrorCode.UNKNOWN_MEMBER_ID.code()) memberId = "";
+                if (hb != ErrorCode.NONE.code()) break;
             }
             if (ThreadLocalRandom.current().nextInt(3) == 0 && !memberId.isEmpty()) {
                 coordinator.leave("churn", List.of(new GroupCoordinator.Leaving(memberId, null)))
@@ -103,7 +104,7 @@ class ConcurrentMembersTest {
         if (!memberId.isEmpty()) {
             LeaveResult left = coordinator.leave("churn", List.of(new GroupCoordinator.Leaving(memberId, null)))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
-            assertEquals(Errors.NONE, left.error());
+            assertEquals(ErrorCode.NONE.code(), left.error());
         }
     }
 }

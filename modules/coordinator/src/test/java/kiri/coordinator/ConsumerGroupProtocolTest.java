@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.Storage;
@@ -56,7 +57,7 @@ class ConsumerGroupProtocolTest {
 
     private ConsumerHeartbeatResult join(String member) {
         ConsumerHeartbeatResult r = now(coordinator.consumerHeartbeat(hb(member, 0, List.of("t"), Map.of(), null)));
-        assertEquals(Errors.NONE, r.error(), String.valueOf(r.errorMessage()));
+        assertEquals(ErrorCode.NONE.code(), r.error(), String.valueOf(r.errorMessage()));
         return r;
     }
 
@@ -128,28 +129,28 @@ class ConsumerGroupProtocolTest {
     @Test
     void wrongEpochsAreFencedAndUnknownMembersRejected() {
         join("a");
-        assertEquals(Errors.FENCED_MEMBER_EPOCH, beat("a", 7, null).error());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, beat("nobody", 1, null).error());
+        assertEquals(ErrorCode.FENCED_MEMBER_EPOCH.code(), beat("a", 7, null).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), beat("nobody", 1, null).error());
         join("b");
         beat("a", 1, owns(0, 1)); // a moves to epoch 2
         // the previous epoch is accepted only with a subset of the current assignment
-        assertEquals(Errors.NONE, beat("a", 1, owns(0, 1)).error());
-        assertEquals(Errors.FENCED_MEMBER_EPOCH, beat("a", 1, owns(0, 1, 2)).error());
-        assertEquals(Errors.FENCED_MEMBER_EPOCH, beat("a", 1, null).error());
+        assertEquals(ErrorCode.NONE.code(), beat("a", 1, owns(0, 1)).error());
+        assertEquals(ErrorCode.FENCED_MEMBER_EPOCH.code(), beat("a", 1, owns(0, 1, 2)).error());
+        assertEquals(ErrorCode.FENCED_MEMBER_EPOCH.code(), beat("a", 1, null).error());
         // a fenced member rejoins with epoch 0 and the same id
         ConsumerHeartbeatResult again = now(coordinator.consumerHeartbeat(hb("a", 0, List.of("t"), Map.of(), null)));
-        assertEquals(Errors.NONE, again.error());
+        assertEquals(ErrorCode.NONE.code(), again.error());
     }
 
     @Test
     void invalidRequestsAreRefusedClearly() {
         ConsumerHeartbeatResult noId = now(coordinator.consumerHeartbeat(hb("", 0, List.of("t"), Map.of(), null)));
-        assertEquals(Errors.INVALID_REQUEST, noId.error());
+        assertEquals(ErrorCode.INVALID_REQUEST.code(), noId.error());
         ConsumerHeartbeatResult assignor = now(coordinator.consumerHeartbeat(hb("a", 0, List.of("t"), Map.of(), "sticky")));
-        assertEquals(Errors.UNSUPPORTED_ASSIGNOR, assignor.error());
+        assertEquals(ErrorCode.UNSUPPORTED_ASSIGNOR.code(), assignor.error());
         ConsumerHeartbeatResult regex = now(coordinator.consumerHeartbeat(new ConsumerHeartbeat("g", "a", 0, null,
                 null, 1000, null, "t(", null, Map.of(), "c", "h", 1)));
-        assertEquals(Errors.INVALID_REGULAR_EXPRESSION, regex.error());
+        assertEquals(ErrorCode.INVALID_REGULAR_EXPRESSION.code(), regex.error());
     }
 
     @Test
@@ -157,15 +158,15 @@ class ConsumerGroupProtocolTest {
         join("a");
         join("b");
         join("c");
-        assertEquals(Errors.NONE, beat("c", -1, null).error());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, beat("c", -1, null).error(), "c has left: a second leave is unknown");
+        assertEquals(ErrorCode.NONE.code(), beat("c", -1, null).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), beat("c", -1, null).error(), "c has left: a second leave is unknown");
         // b stops heartbeating; a keeps going and ends with every partition
         for (int i = 0; i < 12; i++) {
             timer.advance(5_000);
             ConsumerHeartbeatResult a = beat("a", memberEpoch("a"), owned("a"));
-            assertEquals(Errors.NONE, a.error());
+            assertEquals(ErrorCode.NONE.code(), a.error());
         }
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, beat("b", 3, null).error(), "b expired after 45 s");
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), beat("b", 3, null).error(), "b expired after 45 s");
         assertTrue(coordinator.consumerGroupState("g").contains(":STABLE{" + t + "=[0, 1, 2, 3]}"),
                 coordinator.consumerGroupState("g"));
     }
@@ -177,13 +178,13 @@ class ConsumerGroupProtocolTest {
         beat("a", 1, null); // told to revoke two partitions
         for (int i = 0; i < 59; i++) {
             timer.advance(5_000);
-            assertEquals(Errors.NONE, beat("b", 2, Map.of()).error());
-            assertEquals(Errors.NONE, beat("a", 1, owns(0, 1, 2, 3)).error()); // heartbeats but never revokes
+            assertEquals(ErrorCode.NONE.code(), beat("b", 2, Map.of()).error());
+            assertEquals(ErrorCode.NONE.code(), beat("a", 1, owns(0, 1, 2, 3)).error()); // heartbeats but never revokes
         }
         timer.advance(5_000); // its rebalance timeout (300 s) passes
         ConsumerHeartbeatResult b = beat("b", memberEpoch("b"), owned("b"));
         assertEquals(List.of(0, 1, 2, 3), partitions(b));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, beat("a", 1, null).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), beat("a", 1, null).error());
     }
 
     @Test
@@ -214,20 +215,20 @@ class ConsumerGroupProtocolTest {
     void offsetCommitsAndFetchesAreCheckedAgainstTheMemberEpoch() {
         join("a");
         List<OffsetCommit> offsets = List.of(new OffsetCommit(new TopicPartition("t", 0), 5, -1, "", -1L));
-        assertEquals(Errors.NONE, now(coordinator.commitOffsets("g", "a", null, 1, offsets, 9, -1)).values().iterator().next());
-        assertEquals(Errors.STALE_MEMBER_EPOCH,
+        assertEquals(ErrorCode.NONE.code(), now(coordinator.commitOffsets("g", "a", null, 1, offsets, 9, -1)).values().iterator().next());
+        assertEquals(ErrorCode.STALE_MEMBER_EPOCH.code(),
                 now(coordinator.commitOffsets("g", "a", null, 0, offsets, 9, -1)).values().iterator().next());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID,
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(),
                 now(coordinator.commitOffsets("g", "x", null, 1, offsets, 9, -1)).values().iterator().next());
-        assertEquals(Errors.UNSUPPORTED_VERSION,
+        assertEquals(ErrorCode.UNSUPPORTED_VERSION.code(),
                 now(coordinator.commitOffsets("g", "a", null, 1, offsets, 8, -1)).values().iterator().next());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID,
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(),
                 now(coordinator.commitOffsets("g", "", null, -1, offsets, 9, -1)).values().iterator().next(),
                 "admin commits only to an empty group");
-        assertEquals(Errors.NONE, now(coordinator.validateOffsetFetch("g", "a", 1)));
-        assertEquals(Errors.STALE_MEMBER_EPOCH, now(coordinator.validateOffsetFetch("g", "a", 3)));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, now(coordinator.validateOffsetFetch("g", "x", 1)));
-        assertEquals(Errors.NONE, now(coordinator.validateOffsetFetch("g", null, -1)));
+        assertEquals(ErrorCode.NONE.code(), now(coordinator.validateOffsetFetch("g", "a", 1)));
+        assertEquals(ErrorCode.STALE_MEMBER_EPOCH.code(), now(coordinator.validateOffsetFetch("g", "a", 3)));
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), now(coordinator.validateOffsetFetch("g", "x", 1)));
+        assertEquals(ErrorCode.NONE.code(), now(coordinator.validateOffsetFetch("g", null, -1)));
     }
 
     @Test
@@ -235,25 +236,25 @@ class ConsumerGroupProtocolTest {
         join("a");
         JoinResult classic = now(coordinator.join(new JoinRequest("g", "", null, "consumer",
                 List.of(new Protocol("range", new byte[0])), 10_000, 30_000, "c", "h", false)));
-        assertEquals(Errors.INCONSISTENT_GROUP_PROTOCOL, classic.error());
-        assertEquals(Errors.GROUP_ID_NOT_FOUND, now(coordinator.describe("g")).error());
+        assertEquals(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), classic.error());
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND.code(), now(coordinator.describe("g")).error());
         var listed = now(coordinator.list(List.of(), List.of("consumer")));
         assertEquals(1, listed.size());
         assertEquals("consumer", listed.getFirst().type());
-        assertEquals(Errors.NON_EMPTY_GROUP, now(coordinator.delete("g")));
+        assertEquals(ErrorCode.NON_EMPTY_GROUP.code(), now(coordinator.delete("g")));
 
         // a classic group with members refuses consumer members
         coordinator.join(new JoinRequest("cg", "", null, "consumer", List.of(new Protocol("range", new byte[0])),
                 10_000, 30_000, "c", "h", false));
         ConsumerHeartbeatResult r = now(coordinator.consumerHeartbeat(new ConsumerHeartbeat("cg", "m", 0, null, null,
                 1000, List.of("t"), null, null, Map.of(), "c", "h", 1)));
-        assertEquals(Errors.GROUP_ID_NOT_FOUND, r.error());
-        assertEquals(Errors.GROUP_ID_NOT_FOUND, now(coordinator.describeConsumerGroup("cg")).error());
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND.code(), r.error());
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND.code(), now(coordinator.describeConsumerGroup("cg")).error());
 
         // once its last member leaves, the consumer group can be deleted
-        assertEquals(Errors.NONE, beat("a", -1, null).error());
+        assertEquals(ErrorCode.NONE.code(), beat("a", -1, null).error());
         assertEquals("Empty", now(coordinator.describeConsumerGroup("g")).state());
-        assertEquals(Errors.NONE, now(coordinator.delete("g")));
+        assertEquals(ErrorCode.NONE.code(), now(coordinator.delete("g")));
     }
 
     @Test
@@ -271,17 +272,17 @@ class ConsumerGroupProtocolTest {
         GroupCoordinator restarted = new GroupCoordinator(storage, coordinator.config(), timer2);
         assertEquals(before, restarted.consumerGroupState("g"));
         ConsumerHeartbeatResult again = now(restarted.consumerHeartbeat(hb("a", 2, null, null, null)));
-        assertEquals(Errors.NONE, again.error());
+        assertEquals(ErrorCode.NONE.code(), again.error());
         assertEquals(2, again.memberEpoch());
         List<OffsetCommit> offsets = List.of(new OffsetCommit(new TopicPartition("t", 0), 5, -1, "", -1L));
-        assertEquals(Errors.NONE, now(restarted.commitOffsets("g", "a", null, 2, offsets, 9, -1)).values().iterator().next());
+        assertEquals(ErrorCode.NONE.code(), now(restarted.commitOffsets("g", "a", null, 2, offsets, 9, -1)).values().iterator().next());
         // b never comes back: it expires a session timeout after the restart, and a gets everything
         int epoch = 2;
         List<Integer> mine = List.of(0, 1);
         for (int i = 0; i < 10; i++) {
             timer2.advance(5_000);
             ConsumerHeartbeatResult r = now(restarted.consumerHeartbeat(hb("a", epoch, null, null, null)));
-            assertEquals(Errors.NONE, r.error());
+            assertEquals(ErrorCode.NONE.code(), r.error());
             epoch = r.memberEpoch();
             if (r.assignment() != null) mine = r.assignment().get(t);
         }
@@ -297,7 +298,7 @@ class ConsumerGroupProtocolTest {
 
     @Test
     void aStaticMemberLeavesTemporarilyAndItsNextInstanceTakesOverWithoutARebalance() {
-        assertEquals(Errors.NONE, staticHb("s1", 0, "instance-1", Map.of()).error());
+        assertEquals(ErrorCode.NONE.code(), staticHb("s1", 0, "instance-1", Map.of()).error());
         join("b");
         ConsumerHeartbeatResult s1 = staticHb("s1", 1, null, owns(0, 1)); // keeps two, b gets the others later
         assertEquals(2, s1.memberEpoch());
@@ -306,19 +307,19 @@ class ConsumerGroupProtocolTest {
 
         // the instance restarts: it leaves with -2 and keeps its partitions
         ConsumerHeartbeatResult left = staticHb("s1", -2, "instance-1", null);
-        assertEquals(Errors.NONE, left.error());
+        assertEquals(ErrorCode.NONE.code(), left.error());
         assertEquals(-2, left.memberEpoch());
         assertTrue(coordinator.consumerGroupState("g").startsWith("epoch=2 "), coordinator.consumerGroupState("g"));
         // while it is still in the group, another member cannot take its instance id... unless it left (it did)
         ConsumerHeartbeatResult s2 = staticHb("s2", 0, "instance-1", Map.of());
-        assertEquals(Errors.NONE, s2.error());
+        assertEquals(ErrorCode.NONE.code(), s2.error());
         assertEquals(2, s2.memberEpoch(), "no new group epoch");
         assertEquals(kept, partitions(s2));
         // the old member id is fenced out; a third instance cannot join while s2 holds the id
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, staticHb("s1", 2, null, null).error());
-        assertEquals(Errors.UNRELEASED_INSTANCE_ID, staticHb("s3", 0, "instance-1", Map.of()).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), staticHb("s1", 2, null, null).error());
+        assertEquals(ErrorCode.UNRELEASED_INSTANCE_ID.code(), staticHb("s3", 0, "instance-1", Map.of()).error());
         // a static member leaving for good (-1) hands its partitions over
-        assertEquals(Errors.NONE, staticHb("s2", -1, "instance-1", null).error());
+        assertEquals(ErrorCode.NONE.code(), staticHb("s2", -1, "instance-1", null).error());
         ConsumerHeartbeatResult b = beat("b", 2, null);
         assertEquals(3, b.memberEpoch());
         assertEquals(List.of(0, 1, 2, 3), partitions(b));

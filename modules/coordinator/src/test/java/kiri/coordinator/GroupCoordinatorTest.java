@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
@@ -71,7 +72,7 @@ class GroupCoordinatorTest {
     /** Dynamic join v4+: MEMBER_ID_REQUIRED with a new id, then the real join (pending until the rebalance completes). */
     private CompletableFuture<JoinResult> join(String group, List<Protocol> protocols) {
         JoinResult first = now(coordinator.join(joinReq(group, "", null, protocols)));
-        assertEquals(Errors.MEMBER_ID_REQUIRED, first.error());
+        assertEquals(ErrorCode.MEMBER_ID_REQUIRED.code(), first.error());
         assertFalse(first.memberId().isEmpty());
         return coordinator.join(joinReq(group, first.memberId(), null, protocols)).toCompletableFuture();
     }
@@ -100,7 +101,7 @@ class GroupCoordinatorTest {
         timer.advance(DELAY);
         JoinResult ja = now(a);
         JoinResult jb = now(b);
-        assertEquals(Errors.NONE, ja.error());
+        assertEquals(ErrorCode.NONE.code(), ja.error());
         assertEquals(1, ja.generationId());
         assertEquals(ja.generationId(), jb.generationId());
         assertEquals(ja.memberId(), ja.leader(), "the first member leads");
@@ -118,8 +119,8 @@ class GroupCoordinatorTest {
         assertArrayEquals(new byte[] {1}, leaderSync.assignment());
         assertArrayEquals(new byte[] {2}, now(followerSync).assignment());
         assertEquals("Stable", state("g"));
-        assertEquals(Errors.NONE, heartbeat("g", ja));
-        assertEquals(Errors.NONE, heartbeat("g", jb));
+        assertEquals(ErrorCode.NONE.code(), heartbeat("g", ja));
+        assertEquals(ErrorCode.NONE.code(), heartbeat("g", jb));
 
         GroupDescription d = now(coordinator.describe("g"));
         assertEquals(2, d.members().size());
@@ -140,7 +141,7 @@ class GroupCoordinatorTest {
             syncs[i] = coordinator.sync(new SyncRequest(group, out[i].generationId(), out[i].memberId(), null, null, null,
                     Map.of())).toCompletableFuture();
         }
-        assertEquals(Errors.NONE, sync(group, out[0], Map.of()).error());
+        assertEquals(ErrorCode.NONE.code(), sync(group, out[0], Map.of()).error());
         for (int i = 1; i < n; i++) assertTrue(syncs[i].isDone());
         assertEquals("Stable", state(group));
         return out;
@@ -152,17 +153,17 @@ class GroupCoordinatorTest {
         // only the second member keeps heartbeating
         for (int i = 0; i < 4; i++) {
             timer.advance(SESSION / 4);
-            if (i < 3) assertEquals(Errors.NONE, heartbeat("g", m[1]));
+            if (i < 3) assertEquals(ErrorCode.NONE.code(), heartbeat("g", m[1]));
         }
         assertEquals("PreparingRebalance", state("g"), "the first member's session expired");
-        assertEquals(Errors.REBALANCE_IN_PROGRESS, heartbeat("g", m[1]));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, heartbeat("g", m[0]));
+        assertEquals(ErrorCode.REBALANCE_IN_PROGRESS.code(), heartbeat("g", m[1]));
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), heartbeat("g", m[0]));
         JoinResult rejoined = now(coordinator.join(joinReq("g", m[1].memberId(), null, range("t"))));
-        assertEquals(Errors.NONE, rejoined.error());
+        assertEquals(ErrorCode.NONE.code(), rejoined.error());
         assertEquals(m[1].generationId() + 1, rejoined.generationId());
         assertEquals(m[1].memberId(), rejoined.leader(), "the remaining member leads");
         assertEquals(1, rejoined.members().size());
-        assertEquals(Errors.ILLEGAL_GENERATION, heartbeat("g", m[1]));
+        assertEquals(ErrorCode.ILLEGAL_GENERATION.code(), heartbeat("g", m[1]));
     }
 
     @Test
@@ -178,10 +179,10 @@ class GroupCoordinatorTest {
             if (!first.isDone()) heartbeat("g", m[0]);
         }
         JoinResult j = now(first);
-        assertEquals(Errors.NONE, j.error());
+        assertEquals(ErrorCode.NONE.code(), j.error());
         assertEquals(2, j.members().size(), "the member that did not rejoin is gone");
-        assertEquals(Errors.NONE, now(third).error());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, heartbeat("g", m[1]));
+        assertEquals(ErrorCode.NONE.code(), now(third).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), heartbeat("g", m[1]));
     }
 
     @Test
@@ -189,20 +190,20 @@ class GroupCoordinatorTest {
         JoinResult[] m = stableGroup("g", 2);
         LeaveResult left = now(coordinator.leave("g", List.of(new GroupCoordinator.Leaving(m[1].memberId(), null),
                 new GroupCoordinator.Leaving("nobody", null))));
-        assertEquals(Errors.NONE, left.error());
-        assertEquals(Errors.NONE, left.members().get(0).error());
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, left.members().get(1).error());
+        assertEquals(ErrorCode.NONE.code(), left.error());
+        assertEquals(ErrorCode.NONE.code(), left.members().get(0).error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), left.members().get(1).error());
         assertEquals("PreparingRebalance", state("g"));
-        assertEquals(Errors.REBALANCE_IN_PROGRESS, heartbeat("g", m[0]));
-        assertEquals(Errors.NON_EMPTY_GROUP, now(coordinator.delete("g")));
+        assertEquals(ErrorCode.REBALANCE_IN_PROGRESS.code(), heartbeat("g", m[0]));
+        assertEquals(ErrorCode.NON_EMPTY_GROUP.code(), now(coordinator.delete("g")));
 
         JoinResult rejoined = now(coordinator.join(joinReq("g", m[0].memberId(), null, range("t"))));
         assertEquals(m[0].generationId() + 1, rejoined.generationId());
         now(coordinator.leave("g", List.of(new GroupCoordinator.Leaving(m[0].memberId(), null))));
         assertEquals("Empty", state("g"));
-        assertEquals(Errors.NONE, now(coordinator.delete("g")));
-        assertEquals(Errors.GROUP_ID_NOT_FOUND, now(coordinator.describe("g")).error());
-        assertEquals(Errors.GROUP_ID_NOT_FOUND, now(coordinator.delete("g")));
+        assertEquals(ErrorCode.NONE.code(), now(coordinator.delete("g")));
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND.code(), now(coordinator.describe("g")).error());
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND.code(), now(coordinator.delete("g")));
     }
 
     @Test
@@ -210,22 +211,22 @@ class GroupCoordinatorTest {
         CompletableFuture<JoinResult> a = coordinator.join(joinReq("g", "", "instance-a", range("t"))).toCompletableFuture();
         timer.advance(DELAY);
         JoinResult ja = now(a);
-        assertEquals(Errors.NONE, ja.error());
+        assertEquals(ErrorCode.NONE.code(), ja.error());
         sync("g", ja, Map.of(ja.memberId(), new byte[] {7}));
         assertEquals("Stable", state("g"));
 
         JoinResult again = now(coordinator.join(joinReq("g", "", "instance-a", range("t"))));
-        assertEquals(Errors.NONE, again.error());
+        assertEquals(ErrorCode.NONE.code(), again.error());
         assertNotEquals(ja.memberId(), again.memberId());
         assertEquals(ja.generationId(), again.generationId(), "no new generation");
         assertTrue(again.skipAssignment(), "the leader keeps the assignment");
         assertEquals("Stable", state("g"));
         assertArrayEquals(new byte[] {7}, sync("g", again, Map.of()).assignment());
-        assertEquals(Errors.FENCED_INSTANCE_ID, now(coordinator.heartbeat("g", ja.memberId(), "instance-a",
+        assertEquals(ErrorCode.FENCED_INSTANCE_ID.code(), now(coordinator.heartbeat("g", ja.memberId(), "instance-a",
                 ja.generationId())));
         // static members leave by instance id
         LeaveResult left = now(coordinator.leave("g", List.of(new GroupCoordinator.Leaving("", "instance-a"))));
-        assertEquals(Errors.NONE, left.members().getFirst().error());
+        assertEquals(ErrorCode.NONE.code(), left.members().getFirst().error());
     }
 
     @Test
@@ -233,28 +234,28 @@ class GroupCoordinatorTest {
         CompletableFuture<JoinResult> a = join("g", range("t"));
         JoinResult bad = now(coordinator.join(new JoinRequest("g", "", null, "consumer",
                 List.of(new Protocol("sticky", new byte[0])), SESSION, REBALANCE, "c", "h", false)));
-        assertEquals(Errors.INCONSISTENT_GROUP_PROTOCOL, bad.error());
+        assertEquals(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), bad.error());
         JoinResult otherType = now(coordinator.join(new JoinRequest("g", "", null, "connect", range("t"), SESSION,
                 REBALANCE, "c", "h", false)));
-        assertEquals(Errors.INCONSISTENT_GROUP_PROTOCOL, otherType.error());
+        assertEquals(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), otherType.error());
         JoinResult shortSession = now(coordinator.join(new JoinRequest("g", "", null, "consumer", range("t"), 10,
                 REBALANCE, "c", "h", false)));
-        assertEquals(Errors.INVALID_SESSION_TIMEOUT, shortSession.error());
+        assertEquals(ErrorCode.INVALID_SESSION_TIMEOUT.code(), shortSession.error());
         JoinResult unknown = now(coordinator.join(joinReq("g", "made-up", null, range("t"))));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, unknown.error());
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), unknown.error());
         timer.advance(DELAY);
-        assertEquals(Errors.NONE, now(a).error());
+        assertEquals(ErrorCode.NONE.code(), now(a).error());
     }
 
     @Test
     void syncAndHeartbeatErrors() {
         JoinResult[] m = stableGroup("g", 1);
-        assertEquals(Errors.ILLEGAL_GENERATION, now(coordinator.heartbeat("g", m[0].memberId(), null, 99)));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, now(coordinator.heartbeat("g", "x", null, m[0].generationId())));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, now(coordinator.heartbeat("nope", "x", null, 1)));
-        assertEquals(Errors.ILLEGAL_GENERATION, now(coordinator.sync(new SyncRequest("g", 99, m[0].memberId(), null,
+        assertEquals(ErrorCode.ILLEGAL_GENERATION.code(), now(coordinator.heartbeat("g", m[0].memberId(), null, 99)));
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), now(coordinator.heartbeat("g", "x", null, m[0].generationId())));
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), now(coordinator.heartbeat("nope", "x", null, 1)));
+        assertEquals(ErrorCode.ILLEGAL_GENERATION.code(), now(coordinator.sync(new SyncRequest("g", 99, m[0].memberId(), null,
                 null, null, Map.of()))).error());
-        assertEquals(Errors.INCONSISTENT_GROUP_PROTOCOL, now(coordinator.sync(new SyncRequest("g",
+        assertEquals(ErrorCode.INCONSISTENT_GROUP_PROTOCOL.code(), now(coordinator.sync(new SyncRequest("g",
                 m[0].generationId(), m[0].memberId(), null, "consumer", "roundrobin", Map.of()))).error());
     }
 
@@ -262,22 +263,22 @@ class GroupCoordinatorTest {
     void offsetCommitsAreCheckedAgainstTheGroup() {
         List<OffsetCommit> offsets = List.of(new OffsetCommit(t0, 42L, -1, "meta", -1L));
         // no group, generation -1: a simple (admin) commit
-        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.commitOffsets("simple", "", null, -1, offsets, 8, -1)));
+        assertEquals(Map.of(t0, ErrorCode.NONE.code()), now(coordinator.commitOffsets("simple", "", null, -1, offsets, 8, -1)));
         assertEquals(42L, now(coordinator.fetchOffsets("simple", List.of(t0), false)).get(t0).offset());
-        assertEquals(Map.of(t0, Errors.GROUP_ID_NOT_FOUND),
+        assertEquals(Map.of(t0, ErrorCode.GROUP_ID_NOT_FOUND.code()),
                 now(coordinator.commitOffsets("missing", "m", null, 3, offsets, 9, -1)));
-        assertEquals(Map.of(t0, Errors.ILLEGAL_GENERATION),
+        assertEquals(Map.of(t0, ErrorCode.ILLEGAL_GENERATION.code()),
                 now(coordinator.commitOffsets("missing", "m", null, 3, offsets, 8, -1)));
 
         JoinResult[] m = stableGroup("g", 1);
-        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.commitOffsets("g", m[0].memberId(), null,
+        assertEquals(Map.of(t0, ErrorCode.NONE.code()), now(coordinator.commitOffsets("g", m[0].memberId(), null,
                 m[0].generationId(), offsets, 8, -1)));
-        assertEquals(Map.of(t0, Errors.ILLEGAL_GENERATION), now(coordinator.commitOffsets("g", m[0].memberId(), null,
+        assertEquals(Map.of(t0, ErrorCode.ILLEGAL_GENERATION.code()), now(coordinator.commitOffsets("g", m[0].memberId(), null,
                 m[0].generationId() + 1, offsets, 8, -1)));
-        assertEquals(Map.of(t0, Errors.UNKNOWN_MEMBER_ID), now(coordinator.commitOffsets("g", "", null, -1, offsets, 8, -1)),
+        assertEquals(Map.of(t0, ErrorCode.UNKNOWN_MEMBER_ID.code()), now(coordinator.commitOffsets("g", "", null, -1, offsets, 8, -1)),
                 "admin commits need an empty group");
         List<OffsetCommit> tooLarge = List.of(new OffsetCommit(t0, 1L, -1, "x".repeat(5000), -1L));
-        assertEquals(Map.of(t0, Errors.OFFSET_METADATA_TOO_LARGE), now(coordinator.commitOffsets("g", m[0].memberId(),
+        assertEquals(Map.of(t0, ErrorCode.OFFSET_METADATA_TOO_LARGE.code()), now(coordinator.commitOffsets("g", m[0].memberId(),
                 null, m[0].generationId(), tooLarge, 8, -1)));
         assertEquals("meta", now(coordinator.fetchOffsets("g", null, false)).get(t0).metadata());
 
@@ -286,9 +287,9 @@ class GroupCoordinatorTest {
         now(coordinator.commitOffsets("g", m[0].memberId(), null, m[0].generationId(),
                 List.of(new OffsetCommit(other, 5L)), 8, -1));
         OffsetDeleteResult deleted = now(coordinator.deleteOffsets("g", List.of(t0, other)));
-        assertEquals(Errors.NONE, deleted.error());
-        assertEquals(Errors.GROUP_SUBSCRIBED_TO_TOPIC, deleted.partitions().get(t0));
-        assertEquals(Errors.NONE, deleted.partitions().get(other));
+        assertEquals(ErrorCode.NONE.code(), deleted.error());
+        assertEquals(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC.code(), deleted.partitions().get(t0));
+        assertEquals(ErrorCode.NONE.code(), deleted.partitions().get(other));
         assertFalse(now(coordinator.fetchOffsets("g", null, false)).containsKey(other));
     }
 
@@ -317,7 +318,7 @@ class GroupCoordinatorTest {
         // a second coordinator over the same storage (another broker, or this one restarted)
         ManualTimer timer2 = new ManualTimer();
         GroupCoordinator other = new GroupCoordinator(storage, coordinator.config(), timer2);
-        assertEquals(Errors.NONE, now(other.heartbeat("g", m[1].memberId(), null, m[1].generationId())));
+        assertEquals(ErrorCode.NONE.code(), now(other.heartbeat("g", m[1].memberId(), null, m[1].generationId())));
         assertArrayEquals(new byte[0], now(other.sync(new SyncRequest("g", m[1].generationId(), m[1].memberId(), null,
                 null, null, Map.of()))).assignment());
         // it moves the group on: member 0 leaves there
@@ -327,10 +328,10 @@ class GroupCoordinatorTest {
         now(other.flushed("g"));
 
         // this coordinator's next write loses the compare-and-set and adopts the newer generation
-        assertEquals(Errors.NONE, heartbeat("g", m[0]), "still stale here");
+        assertEquals(ErrorCode.NONE.code(), heartbeat("g", m[0]), "still stale here");
         now(coordinator.leave("g", List.of(new GroupCoordinator.Leaving(m[1].memberId(), null))));
         now(coordinator.flushed("g"));
-        assertEquals(Errors.UNKNOWN_MEMBER_ID, heartbeat("g", m[0]), "adopted the stored group without member 0");
+        assertEquals(ErrorCode.UNKNOWN_MEMBER_ID.code(), heartbeat("g", m[0]), "adopted the stored group without member 0");
         GroupDescription d = now(coordinator.describe("g"));
         assertEquals(List.of(m[1].memberId()), d.members().stream().map(GroupDescription.MemberDescription::memberId).toList());
     }
@@ -345,13 +346,13 @@ class GroupCoordinatorTest {
     void pendingMemberIdsExpireWhenTheMemberNeverComesBack() {
         JoinResult[] m = stableGroup("g", 1);
         JoinResult first = now(coordinator.join(joinReq("g", "", null, range("t"))));
-        assertEquals(Errors.MEMBER_ID_REQUIRED, first.error());
+        assertEquals(ErrorCode.MEMBER_ID_REQUIRED.code(), first.error());
         // the stable member rejoins (e.g. it is the leader); the pending id holds the rebalance until it expires
         CompletableFuture<JoinResult> rejoin = coordinator.join(joinReq("g", m[0].memberId(), null, range("t")))
                 .toCompletableFuture();
         assertFalse(rejoin.isDone());
         timer.advance(SESSION);
-        assertEquals(Errors.NONE, now(rejoin).error());
+        assertEquals(ErrorCode.NONE.code(), now(rejoin).error());
         assertEquals(1, now(rejoin).members().size());
     }
 
@@ -367,14 +368,14 @@ class GroupCoordinatorTest {
         // another coordinator (a restarted broker) loads it: the known members must join again
         ManualTimer timer2 = new ManualTimer();
         GroupCoordinator restarted = new GroupCoordinator(storage, coordinator.config(), timer2);
-        assertEquals(Errors.REBALANCE_IN_PROGRESS, now(restarted.heartbeat("g", m[0].memberId(), null, m[0].generationId())));
+        assertEquals(ErrorCode.REBALANCE_IN_PROGRESS.code(), now(restarted.heartbeat("g", m[0].memberId(), null, m[0].generationId())));
         CompletableFuture<JoinResult> j0 = restarted.join(joinReq("g", m[0].memberId(), null, range("t"))).toCompletableFuture();
         CompletableFuture<JoinResult> j1 = restarted.join(joinReq("g", m[1].memberId(), null, range("t"))).toCompletableFuture();
         timer2.advance(REBALANCE); // the third member never comes back there
         JoinResult r0 = now(j0);
-        assertEquals(Errors.NONE, r0.error());
+        assertEquals(ErrorCode.NONE.code(), r0.error());
         assertEquals(m[0].generationId() + 1, r0.generationId(), "the generation continues from storage");
-        assertEquals(Errors.NONE, now(j1).error());
+        assertEquals(ErrorCode.NONE.code(), now(j1).error());
         assertEquals(2, r0.members().size() + now(j1).members().size(), "only the leader lists the members");
     }
 
@@ -385,13 +386,13 @@ class GroupCoordinatorTest {
         now(storage.addOffsetsToTxn("tx", producer, "g"));
         List<OffsetCommit> offsets = List.of(new OffsetCommit(t0, 7L));
         // no group: a producer that is not a consumer may commit for it
-        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.txnCommitOffsets("tx", producer, "g", "", null, -1, offsets)));
+        assertEquals(Map.of(t0, ErrorCode.NONE.code()), now(coordinator.txnCommitOffsets("tx", producer, "g", "", null, -1, offsets)));
         JoinResult[] m = stableGroup("g", 1);
-        assertEquals(Map.of(t0, Errors.ILLEGAL_GENERATION), now(coordinator.txnCommitOffsets("tx", producer, "g",
+        assertEquals(Map.of(t0, ErrorCode.ILLEGAL_GENERATION.code()), now(coordinator.txnCommitOffsets("tx", producer, "g",
                 m[0].memberId(), null, m[0].generationId() + 1, offsets)));
-        assertEquals(Map.of(t0, Errors.UNKNOWN_MEMBER_ID), now(coordinator.txnCommitOffsets("tx", producer, "g",
+        assertEquals(Map.of(t0, ErrorCode.UNKNOWN_MEMBER_ID.code()), now(coordinator.txnCommitOffsets("tx", producer, "g",
                 "stranger", null, m[0].generationId(), offsets)));
-        assertEquals(Map.of(t0, Errors.NONE), now(coordinator.txnCommitOffsets("tx", producer, "g",
+        assertEquals(Map.of(t0, ErrorCode.NONE.code()), now(coordinator.txnCommitOffsets("tx", producer, "g",
                 m[0].memberId(), null, m[0].generationId(), offsets)));
         assertFalse(now(coordinator.fetchOffsets("g", List.of(t0), false)).containsKey(t0), "pending until the commit");
         now(storage.endTxn("tx", producer, true, false));

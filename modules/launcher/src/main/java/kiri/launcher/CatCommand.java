@@ -1,10 +1,10 @@
 package kiri.launcher;
 
+import java.lang.foreign.ValueLayout;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +15,7 @@ import kiri.client.Cluster;
 import kiri.client.Consumer;
 import kiri.client.GroupMember;
 import kiri.client.Producer;
+import kiri.client.ProducerConfig;
 import kiri.protocol.record.Header;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -62,7 +63,7 @@ final class CatCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Producer.Config config = producing.config();
+            ProducerConfig config = producing.config();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicLong acked = new AtomicLong();
             Producer.Callback callback = (token, p, offset, error) -> {

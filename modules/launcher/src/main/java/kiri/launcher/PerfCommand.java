@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import kiri.client.Cluster;
 import kiri.client.Producer;
+import kiri.client.ProducerConfig;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -83,7 +84,7 @@ final class PerfCommand implements Runnable {
             if (throughput == 0) {
                 throw new IllegalArgumentException("--throughput must be positive, or -1 for unlimited");
             }
-            Producer.Config config = producing.config().withBatchSize(batchSize).withLingerMs(lingerMs)
+            ProducerConfig config = producing.config().withBatchSize(batchSize).withLingerMs(lingerMs)
                     .withMaxInFlight(maxInFlight);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter progress = json ? spec.commandLine().getErr() : out;
@@ -201,7 +202,7 @@ final class PerfCommand implements Runnable {
             progress.flush();
         }
 
-        private void summary(PrintWriter out, long elapsedNanos, Producer.Config config) {
+        private void summary(PrintWriter out, long elapsedNanos, ProducerConfig config) {
             Histogram h = latencyMicros.copy();
             long n = acked.sum();
             double seconds = elapsedNanos / 1e9;

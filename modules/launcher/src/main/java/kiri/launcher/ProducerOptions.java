@@ -1,7 +1,7 @@
 package kiri.launcher;
 
 import java.util.Locale;
-import kiri.client.Producer;
+import kiri.client.ProducerConfig;
 import kiri.compress.BatchCompression;
 import picocli.CommandLine.Option;
 
@@ -24,8 +24,8 @@ final class ProducerOptions {
     int retryBackoffMs;
 
     /** Kafka's producer defaults with these options applied. */
-    Producer.Config config() {
-        return Producer.Config.defaults().withAcks(parseAcks(acks)).withCompression(BatchCompression.forName(compression))
+    ProducerConfig config() {
+        return ProducerConfig.defaults().withAcks(parseAcks(acks)).withCompression(BatchCompression.forName(compression))
                 .withDeliveryTimeoutMs(deliveryTimeoutMs).withRetryBackoffMs(retryBackoffMs);
     }
 

@@ -20,6 +20,7 @@ import kiri.client.Cluster;
 import kiri.client.Consumer;
 import kiri.client.NodeConnection;
 import kiri.client.Producer;
+import kiri.client.ProducerConfig;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.message.ApiKey;
 import org.junit.jupiter.api.AfterAll;
@@ -83,7 +84,7 @@ class KiriClientTest {
             int n = 300;
             CountDownLatch done = new CountDownLatch(n);
             ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
-            try (Producer p = new Producer(c, Producer.Config.defaults().withLingerMs(20).withBatchSize(1024))) {
+            try (Producer p = new Producer(c, ProducerConfig.defaults().withLingerMs(20).withBatchSize(1024))) {
                 assertTrue(p.producerId() >= 0, "idempotent by default: has a producer id");
                 for (int i = 0; i < n; i++) {
                     byte[] key = ("key-" + (i % 10)).getBytes(StandardCharsets.UTF_8);
@@ -126,7 +127,7 @@ class KiriClientTest {
     void acksOneAndZeroAndOversizedRecordsAndLingerFlush() throws Exception {
         try (Cluster c = Cluster.connect(bootstrap)) {
             new Admin(c).createTopic("client-acks", 1, (short) -1, Map.of());
-            try (Producer p = new Producer(c, Producer.Config.defaults().withAcks((short) 1).withLingerMs(60_000))) {
+            try (Producer p = new Producer(c, ProducerConfig.defaults().withAcks((short) 1).withLingerMs(60_000))) {
                 assertEquals(-1, p.producerId(), "acks=1: not idempotent");
                 CompletableFuture<Long> first = p.send("client-acks", 0, null, "a".getBytes(StandardCharsets.UTF_8));
                 CompletableFuture<Long> big = p.send("client-acks", 0, null, new byte[100_000]); // > batch size
@@ -136,7 +137,7 @@ class KiriClientTest {
                 assertEquals(0L, first.get(5, TimeUnit.SECONDS));
                 assertEquals(1L, big.get(5, TimeUnit.SECONDS));
             }
-            try (Producer p = new Producer(c, Producer.Config.defaults().withAcks((short) 0))) {
+            try (Producer p = new Producer(c, ProducerConfig.defaults().withAcks((short) 0))) {
                 List<CompletableFuture<Long>> sent = new ArrayList<>();
                 for (int i = 0; i < 100; i++) {
                     sent.add(p.send("client-acks", 0, null, new byte[10]));
@@ -158,7 +159,7 @@ class KiriClientTest {
     void aLoneRecordIsSentWhenItsLingerEndsWithoutAFlush() throws Exception {
         try (Cluster c = Cluster.connect(bootstrap)) {
             new Admin(c).createTopic("client-linger", 1, (short) -1, Map.of());
-            try (Producer p = new Producer(c, Producer.Config.defaults().withLingerMs(10))) {
+            try (Producer p = new Producer(c, ProducerConfig.defaults().withLingerMs(10))) {
                 // the sender is idle (no open batch) when this record opens one: the linger must wake it
                 Thread.sleep(50);
                 assertEquals(0L, p.send("client-linger", 0, null, new byte[10]).get(10, TimeUnit.SECONDS));
@@ -182,7 +183,7 @@ class KiriClientTest {
             int n = 50_000;
             // 1 MiB of buffer: the first round fills it (back-pressure), so the batch pool reaches its final size
             // (64 batches of 16 KiB) and the measured round allocates no batches, only what records might.
-            Producer.Config config = new Producer.Config((short) -1, 16384, 5, 5, true, 30_000, 1L << 20);
+            ProducerConfig config = new ProducerConfig((short) -1, 16384, 5, 5, true, 30_000, 1L << 20);
             try (Producer p = new Producer(c, config)) {
                 for (int round = 0; round < 2; round++) {
                     long before = (long) allocated.invoke(threads);
@@ -205,7 +206,7 @@ class KiriClientTest {
     @Test
     void errorsAreClear() throws Exception {
         try (Cluster c = Cluster.connect(bootstrap, "t", Duration.ofSeconds(2))) {
-            try (Producer p = new Producer(c, Producer.Config.defaults())) {
+            try (Producer p = new Producer(c, ProducerConfig.defaults())) {
                 ClientException missing = assertThrows(ClientException.class,
                         () -> p.send("client-no-such-topic", -1, null, new byte[1])); // auto-create is off here
                 assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, missing.error());

@@ -18,6 +18,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import kiri.client.Cluster;
 import kiri.client.Producer;
+import kiri.client.ProducerConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -61,7 +62,7 @@ class ProducerRetryRestartTest {
         };
         try {
             try (Cluster c = Cluster.connect(bootstrap);
-                    Producer p = new Producer(c, Producer.Config.defaults().withLingerMs(2).withBatchSize(2048))) {
+                    Producer p = new Producer(c, ProducerConfig.defaults().withLingerMs(2).withBatchSize(2048))) {
                 Thread sender = Thread.ofPlatform().name("restart-test-sender").start(() -> {
                     int i = 0;
                     while (!stop.get()) {

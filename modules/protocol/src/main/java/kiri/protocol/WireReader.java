@@ -1,8 +1,12 @@
 package kiri.protocol;
 
+import static kiri.protocol.BigEndian.DOUBLE;
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.UUID;
 
 /**
@@ -14,10 +18,6 @@ import java.util.UUID;
  * as long as the input segment does. Not thread-safe; one reader per decode.
  */
 public final class WireReader {
-    static final ValueLayout.OfShort INT16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfDouble FLOAT64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final MemorySegment segment;
     private final long limit;
@@ -80,32 +80,32 @@ public final class WireReader {
     }
 
     public short readInt16() {
-        return segment.get(INT16, take(2));
+        return segment.get(SHORT, take(2));
     }
 
     public int readUint16() {
-        return Short.toUnsignedInt(segment.get(INT16, take(2)));
+        return Short.toUnsignedInt(segment.get(SHORT, take(2)));
     }
 
     public int readInt32() {
-        return segment.get(INT32, take(4));
+        return segment.get(INT, take(4));
     }
 
     public long readUint32() {
-        return Integer.toUnsignedLong(segment.get(INT32, take(4)));
+        return Integer.toUnsignedLong(segment.get(INT, take(4)));
     }
 
     public long readInt64() {
-        return segment.get(INT64, take(8));
+        return segment.get(LONG, take(8));
     }
 
     public double readFloat64() {
-        return segment.get(FLOAT64, take(8));
+        return segment.get(DOUBLE, take(8));
     }
 
     public UUID readUuid() {
         long at = take(16);
-        return new UUID(segment.get(INT64, at), segment.get(INT64, at + 8));
+        return new UUID(segment.get(LONG, at), segment.get(LONG, at + 8));
     }
 
     /** An unsigned LEB128 varint of at most 5 bytes, as Kafka writes lengths and tags. */

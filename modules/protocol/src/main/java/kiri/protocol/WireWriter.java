@@ -1,5 +1,10 @@
 package kiri.protocol;
 
+import static kiri.protocol.BigEndian.DOUBLE;
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +78,7 @@ public final class WireWriter {
     }
 
     public void writeInt16(short v) {
-        segment.set(WireReader.INT16, position, v);
+        segment.set(SHORT, position, v);
         position += 2;
     }
 
@@ -82,7 +87,7 @@ public final class WireWriter {
     }
 
     public void writeInt32(int v) {
-        segment.set(WireReader.INT32, position, v);
+        segment.set(INT, position, v);
         position += 4;
     }
 
@@ -91,12 +96,12 @@ public final class WireWriter {
     }
 
     public void writeInt64(long v) {
-        segment.set(WireReader.INT64, position, v);
+        segment.set(LONG, position, v);
         position += 8;
     }
 
     public void writeFloat64(double v) {
-        segment.set(WireReader.FLOAT64, position, v);
+        segment.set(DOUBLE, position, v);
         position += 8;
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import kiri.protocol.BigEndian;
 import kiri.transport.Buffer;
 import kiri.transport.BufferPool;
 import kiri.transport.ConnectionContext;
@@ -75,7 +76,7 @@ final class ForwardingHandler implements RequestHandler {
             return CompletableFuture.completedFuture(new Response.Close("malformed produce request: " + e.getMessage()));
         }
         Buffer request = pool.acquire(Integer.BYTES + size);
-        request.segment().set(Requests.INT_BE, 0, (int) size);
+        request.segment().set(BigEndian.INT, 0, (int) size);
         MemorySegment.copy(frame, 0, request.segment(), Integer.BYTES, size);
         return link.send(request, expectResponse).handle((response, error) -> respond(apiKey, version, response, error));
     }

@@ -1,15 +1,14 @@
 package kiri.proxy;
 
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import kiri.protocol.WireReader;
 import kiri.protocol.message.ApiKey;
 
 /** The few request fields the proxy reads; everything else passes through undecoded. */
 final class Requests {
-    static final ValueLayout.OfShort SHORT_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /** api key, api version, correlation id: the part of a request header every version has. */
     static final int MIN_HEADER = 8;
 
@@ -17,11 +16,11 @@ final class Requests {
     }
 
     static short apiKey(MemorySegment frame) {
-        return frame.get(SHORT_BE, 0);
+        return frame.get(SHORT, 0);
     }
 
     static short apiVersion(MemorySegment frame) {
-        return frame.get(SHORT_BE, 2);
+        return frame.get(SHORT, 2);
     }
 
     /**

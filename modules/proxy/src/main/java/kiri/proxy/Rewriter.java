@@ -5,6 +5,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.BigEndian;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.WireReader;
@@ -74,7 +75,7 @@ final class Rewriter {
         }
         WireReader r = new WireReader(response);
         ResponseHeader header = ResponseHeader.read(r, api.responseHeaderVersion(version));
-        if (api == ApiKey.API_VERSIONS && (r.remaining() < 2 || response.get(Requests.SHORT_BE, r.position()) != 0)) {
+        if (api == ApiKey.API_VERSIONS && (r.remaining() < 2 || response.get(BigEndian.SHORT, r.position()) != 0)) {
             return null; // error responses (e.g. UNSUPPORTED_VERSION) are written at v0
         }
         ApiMessage body = api.readResponse(r, version);

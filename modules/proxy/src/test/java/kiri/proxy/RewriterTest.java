@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.BigEndian;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.message.ApiKey;
@@ -48,7 +49,7 @@ class RewriterTest {
                 return null;
             }
             MemorySegment s = out.segment();
-            assertEquals(s.byteSize() - 4, s.get(Requests.INT_BE, 0), "size prefix");
+            assertEquals(s.byteSize() - 4, s.get(BigEndian.INT, 0), "size prefix");
             return Frames.readResponse(s.asSlice(4), api, version, CORRELATION_ID);
         }
     }

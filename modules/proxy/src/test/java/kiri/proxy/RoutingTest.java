@@ -1,5 +1,7 @@
 package kiri.proxy;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.SHORT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -93,15 +95,15 @@ class RoutingTest {
             }
             if (api == ApiKey.DESCRIBE_CONFIGS.id) { // echo: correlation id, then the whole request frame
                 Buffer out = c.pool().acquire(8 + frame.byteSize());
-                out.segment().set(Requests.INT_BE, 0, (int) (4 + frame.byteSize()));
-                out.segment().set(Requests.INT_BE, 4, h.correlationId());
+                out.segment().set(INT, 0, (int) (4 + frame.byteSize()));
+                out.segment().set(INT, 4, h.correlationId());
                 MemorySegment.copy(frame, 0, out.segment(), 8, frame.byteSize());
                 return CompletableFuture.completedFuture(new Response.Send(out));
             }
             Buffer out = c.pool().acquire(12); // size, correlation id, node id: a v0-header response
-            out.segment().set(Requests.INT_BE, 0, 8);
-            out.segment().set(Requests.INT_BE, 4, h.correlationId());
-            out.segment().set(Requests.INT_BE, 8, nodeId);
+            out.segment().set(INT, 0, 8);
+            out.segment().set(INT, 4, h.correlationId());
+            out.segment().set(INT, 8, nodeId);
             return CompletableFuture.completedFuture(new Response.Send(out));
         }
     }
@@ -129,11 +131,11 @@ class RoutingTest {
         int size = 2 + 2 + 4 + 2 + body.length;
         Buffer b = pool.acquire(4 + size);
         MemorySegment s = b.segment();
-        s.set(Requests.INT_BE, 0, size);
-        s.set(Requests.SHORT_BE, 4, api.id);
-        s.set(Requests.SHORT_BE, 6, version);
-        s.set(Requests.INT_BE, 8, correlationId);
-        s.set(Requests.SHORT_BE, 12, (short) -1); // null client id
+        s.set(INT, 0, size);
+        s.set(SHORT, 4, api.id);
+        s.set(SHORT, 6, version);
+        s.set(INT, 8, correlationId);
+        s.set(SHORT, 12, (short) -1); // null client id
         MemorySegment.copy(MemorySegment.ofArray(body), 0, s, 14, body.length);
         return b;
     }
@@ -147,7 +149,7 @@ class RoutingTest {
         try (Buffer response = c.send(request(ApiKey.LIST_OFFSETS, (short) 1, correlationId, new byte[0]), true)
                 .get(PATIENCE.toSeconds(), TimeUnit.SECONDS)) {
             MemorySegment s = response.segment();
-            return new int[] {s.get(Requests.INT_BE, 0), s.get(Requests.INT_BE, 4)};
+            return new int[] {s.get(INT, 0), s.get(INT, 4)};
         }
     }
 
@@ -206,7 +208,7 @@ class RoutingTest {
             for (int i = 0; i < bodies.size(); i++) {
                 try (Buffer r = responses.get(i).get(PATIENCE.toSeconds(), TimeUnit.SECONDS)) {
                     MemorySegment s = r.segment();
-                    assertEquals(100 + i, s.get(Requests.INT_BE, 0), "response " + i + " in order");
+                    assertEquals(100 + i, s.get(INT, 0), "response " + i + " in order");
                     byte[] body = bodies.get(i);
                     assertEquals(4 + 10 + body.length, s.byteSize(), "whole frame " + i);
                     assertEquals(-1, s.asSlice(4 + 10).mismatch(MemorySegment.ofArray(body)), "bytes of frame " + i);

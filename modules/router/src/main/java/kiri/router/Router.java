@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.BigEndian;
 import kiri.protocol.Frames;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.Records;
@@ -151,13 +152,10 @@ public final class Router implements RequestHandler {
             return new Response.Close("SASL authentication failed: " + step.message());
         }
         Buffer out = connection.pool().acquire(4 + step.bytes().length);
-        out.segment().set(RAW_SIZE, 0, step.bytes().length);
+        out.segment().set(BigEndian.INT, 0, step.bytes().length);
         MemorySegment.copy(MemorySegment.ofArray(step.bytes()), 0, out.segment(), 4, step.bytes().length);
         return new Response.Send(out);
     }
-
-    private static final java.lang.foreign.ValueLayout.OfInt RAW_SIZE =
-            java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     private static Response encode(ConnectionContext connection, RequestHeader header, ApiKey api, short version,
             ApiMessage response) {

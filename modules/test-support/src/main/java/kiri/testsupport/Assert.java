@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import kiri.protocol.ErrorCode;
 import org.junit.jupiter.api.function.Executable;
 
 /**
@@ -16,33 +17,33 @@ import org.junit.jupiter.api.function.Executable;
  * {@code kiri.storage.api.StorageException}.
  *
  * <p>This jar cannot depend on storage-api (storage-api's own tests use it: a Maven cycle), so it
- * reaches {@code StorageException.errorCode()} and {@code ErrorCodes.name(short)} by reflection; the
- * returned exception is typed by the caller ({@code StorageException e = assertCode(...)}).
+ * reaches {@code StorageException.errorCode()} by reflection; the returned exception is typed by the
+ * caller ({@code StorageException e = assertCode(...)}). Codes are compared by {@link ErrorCode} name so
+ * a failure reads {@code expected: <UNKNOWN_TOPIC_OR_PARTITION> but was: <TOPIC_ALREADY_EXISTS>}.
  */
 public final class Assert {
     private static final String STORAGE_EXCEPTION = "kiri.storage.api.StorageException";
-    private static final String ERROR_CODES = "kiri.storage.api.ErrorCodes";
 
     private Assert() {}
 
     /** Runs {@code body}, which must throw a StorageException with error {@code expected}; returns it. */
-    public static <E extends RuntimeException> E assertCode(short expected, Executable body) {
+    public static <E extends RuntimeException> E assertCode(ErrorCode expected, Executable body) {
         RuntimeException e = assertThrows(RuntimeException.class, body);
         if (!isStorageException(e)) throw new AssertionError("not a StorageException", e);
-        assertEquals(name(expected), name(errorCode(e)), e.getMessage());
+        assertEquals(expected.name(), name(errorCode(e)), e.getMessage());
         return cast(e);
     }
 
     /** Waits for {@code stage}, which must fail with a StorageException with error {@code expected}; returns it. */
-    public static <E extends RuntimeException> E assertFails(short expected, CompletionStage<?> stage) {
+    public static <E extends RuntimeException> E assertFails(ErrorCode expected, CompletionStage<?> stage) {
         try {
             Object value = stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
-            throw new AssertionError("expected " + name(expected) + " but got " + value);
+            throw new AssertionError("expected " + expected.name() + " but got " + value);
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof RuntimeException se) || !isStorageException(se)) {
                 throw new AssertionError("not a StorageException", e.getCause());
             }
-            assertEquals(name(expected), name(errorCode(se)), se.getMessage());
+            assertEquals(expected.name(), name(errorCode(se)), se.getMessage());
             return cast(se);
         } catch (InterruptedException | TimeoutException e) {
             throw new AssertionError(e);
@@ -76,15 +77,8 @@ public final class Assert {
         return (short) invoke(e.getClass(), "errorCode", e);
     }
 
-    /** {@code ErrorCodes.name(code)} of the storage-api the test runs with. */
     private static String name(short code) {
-        try {
-            Class<?> codes = Class.forName(ERROR_CODES, true, Assert.class.getClassLoader());
-            Method m = codes.getMethod("name", short.class);
-            return (String) m.invoke(null, code);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError("cannot name error code " + code + " (is kiri-storage-api on the test path?)", e);
-        }
+        return ErrorCode.isKnown(code) ? ErrorCode.forCode(code).name() : "ERROR_" + code;
     }
 
     private static Object invoke(Class<?> type, String method, Object target) {

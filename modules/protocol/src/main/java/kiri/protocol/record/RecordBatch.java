@@ -1,8 +1,11 @@
 package kiri.protocol.record;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
 /**
@@ -19,6 +22,11 @@ import java.util.zip.CRC32C;
  * never throws) before trusting a batch from the network. Lifetime: the flyweight holds the
  * segment it wraps and is valid as long as that segment is; {@link #wrap} re-points it, so one
  * instance serves any number of batches. Not thread-safe: one instance per thread.
+ *
+ * <p>The static accessors ({@code baseOffset(MemorySegment)}, {@link #setBaseOffset}, ...) read and
+ * patch the header of a batch that starts at offset 0 of the given segment, as storage engines hold
+ * them (the router has validated header and CRC before a batch reaches {@code Storage.produce}). They
+ * allocate nothing (except the CRC helpers) and are thread-safe for distinct segments.
  */
 public final class RecordBatch {
     // Field offsets from the start of the batch: the one place the layout is written down.
@@ -51,17 +59,132 @@ public final class RecordBatch {
     public static final int NO_PARTITION_LEADER_EPOCH = -1;
     public static final long NO_TIMESTAMP = -1L;
 
-    static final int COMPRESSION_MASK = 0x07;
-    static final int TIMESTAMP_TYPE_MASK = 0x08;
-    static final int TRANSACTIONAL_MASK = 0x10;
-    static final int CONTROL_MASK = 0x20;
-    static final int DELETE_HORIZON_MASK = 0x40;
+    // Bits of the attributes field.
+    public static final int COMPRESSION_MASK = 0x07;
+    public static final int TIMESTAMP_TYPE_MASK = 0x08;
+    public static final int TRANSACTIONAL_MASK = 0x10;
+    public static final int CONTROL_MASK = 0x20;
+    public static final int DELETE_HORIZON_MASK = 0x40;
 
-    // Fields sit at odd offsets (crc @17, attributes @21 ...): unaligned access is required.
-    static final ValueLayout.OfShort INT16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfByte INT8 = ValueLayout.JAVA_BYTE;
+    // Fields sit at odd offsets (crc @17, attributes @21 ...): the big-endian layouts are unaligned.
+    private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    // ---- static accessors over a batch at offset 0 of a segment ----
+
+    public static long baseOffset(MemorySegment batch) {
+        return batch.get(LONG, BASE_OFFSET_OFFSET);
+    }
+
+    /** Assigns the batch's offsets: the records get {@code baseOffset + offsetDelta}. Not covered by the CRC. */
+    public static void setBaseOffset(MemorySegment batch, long baseOffset) {
+        batch.set(LONG, BASE_OFFSET_OFFSET, baseOffset);
+    }
+
+    public static int batchLength(MemorySegment batch) {
+        return batch.get(INT, BATCH_LENGTH_OFFSET);
+    }
+
+    /** The whole batch's size in bytes as its header declares it. */
+    public static long sizeInBytes(MemorySegment batch) {
+        return LOG_OVERHEAD + (long) batchLength(batch);
+    }
+
+    public static int partitionLeaderEpoch(MemorySegment batch) {
+        return batch.get(INT, PARTITION_LEADER_EPOCH_OFFSET);
+    }
+
+    /** Stamps the leader epoch the batch was appended under. Not covered by the CRC. */
+    public static void setPartitionLeaderEpoch(MemorySegment batch, int epoch) {
+        batch.set(INT, PARTITION_LEADER_EPOCH_OFFSET, epoch);
+    }
+
+    public static byte magic(MemorySegment batch) {
+        return batch.get(BYTE, MAGIC_OFFSET);
+    }
+
+    public static short attributes(MemorySegment batch) {
+        return batch.get(SHORT, ATTRIBUTES_OFFSET);
+    }
+
+    public static int lastOffsetDelta(MemorySegment batch) {
+        return batch.get(INT, LAST_OFFSET_DELTA_OFFSET);
+    }
+
+    /** The offset after this batch once it is stored at {@code baseOffset}. */
+    public static long nextOffset(MemorySegment batch, long baseOffset) {
+        return baseOffset + lastOffsetDelta(batch) + 1L;
+    }
+
+    public static long baseTimestamp(MemorySegment batch) {
+        return batch.get(LONG, BASE_TIMESTAMP_OFFSET);
+    }
+
+    public static long maxTimestamp(MemorySegment batch) {
+        return batch.get(LONG, MAX_TIMESTAMP_OFFSET);
+    }
+
+    public static long producerId(MemorySegment batch) {
+        return batch.get(LONG, PRODUCER_ID_OFFSET);
+    }
+
+    public static short producerEpoch(MemorySegment batch) {
+        return batch.get(SHORT, PRODUCER_EPOCH_OFFSET);
+    }
+
+    public static int baseSequence(MemorySegment batch) {
+        return batch.get(INT, BASE_SEQUENCE_OFFSET);
+    }
+
+    /** The sequence of the last record, wrapping past {@code Integer.MAX_VALUE} to 0 as Kafka does. */
+    public static int lastSequence(MemorySegment batch) {
+        int base = baseSequence(batch);
+        if (base == NO_SEQUENCE) return NO_SEQUENCE;
+        int delta = lastOffsetDelta(batch);
+        return base > Integer.MAX_VALUE - delta ? delta - (Integer.MAX_VALUE - base) - 1 : base + delta;
+    }
+
+    public static int recordCount(MemorySegment batch) {
+        return batch.get(INT, RECORD_COUNT_OFFSET);
+    }
+
+    /** The raw compression bits (0-7). */
+    public static int compressionId(MemorySegment batch) {
+        return attributes(batch) & COMPRESSION_MASK;
+    }
+
+    public static boolean isTransactional(MemorySegment batch) {
+        return (attributes(batch) & TRANSACTIONAL_MASK) != 0;
+    }
+
+    public static boolean isControl(MemorySegment batch) {
+        return (attributes(batch) & CONTROL_MASK) != 0;
+    }
+
+    public static boolean hasLogAppendTime(MemorySegment batch) {
+        return (attributes(batch) & TIMESTAMP_TYPE_MASK) != 0;
+    }
+
+    /** CRC32C of the bytes the header's CRC covers (attributes to the end of the batch), unsigned. */
+    public static long computeCrc(MemorySegment batch) {
+        return crc32c(batch, ATTRIBUTES_OFFSET, sizeInBytes(batch) - ATTRIBUTES_OFFSET, new CRC32C());
+    }
+
+    public static boolean isCrcValid(MemorySegment batch) {
+        return computeCrc(batch) == Integer.toUnsignedLong(batch.get(INT, CRC_OFFSET));
+    }
+
+    /**
+     * Stamps the batch with the broker's append time, as Kafka does for topics with
+     * {@code message.timestamp.type=LogAppendTime}: sets the timestamp-type flag and the max timestamp
+     * (consumers then read it as every record's timestamp) and rewrites the CRC, which covers both.
+     */
+    public static void setLogAppendTime(MemorySegment batch, long timestampMs) {
+        batch.set(SHORT, ATTRIBUTES_OFFSET, (short) (attributes(batch) | TIMESTAMP_TYPE_MASK));
+        batch.set(LONG, MAX_TIMESTAMP_OFFSET, timestampMs);
+        batch.set(INT, CRC_OFFSET, (int) computeCrc(batch));
+    }
+
+    // ---- the flyweight ----
 
     private final CRC32C crc32c = new CRC32C();
     private MemorySegment segment;
@@ -94,56 +217,56 @@ public final class RecordBatch {
     // ---- header fields ----
 
     public long baseOffset() {
-        return segment.get(INT64, offset + BASE_OFFSET_OFFSET);
+        return segment.get(LONG, offset + BASE_OFFSET_OFFSET);
     }
 
     public int batchLength() {
-        return segment.get(INT32, offset + BATCH_LENGTH_OFFSET);
+        return segment.get(INT, offset + BATCH_LENGTH_OFFSET);
     }
 
     public int partitionLeaderEpoch() {
-        return segment.get(INT32, offset + PARTITION_LEADER_EPOCH_OFFSET);
+        return segment.get(INT, offset + PARTITION_LEADER_EPOCH_OFFSET);
     }
 
     public byte magic() {
-        return segment.get(INT8, offset + MAGIC_OFFSET);
+        return segment.get(BYTE, offset + MAGIC_OFFSET);
     }
 
     /** The stored CRC32C, unsigned. */
     public long crc() {
-        return Integer.toUnsignedLong(segment.get(INT32, offset + CRC_OFFSET));
+        return Integer.toUnsignedLong(segment.get(INT, offset + CRC_OFFSET));
     }
 
     public short attributes() {
-        return segment.get(INT16, offset + ATTRIBUTES_OFFSET);
+        return segment.get(SHORT, offset + ATTRIBUTES_OFFSET);
     }
 
     public int lastOffsetDelta() {
-        return segment.get(INT32, offset + LAST_OFFSET_DELTA_OFFSET);
+        return segment.get(INT, offset + LAST_OFFSET_DELTA_OFFSET);
     }
 
     public long baseTimestamp() {
-        return segment.get(INT64, offset + BASE_TIMESTAMP_OFFSET);
+        return segment.get(LONG, offset + BASE_TIMESTAMP_OFFSET);
     }
 
     public long maxTimestamp() {
-        return segment.get(INT64, offset + MAX_TIMESTAMP_OFFSET);
+        return segment.get(LONG, offset + MAX_TIMESTAMP_OFFSET);
     }
 
     public long producerId() {
-        return segment.get(INT64, offset + PRODUCER_ID_OFFSET);
+        return segment.get(LONG, offset + PRODUCER_ID_OFFSET);
     }
 
     public short producerEpoch() {
-        return segment.get(INT16, offset + PRODUCER_EPOCH_OFFSET);
+        return segment.get(SHORT, offset + PRODUCER_EPOCH_OFFSET);
     }
 
     public int baseSequence() {
-        return segment.get(INT32, offset + BASE_SEQUENCE_OFFSET);
+        return segment.get(INT, offset + BASE_SEQUENCE_OFFSET);
     }
 
     public int recordCount() {
-        return segment.get(INT32, offset + RECORD_COUNT_OFFSET);
+        return segment.get(INT, offset + RECORD_COUNT_OFFSET);
     }
 
     // ---- derived ----
@@ -208,13 +331,13 @@ public final class RecordBatch {
 
     /** Sets baseOffset in place, as the broker does when it assigns offsets; the CRC stays valid. */
     public RecordBatch baseOffset(long baseOffset) {
-        segment.set(INT64, offset + BASE_OFFSET_OFFSET, baseOffset);
+        segment.set(LONG, offset + BASE_OFFSET_OFFSET, baseOffset);
         return this;
     }
 
     /** Sets partitionLeaderEpoch in place; the CRC stays valid. */
     public RecordBatch partitionLeaderEpoch(int epoch) {
-        segment.set(INT32, offset + PARTITION_LEADER_EPOCH_OFFSET, epoch);
+        segment.set(INT, offset + PARTITION_LEADER_EPOCH_OFFSET, epoch);
         return this;
     }
 
@@ -227,8 +350,8 @@ public final class RecordBatch {
         short newAttrs = (short) (type == TimestampType.LOG_APPEND_TIME
                 ? attrs | TIMESTAMP_TYPE_MASK : attrs & ~TIMESTAMP_TYPE_MASK);
         if (newAttrs != attrs || maxTimestamp() != maxTimestamp) {
-            segment.set(INT16, offset + ATTRIBUTES_OFFSET, newAttrs);
-            segment.set(INT64, offset + MAX_TIMESTAMP_OFFSET, maxTimestamp);
+            segment.set(SHORT, offset + ATTRIBUTES_OFFSET, newAttrs);
+            segment.set(LONG, offset + MAX_TIMESTAMP_OFFSET, maxTimestamp);
             writeCrc();
         }
         return this;
@@ -250,7 +373,7 @@ public final class RecordBatch {
 
     /** Recomputes the CRC32C and stores it, after changing a CRC-covered field. */
     public RecordBatch writeCrc() {
-        segment.set(INT32, offset + CRC_OFFSET, (int) computeCrc());
+        segment.set(INT, offset + CRC_OFFSET, (int) computeCrc());
         return this;
     }
 

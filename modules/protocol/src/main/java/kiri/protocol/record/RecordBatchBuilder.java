@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.zip.CRC32C;
+import kiri.protocol.BigEndian;
 import kiri.protocol.WireWriter;
 
 /**
@@ -333,20 +334,20 @@ public final class RecordBatchBuilder {
                 | (timestampType == TimestampType.LOG_APPEND_TIME ? RecordBatch.TIMESTAMP_TYPE_MASK : 0);
         MemorySegment s = segment;
         long b = start;
-        s.set(RecordBatch.INT64, b + RecordBatch.BASE_OFFSET_OFFSET, baseOffset);
-        s.set(RecordBatch.INT32, b + RecordBatch.BATCH_LENGTH_OFFSET, size - RecordBatch.LOG_OVERHEAD);
-        s.set(RecordBatch.INT32, b + RecordBatch.PARTITION_LEADER_EPOCH_OFFSET, partitionLeaderEpoch);
-        s.set(RecordBatch.INT8, b + RecordBatch.MAGIC_OFFSET, RecordBatch.MAGIC_V2);
-        s.set(RecordBatch.INT16, b + RecordBatch.ATTRIBUTES_OFFSET, (short) attributes);
-        s.set(RecordBatch.INT32, b + RecordBatch.LAST_OFFSET_DELTA_OFFSET, recordCount - 1);
-        s.set(RecordBatch.INT64, b + RecordBatch.BASE_TIMESTAMP_OFFSET, baseTimestamp);
-        s.set(RecordBatch.INT64, b + RecordBatch.MAX_TIMESTAMP_OFFSET, maxTimestamp);
-        s.set(RecordBatch.INT64, b + RecordBatch.PRODUCER_ID_OFFSET, producerId);
-        s.set(RecordBatch.INT16, b + RecordBatch.PRODUCER_EPOCH_OFFSET, producerEpoch);
-        s.set(RecordBatch.INT32, b + RecordBatch.BASE_SEQUENCE_OFFSET, baseSequence);
-        s.set(RecordBatch.INT32, b + RecordBatch.RECORD_COUNT_OFFSET, recordCount);
+        s.set(BigEndian.LONG, b + RecordBatch.BASE_OFFSET_OFFSET, baseOffset);
+        s.set(BigEndian.INT, b + RecordBatch.BATCH_LENGTH_OFFSET, size - RecordBatch.LOG_OVERHEAD);
+        s.set(BigEndian.INT, b + RecordBatch.PARTITION_LEADER_EPOCH_OFFSET, partitionLeaderEpoch);
+        s.set(ValueLayout.JAVA_BYTE, b + RecordBatch.MAGIC_OFFSET, RecordBatch.MAGIC_V2);
+        s.set(BigEndian.SHORT, b + RecordBatch.ATTRIBUTES_OFFSET, (short) attributes);
+        s.set(BigEndian.INT, b + RecordBatch.LAST_OFFSET_DELTA_OFFSET, recordCount - 1);
+        s.set(BigEndian.LONG, b + RecordBatch.BASE_TIMESTAMP_OFFSET, baseTimestamp);
+        s.set(BigEndian.LONG, b + RecordBatch.MAX_TIMESTAMP_OFFSET, maxTimestamp);
+        s.set(BigEndian.LONG, b + RecordBatch.PRODUCER_ID_OFFSET, producerId);
+        s.set(BigEndian.SHORT, b + RecordBatch.PRODUCER_EPOCH_OFFSET, producerEpoch);
+        s.set(BigEndian.INT, b + RecordBatch.BASE_SEQUENCE_OFFSET, baseSequence);
+        s.set(BigEndian.INT, b + RecordBatch.RECORD_COUNT_OFFSET, recordCount);
         long crc = RecordBatch.crc32c(s, b + RecordBatch.ATTRIBUTES_OFFSET, size - RecordBatch.ATTRIBUTES_OFFSET, crc32c);
-        s.set(RecordBatch.INT32, b + RecordBatch.CRC_OFFSET, (int) crc);
+        s.set(BigEndian.INT, b + RecordBatch.CRC_OFFSET, (int) crc);
         built = true;
         return size;
     }

@@ -1,8 +1,9 @@
 package kiri.protocol.record;
 
+import static kiri.protocol.BigEndian.LONG;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.protocol.ErrorCode;
@@ -35,7 +36,6 @@ import kiri.protocol.ErrorCode;
  */
 public final class RecordsValidator {
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
-    private static final ValueLayout.OfLong INT64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /**
      * The most record errors a verdict lists (all are counted). Kafka lists every one; a compressed batch of a few
      * KiB can hold millions of tiny records, each with a future timestamp, whose messages would exhaust the heap and
@@ -235,7 +235,7 @@ public final class RecordsValidator {
     /** Loads {@link #word} from {@link #position}, never reading past {@link #end}. */
     private void fill() {
         if (end - position >= Long.BYTES) {
-            word = segment.get(INT64, position);
+            word = segment.get(LONG, position);
         } else {
             long w = 0;
             for (long p = position; p < position + Long.BYTES; p++) {

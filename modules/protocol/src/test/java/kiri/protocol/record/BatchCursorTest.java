@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import kiri.protocol.BigEndian;
 import kiri.protocol.record.KafkaBatches.Memory;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.MemoryRecords;
@@ -113,7 +114,7 @@ class BatchCursorTest {
     void untrustworthyLengthSwallowsTheRest() {
         byte[] region = threeBatches();
         // second batch claims a length below the minimum: there is no way to find the third
-        MemorySegment.ofArray(region).set(RecordBatch.INT32,
+        MemorySegment.ofArray(region).set(BigEndian.INT,
                 bytes(MemoryRecords.withRecords(0L, Compression.NONE, new SimpleRecord(T0, utf8("a"), utf8("1"))).buffer()).length
                         + RecordBatch.BATCH_LENGTH_OFFSET, 3);
         BatchCursor cursor = new BatchCursor().wrap(MemorySegment.ofArray(region));

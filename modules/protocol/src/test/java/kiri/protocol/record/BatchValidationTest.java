@@ -17,6 +17,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import kiri.protocol.BigEndian;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.record.KafkaBatches.Memory;
@@ -143,7 +144,7 @@ class BatchValidationTest {
     void writeCrcRepairsACrcCoveredChange() {
         byte[] bytes = realBatch();
         RecordBatch batch = wrap(bytes);
-        MemorySegment.ofArray(bytes).set(RecordBatch.INT16, RecordBatch.PRODUCER_EPOCH_OFFSET, (short) 9);
+        MemorySegment.ofArray(bytes).set(BigEndian.SHORT, RecordBatch.PRODUCER_EPOCH_OFFSET, (short) 9);
         assertEquals(BatchStatus.CRC_MISMATCH, batch.validate());
         batch.writeCrc();
         assertEquals(BatchStatus.VALID, batch.validate());
@@ -186,7 +187,7 @@ class BatchValidationTest {
         for (int n = RecordBatch.HEADER_SIZE; n < original.length; n++) {
             byte[] cut = java.util.Arrays.copyOf(original, n);
             RecordBatch batch = wrap(cut);
-            MemorySegment.ofArray(cut).set(RecordBatch.INT32, RecordBatch.BATCH_LENGTH_OFFSET, n - RecordBatch.LOG_OVERHEAD);
+            MemorySegment.ofArray(cut).set(BigEndian.INT, RecordBatch.BATCH_LENGTH_OFFSET, n - RecordBatch.LOG_OVERHEAD);
             batch.writeCrc();
             assertEquals(BatchStatus.VALID, batch.validate(), "header checks pass at " + n);
             ProtocolException e = assertThrows(ProtocolException.class, () -> iterate(batch), n + " bytes");
@@ -198,7 +199,7 @@ class BatchValidationTest {
     void batchLengthBelowTheHeaderIsCorrupt() {
         for (int length : new int[] {Integer.MIN_VALUE, -1, 0, 13, 14, 30, RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD - 1}) {
             byte[] bytes = realBatch();
-            MemorySegment.ofArray(bytes).set(RecordBatch.INT32, RecordBatch.BATCH_LENGTH_OFFSET, length);
+            MemorySegment.ofArray(bytes).set(BigEndian.INT, RecordBatch.BATCH_LENGTH_OFFSET, length);
             BatchStatus status = wrap(bytes).validate();
             assertEquals(BatchStatus.LENGTH_TOO_SMALL, status, "batchLength " + length);
             assertEquals(ErrorCode.CORRUPT_MESSAGE, status.errorCode());
@@ -210,7 +211,7 @@ class BatchValidationTest {
     void batchLengthBeyondTheBytesIsTruncated() {
         for (int length : new int[] {Integer.MAX_VALUE, 100_000}) {
             byte[] bytes = realBatch();
-            MemorySegment.ofArray(bytes).set(RecordBatch.INT32, RecordBatch.BATCH_LENGTH_OFFSET, length);
+            MemorySegment.ofArray(bytes).set(BigEndian.INT, RecordBatch.BATCH_LENGTH_OFFSET, length);
             assertEquals(BatchStatus.TRUNCATED, wrap(bytes).validate());
             assertThrows(ProtocolException.class, () -> iterate(wrap(bytes)));
         }
@@ -234,7 +235,7 @@ class BatchValidationTest {
     /** Rewrites an int32 header field and the CRC, so that only the field itself is wrong. */
     private static byte[] withField(int fieldOffset, int value) {
         byte[] bytes = realBatch();
-        MemorySegment.ofArray(bytes).set(RecordBatch.INT32, fieldOffset, value);
+        MemorySegment.ofArray(bytes).set(BigEndian.INT, fieldOffset, value);
         wrap(bytes).writeCrc();
         return bytes;
     }
@@ -274,8 +275,8 @@ class BatchValidationTest {
         for (int count : new int[] {3, 5, 100}) {
             byte[] bytes = realBatch();
             MemorySegment s = MemorySegment.ofArray(bytes);
-            s.set(RecordBatch.INT32, RecordBatch.RECORD_COUNT_OFFSET, count);
-            s.set(RecordBatch.INT32, RecordBatch.LAST_OFFSET_DELTA_OFFSET, count - 1);
+            s.set(BigEndian.INT, RecordBatch.RECORD_COUNT_OFFSET, count);
+            s.set(BigEndian.INT, RecordBatch.LAST_OFFSET_DELTA_OFFSET, count - 1);
             wrap(bytes).writeCrc();
             assertEquals(BatchStatus.VALID, wrap(bytes).validate());
             ProtocolException e = assertThrows(ProtocolException.class, () -> iterate(wrap(bytes)), "count " + count);
@@ -296,7 +297,7 @@ class BatchValidationTest {
         ProtocolException e = assertThrows(ProtocolException.class, () -> new RecordCursor().wrap(batch));
         assertTrue(e.getMessage().contains("compressed batches not supported for record iteration"), e.getMessage());
 
-        MemorySegment.ofArray(bytes).set(RecordBatch.INT32, RecordBatch.LAST_OFFSET_DELTA_OFFSET, 0);
+        MemorySegment.ofArray(bytes).set(BigEndian.INT, RecordBatch.LAST_OFFSET_DELTA_OFFSET, 0);
         batch.writeCrc();
         assertEquals(BatchStatus.RECORD_COUNT_MISMATCH, batch.validate());
     }
@@ -306,7 +307,7 @@ class BatchValidationTest {
         for (int id = 5; id <= 7; id++) {
             byte[] bytes = realBatch();
             RecordBatch batch = wrap(bytes);
-            MemorySegment.ofArray(bytes).set(RecordBatch.INT16, RecordBatch.ATTRIBUTES_OFFSET, (short) id);
+            MemorySegment.ofArray(bytes).set(BigEndian.SHORT, RecordBatch.ATTRIBUTES_OFFSET, (short) id);
             batch.writeCrc();
             assertEquals(id, batch.compressionId());
             assertEquals(null, batch.compressionType());
@@ -332,7 +333,7 @@ class BatchValidationTest {
         assertEquals(BatchStatus.CONTROL_BATCH_NOT_ALLOWED, wrap(marker).validateForProduce(Integer.MAX_VALUE));
 
         byte[] noSequence = realBatch();
-        MemorySegment.ofArray(noSequence).set(RecordBatch.INT32, RecordBatch.BASE_SEQUENCE_OFFSET, -1);
+        MemorySegment.ofArray(noSequence).set(BigEndian.INT, RecordBatch.BASE_SEQUENCE_OFFSET, -1);
         wrap(noSequence).writeCrc();
         assertEquals(BatchStatus.VALID, wrap(noSequence).validate());
         assertEquals(BatchStatus.INVALID_SEQUENCE, wrap(noSequence).validateForProduce(Integer.MAX_VALUE));

@@ -28,17 +28,20 @@ class ControlBatchTest {
     @EnumSource(value = ControlRecordType.class, names = {"COMMIT", "ABORT"})
     void kiriMarkerIsByteForByteKafkasMarker(ControlRecordType type) {
         MemorySegment target = Arena.ofAuto().allocate(200);
-        int size = ControlBatch.writeEndTxnMarker(target, 7, 4242L, T0, 11, 9001L, (short) 4, type, 33);
-        assertEquals(ControlBatch.END_TXN_MARKER_BATCH_SIZE, size);
+        MemorySegment marker = target.asSlice(7, ControlBatch.SIZE);
+        ControlBatch.write(target.asSlice(7), 4242L, 11, 9001L, (short) 4, type == ControlRecordType.COMMIT, 33, T0);
         byte[] kafka = bytes(MemoryRecords.withEndTransactionMarker(4242L, T0, 11, 9001L, (short) 4,
                 new EndTransactionMarker(kafkaType(type), 33)).buffer());
-        assertArrayEquals(kafka, bytes(target.asSlice(7, size)));
+        assertArrayEquals(kafka, bytes(marker));
+        assertEquals(type, ControlBatch.type(marker));
+        assertEquals(type == ControlRecordType.COMMIT, ControlBatch.isCommit(marker));
+        assertEquals(33, ControlBatch.coordinatorEpoch(marker));
 
         MutableRecordBatch batch = KafkaBatches.kafkaBatch(kafka);
         batch.ensureValid();
-        EndTransactionMarker marker = EndTransactionMarker.deserialize(batch.iterator().next());
-        assertEquals(kafkaType(type), marker.controlType());
-        assertEquals(33, marker.coordinatorEpoch());
+        EndTransactionMarker kafkaMarker = EndTransactionMarker.deserialize(batch.iterator().next());
+        assertEquals(kafkaType(type), kafkaMarker.controlType());
+        assertEquals(33, kafkaMarker.coordinatorEpoch());
     }
 
     @ParameterizedTest
@@ -56,7 +59,9 @@ class ControlBatchTest {
         RecordCursor records = new RecordCursor().wrap(batch);
         assertTrue(records.next());
         assertEquals(type, ControlBatch.recordType(records.key()));
-        assertEquals(123_456, ControlBatch.coordinatorEpoch(records.value()));
+        assertEquals(123_456, ControlBatch.recordCoordinatorEpoch(records.value()));
+        assertEquals(type, ControlBatch.type(batch.asSlice()));
+        assertEquals(123_456, ControlBatch.coordinatorEpoch(batch.asSlice()));
         assertEquals(5L, records.offset());
         assertEquals(T0, records.timestamp());
     }
@@ -79,9 +84,7 @@ class ControlBatchTest {
         assertThrows(ProtocolException.class, () -> ControlBatch.recordType(null));
         assertThrows(ProtocolException.class, () -> ControlBatch.recordType(MemorySegment.ofArray(new byte[3])));
         assertThrows(ProtocolException.class, () -> ControlBatch.recordType(MemorySegment.ofArray(new byte[] {-1, -1, 0, 1})));
-        assertThrows(ProtocolException.class, () -> ControlBatch.coordinatorEpoch(MemorySegment.ofArray(new byte[5])));
-        assertThrows(ProtocolException.class, () -> ControlBatch.coordinatorEpoch(MemorySegment.ofArray(new byte[] {-1, 0, 0, 0, 0, 1})));
-        assertThrows(IllegalArgumentException.class, () -> ControlBatch.writeEndTxnMarker(MemorySegment.ofArray(new byte[100]),
-                0, 0, T0, 0, 1, (short) 0, ControlRecordType.LEADER_CHANGE, 0));
+        assertThrows(ProtocolException.class, () -> ControlBatch.recordCoordinatorEpoch(MemorySegment.ofArray(new byte[5])));
+        assertThrows(ProtocolException.class, () -> ControlBatch.recordCoordinatorEpoch(MemorySegment.ofArray(new byte[] {-1, 0, 0, 0, 0, 1})));
     }
 }

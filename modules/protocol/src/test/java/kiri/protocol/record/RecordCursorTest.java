@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.function.Consumer;
+import kiri.protocol.BigEndian;
 import kiri.protocol.ProtocolException;
 import kiri.protocol.WireWriter;
 import org.junit.jupiter.api.Test;
@@ -72,16 +74,16 @@ class RecordCursorTest {
             MemorySegment.copy(MemorySegment.ofArray(r), 0, s, at, r.length);
             at += r.length;
         }
-        s.set(RecordBatch.INT64, RecordBatch.BASE_OFFSET_OFFSET, 100L);
-        s.set(RecordBatch.INT32, RecordBatch.BATCH_LENGTH_OFFSET, size - RecordBatch.LOG_OVERHEAD);
-        s.set(RecordBatch.INT8, RecordBatch.MAGIC_OFFSET, RecordBatch.MAGIC_V2);
-        s.set(RecordBatch.INT32, RecordBatch.LAST_OFFSET_DELTA_OFFSET, recordCount - 1);
-        s.set(RecordBatch.INT64, RecordBatch.BASE_TIMESTAMP_OFFSET, BASE_TIMESTAMP);
-        s.set(RecordBatch.INT64, RecordBatch.MAX_TIMESTAMP_OFFSET, BASE_TIMESTAMP);
-        s.set(RecordBatch.INT64, RecordBatch.PRODUCER_ID_OFFSET, -1L);
-        s.set(RecordBatch.INT16, RecordBatch.PRODUCER_EPOCH_OFFSET, (short) -1);
-        s.set(RecordBatch.INT32, RecordBatch.BASE_SEQUENCE_OFFSET, -1);
-        s.set(RecordBatch.INT32, RecordBatch.RECORD_COUNT_OFFSET, recordCount);
+        s.set(BigEndian.LONG, RecordBatch.BASE_OFFSET_OFFSET, 100L);
+        s.set(BigEndian.INT, RecordBatch.BATCH_LENGTH_OFFSET, size - RecordBatch.LOG_OVERHEAD);
+        s.set(ValueLayout.JAVA_BYTE, RecordBatch.MAGIC_OFFSET, RecordBatch.MAGIC_V2);
+        s.set(BigEndian.INT, RecordBatch.LAST_OFFSET_DELTA_OFFSET, recordCount - 1);
+        s.set(BigEndian.LONG, RecordBatch.BASE_TIMESTAMP_OFFSET, BASE_TIMESTAMP);
+        s.set(BigEndian.LONG, RecordBatch.MAX_TIMESTAMP_OFFSET, BASE_TIMESTAMP);
+        s.set(BigEndian.LONG, RecordBatch.PRODUCER_ID_OFFSET, -1L);
+        s.set(BigEndian.SHORT, RecordBatch.PRODUCER_EPOCH_OFFSET, (short) -1);
+        s.set(BigEndian.INT, RecordBatch.BASE_SEQUENCE_OFFSET, -1);
+        s.set(BigEndian.INT, RecordBatch.RECORD_COUNT_OFFSET, recordCount);
         return new RecordBatch().wrap(s, 0).writeCrc();
     }
 
@@ -115,7 +117,7 @@ class RecordCursorTest {
         assertEquals(2, c.keyLength());
         assertArrayEquals(utf8("value-0"), bytes(c.value()));
         assertEquals(utf8("value-0").length, c.valueLength());
-        assertEquals(utf8("value-0")[0], batch.segment().get(RecordBatch.INT8, c.valueOffset()));
+        assertEquals(utf8("value-0")[0], batch.segment().get(ValueLayout.JAVA_BYTE, c.valueOffset()));
         assertEquals(0, c.headerCount());
         assertFalse(c.nextHeader());
 
@@ -137,8 +139,8 @@ class RecordCursorTest {
         assertTrue(c.nextHeader());
         assertEquals("h2", c.headerKeyAsString());
         assertEquals(2, c.headerKeyLength());
-        assertEquals((byte) 'h', batch.segment().get(RecordBatch.INT8, c.headerKeyOffset()));
-        assertEquals((byte) 'v', batch.segment().get(RecordBatch.INT8, c.headerValueOffset()));
+        assertEquals((byte) 'h', batch.segment().get(ValueLayout.JAVA_BYTE, c.headerKeyOffset()));
+        assertEquals((byte) 'v', batch.segment().get(ValueLayout.JAVA_BYTE, c.headerValueOffset()));
         assertFalse(c.nextHeader());
 
         assertTrue(c.next());

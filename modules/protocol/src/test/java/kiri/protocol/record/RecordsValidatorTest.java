@@ -298,7 +298,7 @@ class RecordsValidatorTest {
     @Test
     void aNegativeRecordCountIsInvalid() {
         RecordBatch b = batch(1, NOW, record(0, 0, K, V));
-        b.segment().set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN),
+        b.segment().set(kiri.protocol.BigEndian.INT,
                 RecordBatch.RECORD_COUNT_OFFSET, -1);
         assertMalformed(validate(b, PLAIN), "negative record count");
     }

@@ -8,13 +8,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.AlterConfigsRequest;
 import kiri.protocol.message.AlterConfigsResponse;
 import kiri.protocol.message.IncrementalAlterConfigsRequest;
 import kiri.protocol.message.IncrementalAlterConfigsResponse;
 import kiri.router.Handler;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicRef;
@@ -35,7 +35,7 @@ final class AlterConfigsHandlers {
     /** One resource's outcome, for either response version. */
     private record Outcome(byte resourceType, String resourceName, short errorCode, String errorMessage) {
         static Outcome ok(byte type, String name) {
-            return new Outcome(type, name, ErrorCodes.NONE, null);
+            return new Outcome(type, name, ErrorCode.NONE.code(), null);
         }
 
         static Outcome failed(byte type, String name, Throwable failure) {
@@ -113,22 +113,21 @@ final class AlterConfigsHandlers {
         boolean allowed = type == TOPIC ? broker.allowedTopic(context, kiri.router.security.AclOperation.ALTER_CONFIGS, name)
                 : broker.allowedCluster(context, kiri.router.security.AclOperation.ALTER_CONFIGS);
         if (!allowed) {
-            return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException((type == TOPIC
-                    ? kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED : kiri.protocol.ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
-                    .code(), "Authorization failed.")));
+            return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(type == TOPIC
+                    ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Authorization failed.")));
         }
         if (type != TOPIC) {
             return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(
-                    ErrorCodes.INVALID_REQUEST, "Kiri has no dynamic configs for resource type " + type + "; only topics (2)")));
+                    ErrorCode.INVALID_REQUEST, "Kiri has no dynamic configs for resource type " + type + "; only topics (2)")));
         }
         if (duplicates.contains(type + "/" + name)) {
             return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(
-                    ErrorCodes.INVALID_REQUEST, "Error due to duplicate resource " + name)));
+                    ErrorCode.INVALID_REQUEST, "Error due to duplicate resource " + name)));
         }
         Set<String> dupNames = duplicates(configNames);
         if (!dupNames.isEmpty()) {
             return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(
-                    ErrorCodes.INVALID_REQUEST, "Error due to duplicate config keys " + dupNames)));
+                    ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys " + dupNames)));
         }
         BiFunction<TopicInfo, Throwable, CompletionStage<Outcome>> apply = (current, failure) -> {
             if (failure != null) {
@@ -136,7 +135,7 @@ final class AlterConfigsHandlers {
             }
             if (current == null) {
                 return CompletableFuture.completedFuture(Outcome.failed(type, name, new StorageException(
-                        ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Topic " + name + " does not exist")));
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Topic " + name + " does not exist")));
             }
             List<ConfigOp> list;
             try {

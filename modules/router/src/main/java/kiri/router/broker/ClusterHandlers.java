@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.DescribeClusterResponse;
 import kiri.protocol.message.FindCoordinatorRequest;
 import kiri.protocol.message.FindCoordinatorResponse;
@@ -41,7 +42,7 @@ final class ClusterHandlers {
                         b = live.stream().filter(i -> i.nodeId() == node).findFirst().orElse(null);
                         if (b == null) {
                             c.setNodeId(-1).setHost("").setPort(-1)
-                                    .setErrorCode(kiri.protocol.ErrorCode.COORDINATOR_NOT_AVAILABLE.code())
+                                    .setErrorCode(ErrorCode.COORDINATOR_NOT_AVAILABLE.code())
                                     .setErrorMessage("No live broker coordinates '" + key + "' yet");
                         } else {
                             c.setNodeId(b.nodeId()).setHost(b.host()).setPort(b.port());
@@ -67,8 +68,8 @@ final class ClusterHandlers {
     }
 
     private static short refusal(byte keyType) {
-        return (keyType == 1 ? kiri.protocol.ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-                : kiri.protocol.ErrorCode.GROUP_AUTHORIZATION_FAILED).code();
+        return (keyType == 1 ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                : ErrorCode.GROUP_AUTHORIZATION_FAILED).code();
     }
 
     /** DescribeCluster: the live brokers; this broker answers as the controller. */
@@ -92,7 +93,7 @@ final class ClusterHandlers {
             if (request.transactionalId() != null && request.transactionTimeoutMs() > MAX_TRANSACTION_TIMEOUT_MS) {
                 // transaction.max.timeout.ms, Kafka's default
                 return CompletableFuture.completedFuture(new InitProducerIdResponse()
-                        .setErrorCode(kiri.storage.api.ErrorCodes.INVALID_TRANSACTION_TIMEOUT));
+                        .setErrorCode(ErrorCode.INVALID_TRANSACTION_TIMEOUT.code()));
             }
             ProducerIdAndEpoch expected = new ProducerIdAndEpoch(request.producerId(), request.producerEpoch());
             CompletionStage<ProducerIdAndEpoch> init = broker.storage().initProducerId(request.transactionalId(),

@@ -7,14 +7,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.CreateTopicsRequest;
 import kiri.protocol.message.CreateTopicsResponse;
 import kiri.router.Handler;
-import kiri.protocol.ErrorCode;
 import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
 import kiri.storage.api.ConfigEntry;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
@@ -38,7 +37,7 @@ final class CreateTopicsHandler implements Handler {
         for (CreateTopicsRequest.CreatableTopic t : request.topics()) {
             if (seen.get(t.name()) > 1) {
                 results.add(CompletableFuture.completedFuture(new CreateTopicsResponse.CreatableTopicResult()
-                        .setName(t.name()).setErrorCode(ErrorCodes.INVALID_REQUEST)
+                        .setName(t.name()).setErrorCode(ErrorCode.INVALID_REQUEST.code())
                         .setErrorMessage("Create topics request from client contains multiple entries for topic "
                                 + t.name())));
                 continue;
@@ -62,7 +61,7 @@ final class CreateTopicsHandler implements Handler {
         short replication = t.replicationFactor();
         if (!t.assignments().isEmpty()) {
             if (partitions != -1 || replication != -1) {
-                return failed(t, ErrorCodes.INVALID_REQUEST,
+                return failed(t, ErrorCode.INVALID_REQUEST.code(),
                         "Both numPartitions or replicationFactor and replicasAssignments were set.");
             }
             partitions = t.assignments().size();
@@ -70,7 +69,7 @@ final class CreateTopicsHandler implements Handler {
             for (CreateTopicsRequest.CreatableReplicaAssignment a : t.assignments()) {
                 for (int id : a.brokerIds()) {
                     if (id != broker.config().nodeId()) {
-                        return failed(t, ErrorCodes.INVALID_REPLICATION_FACTOR,
+                        return failed(t, ErrorCode.INVALID_REPLICATION_FACTOR.code(),
                                 "Unknown broker " + id + " in the replica assignment");
                     }
                 }

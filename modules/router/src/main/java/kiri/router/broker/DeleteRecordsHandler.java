@@ -5,13 +5,12 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.DeleteRecordsRequest;
 import kiri.protocol.message.DeleteRecordsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
-import kiri.protocol.ErrorCode;
 import kiri.router.security.AclOperation;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 
@@ -42,7 +41,7 @@ final class DeleteRecordsHandler implements Handler {
                         continue;
                     }
                     if (info == null || p.partitionIndex() < 0 || p.partitionIndex() >= info.partitionCount()) {
-                        partitions.add(CompletableFuture.completedFuture(r.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)));
+                        partitions.add(CompletableFuture.completedFuture(r.setErrorCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code())));
                         continue;
                     }
                     partitions.add(broker.storage().deleteRecords(new TopicPartition(t.name(), p.partitionIndex()), p.offset())

@@ -5,14 +5,13 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.DescribeConfigsRequest;
 import kiri.protocol.message.DescribeConfigsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
-import kiri.protocol.ErrorCode;
 import kiri.router.security.AclOperation;
 import kiri.storage.api.ConfigEntry;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicRef;
 
@@ -46,13 +45,13 @@ final class DescribeConfigsHandler implements Handler {
             switch (r.resourceType()) {
                 case TOPIC -> results.add(broker.topics().get(TopicRef.of(r.resourceName())).thenApply(topic -> {
                     if (topic == null) {
-                        return result.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)
+                        return result.setErrorCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code())
                                 .setErrorMessage("Topic " + r.resourceName() + " does not exist");
                     }
                     return rows(result, TopicConfigs.describe(topic.configs()), r, request.includeSynonyms(), false);
                 }));
                 case BROKER -> results.add(CompletableFuture.completedFuture(broker(result, r, request.includeSynonyms())));
-                default -> results.add(CompletableFuture.completedFuture(result.setErrorCode(ErrorCodes.INVALID_REQUEST)
+                default -> results.add(CompletableFuture.completedFuture(result.setErrorCode(ErrorCode.INVALID_REQUEST.code())
                         .setErrorMessage("unsupported resource type " + r.resourceType())));
             }
         }
@@ -73,7 +72,7 @@ final class DescribeConfigsHandler implements Handler {
             return result;
         }
         if (!r.resourceName().equals(Integer.toString(broker.config().nodeId()))) {
-            return result.setErrorCode(ErrorCodes.INVALID_REQUEST).setErrorMessage("Unexpected broker id, expected "
+            return result.setErrorCode(ErrorCode.INVALID_REQUEST.code()).setErrorMessage("Unexpected broker id, expected "
                     + broker.config().nodeId() + " or empty string, but received " + r.resourceName());
         }
         // static broker settings cannot change while it runs: read-only, as Kafka marks them

@@ -5,12 +5,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.DescribeTopicPartitionsRequest;
 import kiri.protocol.message.DescribeTopicPartitionsResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.TopicInfo;
 
@@ -46,13 +46,13 @@ final class DescribeTopicPartitionsHandler implements Handler {
                 }
                 if (!broker.allowedTopic(context, AclOperation.DESCRIBE, name)) {
                     response.topics().add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic()
-                            .setName(name).setErrorCode(kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()));
+                            .setName(name).setErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()));
                     continue;
                 }
                 TopicInfo topic = all.stream().filter(t -> t.name().equals(name)).findFirst().orElse(null);
                 if (topic == null) {
                     response.topics().add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic()
-                            .setName(name).setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION));
+                            .setName(name).setErrorCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code()));
                     continue;
                 }
                 broker.topics().put(topic);

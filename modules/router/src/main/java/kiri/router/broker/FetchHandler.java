@@ -11,15 +11,15 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
 import kiri.protocol.message.FetchRequest;
 import kiri.protocol.message.FetchResponse;
 import kiri.router.Handler;
+import kiri.router.Pinned;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
-import kiri.router.Pinned;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.TopicInfo;
@@ -138,7 +138,7 @@ final class FetchHandler implements Handler {
         FetchRequest request = (FetchRequest) message;
         boolean byId = context.version() >= 13;
         FetchSessions.Plan plan = sessions.plan(request, byId);
-        if (plan.error() != ErrorCodes.NONE) {
+        if (plan.error() != ErrorCode.NONE.code()) {
             return CompletableFuture.completedFuture(new FetchResponse().setErrorCode(plan.error()).setSessionId(0));
         }
         List<FetchRequest.FetchPartition> positions = new ArrayList<>(plan.entries().size());
@@ -246,7 +246,7 @@ final class FetchHandler implements Handler {
     private static boolean enough(List<Read> reads, FetchRequest request) {
         long bytes = 0;
         for (Read r : reads) {
-            if (r.data().errorCode() != ErrorCodes.NONE) {
+            if (r.data().errorCode() != ErrorCode.NONE.code()) {
                 return true; // errors are answered at once, as Kafka does
             }
             bytes += r.bytes();
@@ -308,13 +308,13 @@ final class FetchHandler implements Handler {
                 .setHighWatermark(-1L).setRecords(NO_RECORDS);
         if (w.denied()) {
             return CompletableFuture.completedFuture(new Read(data.setErrorCode(
-                    kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()), -1L));
+                    ErrorCode.TOPIC_AUTHORIZATION_FAILED.code()), -1L));
         }
         if (!w.exists()) {
             short code = w.info() == null ? (w.entry().topic.isEmpty()
-                    ? TopicRef.of(w.entry().topicId).unknownErrorCode()
-                    : TopicRef.of(w.entry().topic).unknownErrorCode())
-                    : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+                    ? TopicRef.of(w.entry().topicId).unknownError().code()
+                    : TopicRef.of(w.entry().topic).unknownError().code())
+                    : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code();
             return CompletableFuture.completedFuture(new Read(data.setErrorCode(code), -1L));
         }
         kiri.storage.api.PartitionInfo elsewhere = LeaderHints.elsewhere(broker, w.info(), p.partition());
@@ -352,7 +352,7 @@ final class FetchHandler implements Handler {
 
     /** OFFSET_OUT_OF_RANGE also tells the client the partition's log start offset and high watermark. */
     private CompletionStage<Read> outOfRange(TopicPartition tp, FetchResponse.PartitionData data) {
-        if (data.errorCode() != ErrorCodes.OFFSET_OUT_OF_RANGE) {
+        if (data.errorCode() != ErrorCode.OFFSET_OUT_OF_RANGE.code()) {
             return CompletableFuture.completedFuture(new Read(data, -1L));
         }
         return broker.storage().offsets(tp).handle((o, failure) -> {

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /** Small helpers for fanning out storage calls and mapping their failures to Kafka error codes. */
@@ -31,7 +31,7 @@ final class Futures {
 
     /** The Kafka error code for a storage failure (UNKNOWN_SERVER_ERROR for anything unexpected). */
     static short errorCode(Throwable failure) {
-        return failure == null ? ErrorCodes.NONE : StorageException.errorCodeOf(failure);
+        return failure == null ? ErrorCode.NONE.code() : StorageException.errorCodeOf(failure);
     }
 
     /** The message to show a client for a failure. */

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import kiri.coordinator.Errors;
 import kiri.coordinator.GroupCoordinator;
 import kiri.coordinator.GroupDescription;
 import kiri.coordinator.JoinRequest;
@@ -18,6 +17,7 @@ import kiri.coordinator.LeaveResult;
 import kiri.coordinator.Protocol;
 import kiri.coordinator.SyncRequest;
 import kiri.coordinator.SyncResult;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.DeleteGroupsRequest;
 import kiri.protocol.message.DeleteGroupsResponse;
 import kiri.protocol.message.DescribeGroupsRequest;
@@ -32,7 +32,6 @@ import kiri.protocol.message.ListGroupsRequest;
 import kiri.protocol.message.ListGroupsResponse;
 import kiri.protocol.message.SyncGroupRequest;
 import kiri.protocol.message.SyncGroupResponse;
-import kiri.protocol.ErrorCode;
 import kiri.router.Handler;
 import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
@@ -126,12 +125,12 @@ final class GroupHandlers {
             return coordinator.leave(request.groupId(), leaving).thenApply((LeaveResult r) -> {
                 LeaveGroupResponse response = new LeaveGroupResponse();
                 if (!batched) {
-                    short error = r.error() != Errors.NONE ? r.error()
-                            : r.members().isEmpty() ? Errors.NONE : r.members().getFirst().error();
+                    short error = r.error() != ErrorCode.NONE.code() ? r.error()
+                            : r.members().isEmpty() ? ErrorCode.NONE.code() : r.members().getFirst().error();
                     return response.setErrorCode(error);
                 }
                 response.setErrorCode(r.error());
-                if (r.error() == Errors.NONE) {
+                if (r.error() == ErrorCode.NONE.code()) {
                     for (LeaveResult.MemberLeave m : r.members()) {
                         response.members().add(new LeaveGroupResponse.MemberResponse().setMemberId(m.memberId())
                                 .setGroupInstanceId(m.groupInstanceId()).setErrorCode(m.error()));
@@ -168,7 +167,7 @@ final class GroupHandlers {
                 .setGroupState(d.state()).setProtocolType(d.protocolType()).setProtocolData(d.protocolName())
                 .setAuthorizedOperations(Integer.MIN_VALUE);
         short error = d.error();
-        if (error == Errors.GROUP_ID_NOT_FOUND) {
+        if (error == ErrorCode.GROUP_ID_NOT_FOUND.code()) {
             if (version >= 6) {
                 g.setErrorCode(error).setErrorMessage("Group " + d.groupId() + " not found.");
             } // older versions report a missing group as Dead without an error, as Kafka does

@@ -12,7 +12,6 @@ import java.util.concurrent.CompletionStage;
 import kiri.protocol.ErrorCode;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicRef;
 
@@ -83,9 +82,9 @@ final class KnownTopics {
         }
         TopicInfo topic = found.get(ref);
         if (topic == null) {
-            return ref.unknownErrorCode();
+            return ref.unknownError().code();
         }
-        return partition >= 0 && partition < topic.partitionCount() ? ErrorCodes.NONE
-                : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+        return partition >= 0 && partition < topic.partitionCount() ? ErrorCode.NONE.code()
+                : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code();
     }
 }

@@ -5,13 +5,12 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.ListOffsetsRequest;
 import kiri.protocol.message.ListOffsetsResponse;
 import kiri.router.Handler;
-import kiri.protocol.ErrorCode;
 import kiri.router.security.AclOperation;
 import kiri.router.RequestContext;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -41,7 +40,7 @@ final class ListOffsetsHandler implements Handler {
                     }
                     if (info == null || p.partitionIndex() < 0 || p.partitionIndex() >= info.partitionCount()) {
                         partitions.add(CompletableFuture.completedFuture(
-                                r.setErrorCode(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION)));
+                                r.setErrorCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code())));
                         continue;
                     }
                     partitions.add(broker.storage()

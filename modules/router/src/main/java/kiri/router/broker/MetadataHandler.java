@@ -6,13 +6,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
 import kiri.protocol.Codec;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.MetadataRequest;
 import kiri.protocol.message.MetadataResponse;
 import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
-import kiri.protocol.ErrorCode;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.StorageException;
@@ -85,10 +84,10 @@ final class MetadataHandler implements Handler {
         return broker.topics().get(ref).thenCompose(found -> {
             if (found != null) {
                 return CompletableFuture.completedFuture(byId && !broker.allowedTopic(context, AclOperation.DESCRIBE,
-                        found.name()) ? error(t, ref.unknownErrorCode()) : describe(found));
+                        found.name()) ? error(t, ref.unknownError().code()) : describe(found));
             }
             if (!create || byId || t.name() == null) {
-                return CompletableFuture.completedFuture(error(t, ref.unknownErrorCode()));
+                return CompletableFuture.completedFuture(error(t, ref.unknownError().code()));
             }
             if (!broker.allowedCluster(context, AclOperation.CREATE)
                     && !broker.allowedTopic(context, AclOperation.CREATE, t.name())) {
@@ -100,10 +99,10 @@ final class MetadataHandler implements Handler {
                     broker.topics().put(created);
                     return CompletableFuture.completedFuture(describe(created));
                 }
-                if (Futures.errorCode(failure) == ErrorCodes.TOPIC_ALREADY_EXISTS) {
+                if (Futures.errorCode(failure) == ErrorCode.TOPIC_ALREADY_EXISTS.code()) {
                     // another client created it first: answer with what exists now
                     return broker.topics().get(ref).thenApply(now -> now == null
-                            ? error(t, ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) : describe(now));
+                            ? error(t, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code()) : describe(now));
                 }
                 return CompletableFuture.completedFuture(error(t, Futures.errorCode(failure)));
             }).thenCompose(stage -> stage);

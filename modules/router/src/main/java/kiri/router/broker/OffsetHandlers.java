@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
-import kiri.coordinator.Errors;
 import kiri.coordinator.GroupCoordinator;
 import kiri.protocol.ErrorCode;
 import kiri.protocol.message.OffsetCommitRequest;
@@ -20,7 +19,6 @@ import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
@@ -57,7 +55,7 @@ final class OffsetHandlers {
                 for (OffsetCommitRequest.OffsetCommitRequestTopic t : request.topics()) {
                     TopicRef ref = ref(byId, t.name(), t.topicId());
                     for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
-                        if (known.error(ref, p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        if (known.error(ref, p.partitionIndex()) != ErrorCode.NONE.code()) continue;
                         commits.add(new OffsetCommit(new TopicPartition(known.name(ref), p.partitionIndex()),
                                 p.committedOffset(), p.committedLeaderEpoch(), p.committedMetadata(), -1L));
                     }
@@ -74,9 +72,9 @@ final class OffsetHandlers {
                                 .setName(byId ? "" : t.name()).setTopicId(t.topicId());
                         for (OffsetCommitRequest.OffsetCommitRequestPartition p : t.partitions()) {
                             short error = known.error(ref, p.partitionIndex());
-                            if (error == ErrorCodes.NONE) {
+                            if (error == ErrorCode.NONE.code()) {
                                 error = errors.getOrDefault(new TopicPartition(known.name(ref), p.partitionIndex()),
-                                        Errors.NONE);
+                                        ErrorCode.NONE.code());
                             }
                             rt.partitions().add(new OffsetCommitResponse.OffsetCommitResponsePartition()
                                     .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
@@ -122,7 +120,7 @@ final class OffsetHandlers {
                                     .setCommittedOffset(c == null ? -1L : c.offset())
                                     .setCommittedLeaderEpoch(c == null ? -1 : c.leaderEpoch())
                                     .setMetadata(c == null || c.metadata() == null ? "" : c.metadata())
-                                    .setErrorCode(f.errors().getOrDefault(tp, Errors.NONE)));
+                                    .setErrorCode(f.errors().getOrDefault(tp, ErrorCode.NONE.code())));
                         }
                         response.topics().add(rt);
                     }
@@ -155,8 +153,8 @@ final class OffsetHandlers {
                 groups.add(wantedStage
                         .thenCompose(wanted -> (version >= 9
                                 ? coordinator.validateOffsetFetch(g.groupId(), g.memberId(), g.memberEpoch())
-                                : GroupHandlers.done(Errors.NONE))
-                                .thenCompose(error -> error != Errors.NONE
+                                : GroupHandlers.done(ErrorCode.NONE.code()))
+                                .thenCompose(error -> error != ErrorCode.NONE.code()
                                         // a consumer group member with a stale epoch, or not a member (KIP-848)
                                         ? GroupHandlers.done(new Fetched(error, List.of(), Map.of(), Map.of()))
                                         : fetch(broker, context, coordinator, g.groupId(), wanted, request.requireStable(),
@@ -170,7 +168,7 @@ final class OffsetHandlers {
                                 for (int p : w.partitions()) {
                                     TopicPartition tp = w.topic() == null ? null : new TopicPartition(w.topic(), p);
                                     CommittedOffset c = tp == null ? null : f.offsets().get(tp);
-                                    short error = tp == null ? ErrorCodes.UNKNOWN_TOPIC_ID : f.errors().getOrDefault(tp, Errors.NONE);
+                                    short error = tp == null ? ErrorCode.UNKNOWN_TOPIC_ID.code() : f.errors().getOrDefault(tp, ErrorCode.NONE.code());
                                     rt.partitions().add(new OffsetFetchResponse.OffsetFetchResponsePartitions()
                                             .setPartitionIndex(p)
                                             .setCommittedOffset(c == null ? -1L : c.offset())
@@ -209,7 +207,7 @@ final class OffsetHandlers {
         for (Wanted w : wanted) (w.topic() == null || describable.test(w.topic()) ? allowed : denied).add(w);
         CompletionStage<Fetched> fetched = fetch(broker, coordinator, groupId, allowed, requireStable, byId, describable);
         return denied.isEmpty() ? fetched : fetched.thenApply(f -> {
-            if (f.groupError() != Errors.NONE) return f; // as Kafka: a group's error answers the group alone
+            if (f.groupError() != ErrorCode.NONE.code()) return f; // as Kafka: a group's error answers the group alone
             List<Wanted> topics = new ArrayList<>(f.topics());
             topics.addAll(denied);
             Map<TopicPartition, Short> errors = new LinkedHashMap<>(f.errors());
@@ -235,7 +233,7 @@ final class OffsetHandlers {
         }
         List<TopicPartition> asked = partitions;
         return coordinator.fetchOffsets(groupId, partitions, requireStable).thenCompose(offsets -> {
-            if (wanted != null) return GroupHandlers.done(new Fetched(Errors.NONE, wanted, offsets, Map.of()));
+            if (wanted != null) return GroupHandlers.done(new Fetched(ErrorCode.NONE.code(), wanted, offsets, Map.of()));
             // every stored partition, grouped by topic
             Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
             offsets.keySet().stream().filter(tp -> describable.test(tp.topic()))
@@ -255,14 +253,14 @@ final class OffsetHandlers {
                     out.add(new Wanted(e.getKey(), info == null ? ZERO : info.id(),
                             e.getValue().stream().mapToInt(Integer::intValue).toArray()));
                 }
-                return new Fetched(Errors.NONE, out, offsets, Map.of());
+                return new Fetched(ErrorCode.NONE.code(), out, offsets, Map.of());
             });
         }).exceptionally(failure -> {
             short code = Futures.errorCode(failure);
-            if (code == Errors.UNSTABLE_OFFSET_COMMIT && asked != null) {
+            if (code == ErrorCode.UNSTABLE_OFFSET_COMMIT.code() && asked != null) {
                 Map<TopicPartition, Short> errors = new LinkedHashMap<>();
                 for (TopicPartition tp : asked) errors.put(tp, code);
-                return new Fetched(Errors.NONE, wanted, Map.of(), errors);
+                return new Fetched(ErrorCode.NONE.code(), wanted, Map.of(), errors);
             }
             return new Fetched(code, wanted == null ? List.of() : wanted, Map.of(), Map.of());
         });
@@ -281,20 +279,20 @@ final class OffsetHandlers {
                 List<TopicPartition> partitions = new ArrayList<>();
                 for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
                     for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
-                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCode.NONE.code()) continue;
                         partitions.add(new TopicPartition(t.name(), p.partitionIndex()));
                     }
                 }
                 return coordinator.deleteOffsets(request.groupId(), partitions).thenApply(r -> {
                     OffsetDeleteResponse response = new OffsetDeleteResponse().setErrorCode(r.error());
-                    if (r.error() != Errors.NONE) return response;
+                    if (r.error() != ErrorCode.NONE.code()) return response;
                     for (OffsetDeleteRequest.OffsetDeleteRequestTopic t : request.topics()) {
                         OffsetDeleteResponse.OffsetDeleteResponseTopic rt = new OffsetDeleteResponse.OffsetDeleteResponseTopic()
                                 .setName(t.name());
                         for (OffsetDeleteRequest.OffsetDeleteRequestPartition p : t.partitions()) {
                             short error = known.error(TopicRef.of(t.name()), p.partitionIndex());
-                            if (error == ErrorCodes.NONE) {
-                                error = r.partitions().getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), Errors.NONE);
+                            if (error == ErrorCode.NONE.code()) {
+                                error = r.partitions().getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), ErrorCode.NONE.code());
                             }
                             rt.partitions().add(new OffsetDeleteResponse.OffsetDeleteResponsePartition()
                                     .setPartitionIndex(p.partitionIndex()).setErrorCode(error));

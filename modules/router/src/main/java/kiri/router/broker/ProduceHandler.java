@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import kiri.protocol.ApiMessage;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.ProduceRequest;
 import kiri.protocol.message.ProduceResponse;
 import kiri.protocol.record.BatchStatus;
@@ -15,7 +16,6 @@ import kiri.router.Handler;
 import kiri.router.RequestContext;
 import kiri.router.security.AclOperation;
 import kiri.router.security.ResourceType;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
@@ -52,9 +52,9 @@ final class ProduceHandler implements Handler {
             TopicRef ref = byId ? TopicRef.of(data.topicId()) : TopicRef.of(data.name());
             topics.add(broker.topics().get(ref).thenCompose(topic -> {
                 String name = topic != null ? topic.name() : data.name();
-                short refused = !txnAllowed ? kiri.protocol.ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()
+                short refused = !txnAllowed ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code()
                         : name != null && !broker.allowedTopic(context, AclOperation.WRITE, name)
-                        ? kiri.protocol.ErrorCode.TOPIC_AUTHORIZATION_FAILED.code() : ErrorCodes.NONE;
+                        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED.code() : ErrorCode.NONE.code();
                 return produceTopic(request, data, ref, topic, refused);
             }));
         }
@@ -83,12 +83,12 @@ final class ProduceHandler implements Handler {
         List<CompletionStage<ProduceResponse.PartitionProduceResponse>> partitions = new ArrayList<>(
                 data.partitionData().size());
         for (ProduceRequest.PartitionProduceData p : data.partitionData()) {
-            if (refused != ErrorCodes.NONE) {
+            if (refused != ErrorCode.NONE.code()) {
                 partitions.add(CompletableFuture.completedFuture(failed(p.index(), refused, null)));
                 continue;
             }
             if (topic == null || p.index() < 0 || p.index() >= topic.partitionCount()) {
-                short code = topic == null ? ref.unknownErrorCode() : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+                short code = topic == null ? ref.unknownError().code() : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code();
                 partitions.add(CompletableFuture.completedFuture(failed(p.index(), code,
                         "This server does not host this topic-partition.")));
                 continue;
@@ -107,7 +107,7 @@ final class ProduceHandler implements Handler {
             TopicInfo topic, ProduceRequest.PartitionProduceData p) {
         MemorySegment records = p.records() == null ? null : p.records().memory();
         if (records == null || records.byteSize() == 0) {
-            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCode.INVALID_RECORD.code(),
                     "Produce request must contain exactly one record batch"));
         }
         RecordBatch batch = new RecordBatch().wrap(records, 0);
@@ -117,11 +117,11 @@ final class ProduceHandler implements Handler {
             return CompletableFuture.completedFuture(failed(p.index(), status.errorCode().code(), status.message()));
         }
         if (batch.sizeInBytes() != records.byteSize()) {
-            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCode.INVALID_RECORD.code(),
                     "Produce request must contain exactly one record batch"));
         }
         if (batch.baseOffset() != 0) {
-            return CompletableFuture.completedFuture(failed(p.index(), ErrorCodes.INVALID_RECORD,
+            return CompletableFuture.completedFuture(failed(p.index(), ErrorCode.INVALID_RECORD.code(),
                     "The base offset of the record batch should be 0, but it is " + batch.baseOffset()));
         }
         RecordsVerdict verdict = ProducedRecords.validate(batch, producedRecords.policy(topic, p.index()),

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import kiri.coordinator.GroupCoordinator;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.message.AddOffsetsToTxnRequest;
 import kiri.protocol.message.AddOffsetsToTxnResponse;
 import kiri.protocol.message.AddPartitionsToTxnRequest;
@@ -28,11 +29,9 @@ import kiri.protocol.message.TxnOffsetCommitResponse;
 import kiri.router.Handler;
 import java.util.HashMap;
 import kiri.router.RequestContext;
-import kiri.protocol.ErrorCode;
 import kiri.router.security.ResourceType;
 import kiri.router.security.AclOperation;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;
@@ -64,8 +63,8 @@ final class TxnHandlers {
             AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult r = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
                     .setName(t.name());
             for (int p : t.partitions()) {
-                short error = all != ErrorCodes.NONE ? all
-                        : errors.getOrDefault(new TopicPartition(t.name(), p), ErrorCodes.NONE);
+                short error = all != ErrorCode.NONE.code() ? all
+                        : errors.getOrDefault(new TopicPartition(t.name(), p), ErrorCode.NONE.code());
                 r.resultsByPartition().add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
                         .setPartitionIndex(p).setPartitionErrorCode(error));
             }
@@ -94,7 +93,7 @@ final class TxnHandlers {
             for (TopicPartition tp : partitions) {
                 refused.putIfAbsent(tp, ErrorCode.OPERATION_NOT_ATTEMPTED.code());
             }
-            return CompletableFuture.completedFuture(results(topics, refused, ErrorCodes.NONE));
+            return CompletableFuture.completedFuture(results(topics, refused, ErrorCode.NONE.code()));
         }
         ProducerIdAndEpoch producer = new ProducerIdAndEpoch(producerId, epoch);
         if (verifyOnly) {
@@ -104,13 +103,13 @@ final class TxnHandlers {
                         ? Set.of() : txns.getFirst().partitions();
                 Map<TopicPartition, Short> errors = new LinkedHashMap<>();
                 for (TopicPartition tp : partitions) {
-                    errors.put(tp, in.contains(tp) ? ErrorCodes.NONE : ErrorCodes.INVALID_TXN_STATE);
+                    errors.put(tp, in.contains(tp) ? ErrorCode.NONE.code() : ErrorCode.INVALID_TXN_STATE.code());
                 }
-                return results(topics, errors, ErrorCodes.NONE);
+                return results(topics, errors, ErrorCode.NONE.code());
             });
         }
         return broker.storage().addPartitionsToTxn(transactionalId, producer, partitions).handle((errors, failure) ->
-                failure != null ? results(topics, Map.of(), Futures.errorCode(failure)) : results(topics, errors, ErrorCodes.NONE));
+                failure != null ? results(topics, Map.of(), Futures.errorCode(failure)) : results(topics, errors, ErrorCode.NONE.code()));
     }
 
     static Handler addPartitionsToTxn(BrokerState broker) {
@@ -164,7 +163,7 @@ final class TxnHandlers {
                 List<OffsetCommit> commits = new ArrayList<>();
                 for (TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic t : request.topics()) {
                     for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
-                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCodes.NONE) continue;
+                        if (known.error(TopicRef.of(t.name()), p.partitionIndex()) != ErrorCode.NONE.code()) continue;
                         commits.add(new OffsetCommit(new TopicPartition(t.name(), p.partitionIndex()), p.committedOffset(),
                                 p.committedLeaderEpoch(), p.committedMetadata(), -1L));
                     }
@@ -181,8 +180,8 @@ final class TxnHandlers {
                                 .setName(t.name());
                         for (TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition p : t.partitions()) {
                             short error = known.error(TopicRef.of(t.name()), p.partitionIndex());
-                            if (error == ErrorCodes.NONE) {
-                                error = errors.getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), ErrorCodes.NONE);
+                            if (error == ErrorCode.NONE.code()) {
+                                error = errors.getOrDefault(new TopicPartition(t.name(), p.partitionIndex()), ErrorCode.NONE.code());
                             }
                             rt.partitions().add(new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
                                     .setPartitionIndex(p.partitionIndex()).setErrorCode(error));
@@ -222,7 +221,7 @@ final class TxnHandlers {
                     } else if (failure != null) {
                         s.setErrorCode(Futures.errorCode(failure));
                     } else if (t == null) {
-                        s.setErrorCode(ErrorCodes.TRANSACTIONAL_ID_NOT_FOUND);
+                        s.setErrorCode(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND.code());
                     } else {
                         s.setTransactionState(t.state().kafkaName()).setTransactionTimeoutMs(t.timeoutMs())
                                 .setTransactionStartTimeMs(t.startTimeMs()).setProducerId(t.producerId())
@@ -260,7 +259,7 @@ final class TxnHandlers {
                 String regex = context.version() >= 2 ? request.transactionalIdPattern() : null;
                 pattern = regex == null || regex.isEmpty() ? null : Pattern.compile(regex);
             } catch (PatternSyntaxException e) {
-                return GroupHandlers.done(response.setErrorCode(ErrorCodes.INVALID_REQUEST));
+                return GroupHandlers.done(response.setErrorCode(ErrorCode.INVALID_REQUEST.code()));
             }
             long now = System.currentTimeMillis();
             return broker.storage().describeTransactions(null).handle((txns, failure) -> {

@@ -1,5 +1,6 @@
 package kiri.router.broker;
 
+import static kiri.protocol.BigEndian.INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +28,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /** {@link ProducedRecords}: compressed batches are validated on their decompressed records; the topic's configs are the policy. */
 class ProducedRecordsTest {
-    private static final ValueLayout.OfInt INT32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final RecordsValidator.Policy PLAIN = ProducedRecords.parse(topic(Map.of()), 0);
 
     private static TopicInfo topic(Map<String, String> configs) {
@@ -50,8 +49,8 @@ class ProducedRecordsTest {
     /** A copy claiming {@code count} records (recordCount, lastOffsetDelta), its CRC rewritten. */
     private static MemorySegment claiming(MemorySegment batch, int count) {
         MemorySegment copy = MemorySegment.ofArray(batch.toArray(ValueLayout.JAVA_BYTE));
-        copy.set(INT32, RecordBatch.RECORD_COUNT_OFFSET, count);
-        copy.set(INT32, RecordBatch.LAST_OFFSET_DELTA_OFFSET, count - 1);
+        copy.set(INT, RecordBatch.RECORD_COUNT_OFFSET, count);
+        copy.set(INT, RecordBatch.LAST_OFFSET_DELTA_OFFSET, count - 1);
         new RecordBatch().wrap(copy, 0).writeCrc();
         return copy;
     }
@@ -99,7 +98,7 @@ class ProducedRecordsTest {
         assertTrue(invalid > 100, codec + ": most corruptions are refused: " + invalid);
         // cut short: the compressed stream ends early
         MemorySegment cut = MemorySegment.ofArray(java.util.Arrays.copyOf(bytes, bytes.length - 10));
-        cut.set(INT32, RecordBatch.BATCH_LENGTH_OFFSET, bytes.length - 10 - RecordBatch.LOG_OVERHEAD);
+        cut.set(INT, RecordBatch.BATCH_LENGTH_OFFSET, bytes.length - 10 - RecordBatch.LOG_OVERHEAD);
         new RecordBatch().wrap(cut, 0).writeCrc();
         assertEquals(ErrorCode.INVALID_RECORD, validate(cut, PLAIN).errorCode());
     }

@@ -1,6 +1,7 @@
 package kiri.storage.api;
 
 import java.util.Objects;
+import kiri.protocol.ErrorCode;
 
 /** One IncrementalAlterConfigs operation on a topic config. {@code value} is null for DELETE. */
 public record ConfigOp(String name, Type type, String value) {
@@ -38,7 +39,7 @@ public record ConfigOp(String name, Type type, String value) {
                 case 1 -> DELETE;
                 case 2 -> APPEND;
                 case 3 -> SUBTRACT;
-                default -> throw new StorageException(ErrorCodes.INVALID_REQUEST, "Unknown config operation type " + code);
+                default -> throw new StorageException(ErrorCode.INVALID_REQUEST, "Unknown config operation type " + code);
             };
         }
     }

@@ -1,5 +1,9 @@
 package kiri.storage.api;
 
+import kiri.protocol.ErrorCode;
+
+
+
 /** Fetch/ListOffsets isolation, with Kafka's wire ids. */
 public enum IsolationLevel {
     READ_UNCOMMITTED, READ_COMMITTED;
@@ -13,7 +17,7 @@ public enum IsolationLevel {
         return switch (id) {
             case 0 -> READ_UNCOMMITTED;
             case 1 -> READ_COMMITTED;
-            default -> throw new StorageException(ErrorCodes.INVALID_REQUEST, "Unknown isolation level " + id);
+            default -> throw new StorageException(ErrorCode.INVALID_REQUEST, "Unknown isolation level " + id);
         };
     }
 }

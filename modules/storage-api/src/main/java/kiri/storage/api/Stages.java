@@ -5,6 +5,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import kiri.protocol.ErrorCode;
 
 /** Cheap completion stages for engines that answer synchronously. */
 public final class Stages {
@@ -18,9 +19,9 @@ public final class Stages {
      */
     public static final CompletableFuture<Void> DONE = new Done();
 
-    /** A stage failed with a {@link StorageException} carrying {@code errorCode}. */
-    public static <T> CompletableFuture<T> failed(short errorCode, String message) {
-        return CompletableFuture.failedFuture(new StorageException(errorCode, message));
+    /** A stage failed with a {@link StorageException} carrying {@code error}. */
+    public static <T> CompletableFuture<T> failed(ErrorCode error, String message) {
+        return CompletableFuture.failedFuture(new StorageException(error, message));
     }
 
     /** A stage failed with {@code failure}. */

@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * An open storage engine: everything a Kafka-compatible broker keeps. One instance per broker,
@@ -23,7 +25,7 @@ import java.util.concurrent.CompletionStage;
  *
  * <h2>Errors</h2>
  * Failures are reported by completing the stage exceptionally with a {@link StorageException}
- * carrying the Kafka error code for the response (see {@link ErrorCodes}); methods never throw for
+ * carrying the Kafka error code for the response (see {@link kiri.protocol.ErrorCode}); methods never throw for
  * them. Anything else is reported by the router as UNKNOWN_SERVER_ERROR.
  *
  * <h2>Batches</h2>
@@ -124,7 +126,7 @@ public interface Storage extends AutoCloseable {
 
     /**
      * The topics {@code refs} name that exist, in the order asked; missing ones are left out (the
-     * router answers them with {@link TopicRef#unknownErrorCode()}). Any thread; never blocks.
+     * router answers them with {@link TopicRef#unknownError()}). Any thread; never blocks.
      */
     CompletionStage<List<TopicInfo>> describeTopics(Collection<? extends TopicRef> refs);
 
@@ -148,12 +150,12 @@ public interface Storage extends AutoCloseable {
      *
      * <p>The engine assigns the batch's offsets by writing the base offset <em>into the caller's
      * segment</em> (bytes 0-7, big-endian) and stamps {@code partitionLeaderEpoch} (bytes 12-15); for a
-     * LogAppendTime topic it also stamps the append time ({@link RecordBatchHeader#setLogAppendTime}).
+     * LogAppendTime topic it also stamps the append time ({@link RecordBatch#setLogAppendTime}).
      * When the stage completes normally, the router reads the answer from the batch it still holds:
      * base offset from bytes 0-7, and the log append time from the max timestamp if the timestamp-type
      * flag is set (else -1). This keeps the produce path free of result objects; an in-memory engine
      * returns the shared {@link Stages#DONE}. A duplicate (a retried batch already stored, see
-     * {@link PartitionProducerState}) completes normally with the <em>original</em> base offset written
+     * {@code kiri.storage.kit.PartitionProducerState}) completes normally with the <em>original</em> base offset written
      * into the batch and is not stored again.
      *
      * <p>Lifetime: {@code batch} is valid, and writable, only until the returned stage completes; an
@@ -213,7 +215,7 @@ public interface Storage extends AutoCloseable {
      *
      * <p>The router cancels it (or lets {@code orTimeout} complete it) when the fetch ends otherwise;
      * the engine then forgets it. It completes on the thread that appended the data: the router hops
-     * to its own event loop before doing work. Engines use {@link DataWaiters}.
+     * to its own event loop before doing work. Engines use {@code kiri.storage.kit.DataWaiters}.
      *
      * <p>Any thread; never blocks. Fails UNKNOWN_TOPIC_OR_PARTITION for a missing partition.
      */
@@ -299,7 +301,7 @@ public interface Storage extends AutoCloseable {
     /**
      * InitProducerId. Without a transactional id: a fresh producer id, epoch 0 (idempotent producers
      * bump epochs themselves). With one: the first call allocates an id; later calls follow
-     * {@link ProducerEpochs#reinit} (bump the epoch, fencing the previous producer; new id once the epoch
+     * {@code kiri.storage.kit.ProducerEpochs.reinit} (bump the epoch, fencing the previous producer; new id once the epoch
      * is exhausted; KIP-360 re-init with {@code expected}), first aborting an open transaction.
      *
      * <p>Any thread; never blocks.
@@ -337,7 +339,7 @@ public interface Storage extends AutoCloseable {
                                           List<OffsetCommit> offsets);
 
     /**
-     * EndTxn: writes a COMMIT or ABORT marker ({@link ControlBatches}) to every partition of the
+     * EndTxn: writes a COMMIT or ABORT marker ({@link kiri.protocol.record.ControlBatch}) to every partition of the
      * transaction, which moves their last stable offsets (and, for an abort, records the aborted
      * ranges), applies or drops the pending offsets, and leaves the transaction complete. Repeating the
      * same end (a client retry) succeeds; ending a transaction that is not open otherwise fails
@@ -376,7 +378,7 @@ public interface Storage extends AutoCloseable {
      * rather than forgetting credentials at restart.
      */
     default CompletionStage<Void> saveSecurity(SecurityState state) {
-        return Stages.failed(ErrorCodes.INVALID_REQUEST,
+        return Stages.failed(ErrorCode.INVALID_REQUEST,
                 "the storage engine " + describe() + " does not keep SCRAM credentials or ACLs");
     }
 

@@ -2,12 +2,13 @@ package kiri.storage.api;
 
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import kiri.protocol.ErrorCode;
 
 /**
- * A failure an engine reports with a Kafka error code (see {@link ErrorCodes}); the router copies
- * {@link #errorCode()} into the response and, where the protocol has one, {@link #getMessage()}
- * into the error message field. Engines complete stages exceptionally with it (or throw it from
- * synchronous helpers); anything else reaching the router is reported as UNKNOWN_SERVER_ERROR.
+ * A failure an engine reports with a Kafka {@link ErrorCode}; the router copies {@link #errorCode()}
+ * into the response and, where the protocol has one, {@link #getMessage()} into the error message
+ * field. Engines complete stages exceptionally with it (or throw it from synchronous helpers);
+ * anything else reaching the router is reported as UNKNOWN_SERVER_ERROR.
  *
  * <p>No stack trace is captured: these are expected outcomes (unknown topic, fenced producer), on
  * paths where filling in a stack per failure would cost more than the operation itself.
@@ -15,21 +16,26 @@ import java.util.concurrent.ExecutionException;
 public class StorageException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    private final short errorCode;
+    private final ErrorCode error;
 
-    public StorageException(short errorCode, String message) {
-        this(errorCode, message, null);
+    public StorageException(ErrorCode error, String message) {
+        this(error, message, null);
     }
 
     /** With a cause (e.g. an {@code IOException} behind KAFKA_STORAGE_ERROR), which keeps its own trace. */
-    public StorageException(short errorCode, String message, Throwable cause) {
+    public StorageException(ErrorCode error, String message, Throwable cause) {
         super(message, cause, true, false);
-        this.errorCode = errorCode;
+        this.error = error;
     }
 
-    /** The Kafka error code, never {@link ErrorCodes#NONE}. */
+    /** The Kafka error, never {@link ErrorCode#NONE}. */
+    public ErrorCode error() {
+        return error;
+    }
+
+    /** The error's wire code, as response fields take it. */
     public short errorCode() {
-        return errorCode;
+        return error.code();
     }
 
     /**
@@ -39,8 +45,8 @@ public class StorageException extends RuntimeException {
      */
     public static short errorCodeOf(Throwable failure) {
         Throwable t = unwrap(failure);
-        if (t == null) return ErrorCodes.NONE;
-        return t instanceof StorageException se ? se.errorCode : ErrorCodes.UNKNOWN_SERVER_ERROR;
+        if (t == null) return ErrorCode.NONE.code();
+        return t instanceof StorageException se ? se.errorCode() : ErrorCode.UNKNOWN_SERVER_ERROR.code();
     }
 
     /** Strips {@link CompletionException} / {@link ExecutionException} wrappers. */
@@ -54,6 +60,6 @@ public class StorageException extends RuntimeException {
 
     @Override
     public String toString() {
-        return ErrorCodes.name(errorCode) + ": " + getMessage();
+        return error.name() + ": " + getMessage();
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import kiri.protocol.ErrorCode;
 
 /**
  * Kafka 4.1's topic configs: names, types, defaults (what DescribeConfigs reports for a topic without
@@ -201,13 +202,13 @@ public final class TopicConfigs {
         for (ConfigOp op : ops) {
             String name = op.name();
             if (!seen.add(name)) {
-                throw new StorageException(ErrorCodes.INVALID_REQUEST, "Error due to duplicate config keys: " + name);
+                throw new StorageException(ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys: " + name);
             }
             Def def = def(name);
             switch (op.type()) {
                 case SET -> {
                     if (op.value() == null) {
-                        throw new StorageException(ErrorCodes.INVALID_REQUEST, "Null value not supported for : " + name);
+                        throw new StorageException(ErrorCode.INVALID_REQUEST, "Null value not supported for : " + name);
                     }
                     next.put(name, op.value());
                 }
@@ -323,6 +324,6 @@ public final class TopicConfigs {
     }
 
     private static StorageException invalid(String message) {
-        return new StorageException(ErrorCodes.INVALID_CONFIG, message);
+        return new StorageException(ErrorCode.INVALID_CONFIG, message);
     }
 }

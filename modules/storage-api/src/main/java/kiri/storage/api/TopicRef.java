@@ -2,6 +2,7 @@ package kiri.storage.api;
 
 import java.util.Objects;
 import java.util.UUID;
+import kiri.protocol.ErrorCode;
 
 /** A topic named either way Kafka requests name one: by name (older versions) or by topic id (newer). */
 public sealed interface TopicRef {
@@ -17,8 +18,8 @@ public sealed interface TopicRef {
     /** Whether {@code topic} is the topic this reference names. */
     boolean matches(TopicInfo topic);
 
-    /** The error code for "no such topic": UNKNOWN_TOPIC_OR_PARTITION by name, UNKNOWN_TOPIC_ID by id. */
-    short unknownErrorCode();
+    /** The error for "no such topic": UNKNOWN_TOPIC_OR_PARTITION by name, UNKNOWN_TOPIC_ID by id. */
+    ErrorCode unknownError();
 
     record Name(String name) implements TopicRef {
         public Name {
@@ -31,8 +32,8 @@ public sealed interface TopicRef {
         }
 
         @Override
-        public short unknownErrorCode() {
-            return ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+        public ErrorCode unknownError() {
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         }
 
         @Override
@@ -52,8 +53,8 @@ public sealed interface TopicRef {
         }
 
         @Override
-        public short unknownErrorCode() {
-            return ErrorCodes.UNKNOWN_TOPIC_ID;
+        public ErrorCode unknownError() {
+            return ErrorCode.UNKNOWN_TOPIC_ID;
         }
 
         @Override

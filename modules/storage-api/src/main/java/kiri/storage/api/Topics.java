@@ -1,6 +1,7 @@
 package kiri.storage.api;
 
 import java.util.Map;
+import kiri.protocol.ErrorCode;
 
 /**
  * Kafka's topic rules every engine applies the same way: legal names, name collisions, partition
@@ -55,17 +56,17 @@ public final class Topics {
 
     /** The TOPIC_ALREADY_EXISTS error to throw for {@code name}. */
     public static StorageException alreadyExists(String name) {
-        return new StorageException(ErrorCodes.TOPIC_ALREADY_EXISTS, "Topic '" + name + "' already exists.");
+        return new StorageException(ErrorCode.TOPIC_ALREADY_EXISTS, "Topic '" + name + "' already exists.");
     }
 
     /** The error to throw for a missing topic: UNKNOWN_TOPIC_OR_PARTITION by name, UNKNOWN_TOPIC_ID by id. */
     public static StorageException unknown(TopicRef ref) {
-        return new StorageException(ref.unknownErrorCode(), "This server does not host this topic: " + ref);
+        return new StorageException(ref.unknownError(), "This server does not host this topic: " + ref);
     }
 
     /** The UNKNOWN_TOPIC_OR_PARTITION error to throw for a partition (or its topic) that does not exist. */
     public static StorageException unknown(TopicPartition tp) {
-        return new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+        return new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                 "This server does not host this topic-partition: " + tp);
     }
 
@@ -80,20 +81,20 @@ public final class Topics {
         validateName(topic.name());
         int partitions = topic.partitions() == NewTopic.DEFAULT ? DEFAULT_PARTITIONS : topic.partitions();
         if (partitions <= 0) {
-            throw new StorageException(ErrorCodes.INVALID_PARTITIONS,
+            throw new StorageException(ErrorCode.INVALID_PARTITIONS,
                     "Number of partitions was set to an invalid non-positive value.");
         }
         if (partitions > MAX_PARTITIONS) {
-            throw new StorageException(ErrorCodes.INVALID_PARTITIONS,
+            throw new StorageException(ErrorCode.INVALID_PARTITIONS,
                     "Number of partitions " + partitions + " exceeds the limit of " + MAX_PARTITIONS + ".");
         }
         short rf = topic.replicationFactor() == NewTopic.DEFAULT ? DEFAULT_REPLICATION_FACTOR : topic.replicationFactor();
         if (rf <= 0) {
-            throw new StorageException(ErrorCodes.INVALID_REPLICATION_FACTOR,
+            throw new StorageException(ErrorCode.INVALID_REPLICATION_FACTOR,
                     "Replication factor must be larger than 0, or -1 to use the default value.");
         }
         if (rf > brokerCount) {
-            throw new StorageException(ErrorCodes.INVALID_REPLICATION_FACTOR, "Unable to replicate the partition "
+            throw new StorageException(ErrorCode.INVALID_REPLICATION_FACTOR, "Unable to replicate the partition "
                     + rf + " time(s): The target replication factor of " + rf
                     + " cannot be reached because only " + brokerCount + " broker(s) are registered.");
         }
@@ -108,19 +109,19 @@ public final class Topics {
      */
     public static void validatePartitionIncrease(String topic, int current, int requested) {
         if (requested == current) {
-            throw new StorageException(ErrorCodes.INVALID_PARTITIONS, "Topic already has " + current + " partitions.");
+            throw new StorageException(ErrorCode.INVALID_PARTITIONS, "Topic already has " + current + " partitions.");
         }
         if (requested < current) {
-            throw new StorageException(ErrorCodes.INVALID_PARTITIONS, "The topic " + topic + " currently has "
+            throw new StorageException(ErrorCode.INVALID_PARTITIONS, "The topic " + topic + " currently has "
                     + current + " partition(s); " + requested + " would not be an increase.");
         }
         if (requested > MAX_PARTITIONS) {
-            throw new StorageException(ErrorCodes.INVALID_PARTITIONS,
+            throw new StorageException(ErrorCode.INVALID_PARTITIONS,
                     "Number of partitions " + requested + " exceeds the limit of " + MAX_PARTITIONS + ".");
         }
     }
 
     private static StorageException invalidTopic(String message) {
-        return new StorageException(ErrorCodes.INVALID_TOPIC_EXCEPTION, message);
+        return new StorageException(ErrorCode.INVALID_TOPIC_EXCEPTION, message);
     }
 }

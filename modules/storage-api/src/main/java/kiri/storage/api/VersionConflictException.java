@@ -1,5 +1,9 @@
 package kiri.storage.api;
 
+import kiri.protocol.ErrorCode;
+
+
+
 /**
  * A compare-and-set lost: the stored version is not the one the caller read. The coordinator reloads
  * and retries; if it gives up, the code it maps to (COORDINATOR_LOAD_IN_PROGRESS) is retriable for
@@ -12,7 +16,7 @@ public final class VersionConflictException extends StorageException {
     private final long actualVersion;
 
     public VersionConflictException(String key, long expectedVersion, long actualVersion) {
-        super(ErrorCodes.COORDINATOR_LOAD_IN_PROGRESS,
+        super(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
                 "concurrent update of '" + key + "': expected version " + expectedVersion + ", found " + actualVersion);
         this.expectedVersion = expectedVersion;
         this.actualVersion = actualVersion;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import kiri.protocol.ErrorCode;
 import org.junit.jupiter.api.Test;
 
 class StagesTest {
@@ -27,15 +28,15 @@ class StagesTest {
 
     @Test
     void failuresCarryKafkaCodes() {
-        CompletableFuture<Object> f = Stages.failed(ErrorCodes.UNKNOWN_TOPIC_ID, "gone");
+        CompletableFuture<Object> f = Stages.failed(ErrorCode.UNKNOWN_TOPIC_ID, "gone");
         CompletionException e = assertThrows(CompletionException.class, f::join);
-        assertEquals(ErrorCodes.UNKNOWN_TOPIC_ID, StorageException.errorCodeOf(e));
-        assertEquals(ErrorCodes.UNKNOWN_SERVER_ERROR, StorageException.errorCodeOf(new IllegalStateException()));
-        assertEquals(ErrorCodes.NONE, StorageException.errorCodeOf(null));
-        assertEquals(ErrorCodes.INVALID_CONFIG,
-                StorageException.errorCodeOf(Stages.of(() -> { throw new StorageException(ErrorCodes.INVALID_CONFIG, "x"); })
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_ID.code(), StorageException.errorCodeOf(e));
+        assertEquals(ErrorCode.UNKNOWN_SERVER_ERROR.code(), StorageException.errorCodeOf(new IllegalStateException()));
+        assertEquals(ErrorCode.NONE.code(), StorageException.errorCodeOf(null));
+        assertEquals(ErrorCode.INVALID_CONFIG.code(),
+                StorageException.errorCodeOf(Stages.of(() -> { throw new StorageException(ErrorCode.INVALID_CONFIG, "x"); })
                         .handle((v, t) -> t).join()));
-        assertEquals("UNKNOWN_TOPIC_ID: gone", new StorageException(ErrorCodes.UNKNOWN_TOPIC_ID, "gone").toString());
+        assertEquals("UNKNOWN_TOPIC_ID: gone", new StorageException(ErrorCode.UNKNOWN_TOPIC_ID, "gone").toString());
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import kiri.protocol.ErrorCode;
 import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
 
@@ -55,25 +56,25 @@ class TopicConfigsTest {
 
     @Test
     void validationRejectsWhatKafkaRejects() {
-        StorageException e = assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.msx", "1")));
+        StorageException e = assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.msx", "1")));
         assertEquals("Unknown topic config name: retention.msx", e.getMessage());
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.ms", "soon")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.ms", "-2")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("segment.bytes", "1000")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("cleanup.policy", "compact,shred")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("compression.type", "brotli")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("preallocate", "yes")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("min.cleanable.dirty.ratio", "1.5")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("compression.gzip.level", "0")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("max.message.bytes", "3000000000")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("leader.replication.throttled.replicas", "0:x")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("message.format.version", "3.0")));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("remote.storage.enable", "true")));
-        assertCode(ErrorCodes.INVALID_CONFIG,
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.ms", "soon")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("retention.ms", "-2")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("segment.bytes", "1000")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("cleanup.policy", "compact,shred")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("compression.type", "brotli")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("preallocate", "yes")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("min.cleanable.dirty.ratio", "1.5")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("compression.gzip.level", "0")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("max.message.bytes", "3000000000")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("leader.replication.throttled.replicas", "0:x")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("message.format.version", "3.0")));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(Map.of("remote.storage.enable", "true")));
+        assertCode(ErrorCode.INVALID_CONFIG,
                 () -> TopicConfigs.validate(Map.of("min.compaction.lag.ms", "10", "max.compaction.lag.ms", "5")));
         java.util.HashMap<String, String> nullValue = new java.util.HashMap<>();
         nullValue.put("retention.ms", null);
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.validate(nullValue));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.validate(nullValue));
     }
 
     @Test
@@ -99,11 +100,11 @@ class TopicConfigsTest {
         Map<String, String> subtracted = TopicConfigs.apply(next, List.of(new ConfigOp("cleanup.policy", ConfigOp.Type.SUBTRACT, "delete")));
         assertEquals("compact", subtracted.get("cleanup.policy"));
 
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(new ConfigOp("retention.ms", ConfigOp.Type.APPEND, "1"))));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("nope", "1"))));
-        assertCode(ErrorCodes.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", "x"))));
-        assertCode(ErrorCodes.INVALID_REQUEST, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", "1"), ConfigOp.delete("retention.ms"))));
-        assertCode(ErrorCodes.INVALID_REQUEST, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", null))));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(new ConfigOp("retention.ms", ConfigOp.Type.APPEND, "1"))));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("nope", "1"))));
+        assertCode(ErrorCode.INVALID_CONFIG, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", "x"))));
+        assertCode(ErrorCode.INVALID_REQUEST, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", "1"), ConfigOp.delete("retention.ms"))));
+        assertCode(ErrorCode.INVALID_REQUEST, () -> TopicConfigs.apply(current, List.of(ConfigOp.set("retention.ms", null))));
         assertEquals(ConfigOp.Type.SUBTRACT, ConfigOp.Type.fromCode((byte) 3));
     }
 }

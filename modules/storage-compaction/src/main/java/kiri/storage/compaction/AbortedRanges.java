@@ -5,9 +5,10 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.ControlRecordType;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.RecordBatchHeader;
 
 /**
  * Tells which transactional batches belong to aborted transactions while batches are visited in offset order,
@@ -27,11 +28,11 @@ final class AbortedRanges {
     /** Visits the batch whose header is {@code batch} at {@code base}; true if it is aborted transactional data. */
     boolean isAborted(java.lang.foreign.MemorySegment batch, long base) {
         while (next < pending.size() && pending.get(next).firstOffset() <= base) open.add(pending.get(next++).producerId());
-        long pid = RecordBatchHeader.producerId(batch);
-        if (RecordBatchHeader.isControl(batch)) {
-            if (ControlBatches.type(batch) == ControlBatches.ABORT) open.remove(pid);
+        long pid = RecordBatch.producerId(batch);
+        if (RecordBatch.isControl(batch)) {
+            if (ControlBatch.type(batch) == ControlRecordType.ABORT) open.remove(pid);
             return false;
         }
-        return RecordBatchHeader.isTransactional(batch) && open.contains(pid);
+        return RecordBatch.isTransactional(batch) && open.contains(pid);
     }
 }

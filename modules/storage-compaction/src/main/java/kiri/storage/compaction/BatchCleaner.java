@@ -1,8 +1,10 @@
 package kiri.storage.compaction;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.SHORT;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -15,7 +17,6 @@ import kiri.protocol.record.CompressionType;
 import kiri.protocol.record.RecordBatch;
 import kiri.protocol.record.RecordCursor;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.RecordBatchHeader;
 
 /**
  * Decides, batch by batch, what a cleaning pass over a compacted partition's cleanable range keeps, the way
@@ -37,8 +38,6 @@ import kiri.storage.api.RecordBatchHeader;
  * Not thread-safe: one per cleaning pass, on the cleaner's thread.
  */
 public final class BatchCleaner {
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final CompactionConfig config;
     private final long nowMs;
@@ -72,12 +71,12 @@ public final class BatchCleaner {
      * only the range before this batch.
      */
     public boolean index(MemorySegment batch) {
-        long base = RecordBatchHeader.baseOffset(batch);
-        if (RecordBatchHeader.isControl(batch)) {
+        long base = RecordBatch.baseOffset(batch);
+        if (RecordBatch.isControl(batch)) {
             ranges.isAborted(batch, base);
             return true;
         }
-        long pid = RecordBatchHeader.producerId(batch);
+        long pid = RecordBatch.producerId(batch);
         if (ranges.isAborted(batch, base)) {
             lastDataBatch.put(pid, base); // an aborted batch still carries its producer's sequence
             return true;
@@ -91,7 +90,7 @@ public final class BatchCleaner {
         } catch (ProtocolException e) {
             // an unreadable batch is kept whole by clean(): nothing to note
         }
-        if (pid != RecordBatchHeader.NO_PRODUCER_ID) lastDataBatch.put(pid, base);
+        if (pid != RecordBatch.NO_PRODUCER_ID) lastDataBatch.put(pid, base);
         return true;
     }
 
@@ -107,22 +106,22 @@ public final class BatchCleaner {
      * batch of a rewritten segment, whose next offset the segment must keep.
      */
     public MemorySegment clean(MemorySegment batch, boolean keepHeader) {
-        long base = RecordBatchHeader.baseOffset(batch);
-        long pid = RecordBatchHeader.producerId(batch);
+        long base = RecordBatch.baseOffset(batch);
+        long pid = RecordBatch.producerId(batch);
         boolean abortedData = ranges.isAborted(batch, base);
-        if (RecordBatchHeader.isControl(batch)) {
+        if (RecordBatch.isControl(batch)) {
             boolean hasData = txnWithData.remove(pid);
-            if (hasData || keepHeader || RecordBatchHeader.maxTimestamp(batch) >= nowMs - config.deleteRetentionMs()) {
+            if (hasData || keepHeader || RecordBatch.maxTimestamp(batch) >= nowMs - config.deleteRetentionMs()) {
                 return batch;
             }
             return null;
         }
-        boolean lastOfProducer = pid != RecordBatchHeader.NO_PRODUCER_ID && lastDataBatch.getOrDefault(pid, -1L) == base
+        boolean lastOfProducer = pid != RecordBatch.NO_PRODUCER_ID && lastDataBatch.getOrDefault(pid, -1L) == base
                 && activeProducer.test(pid);
         boolean mustKeep = keepHeader || lastOfProducer;
         MemorySegment out;
         if (abortedData) {
-            recordsRead += RecordBatchHeader.recordCount(batch);
+            recordsRead += RecordBatch.recordCount(batch);
             out = mustKeep ? empty(batch) : null;
         } else {
             try {
@@ -131,7 +130,7 @@ public final class BatchCleaner {
                 out = batch;
             }
         }
-        if (out != null && RecordBatchHeader.isTransactional(batch)) txnWithData.add(pid);
+        if (out != null && RecordBatch.isTransactional(batch)) txnWithData.add(pid);
         return out;
     }
 
@@ -139,9 +138,9 @@ public final class BatchCleaner {
         MemorySegment records = uncompressed(batch);
         long tombstoneHorizon = nowMs - config.deleteRetentionMs();
         cursor.wrap(flyweight.wrap(records, 0));
-        int count = RecordBatchHeader.recordCount(batch);
+        int count = RecordBatch.recordCount(batch);
         int kept = 0;
-        int size = RecordBatchHeader.HEADER_SIZE;
+        int size = RecordBatch.HEADER_SIZE;
         ensureScratch((int) records.byteSize());
         MemorySegment out = MemorySegment.ofArray(scratch);
         while (cursor.next()) {
@@ -162,18 +161,18 @@ public final class BatchCleaner {
 
     /** {@code batch} with no records: its offsets, producer id, epoch and sequences stay. */
     private MemorySegment empty(MemorySegment batch) {
-        return finish(batch, batch, RecordBatchHeader.HEADER_SIZE, 0);
+        return finish(batch, batch, RecordBatch.HEADER_SIZE, 0);
     }
 
     /** Completes the batch in {@code scratch}: header from {@code header}, length, count, CRC; recompressed if the original was. */
     private MemorySegment finish(MemorySegment header, MemorySegment original, int size, int kept) {
         MemorySegment out = MemorySegment.ofArray(scratch).asSlice(0, size);
-        MemorySegment.copy(header, 0, out, 0, RecordBatchHeader.HEADER_SIZE);
-        short attributes = RecordBatchHeader.attributes(original);
-        out.set(SHORT, RecordBatchHeader.ATTRIBUTES, (short) (attributes & ~RecordBatchHeader.COMPRESSION_MASK));
-        out.set(INT, RecordBatchHeader.BATCH_LENGTH, size - RecordBatchHeader.LOG_OVERHEAD);
-        out.set(INT, RecordBatchHeader.RECORD_COUNT, kept);
-        int codec = attributes & RecordBatchHeader.COMPRESSION_MASK;
+        MemorySegment.copy(header, 0, out, 0, RecordBatch.HEADER_SIZE);
+        short attributes = RecordBatch.attributes(original);
+        out.set(SHORT, RecordBatch.ATTRIBUTES_OFFSET, (short) (attributes & ~RecordBatch.COMPRESSION_MASK));
+        out.set(INT, RecordBatch.BATCH_LENGTH_OFFSET, size - RecordBatch.LOG_OVERHEAD);
+        out.set(INT, RecordBatch.RECORD_COUNT_OFFSET, kept);
+        int codec = attributes & RecordBatch.COMPRESSION_MASK;
         if (codec != 0 && kept > 0) {
             return BatchCompression.compress(out, CompressionType.forId(codec));
         }
@@ -182,7 +181,7 @@ public final class BatchCleaner {
     }
 
     private MemorySegment uncompressed(MemorySegment batch) {
-        if (RecordBatchHeader.compression(batch) == 0) return batch;
+        if (RecordBatch.compressionId(batch) == 0) return batch;
         return BatchCompression.decompress(flyweight.wrap(batch, 0), BatchCompression.DEFAULT_MAX_RECORDS_BYTES);
     }
 

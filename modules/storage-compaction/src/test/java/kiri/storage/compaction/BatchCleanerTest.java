@@ -5,17 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.compress.BatchCompression;
 import kiri.protocol.record.CompressionType;
+import kiri.protocol.record.ControlBatch;
 import kiri.protocol.record.RecordBatch;
 import kiri.protocol.record.RecordBatchBuilder;
 import kiri.protocol.record.RecordCursor;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.RecordBatchHeader;
 import org.junit.jupiter.api.Test;
 
 class BatchCleanerTest {
@@ -35,7 +35,7 @@ class BatchCleanerTest {
     }
 
     private static List<String> records(MemorySegment batch) {
-        MemorySegment b = RecordBatchHeader.compression(batch) == 0 ? batch
+        MemorySegment b = RecordBatch.compressionId(batch) == 0 ? batch
                 : BatchCompression.decompress(new RecordBatch().wrap(batch, 0), 1 << 20);
         RecordCursor c = new RecordCursor().wrap(new RecordBatch().wrap(b, 0));
         List<String> out = new ArrayList<>();
@@ -71,12 +71,12 @@ class BatchCleanerTest {
         List<MemorySegment> out = clean(List.of(first, second, oldTombstone, keyless), List.of());
         assertEquals(2, out.size(), "the first batch and the tombstone batch go entirely");
         assertEquals(List.of("3:a=2", "4:b=null"), records(out.get(0)), "a fresh tombstone stays");
-        assertEquals(3, RecordBatchHeader.baseOffset(out.get(0)));
-        assertEquals(1, RecordBatchHeader.lastOffsetDelta(out.get(0)), "the last offset delta is kept");
+        assertEquals(3, RecordBatch.baseOffset(out.get(0)));
+        assertEquals(1, RecordBatch.lastOffsetDelta(out.get(0)), "the last offset delta is kept");
         assertEquals(List.of("7:d=1"), records(out.get(1)), "the keyless record goes, the gap stays");
-        assertEquals(6, RecordBatchHeader.baseOffset(out.get(1)));
-        assertEquals(1, RecordBatchHeader.lastOffsetDelta(out.get(1)));
-        for (MemorySegment b : out) assertTrue(RecordBatchHeader.isCrcValid(b), "CRC rewritten");
+        assertEquals(6, RecordBatch.baseOffset(out.get(1)));
+        assertEquals(1, RecordBatch.lastOffsetDelta(out.get(1)));
+        for (MemorySegment b : out) assertTrue(RecordBatch.isCrcValid(b), "CRC rewritten");
     }
 
     @Test
@@ -93,9 +93,9 @@ class BatchCleanerTest {
         MemorySegment plain = batch(0, NOW, -1, false, "a", "1", "b", "1", "a", "2");
         MemorySegment zstd = BatchCompression.compress(plain, CompressionType.ZSTD);
         List<MemorySegment> out = clean(List.of(zstd), List.of());
-        assertEquals(CompressionType.ZSTD.id(), RecordBatchHeader.compression(out.getFirst()));
+        assertEquals(CompressionType.ZSTD.id(), RecordBatch.compressionId(out.getFirst()));
         assertEquals(List.of("1:b=1", "2:a=2"), records(out.getFirst()));
-        assertTrue(RecordBatchHeader.isCrcValid(out.getFirst()));
+        assertTrue(RecordBatch.isCrcValid(out.getFirst()));
     }
 
     @Test
@@ -103,31 +103,31 @@ class BatchCleanerTest {
         MemorySegment idem = batch(0, NOW, 7, false, "a", "1");
         MemorySegment later = batch(1, NOW, -1, false, "a", "2");
         MemorySegment abortedData = batch(2, NOW, 9, true, "a", "3");
-        MemorySegment abort = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(abort, 3, 0, 9, (short) 0, false, 0, NOW - 5_000);
+        MemorySegment abort = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(abort, 3, 0, 9, (short) 0, false, 0, NOW - 5_000);
         List<MemorySegment> out = clean(List.of(idem, later, abortedData, abort),
                 List.of(new AbortedTransaction(9, 2)));
         assertEquals(4, out.size(), "producer 9's last batch stays, empty, so its marker stays too");
-        assertEquals(0, RecordBatchHeader.recordCount(out.get(0)), "producer 7's last batch kept empty");
-        assertEquals(7, RecordBatchHeader.producerId(out.get(0)));
-        assertEquals(0, RecordBatchHeader.lastSequence(out.get(0)));
+        assertEquals(0, RecordBatch.recordCount(out.get(0)), "producer 7's last batch kept empty");
+        assertEquals(7, RecordBatch.producerId(out.get(0)));
+        assertEquals(0, RecordBatch.lastSequence(out.get(0)));
         assertEquals(List.of("1:a=2"), records(out.get(1)), "the aborted a=3 does not shadow a=2");
-        assertEquals(0, RecordBatchHeader.recordCount(out.get(2)));
-        assertTrue(RecordBatchHeader.isControl(out.get(3)));
+        assertEquals(0, RecordBatch.recordCount(out.get(2)));
+        assertTrue(RecordBatch.isControl(out.get(3)));
     }
 
     @Test
     void anOldMarkerWithNoDataLeftGoes() {
         MemorySegment data = batch(0, NOW, 9, true, "a", "1");
         MemorySegment newer = batch(1, NOW, 9, true, "a", "2");
-        MemorySegment commit = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(commit, 2, 0, 9, (short) 0, true, 0, NOW - 5_000);
+        MemorySegment commit = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(commit, 2, 0, 9, (short) 0, true, 0, NOW - 5_000);
         MemorySegment plain = batch(3, NOW, -1, false, "a", "3");
         List<MemorySegment> out = clean(List.of(data, newer, commit, plain), List.of());
         assertEquals(3, out.size(), "an active producer's last batch stays (empty), and so does its marker");
-        assertEquals(1, RecordBatchHeader.baseOffset(out.get(0)));
-        assertEquals(0, RecordBatchHeader.recordCount(out.get(0)));
-        assertTrue(RecordBatchHeader.isControl(out.get(1)));
+        assertEquals(1, RecordBatch.baseOffset(out.get(0)));
+        assertEquals(0, RecordBatch.recordCount(out.get(0)));
+        assertTrue(RecordBatch.isControl(out.get(1)));
         out = clean(List.of(data, newer, commit, plain), List.of(), false);
         assertEquals(1, out.size(), "producer expired: its superseded data and its old marker go");
         assertEquals(List.of("3:a=3"), records(out.get(0)));

@@ -23,7 +23,6 @@ import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.TopicInfo;
@@ -117,7 +116,7 @@ public abstract class ContractBase {
 
     protected final long produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
         await(storage.produce(transactionalId, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return kiri.protocol.record.RecordBatch.baseOffset(batch);
     }
 
     protected final PartitionOffsets offsets(TopicPartition tp) {

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
@@ -30,12 +30,12 @@ public abstract class GroupsContract extends WakeUpContract {
     void groupStateIsCompareAndSetOnItsVersion() {
         GroupState v1 = await(storage.updateGroup(group("g", "Stable", GroupState.NO_VERSION)));
         assertTrue(v1.version() > GroupState.NO_VERSION);
-        VersionConflictException e = assertFails(ErrorCodes.COORDINATOR_LOAD_IN_PROGRESS,
+        VersionConflictException e = assertFails(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
                 storage.updateGroup(group("g", "Empty", GroupState.NO_VERSION)));
         assertEquals(v1.version(), e.actualVersion());
         GroupState v2 = await(storage.updateGroup(group("g", "Empty", v1.version())));
         assertTrue(v2.version() > v1.version());
-        assertFails(ErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(group("g", "Dead", v1.version())));
+        assertFails(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(group("g", "Dead", v1.version())));
 
         GroupState stored = await(storage.group("g")).orElseThrow();
         assertEquals(v2.version(), stored.version());
@@ -48,12 +48,12 @@ public abstract class GroupsContract extends WakeUpContract {
     void onlyGroupsWithoutMembersAreDeleted() {
         GroupState g = await(storage.updateGroup(group("g", "Stable", GroupState.NO_VERSION)));
         await(storage.commitOffsets("g", List.of(new OffsetCommit(new TopicPartition("t", 0), 3))));
-        assertFails(ErrorCodes.NON_EMPTY_GROUP, storage.deleteGroup("g"));
+        assertFails(ErrorCode.NON_EMPTY_GROUP, storage.deleteGroup("g"));
         await(storage.updateGroup(group("g", "Empty", g.version())));
         await(storage.deleteGroup("g"));
         assertEquals(Optional.empty(), await(storage.group("g")));
         assertEquals(Map.of(), await(storage.fetchOffsets("g", null, false)), "its offsets went with it");
-        assertFails(ErrorCodes.GROUP_ID_NOT_FOUND, storage.deleteGroup("g"));
+        assertFails(ErrorCode.GROUP_ID_NOT_FOUND, storage.deleteGroup("g"));
         GroupState again = await(storage.updateGroup(group("g", "Empty", GroupState.NO_VERSION)));
         assertTrue(again.version() > GroupState.NO_VERSION, "a deleted group can be created again");
     }

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.testsupport.KafkaBatches;
 import org.junit.jupiter.api.Test;
@@ -57,7 +57,7 @@ public abstract class IdempotenceContract extends RetentionContract {
         topic("t", 1);
         long pid = idempotentProducer().producerId();
         produce(p0, KafkaBatches.idempotent(pid, (short) 0, 0, 3));
-        assertFails(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
+        assertFails(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
         assertEquals(3, offsets(p0).highWatermark(), "nothing stored");
         assertEquals(3, produce(p0, KafkaBatches.idempotent(pid, (short) 0, 3, 1)), "the right sequence still goes in");
         List<ActiveProducer> producers = await(storage.describeProducers(p0));
@@ -73,7 +73,7 @@ public abstract class IdempotenceContract extends RetentionContract {
         long pid = idempotentProducer().producerId();
         produce(p0, KafkaBatches.idempotent(pid, (short) 0, 0, 3));
         assertEquals(3, produce(p0, KafkaBatches.idempotent(pid, (short) 1, 0, 1)), "a new epoch starts at sequence 0");
-        assertFails(ErrorCodes.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 3, 1)));
+        assertFails(ErrorCode.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 3, 1)));
         assertEquals(4, offsets(p0).highWatermark());
     }
 
@@ -84,6 +84,6 @@ public abstract class IdempotenceContract extends RetentionContract {
         long pid = idempotentProducer().producerId();
         produce(p0, KafkaBatches.idempotent(pid, (short) 0, 0, 3));
         assertEquals(0, produce(p1, KafkaBatches.idempotent(pid, (short) 0, 0, 1)), "p1 has its own window");
-        assertFails(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p1, KafkaBatches.idempotent(pid, (short) 0, 3, 1)));
+        assertFails(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p1, KafkaBatches.idempotent(pid, (short) 0, 3, 1)));
     }
 }

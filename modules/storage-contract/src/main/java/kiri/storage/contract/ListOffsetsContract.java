@@ -4,7 +4,7 @@ import static kiri.testsupport.Assert.assertFails;
 import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.testsupport.KafkaBatches;
@@ -32,8 +32,8 @@ public abstract class ListOffsetsContract extends RecordsContract {
         assertEquals(0, offsetFor(OffsetSpec.EARLIEST));
         assertEquals(0, offsetFor(OffsetSpec.EARLIEST_LOCAL));
         assertEquals(6, offsetFor(OffsetSpec.LATEST));
-        assertFails(ErrorCodes.INVALID_REQUEST, storage.listOffset(p0, -42, RU));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.listOffset(p1, OffsetSpec.LATEST, RU));
+        assertFails(ErrorCode.INVALID_REQUEST, storage.listOffset(p0, -42, RU));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.listOffset(p1, OffsetSpec.LATEST, RU));
     }
 
     @Test

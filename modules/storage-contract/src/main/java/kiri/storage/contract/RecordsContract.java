@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.TopicPartition;
 import kiri.testsupport.KafkaBatches;
@@ -58,11 +58,11 @@ public abstract class RecordsContract extends TopicsContract {
     void fetchOutsideTheLogIsOffsetOutOfRange() {
         topic("t", 1);
         produce(p0, KafkaBatches.plain(2));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 3, 1000, true, RU));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 1000, true, RU));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 1), 0, 1000, true, RU));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 1), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("nope", 0)));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 3, 1000, true, RU));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 1000, true, RU));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 1), 0, 1000, true, RU));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 1), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("nope", 0)));
     }
 
     @Test
@@ -78,7 +78,7 @@ public abstract class RecordsContract extends TopicsContract {
     @Test
     void batchesOverMaxMessageBytesAreRefused() {
         topic("t", 1, Map.of("max.message.bytes", "1024"));
-        assertFails(ErrorCodes.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.big(2000, START_MS)));
+        assertFails(ErrorCode.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.big(2000, START_MS)));
         assertEquals(0, offsets(p0).highWatermark(), "nothing stored");
         assertEquals(0, produce(p0, KafkaBatches.big(100, START_MS)));
     }
@@ -86,9 +86,9 @@ public abstract class RecordsContract extends TopicsContract {
     @Test
     void producersMayNotWriteControlBatches() {
         topic("t", 1);
-        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(marker, 0, 0, 7L, (short) 0, true, 0, START_MS);
-        assertFails(ErrorCodes.INVALID_RECORD, storage.produce(null, p0, marker));
+        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(marker, 0, 0, 7L, (short) 0, true, 0, START_MS);
+        assertFails(ErrorCode.INVALID_RECORD, storage.produce(null, p0, marker));
         assertEquals(0, offsets(p0).highWatermark());
     }
 

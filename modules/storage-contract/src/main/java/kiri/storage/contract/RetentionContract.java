@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.OffsetSpec;
 import kiri.testsupport.KafkaBatches;
 import org.junit.jupiter.api.Test;
@@ -28,10 +28,10 @@ public abstract class RetentionContract extends ListOffsetsContract {
         assertEquals(4L, await(storage.deleteRecords(p0, 4)));
         assertEquals(4, offsets(p0).logStartOffset());
         assertEquals(4, await(storage.listOffset(p0, OffsetSpec.EARLIEST, RU)).offset());
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 1000, true, RU));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 1000, true, RU));
         assertEquals(4L, await(storage.deleteRecords(p0, 2)), "never moves back");
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteRecords(p1, 0));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteRecords(p1, 0));
         assertEquals(10L, await(storage.deleteRecords(p0, -1)), "-1: up to the high watermark");
         assertEquals(10, produce(p0, KafkaBatches.plain(1)), "offsets go on");
     }
@@ -57,7 +57,7 @@ public abstract class RetentionContract extends ListOffsetsContract {
         long kept = produce(p0, KafkaBatches.plain("new", 2, now.get()));
         await(storage.maintain(now.get()));
         assertEquals(kept, offsets(p0).logStartOffset(), "the expired batch is gone");
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 0, 1000, true, RU));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 0, 1000, true, RU));
         assertEquals(List.of("new0", "new1"), fetch(p0, kept, RU).values());
         assertEquals(5, offsets(p0).highWatermark(), "retention never moves the high watermark");
     }

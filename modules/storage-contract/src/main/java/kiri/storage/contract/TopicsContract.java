@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.TopicInfo;
@@ -38,14 +38,14 @@ public abstract class TopicsContract extends ContractBase {
     @Test
     void createErrorsAreKafkaCodes() {
         topic("t", 1);
-        assertFails(ErrorCodes.TOPIC_ALREADY_EXISTS, storage.createTopic(new NewTopic("t", 1), false));
+        assertFails(ErrorCode.TOPIC_ALREADY_EXISTS, storage.createTopic(new NewTopic("t", 1), false));
         topic("a.b", 1);
-        assertFails(ErrorCodes.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("a_b", 1), false));
-        assertFails(ErrorCodes.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("bad/name", 1), false));
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createTopic(new NewTopic("p", 0), false));
-        assertFails(ErrorCodes.INVALID_REPLICATION_FACTOR, storage.createTopic(new NewTopic("r", 1, (short) 3, Map.of()), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.createTopic(new NewTopic("c", 1, (short) 1, Map.of("no.such.config", "1")), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.createTopic(new NewTopic("c", 1, (short) 1, Map.of("retention.ms", "soon")), false));
+        assertFails(ErrorCode.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("a_b", 1), false));
+        assertFails(ErrorCode.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("bad/name", 1), false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createTopic(new NewTopic("p", 0), false));
+        assertFails(ErrorCode.INVALID_REPLICATION_FACTOR, storage.createTopic(new NewTopic("r", 1, (short) 3, Map.of()), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.createTopic(new NewTopic("c", 1, (short) 1, Map.of("no.such.config", "1")), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.createTopic(new NewTopic("c", 1, (short) 1, Map.of("retention.ms", "soon")), false));
         assertEquals(List.of("a.b", "t"), await(storage.listTopics()).stream().map(TopicInfo::name).toList(), "failed creates left nothing");
     }
 
@@ -54,7 +54,7 @@ public abstract class TopicsContract extends ContractBase {
         TopicInfo info = await(storage.createTopic(new NewTopic("v", 2), true));
         assertEquals(2, info.partitionCount());
         assertEquals(List.of(), await(storage.listTopics()));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("v", 0)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("v", 0)));
     }
 
     @Test
@@ -64,11 +64,11 @@ public abstract class TopicsContract extends ContractBase {
         produce(p0, KafkaBatches.plain(3));
         assertEquals("t", await(storage.deleteTopic(TopicRef.of("t"))).name());
         assertEquals(List.of(), await(storage.listTopics()));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, p0, KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 1000, true, RU));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteTopic(TopicRef.of("t")));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(t.id())));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(KafkaUuid.random())));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, p0, KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 1000, true, RU));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteTopic(TopicRef.of("t")));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(t.id())));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(KafkaUuid.random())));
 
         TopicInfo again = topic("t", 1);
         assertNotEquals(t.id(), again.id(), "a re-created topic has a new id");
@@ -82,13 +82,13 @@ public abstract class TopicsContract extends ContractBase {
         TopicPartition p2 = new TopicPartition("t", 2);
         produce(p0, KafkaBatches.plain(2));
         assertEquals(3, await(storage.createPartitions("t", 3, true)).partitionCount());
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(p2));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(p2));
         assertEquals(3, await(storage.createPartitions("t", 3, false)).partitionCount());
         assertEquals(0, produce(p2, KafkaBatches.plain(1)));
         assertEquals(2, offsets(p0).highWatermark(), "existing partitions keep their data");
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createPartitions("t", 2, false));
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createPartitions("t", 3, false));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.createPartitions("missing", 3, false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createPartitions("t", 2, false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createPartitions("t", 3, false));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.createPartitions("missing", 3, false));
         assertEquals(3, await(storage.describeTopics(List.of(TopicRef.of("t")))).getFirst().partitionCount());
     }
 
@@ -104,11 +104,11 @@ public abstract class TopicsContract extends ContractBase {
                 await(storage.alterTopicConfigs("t", List.of(ConfigOp.set("retention.ms", "5")), true)).configs());
         assertEquals(Map.of("cleanup.policy", "compact"), describe("t").configs(), "validateOnly changed nothing");
 
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.alterTopicConfigs("t",
+        assertFails(ErrorCode.INVALID_CONFIG, storage.alterTopicConfigs("t",
                 List.of(ConfigOp.set("retention.ms", "7"), ConfigOp.set("max.message.bytes", "lots")), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("no.such.config", "1")), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("no.such.config", "1")), false));
         assertEquals(Map.of("cleanup.policy", "compact"), describe("t").configs(), "a failed alter changed nothing");
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.alterTopicConfigs("missing", List.of(ConfigOp.set("retention.ms", "1")), false));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.alterTopicConfigs("missing", List.of(ConfigOp.set("retention.ms", "1")), false));
         assertTrue(describe("t").config("retention.ms").equals("604800000"), "a deleted override falls back to Kafka's default");
     }
 

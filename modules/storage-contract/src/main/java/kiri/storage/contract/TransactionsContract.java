@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.AbortedTransaction;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
@@ -98,11 +98,11 @@ public abstract class TransactionsContract extends IdempotenceContract {
         assertEquals(first.producerId(), second.producerId());
         assertTrue(second.epoch() > first.epoch());
         assertEquals(offsets(p0).highWatermark(), offsets(p0).lastStableOffset(), "the open transaction was aborted");
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.addPartitionsToTxn(TXN, first, List.of(p0)));
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.endTxn(TXN, first, true, false));
-        assertFails(ErrorCodes.INVALID_PRODUCER_EPOCH,
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.addPartitionsToTxn(TXN, first, List.of(p0)));
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.endTxn(TXN, first, true, false));
+        assertFails(ErrorCode.INVALID_PRODUCER_EPOCH,
                 storage.produce(TXN, p0, KafkaBatches.transactional(first.producerId(), first.epoch(), 2, 1)));
-        assertFails(ErrorCodes.INVALID_PRODUCER_ID_MAPPING,
+        assertFails(ErrorCode.INVALID_PRODUCER_ID_MAPPING,
                 storage.produce(TXN, p0, KafkaBatches.transactional(second.producerId() + 1000, second.epoch(), 0, 1)));
         assertEquals(Map.of(), await(storage.addPartitionsToTxn(TXN, second, List.of(p0))), "the new producer goes on");
     }
@@ -111,13 +111,13 @@ public abstract class TransactionsContract extends IdempotenceContract {
     void endTxnStateErrors() {
         topic("t", 1);
         ProducerIdAndEpoch p = initTxn(60_000);
-        assertFails(ErrorCodes.INVALID_TXN_STATE, storage.endTxn(TXN, p, true, false));
+        assertFails(ErrorCode.INVALID_TXN_STATE, storage.endTxn(TXN, p, true, false));
         assertEquals(p, await(storage.endTxn(TXN, p, false, false)), "an abort with nothing open succeeds");
         produceTxn(p, p0, 0, 1);
         await(storage.endTxn(TXN, p, true, false));
         await(storage.endTxn(TXN, p, true, false)); // a client's retry
         assertEquals(new PartitionOffsets(0, 2, 2), offsets(p0), "the retry wrote no second marker");
-        assertFails(ErrorCodes.INVALID_TXN_STATE, storage.endTxn(TXN, p, false, false));
+        assertFails(ErrorCode.INVALID_TXN_STATE, storage.endTxn(TXN, p, false, false));
         produceTxn(p, p0, 1, 1);
         ProducerIdAndEpoch bumped = await(storage.endTxn(TXN, p, true, true));
         assertEquals(p.epoch() + 1, bumped.epoch(), "transaction version 2 bumps the epoch on end");
@@ -130,11 +130,11 @@ public abstract class TransactionsContract extends IdempotenceContract {
         ProducerIdAndEpoch p = initTxn(60_000);
         TopicPartition missing = new TopicPartition("nope", 0);
         Map<TopicPartition, Short> errors = await(storage.addPartitionsToTxn(TXN, p, List.of(p0, missing)));
-        assertEquals(Map.of(p0, ErrorCodes.OPERATION_NOT_ATTEMPTED, missing, ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION), errors);
+        assertEquals(Map.of(p0, ErrorCode.OPERATION_NOT_ATTEMPTED.code(), missing, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code()), errors);
         assertEquals(java.util.Set.of(), describeTxn().partitions());
-        assertFails(ErrorCodes.INVALID_PRODUCER_ID_MAPPING,
+        assertFails(ErrorCode.INVALID_PRODUCER_ID_MAPPING,
                 storage.addPartitionsToTxn(TXN, new ProducerIdAndEpoch(p.producerId() + 1000, p.epoch()), List.of(p0)));
-        assertFails(ErrorCodes.INVALID_TRANSACTION_TIMEOUT, storage.initProducerId("other", 0, ProducerIdAndEpoch.NONE));
+        assertFails(ErrorCode.INVALID_TRANSACTION_TIMEOUT, storage.initProducerId("other", 0, ProducerIdAndEpoch.NONE));
     }
 
     @Test
@@ -150,7 +150,7 @@ public abstract class TransactionsContract extends IdempotenceContract {
         TransactionDescription d = describeTxn();
         assertEquals(TransactionState.COMPLETE_ABORT, d.state());
         assertTrue(d.producerEpoch() > p.epoch(), "the epoch was bumped to fence the producer");
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.endTxn(TXN, p, true, false));
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.endTxn(TXN, p, true, false));
     }
 
     @Test
@@ -159,7 +159,7 @@ public abstract class TransactionsContract extends IdempotenceContract {
         ProducerIdAndEpoch p = initTxn(60_000);
         await(storage.addOffsetsToTxn(TXN, p, "g"));
         await(storage.txnOffsetCommit(TXN, p, "g", List.of(new OffsetCommit(p0, 5))));
-        assertFails(ErrorCodes.UNSTABLE_OFFSET_COMMIT, storage.fetchOffsets("g", List.of(p0), true));
+        assertFails(ErrorCode.UNSTABLE_OFFSET_COMMIT, storage.fetchOffsets("g", List.of(p0), true));
         assertEquals(Map.of(), await(storage.fetchOffsets("g", List.of(p0), false)), "pending offsets are not visible");
         await(storage.endTxn(TXN, p, true, false));
         assertEquals(5, await(storage.fetchOffsets("g", List.of(p0), true)).get(p0).offset());

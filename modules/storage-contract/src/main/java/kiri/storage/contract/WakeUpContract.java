@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -50,10 +50,10 @@ public abstract class WakeUpContract extends TransactionsContract {
         CompletableFuture<Void> onClosed = storage.awaitData(new TopicPartition("u", 0), 0, RU);
         await(storage.deleteTopic(TopicRef.of("t")));
         assertTrue(completes(onDeleted), "woken by the deletion");
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.awaitData(p0, 0, RU));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.awaitData(p0, 0, RU));
         storage.close();
         assertTrue(completes(onClosed), "woken by close");
-        assertFails(ErrorCodes.KAFKA_STORAGE_ERROR, storage.offsets(new TopicPartition("u", 0)));
+        assertFails(ErrorCode.KAFKA_STORAGE_ERROR, storage.offsets(new TopicPartition("u", 0)));
         storage.close(); // idempotent
     }
 }

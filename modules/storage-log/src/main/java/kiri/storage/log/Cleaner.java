@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.compaction.BatchCleaner;
 import kiri.storage.compaction.CompactionConfig;
@@ -268,7 +268,7 @@ final class Cleaner implements AutoCloseable {
                         MemorySegment batch = batchAt(w, s, pos);
                         pos += batch.byteSize();
                         read[0] += batch.byteSize();
-                        long batchBase = RecordBatchHeader.baseOffset(batch);
+                        long batchBase = RecordBatch.baseOffset(batch);
                         MemorySegment kept = cleaner.clean(batch, false);
                         long wrote = 0;
                         if (kept == null) {
@@ -276,8 +276,8 @@ final class Cleaner implements AutoCloseable {
                                 gapStart = batchBase;
                                 gapMaxTs = -1L;
                             }
-                            gapEnd = RecordBatchHeader.nextOffset(batch, batchBase);
-                            gapMaxTs = Math.max(gapMaxTs, RecordBatchHeader.maxTimestamp(batch));
+                            gapEnd = RecordBatch.nextOffset(batch, batchBase);
+                            gapMaxTs = Math.max(gapMaxTs, RecordBatch.maxTimestamp(batch));
                         } else {
                             wrote = writeGap(ch) + write(ch, kept);
                         }
@@ -303,9 +303,9 @@ final class Cleaner implements AutoCloseable {
     }
 
     private static MemorySegment batchAt(FileWindow w, Segment s, long pos) throws IOException {
-        MemorySegment h = w.view(pos, RecordBatchHeader.HEADER_SIZE);
+        MemorySegment h = w.view(pos, RecordBatch.HEADER_SIZE);
         if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
-        MemorySegment batch = w.view(pos, RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h));
+        MemorySegment batch = w.view(pos, RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h));
         if (batch == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
         return batch;
     }

@@ -10,7 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import kiri.storage.api.RecordBatchHeader;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * Replaces a run of sealed segments by the segment the {@link Cleaner} wrote for them, so that a crash at any point
@@ -82,11 +82,11 @@ final class CleanerSwap {
         FileWindow w = new FileWindow(fresh.log, size, 1 << 20);
         long pos = 0;
         while (pos < size) {
-            MemorySegment h = w.view(pos, RecordBatchHeader.PRODUCER_ID);
+            MemorySegment h = w.view(pos, RecordBatch.PRODUCER_ID_OFFSET);
             if (h == null) throw new IOException("cleaned segment " + swap + " is torn at " + pos);
-            long b = RecordBatchHeader.baseOffset(h);
-            int len = RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h);
-            fresh.indexBatch(pos, b, RecordBatchHeader.nextOffset(h, b), len, RecordBatchHeader.maxTimestamp(h), false);
+            long b = RecordBatch.baseOffset(h);
+            int len = RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h);
+            fresh.indexBatch(pos, b, RecordBatch.nextOffset(h, b), len, RecordBatch.maxTimestamp(h), false);
             pos += len;
         }
         fresh.finishRecovery(size);
@@ -102,11 +102,11 @@ final class CleanerSwap {
             long pos = 0;
             long end = base;
             while (pos < size) {
-                MemorySegment h = w.view(pos, RecordBatchHeader.PRODUCER_ID);
+                MemorySegment h = w.view(pos, RecordBatch.PRODUCER_ID_OFFSET);
                 if (h == null) break;
-                long b = RecordBatchHeader.baseOffset(h);
-                end = RecordBatchHeader.nextOffset(h, b);
-                pos += RecordBatchHeader.LOG_OVERHEAD + (long) RecordBatchHeader.batchLength(h);
+                long b = RecordBatch.baseOffset(h);
+                end = RecordBatch.nextOffset(h, b);
+                pos += RecordBatch.LOG_OVERHEAD + (long) RecordBatch.batchLength(h);
             }
             return end;
         }

@@ -6,7 +6,7 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 
@@ -58,7 +58,7 @@ final class LazyPartition {
 
     private synchronized PartitionLog open() {
         if (log != null) return log;
-        if (gone) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (gone) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
         boolean existed = Files.exists(dir);
         try {
             log = opener.open(tp, dir, config);
@@ -69,7 +69,7 @@ final class LazyPartition {
             Throwable root = e;
             while (root.getCause() != null) root = root.getCause();
             String why = root == e ? e.getMessage() : e.getMessage() + ": " + root.getMessage();
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot open " + tp + ": " + why, e);
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "cannot open " + tp + ": " + why, e);
         }
     }
 

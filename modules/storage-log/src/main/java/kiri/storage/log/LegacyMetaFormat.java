@@ -11,13 +11,13 @@ import java.util.Map;
 import java.util.UUID;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.GroupState;
-import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionState;
-import kiri.storage.api.TransactionTable;
+import kiri.storage.kit.GroupTable;
+import kiri.storage.kit.TransactionTable;
 
 /**
  * Reads metadata files written before the generated records (Kiri up to this change): format 1 (no checksum) and 2

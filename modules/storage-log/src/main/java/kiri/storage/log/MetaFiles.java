@@ -2,7 +2,7 @@ package kiri.storage.log;
 
 import java.nio.file.Path;
 import java.util.function.Function;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /**
@@ -29,7 +29,7 @@ final class MetaFiles {
         try {
             return decoder.apply(content);
         } catch (CorruptMetadataException e) {
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, file + " " + e.getMessage(), e);
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, file + " " + e.getMessage(), e);
         }
     }
 }

@@ -2,7 +2,7 @@ package kiri.storage.log;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /** The one line an engine that cannot open says: "cannot open file:PATH: what, where and why" (its error code kept). */
@@ -10,7 +10,7 @@ final class OpenFailure {
     private OpenFailure() {}
 
     static StorageException of(Path root, RuntimeException e) {
-        short code = e instanceof StorageException se ? se.errorCode() : ErrorCodes.KAFKA_STORAGE_ERROR;
+        ErrorCode code = e instanceof StorageException se ? se.error() : ErrorCode.KAFKA_STORAGE_ERROR;
         String why = e.getMessage() == null ? e.toString() : e.getMessage();
         if (e instanceof UncheckedIOException u && u.getCause() != null && !why.contains(String.valueOf(u.getCause().getMessage()))) {
             why += ": " + u.getCause(); // "cannot recover t-0 in DIR: java.nio.file.AccessDeniedException: ..."

@@ -13,19 +13,21 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.DataWaiters;
+import kiri.storage.kit.FetchRange;
+import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * One partition's log: segments in a directory, the offsets (log start, last stable, high
@@ -41,11 +43,11 @@ import kiri.storage.api.TopicPartition;
  * <p>Locking: the monitor guards {@code nextOffset}, the producer state and changes of the segment
  * list (copy-on-write, read lock-free by fetches).
  */
-final class PartitionLog {
+final class PartitionLog implements ListOffsets.Lookup {
     static final String LOG_START_FILE = "log-start";
     private static final int LEADER_EPOCH = 0;
     /** How much of a batch header lookups read: up to and including the max timestamp. */
-    private static final int HEADER_PEEK = RecordBatchHeader.PRODUCER_ID;
+    private static final int HEADER_PEEK = RecordBatch.PRODUCER_ID_OFFSET;
 
     final TopicPartition tp;
     final Path dir;
@@ -142,22 +144,22 @@ final class PartitionLog {
      * ({@link #hand}). Pass the returned append to {@link Writer#acknowledge}, holding no monitor, for its future.
      */
     synchronized Writer.Append assign(MemorySegment batch, Writer writer, long nowMs) {
-        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
-        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        if (deleted) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, failure);
         long dup = producers.check(batch);
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (dup != PartitionProducerState.APPEND) {
             // A retry of a stored batch: the original offset, acknowledged once the original is durable.
-            RecordBatchHeader.setBaseOffset(batch, dup);
+            RecordBatch.setBaseOffset(batch, dup);
             Writer.Append retry = new Writer.Append(this, null, dup, dup, done, -1L);
             hand(retry, writer, nowMs);
             return retry;
         }
         long base = nextOffset;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        RecordBatchHeader.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
-        if (config.logAppendTime()) RecordBatchHeader.setLogAppendTime(batch, nowMs);
-        long next = RecordBatchHeader.nextOffset(batch, base);
+        RecordBatch.setBaseOffset(batch, base);
+        RecordBatch.setPartitionLeaderEpoch(batch, LEADER_EPOCH);
+        if (config.logAppendTime()) RecordBatch.setLogAppendTime(batch, nowMs);
+        long next = RecordBatch.nextOffset(batch, base);
         Writer.Append a = new Writer.Append(this, batch, base, next, done, -1L);
         if (!hand(a, writer, nowMs)) return a; // not written: the offsets stay free for the next append
         nextOffset = next;
@@ -176,8 +178,8 @@ final class PartitionLog {
             return new Writer.Append(this, null, nextOffset, nextOffset, done, -1L);
         }
         long base = nextOffset;
-        RecordBatchHeader.setBaseOffset(marker, base);
-        long pid = RecordBatchHeader.producerId(marker);
+        RecordBatch.setBaseOffset(marker, base);
+        long pid = RecordBatch.producerId(marker);
         long txnStart = -1L;
         for (ActiveProducer p : producers.activeProducers()) {
             if (p.producerId() == pid) txnStart = p.currentTxnStartOffset();
@@ -264,8 +266,8 @@ final class PartitionLog {
      * forced it already.
      */
     Segment write(Writer.Append a, long nowMs) throws IOException {
-        if (deleted) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
-        if (failure != null) throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, failure);
+        if (deleted) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition: " + tp);
+        if (failure != null) throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, failure);
         if (a.batch() == null) return segments[segments.length - 1];
         try {
             ByteBuffer bytes = a.batch().asByteBuffer();
@@ -275,9 +277,9 @@ final class PartitionLog {
                     || active.indexFull() || a.next() - active.baseOffset > Integer.MAX_VALUE)) {
                 active = roll(a.base(), nowMs);
             }
-            if (!active.retain()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
+            if (!active.retain()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "partition deleted: " + tp);
             try {
-                active.append(bytes, a.base(), a.next(), RecordBatchHeader.maxTimestamp(a.batch()));
+                active.append(bytes, a.base(), a.next(), RecordBatch.maxTimestamp(a.batch()));
                 if (preallocate) active.extendZeroZoneOrTrim(c.segmentBytes());
             } finally {
                 active.release();
@@ -362,10 +364,8 @@ final class PartitionLog {
     FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) throws IOException {
         while (true) {
             PartitionOffsets o = offsets();
-            if (offset < o.logStartOffset() || offset > o.highWatermark()) {
-                throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
-                        + tp + " (log start offset " + o.logStartOffset() + ", high watermark " + o.highWatermark() + ")");
-            }
+            StorageException outOfRange = FetchRange.check(tp, offset, o);
+            if (outOfRange != null) throw outOfRange;
             long end = o.fetchableEnd(isolation);
             if (offset >= end) return FetchResult.empty(o);
             Segment[] segs = segments;
@@ -420,10 +420,10 @@ final class PartitionLog {
         while (pos < size) {
             MemorySegment h = w.view(pos, HEADER_PEEK);
             if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
-            long base = RecordBatchHeader.baseOffset(h);
+            long base = RecordBatch.baseOffset(h);
             if (base >= end) break;
-            long batchSize = RecordBatchHeader.LOG_OVERHEAD + (long) RecordBatchHeader.batchLength(h);
-            long next = RecordBatchHeader.nextOffset(h, base);
+            long batchSize = RecordBatch.LOG_OVERHEAD + (long) RecordBatch.batchLength(h);
+            long next = RecordBatch.nextOffset(h, base);
             if (next > offset) {
                 if (start < 0) {
                     start = pos;
@@ -450,7 +450,8 @@ final class PartitionLog {
     }
 
     /** ListOffsets by timestamp: the first record with a timestamp {@code >= ts} below {@code end}. */
-    OffsetAndTimestamp offsetForTimestamp(long ts, long end) throws IOException {
+    @Override
+    public OffsetAndTimestamp atOrAfter(long ts, long end) throws IOException {
         for (Segment s : segments) {
             if (s.maxTimestamp < ts || !s.retain()) continue;
             try {
@@ -460,10 +461,10 @@ final class PartitionLog {
                 while (pos < size) {
                     MemorySegment h = w.view(pos, HEADER_PEEK);
                     if (h == null) throw new IOException("unexpected end of " + s.logPath + " at " + pos);
-                    long base = RecordBatchHeader.baseOffset(h);
+                    long base = RecordBatch.baseOffset(h);
                     if (base >= end) return OffsetAndTimestamp.UNKNOWN;
-                    int batchSize = RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h);
-                    if (RecordBatchHeader.maxTimestamp(h) >= ts) return recordAtOrAfter(s, pos, batchSize, ts);
+                    int batchSize = RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h);
+                    if (RecordBatch.maxTimestamp(h) >= ts) return recordAtOrAfter(s, pos, batchSize, ts);
                     pos += batchSize;
                 }
             } finally {
@@ -474,7 +475,8 @@ final class PartitionLog {
     }
 
     /** ListOffsets MAX_TIMESTAMP: the record with the largest timestamp below {@code end}. */
-    OffsetAndTimestamp maxTimestamp(long end) throws IOException {
+    @Override
+    public OffsetAndTimestamp maxTimestamp(long end) throws IOException {
         Segment best = null;
         for (Segment s : segments) {
             if (s.maxTimestamp >= 0 && (best == null || s.maxTimestamp > best.maxTimestamp)) best = s;
@@ -485,9 +487,9 @@ final class PartitionLog {
             ByteBuffer hdr = ByteBuffer.allocate(HEADER_PEEK);
             MemorySegment h = MemorySegment.ofBuffer(hdr);
             readFully(best, hdr, pos);
-            if (RecordBatchHeader.baseOffset(h) >= end) return OffsetAndTimestamp.UNKNOWN;
-            return recordAtOrAfter(best, pos, RecordBatchHeader.LOG_OVERHEAD + RecordBatchHeader.batchLength(h),
-                    RecordBatchHeader.maxTimestamp(h));
+            if (RecordBatch.baseOffset(h) >= end) return OffsetAndTimestamp.UNKNOWN;
+            return recordAtOrAfter(best, pos, RecordBatch.LOG_OVERHEAD + RecordBatch.batchLength(h),
+                    RecordBatch.maxTimestamp(h));
         } finally {
             best.release();
         }
@@ -503,7 +505,7 @@ final class PartitionLog {
         readFully(s, buf, pos);
         RecordTimestamps.Found f = RecordTimestamps.firstAtOrAfter(b, ts, Long.MIN_VALUE);
         return f != null ? new OffsetAndTimestamp(f.offset(), f.timestamp(), LEADER_EPOCH)
-                : new OffsetAndTimestamp(RecordBatchHeader.baseOffset(b), RecordBatchHeader.maxTimestamp(b), LEADER_EPOCH);
+                : new OffsetAndTimestamp(RecordBatch.baseOffset(b), RecordBatch.maxTimestamp(b), LEADER_EPOCH);
     }
 
     synchronized List<ActiveProducer> activeProducers() {

@@ -11,11 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * Opens a partition's segments and decides what to do with whatever does not read back as contiguous whole batches.
@@ -187,7 +187,7 @@ final class Recovery {
     }
 
     private StorageException refuse(String what) {
-        return new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "partition " + tp + ": " + what
+        return new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "partition " + tp + ": " + what
                 + ". Nothing was changed; to cut the log there and accept the loss, reopen with " + policy.reopenHint());
     }
 
@@ -211,7 +211,7 @@ final class Recovery {
         try {
             return Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "unexpected file " + name + " in a partition directory");
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "unexpected file " + name + " in a partition directory");
         }
     }
 
@@ -227,36 +227,36 @@ final class Recovery {
         long expected = s.baseOffset;
         String stop = null;
         while (pos < fileSize) {
-            MemorySegment header = window.view(pos, RecordBatchHeader.HEADER_SIZE);
+            MemorySegment header = window.view(pos, RecordBatch.HEADER_SIZE);
             if (header == null) {
                 stop = "a batch header cut short by the end of the file";
                 break;
             }
-            int length = RecordBatchHeader.batchLength(header);
-            long base = RecordBatchHeader.baseOffset(header);
-            int delta = RecordBatchHeader.lastOffsetDelta(header);
-            stop = length < RecordBatchHeader.HEADER_SIZE - RecordBatchHeader.LOG_OVERHEAD ? "a batch length of " + length
-                    : RecordBatchHeader.magic(header) != 2 ? "magic byte " + RecordBatchHeader.magic(header) + " instead of 2"
+            int length = RecordBatch.batchLength(header);
+            long base = RecordBatch.baseOffset(header);
+            int delta = RecordBatch.lastOffsetDelta(header);
+            stop = length < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD ? "a batch length of " + length
+                    : RecordBatch.magic(header) != 2 ? "magic byte " + RecordBatch.magic(header) + " instead of 2"
                     : base != expected ? "base offset " + base + " where " + expected + " was expected"
                     : delta < 0 ? "a last offset delta of " + delta
-                    : pos + RecordBatchHeader.LOG_OVERHEAD + length > fileSize
-                            ? "a batch of " + (RecordBatchHeader.LOG_OVERHEAD + length) + " bytes runs past the end of the file"
+                    : pos + RecordBatch.LOG_OVERHEAD + length > fileSize
+                            ? "a batch of " + (RecordBatch.LOG_OVERHEAD + length) + " bytes runs past the end of the file"
                     : null;
             if (stop != null) break;
-            int size = RecordBatchHeader.LOG_OVERHEAD + length;
+            int size = RecordBatch.LOG_OVERHEAD + length;
             long next = base + delta + 1L;
-            boolean control = RecordBatchHeader.isControl(header);
+            boolean control = RecordBatch.isControl(header);
             // Without a full CRC scan, still check the batches whose header decides where the next one starts when
             // that does not fit: the file's last batch (the next segment's base) and one not followed by its successor,
             // so that a flipped offset delta is blamed on its own batch rather than on the intact one after it.
-            boolean crc = checkCrc || pos + size + RecordBatchHeader.HEADER_SIZE > fileSize || !followedBy(window, pos + size, next);
-            MemorySegment batch = crc || control ? window.view(pos, size) : window.view(pos, RecordBatchHeader.HEADER_SIZE);
-            if (crc && !RecordBatchHeader.isCrcValid(batch)) {
+            boolean crc = checkCrc || pos + size + RecordBatch.HEADER_SIZE > fileSize || !followedBy(window, pos + size, next);
+            MemorySegment batch = crc || control ? window.view(pos, size) : window.view(pos, RecordBatch.HEADER_SIZE);
+            if (crc && !RecordBatch.isCrcValid(batch)) {
                 stop = "a CRC mismatch";
                 break;
             }
             producers.onAppend(batch, base);
-            if (reindex) s.indexBatch(pos, base, next, size, RecordBatchHeader.maxTimestamp(batch), true);
+            if (reindex) s.indexBatch(pos, base, next, size, RecordBatch.maxTimestamp(batch), true);
             expected = next;
             pos += size;
         }
@@ -265,7 +265,7 @@ final class Recovery {
 
     /** Whether the batch header at {@code pos} starts at offset {@code next} (the window's earlier views go stale). */
     private static boolean followedBy(FileWindow window, long pos, long next) throws IOException {
-        MemorySegment h = window.view(pos, RecordBatchHeader.HEADER_SIZE);
-        return h != null && RecordBatchHeader.baseOffset(h) == next;
+        MemorySegment h = window.view(pos, RecordBatch.HEADER_SIZE);
+        return h != null && RecordBatch.baseOffset(h) == next;
     }
 }

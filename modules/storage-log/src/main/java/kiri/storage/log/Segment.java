@@ -1,12 +1,14 @@
 package kiri.storage.log;
 
+import static kiri.protocol.BigEndian.INT;
+import static kiri.protocol.BigEndian.LONG;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -44,8 +46,6 @@ final class Segment {
     /** How far ahead of the end {@link #extendZeroZone} writes zeros at a time, at most and at least. */
     static final int ZERO_ZONE_CHUNK = 4 << 20;
     static final int MIN_ZERO_ZONE_CHUNK = 64 << 10;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final System.Logger LOG = System.getLogger("kiri.storage.log");
 
     final long baseOffset;

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
-import kiri.storage.api.RecordBatchHeader;
+import kiri.protocol.record.RecordBatch;
 
 /**
  * What a segment file holds from the first byte recovery could not accept to its end: only zeros (a preallocated zone,
@@ -20,7 +20,7 @@ import kiri.storage.api.RecordBatchHeader;
 record TailScan(boolean zeros, int batches, long records, long maxNextOffset) {
     private static final int CHUNK = 1 << 20;
     private static final int MAGIC_AT = 16;
-    private static final int MIN_LENGTH = RecordBatchHeader.HEADER_SIZE - RecordBatchHeader.LOG_OVERHEAD;
+    private static final int MIN_LENGTH = RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD;
 
     /** Scans {@code [from, fileSize)} of {@code log}. Recovery only: reads the rest of the file once. */
     static TailScan of(FileChannel log, long from, long fileSize) throws IOException {
@@ -40,16 +40,16 @@ record TailScan(boolean zeros, int batches, long records, long maxNextOffset) {
                 if (b == 0) continue;
                 zeros = false;
                 long q = cs + i - MAGIC_AT;
-                if (b != 2 || q < resumeAt || q + RecordBatchHeader.HEADER_SIZE > fileSize) continue;
-                MemorySegment h = batchesWindow.view(q, RecordBatchHeader.HEADER_SIZE);
-                int length = RecordBatchHeader.batchLength(h);
-                if (length < MIN_LENGTH || q + RecordBatchHeader.LOG_OVERHEAD + length > fileSize) continue;
-                MemorySegment batch = batchesWindow.view(q, RecordBatchHeader.LOG_OVERHEAD + length);
-                if (batch == null || !RecordBatchHeader.isCrcValid(batch)) continue;
+                if (b != 2 || q < resumeAt || q + RecordBatch.HEADER_SIZE > fileSize) continue;
+                MemorySegment h = batchesWindow.view(q, RecordBatch.HEADER_SIZE);
+                int length = RecordBatch.batchLength(h);
+                if (length < MIN_LENGTH || q + RecordBatch.LOG_OVERHEAD + length > fileSize) continue;
+                MemorySegment batch = batchesWindow.view(q, RecordBatch.LOG_OVERHEAD + length);
+                if (batch == null || !RecordBatch.isCrcValid(batch)) continue;
                 batches++;
-                records += RecordBatchHeader.lastOffsetDelta(batch) + 1L;
-                maxNext = Math.max(maxNext, RecordBatchHeader.baseOffset(batch) + RecordBatchHeader.lastOffsetDelta(batch) + 1L);
-                resumeAt = q + RecordBatchHeader.LOG_OVERHEAD + length;
+                records += RecordBatch.lastOffsetDelta(batch) + 1L;
+                maxNext = Math.max(maxNext, RecordBatch.baseOffset(batch) + RecordBatch.lastOffsetDelta(batch) + 1L);
+                resumeAt = q + RecordBatch.LOG_OVERHEAD + length;
             }
         }
         return new TailScan(zeros, batches, records, maxNext);

@@ -17,7 +17,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import kiri.metrics.Histogram;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /**
@@ -166,7 +166,7 @@ final class Writer implements Runnable {
     /** Queues an append (fsync=always); never blocks. Called under the partition's monitor (so per-partition order is offset order). */
     void submit(Append a) {
         if (stopping) {
-            a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+            a.future().completeExceptionally(new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed"));
             return;
         }
         queue.add(a);
@@ -188,7 +188,7 @@ final class Writer implements Runnable {
     private void failQueued() {
         Append a;
         while ((a = queue.poll()) != null) {
-            if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+            if (a.future() != null) a.future().completeExceptionally(new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed"));
         }
     }
 
@@ -262,7 +262,7 @@ final class Writer implements Runnable {
                 // the future below still tells the producer
             }
             if (a.future() != null) {
-                a.future().completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR,
+                a.future().completeExceptionally(new StorageException(ErrorCode.KAFKA_STORAGE_ERROR,
                         "log writer failed: " + t));
             }
         }
@@ -324,6 +324,6 @@ final class Writer implements Runnable {
     /** What the producer of {@code a} is told when writing or forcing it failed with {@code failure}. */
     static StorageException writeFailure(Append a, Throwable failure) {
         return failure instanceof StorageException se ? se
-                : new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "cannot write " + a.partition().tp + ": " + failure);
+                : new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "cannot write " + a.partition().tp + ": " + failure);
     }
 }

@@ -14,13 +14,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AclEntry;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.ScramCredential;
 import kiri.storage.api.SecurityState;
 import kiri.storage.api.StorageException;
@@ -90,7 +90,7 @@ class CorruptionMatrixTest {
             String file = golden.relativize(partition.resolve(log)).toString();
             List<Stored> in = stored.stream().filter(b -> b.file().equals(file)).toList();
             for (Stored b : List.of(in.getFirst(), in.get(in.size() / 2), in.getLast())) {
-                for (long at : new long[] {0, 8, 16, 17, 23, RecordBatchHeader.HEADER_SIZE + 3, b.bytes().length - 1}) {
+                for (long at : new long[] {0, 8, 16, 17, 23, RecordBatch.HEADER_SIZE + 3, b.bytes().length - 1}) {
                     damages.add(new Damage(file, b.pos() + at, false));
                 }
             }
@@ -205,11 +205,11 @@ class CorruptionMatrixTest {
             }
             if (bytes.length == 0) break;
             MemorySegment all = MemorySegment.ofArray(bytes);
-            for (long pos = 0; pos + RecordBatchHeader.HEADER_SIZE <= bytes.length; ) {
+            for (long pos = 0; pos + RecordBatch.HEADER_SIZE <= bytes.length; ) {
                 MemorySegment h = all.asSlice(pos);
-                int size = (int) RecordBatchHeader.sizeInBytes(h);
-                out.put(RecordBatchHeader.baseOffset(h), Arrays.copyOfRange(bytes, (int) pos, (int) pos + size));
-                from = RecordBatchHeader.nextOffset(h, RecordBatchHeader.baseOffset(h));
+                int size = (int) RecordBatch.sizeInBytes(h);
+                out.put(RecordBatch.baseOffset(h), Arrays.copyOfRange(bytes, (int) pos, (int) pos + size));
+                from = RecordBatch.nextOffset(h, RecordBatch.baseOffset(h));
                 pos += size;
             }
         }
@@ -222,9 +222,9 @@ class CorruptionMatrixTest {
         List<Stored> out = new ArrayList<>();
         for (int pos = 0; pos < bytes.length; ) {
             MemorySegment h = all.asSlice(pos);
-            int size = (int) RecordBatchHeader.sizeInBytes(h);
-            long base = RecordBatchHeader.baseOffset(h);
-            out.add(new Stored(file, pos, Arrays.copyOfRange(bytes, pos, pos + size), base, RecordBatchHeader.nextOffset(h, base)));
+            int size = (int) RecordBatch.sizeInBytes(h);
+            long base = RecordBatch.baseOffset(h);
+            out.add(new Stored(file, pos, Arrays.copyOfRange(bytes, pos, pos + size), base, RecordBatch.nextOffset(h, base)));
             pos += size;
         }
         return out;

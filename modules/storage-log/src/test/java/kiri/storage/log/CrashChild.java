@@ -5,8 +5,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.NewTopic;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.api.TopicPartition;
@@ -36,7 +36,7 @@ public final class CrashChild {
             s.produce(null, tp, batch).whenComplete((v, t) -> {
                 if (t == null) {
                     synchronized (out) {
-                        out.println("ACK " + RecordBatchHeader.baseOffset(batch) + " " + records);
+                        out.println("ACK " + RecordBatch.baseOffset(batch) + " " + records);
                         out.flush();
                     }
                 }

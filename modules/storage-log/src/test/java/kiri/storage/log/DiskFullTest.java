@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
@@ -49,9 +49,9 @@ class DiskFullTest {
                 Harness.topic(s, "filler");
                 TopicPartition filler = new TopicPartition("filler", 0);
                 for (int i = 0; i < 4; i++) LogRecordsTest.produce(s, filler, KafkaBatches.big(256 << 10, 1_000L));
-                short code = ErrorCodes.NONE;
+                short code = ErrorCode.NONE.code();
                 long next = 0;
-                for (int i = 0; i < 200 && code == ErrorCodes.NONE; i++) {
+                for (int i = 0; i < 200 && code == ErrorCode.NONE.code(); i++) {
                     clock.advance(2_000);
                     try {
                         next = LogRecordsTest.produce(s, TP, KafkaBatches.big(64 << 10, 1_000L)) + 1;
@@ -59,8 +59,8 @@ class DiskFullTest {
                         code = e.errorCode();
                     }
                 }
-                assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, code, "the disk filled up");
-                assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.produce(null, TP, KafkaBatches.big(64 << 10, 1_000L))));
+                assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), code, "the disk filled up");
+                assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.produce(null, TP, KafkaBatches.big(64 << 10, 1_000L))));
                 assertEquals(next, await(s.offsets(TP)).highWatermark());
                 await(s.deleteRecords(TP, 1)); // works on a full disk
                 await(s.deleteTopic(TopicRef.of("filler"))); // and frees the space
@@ -82,15 +82,15 @@ class DiskFullTest {
                 assertTrue(s.partitionLog(TP).segmentCount() > 2, "sealed segments opened on a full disk");
                 assertEquals(1, await(s.offsets(TP)).logStartOffset());
                 assertTrue(LogRecordsTest.fetchAll(s, TP, 1).length > 0);
-                short code = ErrorCodes.NONE;
-                for (int i = 0; i < 50 && code == ErrorCodes.NONE; i++) {
+                short code = ErrorCode.NONE.code();
+                for (int i = 0; i < 50 && code == ErrorCode.NONE.code(); i++) {
                     try {
                         end = LogRecordsTest.produce(s, TP, KafkaBatches.big(64 << 10, 1_000L)) + 1;
                     } catch (StorageException e) {
                         code = e.errorCode();
                     }
                 }
-                assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, code);
+                assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), code);
                 Files.delete(junk);
                 await(s.maintain(clock.millis()));
                 assertEquals(end, LogRecordsTest.produce(s, TP, KafkaBatches.plain(1)));

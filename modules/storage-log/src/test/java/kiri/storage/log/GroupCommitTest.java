@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import kiri.storage.api.RecordBatchHeader;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageUrl;
 import kiri.storage.api.TopicPartition;
@@ -55,7 +55,7 @@ class GroupCommitTest {
                             MemorySegment batch = KafkaBatches.plain("p" + id + "-" + i + "-", records, 1_000L);
                             // Up to 8 in flight per thread, like a pipelining producer.
                             inFlight.add(s.produce(null, new TopicPartition("t", p), batch).toCompletableFuture()
-                                    .thenRun(() -> acked.add(new long[] {p, RecordBatchHeader.baseOffset(batch), records})));
+                                    .thenRun(() -> acked.add(new long[] {p, RecordBatch.baseOffset(batch), records})));
                             if (inFlight.size() == 8) {
                                 for (CompletableFuture<Void> f : inFlight) f.join();
                                 inFlight.clear();

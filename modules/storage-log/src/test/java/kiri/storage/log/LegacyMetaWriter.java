@@ -7,8 +7,8 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.GroupTable;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.GroupTable;
 
 /**
  * The hand-written encoder of metadata format 2 as Kiri had it before the generated records (kept for tests only, to

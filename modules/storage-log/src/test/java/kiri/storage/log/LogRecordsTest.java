@@ -1,31 +1,30 @@
 package kiri.storage.log;
 
-import static kiri.storage.log.Harness.await;
-import static kiri.storage.log.Harness.errorOf;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.TopicPartition;
+import kiri.testsupport.KafkaBatches;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import kiri.testsupport.KafkaBatches;
+
+import static kiri.storage.log.Harness.await;
+import static kiri.storage.log.Harness.errorOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LogRecordsTest {
     static final TopicPartition TP = new TopicPartition("t", 0);
@@ -36,7 +35,7 @@ class LogRecordsTest {
 
     static long produce(LogStorage s, TopicPartition tp, MemorySegment batch) {
         await(s.produce(null, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return kiri.protocol.record.RecordBatch.baseOffset(batch);
     }
 
     static byte[] fetchAll(LogStorage s, TopicPartition tp, long from) throws Exception {
@@ -89,9 +88,9 @@ class LogRecordsTest {
             try (FetchResult r = await(s.fetch(TP, 4, 1000, true, RU))) {
                 assertTrue(r.isEmpty()); // at the high watermark
             }
-            assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, 5, 1000, true, RU)));
-            assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, -1, 1000, true, RU)));
-            assertEquals(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, errorOf(s.fetch(new TopicPartition("t", 1), 0, 1000, true, RU)));
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(s.fetch(TP, 5, 1000, true, RU)));
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(s.fetch(TP, -1, 1000, true, RU)));
+            assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code(), errorOf(s.fetch(new TopicPartition("t", 1), 0, 1000, true, RU)));
         }
     }
 
@@ -154,7 +153,7 @@ class LogRecordsTest {
             assertEquals(2, left.size(), "one full segment and the active one remain");
             long start = left.getFirst().baseOffset;
             assertEquals(start, await(s.offsets(TP)).logStartOffset());
-            assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, 0, 1000, true, RU)));
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(s.fetch(TP, 0, 1000, true, RU)));
             assertEquals(start, KafkaBatches.offsets(fetchAll(s, TP, start)).getFirst());
 
             // Retention by time: the old segment's records (timestamp 5000) are older than retention.ms.
@@ -191,8 +190,8 @@ class LogRecordsTest {
             for (int i = 0; i < 4; i++) produce(s, TP, KafkaBatches.plain(2));
             assertEquals(3L, await(s.deleteRecords(TP, 3)));
             assertEquals(3L, await(s.deleteRecords(TP, 1)));
-            assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.deleteRecords(TP, 9)));
-            assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(s.fetch(TP, 2, 1000, true, RU)));
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(s.deleteRecords(TP, 9)));
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(s.fetch(TP, 2, 1000, true, RU)));
             assertEquals(List.of(2L, 3L, 4L, 5L, 6L, 7L), KafkaBatches.offsets(fetchAll(s, TP, 3)));
             assertEquals(3, await(s.listOffset(TP, OffsetSpec.EARLIEST, RU)).offset());
             assertEquals(3, await(s.listOffset(TP, 0, RU)).offset()); // records before the start are gone for clients
@@ -219,7 +218,7 @@ class LogRecordsTest {
             assertEquals(0, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 0, 3)));
             assertEquals(3, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 3, 2)));
             assertEquals(0, produce(s, TP, KafkaBatches.idempotent(7, (short) 0, 0, 3))); // retry
-            assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, errorOf(s.produce(null, TP, KafkaBatches.idempotent(7, (short) 0, 9, 1))));
+            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code(), errorOf(s.produce(null, TP, KafkaBatches.idempotent(7, (short) 0, 9, 1))));
             assertEquals(5, await(s.offsets(TP)).highWatermark());
         }
     }

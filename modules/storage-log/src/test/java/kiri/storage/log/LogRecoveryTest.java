@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kiri.protocol.ErrorCode;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -18,14 +19,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.StorageUrl;
@@ -85,7 +85,7 @@ class LogRecoveryTest {
             // Producer state was rebuilt from the batch headers: a retry is recognised, a gap refused.
             MemorySegment retry = KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 0, 3);
             assertEquals(2, produce(s, TP, retry));
-            assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
+            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code(),
                     errorOf(s.produce(null, TP, KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 7, 1))));
             assertEquals(5, produce(s, TP, KafkaBatches.idempotent(idempotent.producerId(), idempotent.epoch(), 3, 1)));
             // Producer ids are never handed out twice.
@@ -213,7 +213,7 @@ class LogRecoveryTest {
         }
         long third = sizes.get(0) + sizes.get(1);
         long logSize = Files.size(activeLog());
-        flip(activeLog(), third + RecordBatchHeader.HEADER_SIZE + 3); // a byte of the 3rd batch's first record
+        flip(activeLog(), third + RecordBatch.HEADER_SIZE + 3); // a byte of the 3rd batch's first record
         // After a clean shutdown nothing is scanned: every record is still served, the damaged batch as stored
         // (a consumer's CRC check reports it), none dropped.
         try (LogStorage s = Harness.open(dir)) {
@@ -224,7 +224,7 @@ class LogRecoveryTest {
         // tail, and the open refuses, naming the file, the byte, the offset and the way to accept the loss.
         Files.delete(dir.resolve(CleanShutdown.FILE));
         StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
-        assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, e.errorCode());
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), e.errorCode());
         String rel = dir.relativize(activeLog()).toString();
         assertTrue(e.getMessage().startsWith("cannot open file:" + dir + ": partition t-0: " + rel + " is damaged at byte "
                 + third + " (offset 4): a CRC mismatch; 4 records in 2 intact batches follow it"), e.getMessage());
@@ -397,11 +397,11 @@ class LogRecoveryTest {
     void aDirectoryIsOpenedByOneEngineAndKeepsItsClusterId() {
         try (LogStorage s = Harness.open(dir)) {
             StorageException e = assertThrows(StorageException.class, () -> Harness.open(dir));
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, e.errorCode());
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), e.errorCode());
         }
         StorageException e = assertThrows(StorageException.class, () -> new LogStorageProvider().open(
                 StorageUrl.parse("file:" + dir), new StorageContext(0, "another-cluster", "localhost", 9092)));
-        assertEquals(ErrorCodes.INCONSISTENT_CLUSTER_ID, e.errorCode());
+        assertEquals(ErrorCode.INCONSISTENT_CLUSTER_ID.code(), e.errorCode());
     }
 
     /**

@@ -1,10 +1,5 @@
 package kiri.storage.log;
 
-import static kiri.storage.log.Harness.await;
-import static kiri.storage.log.Harness.errorOf;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,15 +7,20 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
-import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionDescription;
+import kiri.storage.kit.GroupTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static kiri.storage.log.Harness.await;
+import static kiri.storage.log.Harness.errorOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Group ids and transactional ids of any length Kafka accepts (up to 32767 bytes) are stored and survive a restart
@@ -83,7 +83,7 @@ class LongIdsTest {
         try (LogStorage s = Harness.open(dir)) {
             Harness.topic(s, "t");
             Files.createDirectories(blocker.resolve("x"));
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.commitOffsets(group, List.of(new OffsetCommit(TP, 5, -1, null, -1L)))));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.commitOffsets(group, List.of(new OffsetCommit(TP, 5, -1, null, -1L)))));
             assertEquals(-1L, committed(s, group), "OffsetFetch does not return an offset whose commit failed");
             assertTrue(await(s.listGroups()).isEmpty());
             try (Stream<Path> files = Files.list(blocker.getParent())) {
@@ -105,7 +105,7 @@ class LongIdsTest {
         Path blocker = dir.resolve("txns").resolve(IdFiles.digest(txn) + ".txn");
         try (LogStorage s = Harness.open(dir)) {
             Files.createDirectories(blocker.resolve("x"));
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.initProducerId(txn, 60_000, ProducerIdAndEpoch.NONE)));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.initProducerId(txn, 60_000, ProducerIdAndEpoch.NONE)));
             assertTrue(await(s.describeTransactions(List.of(txn))).isEmpty(), "the transactional id is unknown");
             Files.delete(blocker.resolve("x"));
             Files.delete(blocker);

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.GroupState;
-import kiri.storage.api.GroupTable;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.StorageException;
@@ -25,7 +24,8 @@ import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
-import kiri.storage.api.TransactionTable;
+import kiri.storage.kit.GroupTable;
+import kiri.storage.kit.TransactionTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

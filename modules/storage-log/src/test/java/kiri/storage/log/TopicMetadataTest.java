@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.StorageException;
@@ -133,7 +133,7 @@ class TopicMetadataTest {
             Files.writeString(topics, "not a directory");
             long fds = openDescriptors();
             for (int i = 0; i < 50; i++) {
-                assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.createTopic(new NewTopic("new" + i, 4, (short) 1, Map.of()), false)));
+                assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.createTopic(new NewTopic("new" + i, 4, (short) 1, Map.of()), false)));
             }
             assertEquals(fds, openDescriptors(), "no descriptor leaked");
             assertEquals(List.of("kept"), Harness.topics(s).stream().map(TopicInfo::name).toList(), "the catalog is unchanged");
@@ -162,7 +162,7 @@ class TopicMetadataTest {
             await(s.deleteTopic(kiri.storage.api.TopicRef.of("gone")));
             assertEquals(List.of(), Harness.topics(s));
             assertEquals(0, dirs(dir.resolve("data")), "the data is deleted at once");
-            assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, errorOf(s.createTopic(new NewTopic("gone", 1, (short) 1, Map.of()), false)));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), errorOf(s.createTopic(new NewTopic("gone", 1, (short) 1, Map.of()), false)));
             await(s.maintain(0));
             assertTrue(Files.exists(blocker), "still failing");
         }

@@ -1,7 +1,7 @@
 package kiri.storage.memory;
 
 import java.util.concurrent.atomic.AtomicLong;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /**
@@ -48,7 +48,7 @@ final class MemoryCap {
         do {
             now = used.get();
             if (now + bytes > max) {
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "memory:// store is full: " + now + " of "
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "memory:// store is full: " + now + " of "
                         + max + " bytes (max.bytes) used, cannot store " + bytes + " more for " + tp);
             }
         } while (!used.compareAndSet(now, now + bytes));

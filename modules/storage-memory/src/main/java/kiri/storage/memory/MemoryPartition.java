@@ -4,20 +4,22 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.DataWaiters;
+import kiri.storage.kit.FetchRange;
+import kiri.storage.kit.ListOffsets;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * One partition of the memory engine: an append-only list of stored batches (each a heap copy of the
@@ -28,11 +30,11 @@ import kiri.storage.api.TopicPartition;
  * so nothing is copied under the lock except the produced batch. The offset stages are also kept in
  * volatile fields so that long-poll waiters read them without the lock.
  */
-final class MemoryPartition {
+final class MemoryPartition implements ListOffsets.Lookup {
     /** A stored batch: its bytes (offsets assigned) and what lookups need without reading them. */
     private record Stored(long baseOffset, long nextOffset, long maxTimestamp, MemorySegment bytes) {
         boolean isControl() {
-            return RecordBatchHeader.isControl(bytes);
+            return RecordBatch.isControl(bytes);
         }
     }
 
@@ -83,23 +85,23 @@ final class MemoryPartition {
      * @throws StorageException from the producer-state checks
      */
     synchronized void append(MemorySegment batch, int leaderEpoch, long appendTimeMs) {
-        if (removed) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+        if (removed) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
         long dup = producers.check(batch);
         if (dup != PartitionProducerState.APPEND) {
-            RecordBatchHeader.setBaseOffset(batch, dup);
+            RecordBatch.setBaseOffset(batch, dup);
             return;
         }
         long base = highWatermark;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        RecordBatchHeader.setPartitionLeaderEpoch(batch, leaderEpoch);
-        if (appendTimeMs >= 0) RecordBatchHeader.setLogAppendTime(batch, appendTimeMs);
+        RecordBatch.setBaseOffset(batch, base);
+        RecordBatch.setPartitionLeaderEpoch(batch, leaderEpoch);
+        if (appendTimeMs >= 0) RecordBatch.setLogAppendTime(batch, appendTimeMs);
         cap.reserve(batch.byteSize(), tp);
         byte[] copy;
         try {
             copy = new byte[Math.toIntExact(batch.byteSize())];
         } catch (OutOfMemoryError e) {
             cap.release(batch.byteSize());
-            throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "memory:// store is out of heap storing "
+            throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "memory:// store is out of heap storing "
                     + batch.byteSize() + " bytes for " + tp);
         }
         MemorySegment stored = MemorySegment.ofArray(copy);
@@ -111,15 +113,15 @@ final class MemoryPartition {
     synchronized void appendMarker(long producerId, short epoch, boolean commit, int leaderEpoch, long nowMs) {
         if (removed) return;
         long base = highWatermark;
-        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        MemorySegment marker = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
         cap.add(marker.byteSize());
         store(marker, base);
     }
 
     private void store(MemorySegment stored, long base) {
-        long next = RecordBatchHeader.nextOffset(stored, base);
-        batches.add(new Stored(base, next, RecordBatchHeader.maxTimestamp(stored), stored));
+        long next = RecordBatch.nextOffset(stored, base);
+        batches.add(new Stored(base, next, RecordBatch.maxTimestamp(stored), stored));
         bytes += stored.byteSize();
         producers.onAppend(stored, base);
         highWatermark = next;
@@ -135,10 +137,8 @@ final class MemoryPartition {
     /** See {@link kiri.storage.api.Storage#fetch}. */
     synchronized FetchResult fetch(long offset, int maxBytes, boolean minOneBatch, IsolationLevel isolation) {
         PartitionOffsets offsets = offsets();
-        if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for "
-                    + tp + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
-        }
+        StorageException outOfRange = FetchRange.check(tp, offset, offsets);
+        if (outOfRange != null) throw outOfRange;
         long end = offsets.fetchableEnd(isolation);
         if (offset >= end) return FetchResult.empty(offsets);
         List<Records.Region> regions = new ArrayList<>();
@@ -172,6 +172,16 @@ final class MemoryPartition {
             else hi = mid;
         }
         return lo;
+    }
+
+    @Override
+    public OffsetAndTimestamp atOrAfter(long timestamp, long end) {
+        return findByTimestamp(timestamp, end, MemoryStorage.LEADER_EPOCH);
+    }
+
+    @Override
+    public OffsetAndTimestamp maxTimestamp(long end) {
+        return maxTimestamp(end, MemoryStorage.LEADER_EPOCH);
     }
 
     /**
@@ -217,7 +227,7 @@ final class MemoryPartition {
     synchronized long deleteBefore(long before) {
         long hwm = highWatermark;
         if (before < 0 || before > hwm) {
-            throw new StorageException(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+            throw new StorageException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                     + before + ": the high watermark is " + hwm);
         }
         if (before > logStart) advanceLogStart(before);
@@ -317,8 +327,8 @@ final class MemoryPartition {
         long freed = 0;
         for (MemorySegment b : old) freed += b.byteSize();
         for (MemorySegment b : cleaned) {
-            long base = RecordBatchHeader.baseOffset(b);
-            next.add(new Stored(base, RecordBatchHeader.nextOffset(b, base), RecordBatchHeader.maxTimestamp(b), b));
+            long base = RecordBatch.baseOffset(b);
+            next.add(new Stored(base, RecordBatch.nextOffset(b, base), RecordBatch.maxTimestamp(b), b));
             freed -= b.byteSize();
         }
         next.addAll(batches.subList(head + old.size(), batches.size()));

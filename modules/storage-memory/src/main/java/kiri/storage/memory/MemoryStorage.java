@@ -6,23 +6,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.OffsetAndTimestamp;
-import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
-import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicConfigs;
+import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.Topics;
-import kiri.storage.api.base.CatalogStorage;
-import kiri.storage.api.base.CatalogTopic;
+import kiri.storage.kit.CatalogStorage;
+import kiri.storage.kit.CatalogTopic;
+import kiri.storage.kit.ListOffsets;
 
 /**
  * The memory engine: what a durable engine answers, without files. The catalogue (topics, groups,
@@ -54,8 +53,8 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
     }
 
     @Override
-    protected MemoryPartition newPartition(TopicPartition tp) {
-        return new MemoryPartition(tp, cap);
+    protected MemoryPartition newPartition(TopicInfo topic, int index) {
+        return new MemoryPartition(new TopicPartition(topic.name(), index), cap);
     }
 
     @Override
@@ -73,15 +72,13 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
 
     @Override
     public CompletionStage<Void> produce(String transactionalId, TopicPartition tp, MemorySegment batch) {
-        if (isClosed()) return closedStage();
-        CatalogTopic<MemoryPartition> topic = topic(tp.topic());
-        MemoryPartition partition = topic == null ? null : topic.partition(tp.partition());
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        CompletableFuture<Void> refused = refusal(topic, tp, batch);
-        if (refused != null) return refused;
-        long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        try {
-            if (RecordBatchHeader.isTransactional(batch)) {
+        return withPartition(tp, partition -> {
+            CatalogTopic<MemoryPartition> topic = topic(tp.topic());
+            if (topic == null) throw Topics.unknown(tp); // deleted meanwhile
+            CompletableFuture<Void> refused = refusal(topic, tp, batch);
+            if (refused != null) return refused;
+            long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
+            if (RecordBatch.isTransactional(batch)) {
                 appendTransactional(transactionalId, tp, batch, () -> {
                     partition.append(batch, LEADER_EPOCH, appendTime);
                     return null;
@@ -89,77 +86,42 @@ final class MemoryStorage extends CatalogStorage<MemoryPartition> {
             } else {
                 partition.append(batch, LEADER_EPOCH, appendTime);
             }
-        } catch (StorageException e) {
-            return Stages.failed(e);
-        }
-        partition.signal();
-        return Stages.DONE;
+            partition.signal();
+            return Stages.DONE;
+        });
     }
 
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return Stages.of(() -> partition.fetch(offset, maxBytes, minOneBatch, isolation));
+        return withPartition(tp, partition -> Stages.of(() -> partition.fetch(offset, maxBytes, minOneBatch, isolation)));
     }
 
     @Override
     public CompletableFuture<Void> awaitData(TopicPartition tp, long offset, IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return (isolation == IsolationLevel.READ_COMMITTED ? partition.committedWaiters : partition.uncommittedWaiters)
-                .await(offset);
+        return withPartition(tp, partition ->
+                (isolation == IsolationLevel.READ_COMMITTED ? partition.committedWaiters : partition.uncommittedWaiters).await(offset));
     }
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(partition.offsets());
+        return withPartition(tp, partition -> CompletableFuture.completedFuture(partition.offsets()));
     }
 
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        PartitionOffsets offsets = partition.offsets();
-        long end = offsets.fetchableEnd(isolation);
-        OffsetAndTimestamp found;
-        if (timestamp == OffsetSpec.LATEST) {
-            found = new OffsetAndTimestamp(end, -1L, LEADER_EPOCH);
-        } else if (timestamp == OffsetSpec.EARLIEST || timestamp == OffsetSpec.EARLIEST_LOCAL) {
-            found = new OffsetAndTimestamp(offsets.logStartOffset(), -1L, LEADER_EPOCH);
-        } else if (timestamp == OffsetSpec.MAX_TIMESTAMP) {
-            found = partition.maxTimestamp(end, LEADER_EPOCH);
-        } else if (timestamp == OffsetSpec.LATEST_TIERED) {
-            found = OffsetAndTimestamp.UNKNOWN; // no tiered storage
-        } else if (timestamp >= 0) {
-            found = partition.findByTimestamp(timestamp, end, LEADER_EPOCH);
-        } else {
-            return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
-        }
-        return CompletableFuture.completedFuture(found);
+        return withPartition(tp, partition -> ListOffsets.resolve(tp, timestamp, partition.offsets(), isolation, partition));
     }
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return Stages.of(() -> partition.deleteBefore(beforeOffset == -1L ? partition.highWatermark() : beforeOffset));
+        return withPartition(tp, partition ->
+                Stages.of(() -> partition.deleteBefore(beforeOffset == -1L ? partition.highWatermark() : beforeOffset)));
     }
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        if (isClosed()) return closedStage();
-        MemoryPartition partition = partition(tp);
-        if (partition == null) return Stages.failed(Topics.unknown(tp));
-        return CompletableFuture.completedFuture(partition.activeProducers());
+        return withPartition(tp, partition -> CompletableFuture.completedFuture(partition.activeProducers()));
     }
 
     // ---- maintenance ---------------------------------------------------------------------------

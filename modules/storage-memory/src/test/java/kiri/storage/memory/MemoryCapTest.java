@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -30,7 +30,7 @@ class MemoryCapTest {
             for (int i = 0; i < 3; i++) {
                 await(storage.produce(null, tp, KafkaBatches.plain(10)));
             }
-            StorageException full = assertFails(ErrorCodes.KAFKA_STORAGE_ERROR, storage.produce(null, tp, KafkaBatches.plain(10)));
+            StorageException full = assertFails(ErrorCode.KAFKA_STORAGE_ERROR, storage.produce(null, tp, KafkaBatches.plain(10)));
             assertTrue(full.getMessage().contains("max.bytes"), full.getMessage());
             assertEquals(30L, await(storage.offsets(tp)).highWatermark(), "nothing stored was lost");
             await(storage.deleteRecords(tp, 10));

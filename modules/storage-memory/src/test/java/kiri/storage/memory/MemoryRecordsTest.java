@@ -1,13 +1,5 @@
 package kiri.storage.memory;
 
-import static kiri.testsupport.Assert.assertFails;
-import static kiri.testsupport.Assert.await;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -19,10 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
@@ -30,13 +22,13 @@ import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.Storages;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
+import kiri.testsupport.KafkaBatches;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
@@ -45,7 +37,14 @@ import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import kiri.testsupport.KafkaBatches;
+
+import static kiri.testsupport.Assert.assertFails;
+import static kiri.testsupport.Assert.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MemoryRecordsTest {
     private final AtomicLong now = new AtomicLong(1_000_000L);
@@ -70,7 +69,7 @@ class MemoryRecordsTest {
 
     private long produce(TopicPartition tp, MemorySegment batch) {
         await(storage.produce(null, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return kiri.protocol.record.RecordBatch.baseOffset(batch);
     }
 
     /** Every record Kafka's parser finds in a fetch result, CRCs checked. */
@@ -166,15 +165,15 @@ class MemoryRecordsTest {
     @Test
     void outOfRangeOffsets() {
         produce(p0, KafkaBatches.plain(5));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 6, 100, true, IsolationLevel.READ_UNCOMMITTED));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 6, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, -1, 100, true, IsolationLevel.READ_UNCOMMITTED));
         assertEquals(3L, await(storage.deleteRecords(p0, 3)));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 2, 100, true, IsolationLevel.READ_UNCOMMITTED));
         try (FetchResult r = fetch(p0, 3, 1 << 20, IsolationLevel.READ_UNCOMMITTED)) {
             assertEquals(3L, r.logStartOffset());
             assertEquals(1, r.batches().size(), "the batch holding offset 3 is still served whole");
         }
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 2), 0, 100, true,
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 2), 0, 100, true,
                 IsolationLevel.READ_UNCOMMITTED));
     }
 
@@ -187,7 +186,7 @@ class MemoryRecordsTest {
         assertEquals(7L, await(storage.deleteRecords(p0, 2)), "never moves back");
         assertEquals(second, await(storage.partitionSizes()).get(p0), "the first batch is gone, the second stays");
         assertEquals(7L, await(storage.listOffset(p0, OffsetSpec.EARLIEST, IsolationLevel.READ_UNCOMMITTED)).offset());
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11));
         assertEquals(10L, await(storage.deleteRecords(p0, -1)), "-1: up to the high watermark");
         assertEquals(0L, await(storage.partitionSizes()).get(p0));
         assertEquals(new PartitionOffsets(10, 10, 10), await(storage.offsets(p0)));
@@ -201,12 +200,12 @@ class MemoryRecordsTest {
         assertEquals(0L, produce(p0, first));
         assertEquals(3L, produce(p0, KafkaBatches.idempotent(pid, (short) 0, 3, 2)));
         MemorySegment retry = KafkaBatches.idempotent(pid, (short) 0, 0, 3);
-        RecordBatchHeader.setBaseOffset(retry, 77L);
+        kiri.protocol.record.RecordBatch.setBaseOffset(retry, 77L);
         assertEquals(0L, produce(p0, retry), "a duplicate gets its original offset");
         assertEquals(5L, await(storage.offsets(p0)).highWatermark(), "and is not stored again");
-        assertFails(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 7, 1)));
+        assertFails(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 7, 1)));
         assertEquals(5L, produce(p0, KafkaBatches.idempotent(pid, (short) 1, 0, 1)), "a new epoch starts at 0");
-        assertFails(ErrorCodes.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
+        assertFails(ErrorCode.INVALID_PRODUCER_EPOCH, storage.produce(null, p0, KafkaBatches.idempotent(pid, (short) 0, 5, 1)));
         assertEquals(1, await(storage.describeProducers(p0)).size());
         try (FetchResult r = fetch(p0, 0, 1 << 20, IsolationLevel.READ_UNCOMMITTED)) {
             assertEquals(6, records(r).size());
@@ -215,11 +214,11 @@ class MemoryRecordsTest {
 
     @Test
     void produceErrors() {
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("x", 0), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("x", 0), KafkaBatches.plain(1)));
         await(storage.alterTopicConfigs("t", List.of(ConfigOp.set("max.message.bytes", "100")), false));
-        assertFails(ErrorCodes.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.plain(20)));
-        assertFails(ErrorCodes.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
+        assertFails(ErrorCode.MESSAGE_TOO_LARGE, storage.produce(null, p0, KafkaBatches.plain(20)));
+        assertFails(ErrorCode.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
         assertEquals(0L, await(storage.offsets(p0)).highWatermark());
     }
 
@@ -286,7 +285,7 @@ class MemoryRecordsTest {
         assertEquals(0L, await(storage.listOffset(p0, OffsetSpec.EARLIEST, ru)).offset());
         assertEquals(7L, await(storage.listOffset(p0, OffsetSpec.LATEST, ru)).offset());
         assertEquals(OffsetAndTimestamp.UNKNOWN, await(storage.listOffset(p1, OffsetSpec.MAX_TIMESTAMP, ru)));
-        assertFails(ErrorCodes.INVALID_REQUEST, storage.listOffset(p0, -7, ru));
+        assertFails(ErrorCode.INVALID_REQUEST, storage.listOffset(p0, -7, ru));
         await(storage.deleteRecords(p0, 1));
         assertEquals(new OffsetAndTimestamp(1, 200, 0), await(storage.listOffset(p0, 50, ru)), "never before the log start");
     }
@@ -336,7 +335,7 @@ class MemoryRecordsTest {
         assertFalse(later.isDone());
         await(storage.deleteTopic(TopicRef.of("t")));
         assertTrue(later.isDone(), "deleting the topic wakes waiters");
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(p0, 0, 100, true, IsolationLevel.READ_UNCOMMITTED));
     }
 
     @Test

@@ -7,8 +7,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.DataWaiters;
 import kiri.storage.api.PartitionOffsets;
+import kiri.storage.kit.DataWaiters;
 
 /**
  * One partition of the null engine: an offset counter and the little state that makes offsets

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.NewTopic;
@@ -43,7 +43,7 @@ class NullGroupsTest {
     void compareAndSetDetectsConflicts() throws Exception {
         GroupState v1 = await(storage.updateGroup(state("Stable", GroupState.NO_VERSION, "gen1")));
         assertTrue(v1.version() > GroupState.NO_VERSION);
-        assertFails(ErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(state("Stable", GroupState.NO_VERSION, "other")));
+        assertFails(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(state("Stable", GroupState.NO_VERSION, "other")));
 
         GroupState v2 = await(storage.updateGroup(state("PreparingRebalance", v1.version(), "gen2")));
         assertTrue(v2.version() > v1.version());
@@ -76,7 +76,7 @@ class NullGroupsTest {
 
         await(storage.deleteOffsets("g", List.of(p0)));
         assertEquals(List.of(p1), List.copyOf(await(storage.fetchOffsets("g", null, false)).keySet()));
-        assertFails(ErrorCodes.GROUP_ID_NOT_FOUND, storage.deleteOffsets("unknown", List.of(p0)));
+        assertFails(ErrorCode.GROUP_ID_NOT_FOUND, storage.deleteOffsets("unknown", List.of(p0)));
     }
 
     @Test
@@ -96,14 +96,14 @@ class NullGroupsTest {
     void deleteOnlyEmptyGroupsAndTheirOffsets() {
         GroupState v1 = await(storage.updateGroup(state("Stable", GroupState.NO_VERSION, "x")));
         await(storage.commitOffsets("g", List.of(new OffsetCommit(p0, 1L))));
-        assertFails(ErrorCodes.NON_EMPTY_GROUP, storage.deleteGroup("g"));
+        assertFails(ErrorCode.NON_EMPTY_GROUP, storage.deleteGroup("g"));
         await(storage.updateGroup(state("Empty", v1.version(), "x")));
         await(storage.deleteGroup("g"));
         assertEquals(Optional.empty(), await(storage.group("g")));
         assertEquals(Map.of(), await(storage.fetchOffsets("g", null, false)));
-        assertFails(ErrorCodes.GROUP_ID_NOT_FOUND, storage.deleteGroup("g"));
+        assertFails(ErrorCode.GROUP_ID_NOT_FOUND, storage.deleteGroup("g"));
         // re-created from scratch: the old version is not valid any more
-        assertFails(ErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(state("Stable", v1.version(), "x")));
+        assertFails(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, storage.updateGroup(state("Stable", v1.version(), "x")));
         await(storage.updateGroup(state("Stable", GroupState.NO_VERSION, "x")));
     }
 

@@ -16,14 +16,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetAndTimestamp;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
@@ -61,7 +60,7 @@ class NullRecordsTest {
     @Test
     void offsetsIncreasePerPartitionAndAreWrittenIntoTheBatch() {
         MemorySegment first = KafkaBatches.plain(3);
-        RecordBatchHeader.setBaseOffset(first, 999L); // whatever the client sent is overwritten
+        kiri.protocol.record.RecordBatch.setBaseOffset(first, 999L); // whatever the client sent is overwritten
         assertEquals(0L, produce(p0, first));
         assertEquals(3L, produce(p0, KafkaBatches.plain(2)));
         assertEquals(0L, produce(p1, KafkaBatches.plain(4)), "partitions count independently");
@@ -77,11 +76,11 @@ class NullRecordsTest {
 
     @Test
     void produceErrors() {
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", -1), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("u", 0), KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.CORRUPT_MESSAGE, storage.produce(null, p0, MemorySegment.ofArray(new byte[20])));
-        assertFails(ErrorCodes.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", 2), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("t", -1), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("u", 0), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.CORRUPT_MESSAGE, storage.produce(null, p0, MemorySegment.ofArray(new byte[20])));
+        assertFails(ErrorCode.INVALID_RECORD, storage.produce(null, p0, KafkaBatches.transactional(1L, (short) 0, 0, 1)));
         assertEquals(0L, await(storage.offsets(p0)).highWatermark(), "failed produces assign nothing");
     }
 
@@ -92,7 +91,7 @@ class NullRecordsTest {
         MemorySegment fits = KafkaBatches.plain(1);
         assertTrue(fits.byteSize() <= 100, "test batch " + fits.byteSize());
         produce(small, fits);
-        assertFails(ErrorCodes.MESSAGE_TOO_LARGE, storage.produce(null, small, KafkaBatches.plain(20)));
+        assertFails(ErrorCode.MESSAGE_TOO_LARGE, storage.produce(null, small, KafkaBatches.plain(20)));
     }
 
     @Test
@@ -125,7 +124,7 @@ class NullRecordsTest {
                         int count = sizes[(i + seed) % sizes.length];
                         MemorySegment batch = KafkaBatches.plain(count);
                         storage.produce(null, p0, batch).toCompletableFuture().join();
-                        mine.add(new long[] {RecordBatchHeader.baseOffset(batch), count});
+                        mine.add(new long[] {kiri.protocol.record.RecordBatch.baseOffset(batch), count});
                     }
                     f.complete(mine);
                 } catch (Throwable e) {
@@ -162,8 +161,8 @@ class NullRecordsTest {
             assertEquals(0L, r.logStartOffset());
         }
         await(storage.fetch(p0, 10L, 1 << 20, true, IsolationLevel.READ_COMMITTED)).close();
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 11L, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 5), 0L, 1, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 11L, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.fetch(new TopicPartition("t", 5), 0L, 1, true, IsolationLevel.READ_UNCOMMITTED));
     }
 
     @Test
@@ -173,13 +172,13 @@ class NullRecordsTest {
         assertEquals(new OffsetAndTimestamp(10L, -1L, 0), await(storage.listOffset(p0, OffsetSpec.LATEST, IsolationLevel.READ_UNCOMMITTED)));
         assertEquals(OffsetAndTimestamp.UNKNOWN, await(storage.listOffset(p0, 5_000L, IsolationLevel.READ_UNCOMMITTED)));
         assertEquals(OffsetAndTimestamp.UNKNOWN, await(storage.listOffset(p0, OffsetSpec.MAX_TIMESTAMP, IsolationLevel.READ_UNCOMMITTED)));
-        assertFails(ErrorCodes.INVALID_REQUEST, storage.listOffset(p0, -42L, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.INVALID_REQUEST, storage.listOffset(p0, -42L, IsolationLevel.READ_UNCOMMITTED));
 
         assertEquals(4L, await(storage.deleteRecords(p0, 4L)));
         assertEquals(4L, await(storage.deleteRecords(p0, 2L)), "never moves back");
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11L));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.deleteRecords(p0, 11L));
         assertEquals(new OffsetAndTimestamp(4L, -1L, 0), await(storage.listOffset(p0, OffsetSpec.EARLIEST, IsolationLevel.READ_UNCOMMITTED)));
-        assertFails(ErrorCodes.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 3L, 100, true, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.OFFSET_OUT_OF_RANGE, storage.fetch(p0, 3L, 100, true, IsolationLevel.READ_UNCOMMITTED));
         assertEquals(10L, await(storage.deleteRecords(p0, -1L)), "-1 means the high watermark");
     }
 
@@ -197,7 +196,7 @@ class NullRecordsTest {
         assertFalse(untilDelete.isDone());
         await(storage.deleteTopic(TopicRef.of("t")));
         untilDelete.get(5, TimeUnit.SECONDS);
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.awaitData(p1, 1L, IsolationLevel.READ_UNCOMMITTED));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.awaitData(p1, 1L, IsolationLevel.READ_UNCOMMITTED));
     }
 
     @Test
@@ -205,8 +204,8 @@ class NullRecordsTest {
         CompletableFuture<Void> waiting = storage.awaitData(p0, 0L, IsolationLevel.READ_UNCOMMITTED);
         storage.close();
         waiting.get(5, TimeUnit.SECONDS);
-        assertFails(ErrorCodes.KAFKA_STORAGE_ERROR, storage.produce(null, p0, KafkaBatches.plain(1)));
-        assertFails(ErrorCodes.KAFKA_STORAGE_ERROR, storage.ping());
+        assertFails(ErrorCode.KAFKA_STORAGE_ERROR, storage.produce(null, p0, KafkaBatches.plain(1)));
+        assertFails(ErrorCode.KAFKA_STORAGE_ERROR, storage.ping());
         storage.close(); // idempotent
     }
 }

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.ConfigEntry;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.PartitionInfo;
@@ -52,13 +52,13 @@ class NullTopicsTest {
     @Test
     void createErrorsAreKafkas() {
         await(storage.createTopic(new NewTopic("a.b", 1), false));
-        assertFails(ErrorCodes.TOPIC_ALREADY_EXISTS, storage.createTopic(new NewTopic("a.b", 1), false));
-        assertFails(ErrorCodes.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("a_b", 1), false));
-        assertFails(ErrorCodes.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("bad name", 1), false));
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createTopic(new NewTopic("t", 0), false));
-        assertFails(ErrorCodes.INVALID_REPLICATION_FACTOR, storage.createTopic(new NewTopic("t", 1, (short) 2, Map.of()), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.createTopic(new NewTopic("t", 1, (short) 1, Map.of("retention.mss", "1")), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.createTopic(new NewTopic("t", 1, (short) 1, Map.of("segment.bytes", "12")), false));
+        assertFails(ErrorCode.TOPIC_ALREADY_EXISTS, storage.createTopic(new NewTopic("a.b", 1), false));
+        assertFails(ErrorCode.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("a_b", 1), false));
+        assertFails(ErrorCode.INVALID_TOPIC_EXCEPTION, storage.createTopic(new NewTopic("bad name", 1), false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createTopic(new NewTopic("t", 0), false));
+        assertFails(ErrorCode.INVALID_REPLICATION_FACTOR, storage.createTopic(new NewTopic("t", 1, (short) 2, Map.of()), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.createTopic(new NewTopic("t", 1, (short) 1, Map.of("retention.mss", "1")), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.createTopic(new NewTopic("t", 1, (short) 1, Map.of("segment.bytes", "12")), false));
         assertEquals(1, await(storage.listTopics()).size(), "failed creates leave nothing behind");
     }
 
@@ -67,7 +67,7 @@ class NullTopicsTest {
         TopicInfo info = await(storage.createTopic(new NewTopic("dry", 4), true));
         assertEquals(4, info.partitionCount());
         assertEquals(List.of(), await(storage.listTopics()));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("dry", 0)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("dry", 0)));
     }
 
     @Test
@@ -76,9 +76,9 @@ class NullTopicsTest {
         TopicInfo b = await(storage.createTopic(new NewTopic("b", 1), false));
         assertEquals(a, await(storage.deleteTopic(TopicRef.of("a"))));
         assertEquals(b, await(storage.deleteTopic(TopicRef.of(b.id()))));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteTopic(TopicRef.of("a")));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(b.id())));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("a", 0), KafkaBatches.plain(1)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.deleteTopic(TopicRef.of("a")));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_ID, storage.deleteTopic(TopicRef.of(b.id())));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.produce(null, new TopicPartition("a", 0), KafkaBatches.plain(1)));
         TopicInfo again = await(storage.createTopic(new NewTopic("a", 1), false));
         assertNotEquals(a.id(), again.id());
         await(storage.createTopic(new NewTopic("a_", 1), false));
@@ -91,11 +91,11 @@ class NullTopicsTest {
         await(storage.createTopic(new NewTopic("t", 2), false));
         TopicPartition p0 = new TopicPartition("t", 0);
         await(storage.produce(null, p0, KafkaBatches.plain(5)));
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createPartitions("t", 2, false));
-        assertFails(ErrorCodes.INVALID_PARTITIONS, storage.createPartitions("t", 1, false));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.createPartitions("nope", 3, false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createPartitions("t", 2, false));
+        assertFails(ErrorCode.INVALID_PARTITIONS, storage.createPartitions("t", 1, false));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.createPartitions("nope", 3, false));
         assertEquals(4, await(storage.createPartitions("t", 4, true)).partitionCount());
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("t", 2)));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.offsets(new TopicPartition("t", 2)));
         TopicInfo grown = await(storage.createPartitions("t", 4, false));
         assertEquals(List.of(0, 1, 2, 3), grown.partitions().stream().map(PartitionInfo::partition).toList());
         assertEquals(5L, await(storage.offsets(p0)).highWatermark());
@@ -120,11 +120,11 @@ class NullTopicsTest {
         TopicInfo dry = await(storage.alterTopicConfigs("t", List.of(ConfigOp.set("retention.ms", "5")), true));
         assertEquals("5", dry.configs().get("retention.ms"));
         assertEquals(altered.configs(), await(storage.describeTopics(List.of(TopicRef.of("t")))).getFirst().configs());
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("retention.ms", "x")), false));
-        assertFails(ErrorCodes.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("bogus", "1")), false));
-        assertFails(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, storage.alterTopicConfigs("x", List.of(), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("retention.ms", "x")), false));
+        assertFails(ErrorCode.INVALID_CONFIG, storage.alterTopicConfigs("t", List.of(ConfigOp.set("bogus", "1")), false));
+        assertFails(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, storage.alterTopicConfigs("x", List.of(), false));
 
         // the new max.message.bytes is enforced on produce at once
-        assertFails(ErrorCodes.MESSAGE_TOO_LARGE, storage.produce(null, new TopicPartition("t", 0), KafkaBatches.plain(10)));
+        assertFails(ErrorCode.MESSAGE_TOO_LARGE, storage.produce(null, new TopicPartition("t", 0), KafkaBatches.plain(10)));
     }
 }

@@ -5,11 +5,12 @@ import static kiri.testsupport.Assert.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import kiri.protocol.ErrorCode;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.OffsetAndTimestamp;
@@ -17,7 +18,6 @@ import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.TopicPartition;
@@ -49,7 +49,7 @@ class NullTransactionsTest {
     private long produceTxn(String txnId, ProducerIdAndEpoch producer, TopicPartition tp, int count) {
         MemorySegment batch = KafkaBatches.transactional(producer.producerId(), producer.epoch(), 0, count);
         await(storage.produce(txnId, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return RecordBatch.baseOffset(batch);
     }
 
     @Test
@@ -66,16 +66,16 @@ class NullTransactionsTest {
         assertEquals(0, first.epoch());
         ProducerIdAndEpoch second = init("tx");
         assertEquals(new ProducerIdAndEpoch(first.producerId(), 1), second);
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.addPartitionsToTxn("tx", first, List.of(p0)));
-        assertFails(ErrorCodes.INVALID_PRODUCER_EPOCH, storage.produce("tx", p0,
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.addPartitionsToTxn("tx", first, List.of(p0)));
+        assertFails(ErrorCode.INVALID_PRODUCER_EPOCH, storage.produce("tx", p0,
                 KafkaBatches.transactional(first.producerId(), first.epoch(), 0, 1)));
-        assertFails(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, storage.addPartitionsToTxn("unknown", second, List.of(p0)));
-        assertFails(ErrorCodes.INVALID_PRODUCER_ID_MAPPING,
+        assertFails(ErrorCode.INVALID_PRODUCER_ID_MAPPING, storage.addPartitionsToTxn("unknown", second, List.of(p0)));
+        assertFails(ErrorCode.INVALID_PRODUCER_ID_MAPPING,
                 storage.addPartitionsToTxn("tx", new ProducerIdAndEpoch(second.producerId() + 100, second.epoch()), List.of(p0)));
         // KIP-360: re-init with the current pair bumps again; with a stale one is fenced
         assertEquals(new ProducerIdAndEpoch(first.producerId(), 2), await(storage.initProducerId("tx", 60_000, second)));
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.initProducerId("tx", 60_000, first));
-        assertFails(ErrorCodes.INVALID_TRANSACTION_TIMEOUT, storage.initProducerId("tx", 0, NONE));
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.initProducerId("tx", 60_000, first));
+        assertFails(ErrorCode.INVALID_TRANSACTION_TIMEOUT, storage.initProducerId("tx", 0, NONE));
     }
 
     @Test
@@ -101,7 +101,7 @@ class NullTransactionsTest {
         assertEquals(TransactionState.COMPLETE_COMMIT, await(storage.describeTransactions(null)).getFirst().state());
 
         assertEquals(producer, await(storage.endTxn("tx", producer, true, false)), "a retried commit succeeds");
-        assertFails(ErrorCodes.INVALID_TXN_STATE, storage.endTxn("tx", producer, false, false));
+        assertFails(ErrorCode.INVALID_TXN_STATE, storage.endTxn("tx", producer, false, false));
         assertEquals(new PartitionOffsets(0L, 7L, 7L), await(storage.offsets(p0)), "retries write no marker");
     }
 
@@ -112,7 +112,7 @@ class NullTransactionsTest {
         await(storage.addOffsetsToTxn("tx", producer, "g"));
         await(storage.txnOffsetCommit("tx", producer, "g", List.of(new OffsetCommit(p0, 10L))));
         assertEquals(1L, await(storage.fetchOffsets("g", List.of(p0), false)).get(p0).offset());
-        assertFails(ErrorCodes.UNSTABLE_OFFSET_COMMIT, storage.fetchOffsets("g", List.of(p0), true));
+        assertFails(ErrorCode.UNSTABLE_OFFSET_COMMIT, storage.fetchOffsets("g", List.of(p0), true));
         assertEquals(Map.of(), await(storage.fetchOffsets("g", List.of(p1), true)), "other partitions are stable");
         await(storage.endTxn("tx", producer, true, false));
         assertEquals(10L, await(storage.fetchOffsets("g", List.of(p0), true)).get(p0).offset());
@@ -127,11 +127,11 @@ class NullTransactionsTest {
         ProducerIdAndEpoch producer = init("tx");
         TopicPartition missing = new TopicPartition("t", 7);
         Map<TopicPartition, Short> errors = await(storage.addPartitionsToTxn("tx", producer, List.of(p0, missing)));
-        assertEquals(Map.of(p0, ErrorCodes.OPERATION_NOT_ATTEMPTED, missing, ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION), errors);
+        assertEquals(Map.of(p0, ErrorCode.OPERATION_NOT_ATTEMPTED.code(), missing, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code()), errors);
         assertEquals(TransactionState.EMPTY, await(storage.describeTransactions(List.of("tx"))).getFirst().state());
         assertEquals(new ProducerIdAndEpoch(producer.producerId(), producer.epoch()), await(storage.endTxn("tx", producer, false, false)),
                 "aborting with nothing open is fine");
-        assertFails(ErrorCodes.INVALID_TXN_STATE, storage.endTxn("tx", producer, true, false));
+        assertFails(ErrorCode.INVALID_TXN_STATE, storage.endTxn("tx", producer, true, false));
     }
 
     @Test
@@ -156,7 +156,7 @@ class NullTransactionsTest {
         assertEquals(TransactionState.COMPLETE_ABORT, aborted.state());
         assertEquals(producer.epoch() + 1, aborted.producerEpoch());
         assertEquals(new PartitionOffsets(0L, 2L, 2L), await(storage.offsets(p0)));
-        assertFails(ErrorCodes.PRODUCER_FENCED, storage.endTxn("tx", producer, true, false));
+        assertFails(ErrorCode.PRODUCER_FENCED, storage.endTxn("tx", producer, true, false));
     }
 
     @Test

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.CommittedOffset;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
@@ -22,7 +22,7 @@ import kiri.storage.api.VersionConflictException;
 
 /**
  * Consumer group state ({@code kiri_groups}) and committed offsets ({@code kiri_offsets}) in PostgreSQL, with
- * the rules {@link kiri.storage.api.GroupTable} applies in memory: offsets-only groups, compare-and-set of the
+ * the rules {@link kiri.storage.kit.GroupTable} applies in memory: offsets-only groups, compare-and-set of the
  * state on its version (versions from one sequence, so a re-created group never reuses one), DeleteGroups only
  * without members, expiry of offsets only for groups without members. Every broker reads and writes the rows
  * directly, so coordinators on several brokers share them.
@@ -155,7 +155,7 @@ final class PgGroups {
                 if (rs.next()) {
                     String state = rs.getString(1);
                     if (!state.equals("Empty") && !state.equals("Dead")) {
-                        throw new StorageException(ErrorCodes.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state " + state + ")");
+                        throw new StorageException(ErrorCode.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state " + state + ")");
                     }
                 }
             }
@@ -188,6 +188,6 @@ final class PgGroups {
     }
 
     private static StorageException notFound(String groupId) {
-        return new StorageException(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
+        return new StorageException(ErrorCode.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
     }
 }

@@ -13,15 +13,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.ActiveProducer;
-import kiri.storage.api.ControlBatches;
-import kiri.storage.api.DataWaiters;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.PartitionOffsets;
-import kiri.storage.api.PartitionProducerState;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.kit.DataWaiters;
+import kiri.storage.kit.PartitionProducerState;
 
 /**
  * One partition of the postgres engine. The batches live in {@code kiri_batches}; this object keeps what
@@ -120,7 +120,7 @@ final class PgPartition {
     /** Queues a write and makes sure a pool thread drains the queue. */
     CompletableFuture<Void> submit(Job job) {
         if (removed) {
-            job.done().completeExceptionally(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+            job.done().completeExceptionally(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
             return job.done();
         }
         queue.add(job);
@@ -204,7 +204,7 @@ final class PgPartition {
             try (ResultSet rs = q.executeQuery()) {
                 if (!rs.next()) {
                     removed = true;
-                    throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " is not in the database");
+                    throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " is not in the database");
                 }
                 next = rs.getLong(1);
                 start = rs.getLong(2);
@@ -285,21 +285,21 @@ final class PgPartition {
                     continue;
                 }
                 if (dup != PartitionProducerState.APPEND) {
-                    RecordBatchHeader.setBaseOffset(a.batch(), dup);
+                    RecordBatch.setBaseOffset(a.batch(), dup);
                     stored.add(j);
                     bytes.add(null);
                     bases.add(dup);
                     continue;
                 }
-                RecordBatchHeader.setBaseOffset(a.batch(), next);
-                RecordBatchHeader.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
-                if (a.appendTimeMs() >= 0) RecordBatchHeader.setLogAppendTime(a.batch(), a.appendTimeMs());
+                RecordBatch.setBaseOffset(a.batch(), next);
+                RecordBatch.setPartitionLeaderEpoch(a.batch(), a.leaderEpoch());
+                if (a.appendTimeMs() >= 0) RecordBatch.setLogAppendTime(a.batch(), a.appendTimeMs());
                 MemorySegment segment = MemorySegment.ofArray(a.batch().toArray(BYTE));
                 producers.onAppend(segment, next); // tentative: a failed commit reloads the partition
                 stored.add(j);
                 bytes.add((byte[]) segment.heapBase().orElseThrow());
                 bases.add(next);
-                next = RecordBatchHeader.nextOffset(segment, next);
+                next = RecordBatch.nextOffset(segment, next);
             }
         }
         long count = next - expectedBase;
@@ -312,9 +312,9 @@ final class PgPartition {
                 up.setObject(2, topicId);
                 up.setInt(3, tp.partition());
                 try (ResultSet rs = up.executeQuery()) {
-                    if (!rs.next()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+                    if (!rs.next()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
                     if (rs.getLong(1) != next) {
-                        throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "Partition " + tp
+                        throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "Partition " + tp
                                 + " was appended to by another broker meanwhile; retry");
                     }
                 }
@@ -355,9 +355,9 @@ final class PgPartition {
                 base = rs.getLong(1) - 1;
             }
         }
-        byte[] bytes = new byte[ControlBatches.SIZE];
+        byte[] bytes = new byte[ControlBatch.SIZE];
         MemorySegment marker = MemorySegment.ofArray(bytes);
-        ControlBatches.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
+        ControlBatch.write(marker, base, leaderEpoch, producerId, epoch, commit, 0, nowMs);
         try (PreparedStatement ins = c.prepareStatement(INSERT)) {
             bind(ins, base, bytes);
             ins.executeUpdate();
@@ -373,12 +373,12 @@ final class PgPartition {
         ins.setObject(1, topicId);
         ins.setInt(2, tp.partition());
         ins.setLong(3, base);
-        ins.setLong(4, RecordBatchHeader.nextOffset(s, base) - 1);
-        ins.setLong(5, RecordBatchHeader.maxTimestamp(s));
-        ins.setLong(6, RecordBatchHeader.producerId(s));
-        ins.setShort(7, RecordBatchHeader.producerEpoch(s));
-        ins.setInt(8, RecordBatchHeader.baseSequence(s));
-        ins.setShort(9, RecordBatchHeader.attributes(s));
+        ins.setLong(4, RecordBatch.nextOffset(s, base) - 1);
+        ins.setLong(5, RecordBatch.maxTimestamp(s));
+        ins.setLong(6, RecordBatch.producerId(s));
+        ins.setShort(7, RecordBatch.producerEpoch(s));
+        ins.setInt(8, RecordBatch.baseSequence(s));
+        ins.setShort(9, RecordBatch.attributes(s));
         ins.setBytes(10, b);
     }
 
@@ -393,7 +393,7 @@ final class PgPartition {
             up.setObject(2, topicId);
             up.setInt(3, tp.partition());
             try (ResultSet rs = up.executeQuery()) {
-                if (!rs.next()) throw new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
+                if (!rs.next()) throw new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted");
                 next = rs.getLong(1);
                 start = rs.getLong(2); // another broker may have truncated further
             }
@@ -435,6 +435,6 @@ final class PgPartition {
         removed = true;
         uncommittedWaiters.wakeAll();
         committedWaiters.wakeAll();
-        failQueued(new StorageException(ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
+        failQueued(new StorageException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Partition " + tp + " was deleted"));
     }
 }

@@ -10,7 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.StorageException;
 
 /**
@@ -56,7 +56,7 @@ final class PgPool implements AutoCloseable {
                 }
             });
         } catch (RejectedExecutionException e) {
-            result.completeExceptionally(new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "storage is closed"));
+            result.completeExceptionally(new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "storage is closed"));
         }
         return result;
     }
@@ -79,7 +79,7 @@ final class PgPool implements AutoCloseable {
     }
 
     static StorageException failure(SQLException e) {
-        return new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "PostgreSQL: " + e.getMessage(), e);
+        return new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "PostgreSQL: " + e.getMessage(), e);
     }
 
     private Connection connection() throws SQLException {

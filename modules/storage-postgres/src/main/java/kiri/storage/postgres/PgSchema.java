@@ -6,7 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.StorageException;
 
@@ -132,7 +132,7 @@ final class PgSchema {
                 version = 0;
             }
             if (version > MIGRATIONS.size()) {
-                throw new StorageException(ErrorCodes.KAFKA_STORAGE_ERROR, "the database has Kiri schema version " + version
+                throw new StorageException(ErrorCode.KAFKA_STORAGE_ERROR, "the database has Kiri schema version " + version
                         + ", newer than this broker knows (" + MIGRATIONS.size() + "): upgrade the broker");
             }
             for (int v = version; v < MIGRATIONS.size(); v++) {
@@ -152,7 +152,7 @@ final class PgSchema {
                 i.executeUpdate();
             }
         } else if (configured != null && !configured.equals(stored)) {
-            throw new StorageException(ErrorCodes.INCONSISTENT_CLUSTER_ID, "the database belongs to cluster " + stored
+            throw new StorageException(ErrorCode.INCONSISTENT_CLUSTER_ID, "the database belongs to cluster " + stored
                     + ", not the configured " + configured);
         }
         return stored;

@@ -16,28 +16,27 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import kiri.compress.RecordTimestamps;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.AbortedTransaction;
 import kiri.storage.api.ActiveProducer;
 import kiri.storage.api.BrokerInfo;
 import kiri.storage.api.CommittedOffset;
 import kiri.storage.api.ConfigOp;
-import kiri.storage.api.ErrorCodes;
 import kiri.storage.api.FetchResult;
 import kiri.storage.api.GroupListing;
 import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
-import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetAndTimestamp;
+import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.PartitionInfo;
 import kiri.storage.api.PartitionOffsets;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Stages;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -47,9 +46,10 @@ import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TopicRef;
 import kiri.storage.api.Topics;
 import kiri.storage.api.TransactionDescription;
-import kiri.storage.api.TransactionTable;
-import kiri.storage.api.base.CatalogStorage;
-import kiri.storage.api.base.CatalogTopic;
+import kiri.storage.kit.CatalogStorage;
+import kiri.storage.kit.CatalogTopic;
+import kiri.storage.kit.FetchRange;
+import kiri.storage.kit.TransactionTable;
 
 /**
  * The postgres engine. Topics (with their ids and configs), partitions and record batches are in
@@ -72,8 +72,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     private final PgConfig config;
     private final PgPool pool;
     private final PgNotifier notifier;
-    /** Topic name -> id, for {@link #newPartition} (filled before the catalogue asks). */
-    private final Map<String, UUID> topicIds = new ConcurrentHashMap<>();
     private final PgProducerIds producerIds = new PgProducerIds();
     private final PgCluster cluster;
     /** Set once a broker registered: until then (tools, tests of the engine alone) placements are single-node. */
@@ -129,7 +127,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             pool.close();
             Throwable cause = e.getCause();
             if (cause instanceof StorageException se) {
-                throw new StorageException(se.errorCode(), config.describe() + ": " + se.getMessage(), se);
+                throw new StorageException(se.error(), config.describe() + ": " + se.getMessage(), se);
             }
             throw e;
         }
@@ -166,7 +164,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         for (TopicRow r : rows.values()) {
             CatalogTopic<PgPartition> t = topic(r.name());
             if (t == null) {
-                topicIds.put(r.name(), r.id());
                 restoreTopic(r.name(), r.id(), r.partitions(), r.rf(), r.configs());
                 continue;
             }
@@ -300,8 +297,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     // ---- catalogue: PostgreSQL first, then the in-memory view -------------------------------------------
 
     @Override
-    protected PgPartition newPartition(TopicPartition tp) {
-        return new PgPartition(tp, topicIds.get(tp.topic()), pool, notifier, this::joinTransaction);
+    protected PgPartition newPartition(TopicInfo topic, int index) {
+        return new PgPartition(new TopicPartition(topic.name(), index), topic.id(), pool, notifier, this::joinTransaction);
     }
 
     @Override
@@ -349,7 +346,6 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         }).thenApply(stored -> {
             synchronized (catalogLock) {
                 catalogChanges++;
-                topicIds.put(info.name(), info.id());
                 return restoreTopic(info.name(), info.id(), info.partitionCount(), info.replicationFactor(), info.configs());
             }
         });
@@ -465,9 +461,9 @@ final class PgStorage extends CatalogStorage<PgPartition> {
         CompletableFuture<Void> refused = refusal(topic, tp, batch);
         if (refused != null) return refused;
         long appendTime = topic.logAppendTime() ? clock().millis() : -1L;
-        boolean transactional = RecordBatchHeader.isTransactional(batch);
+        boolean transactional = RecordBatch.isTransactional(batch);
         if (transactional && transactionalId == null) {
-            return Stages.failed(ErrorCodes.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
+            return Stages.failed(ErrorCode.INVALID_RECORD, "Transactional batch for " + tp + " without a transactional id");
         }
         // a transactional batch joins its transaction in the database transaction that appends it (joinTransaction)
         return partition.submit(new PgPartition.Append(batch, appendTime, LEADER_EPOCH, transactional ? transactionalId : null,
@@ -476,8 +472,8 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     /** {@link PgPartition.TxnJoiner}: the producer check and the join of {@link TransactionTable#produce}, on the append's connection. */
     private void joinTransaction(Connection c, String transactionalId, TopicPartition tp, MemorySegment batch) throws SQLException {
-        long producerId = RecordBatchHeader.producerId(batch);
-        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long producerId = RecordBatch.producerId(batch);
+        short epoch = RecordBatch.producerEpoch(batch);
         long now = clock().millis();
         txns.run(c, transactionalId, now, t -> t.produce(transactionalId, tp, producerId, epoch, now, () -> null), new ArrayList<>());
     }
@@ -620,23 +616,17 @@ final class PgStorage extends CatalogStorage<PgPartition> {
     }
 
     /** Runs {@code body} once the partition is loaded; fails UNKNOWN_TOPIC_OR_PARTITION for a missing one. */
-    private <T> CompletionStage<T> withPartition(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
-        if (isClosed()) return closedStage();
-        PgPartition p = partition(tp);
-        if (p == null) return Stages.failed(Topics.unknown(tp));
-        if (p.isLoaded()) return body.apply(p);
-        return p.ready().thenCompose(v -> body.apply(p));
+    private <T> CompletionStage<T> whenLoaded(TopicPartition tp, java.util.function.Function<PgPartition, CompletionStage<T>> body) {
+        return withPartition(tp, p -> p.isLoaded() ? body.apply(p) : p.ready().thenCompose(v -> body.apply(p)));
     }
 
     @Override
     public CompletionStage<FetchResult> fetch(TopicPartition tp, long offset, int maxBytes, boolean minOneBatch,
                                               IsolationLevel isolation) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             PartitionOffsets offsets = p.offsets();
-            if (offset < offsets.logStartOffset() || offset > offsets.highWatermark()) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Fetch position " + offset + " is out of range for " + tp
-                        + " (log start offset " + offsets.logStartOffset() + ", high watermark " + offsets.highWatermark() + ")");
-            }
+            StorageException outOfRange = FetchRange.check(tp, offset, offsets);
+            if (outOfRange != null) return Stages.failed(outOfRange);
             long end = offsets.fetchableEnd(isolation);
             if (offset >= end) return CompletableFuture.completedFuture(FetchResult.empty(offsets));
             return pool.tx(c -> read(c, p, offsets, offset, end, maxBytes, minOneBatch, isolation));
@@ -703,7 +693,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<PartitionOffsets> offsets(TopicPartition tp) {
-        return withPartition(tp, p -> CompletableFuture.completedFuture(p.offsets()));
+        return whenLoaded(tp, p -> CompletableFuture.completedFuture(p.offsets()));
     }
 
     /**
@@ -713,7 +703,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
      */
     @Override
     public CompletionStage<OffsetAndTimestamp> listOffset(TopicPartition tp, long timestamp, IsolationLevel isolation) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             PartitionOffsets offsets = p.offsets();
             long end = offsets.fetchableEnd(isolation);
             if (timestamp == OffsetSpec.LATEST) return CompletableFuture.completedFuture(new OffsetAndTimestamp(end, -1L, LEADER_EPOCH));
@@ -723,7 +713,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
             if (timestamp == OffsetSpec.LATEST_TIERED) return CompletableFuture.completedFuture(OffsetAndTimestamp.UNKNOWN);
             boolean max = timestamp == OffsetSpec.MAX_TIMESTAMP;
             if (!max && timestamp < 0) {
-                return Stages.failed(ErrorCodes.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
+                return Stages.failed(ErrorCode.INVALID_REQUEST, "Unknown ListOffsets timestamp " + timestamp + " for " + tp);
             }
             // after: batches already looked into (one whose only matching records are below the log start has none)
             String sql = "SELECT base_offset, max_timestamp, bytes, last_offset FROM kiri_batches WHERE topic_id = ? AND partition = ?"
@@ -756,11 +746,11 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<Long> deleteRecords(TopicPartition tp, long beforeOffset) {
-        return withPartition(tp, p -> {
+        return whenLoaded(tp, p -> {
             long hwm = p.offsets().highWatermark();
             long before = beforeOffset == -1L ? hwm : beforeOffset;
             if (before < 0 || before > hwm) {
-                return Stages.failed(ErrorCodes.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
+                return Stages.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot delete records of " + tp + " before offset "
                         + before + ": the high watermark is " + hwm);
             }
             return p.submit(new PgPartition.Truncate(before, new CompletableFuture<>())).thenApply(v -> p.offsets().logStartOffset());
@@ -769,7 +759,7 @@ final class PgStorage extends CatalogStorage<PgPartition> {
 
     @Override
     public CompletionStage<List<ActiveProducer>> describeProducers(TopicPartition tp) {
-        return withPartition(tp, p -> CompletableFuture.completedFuture(p.activeProducers()));
+        return whenLoaded(tp, p -> CompletableFuture.completedFuture(p.activeProducers()));
     }
 
     // ---- maintenance ---------------------------------------------------------------------------------

@@ -12,14 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.ErrorCode;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.ProducerIdAndEpoch;
 import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicPartition;
 import kiri.storage.api.TransactionDescription;
 import kiri.storage.api.TransactionState;
-import kiri.storage.api.TransactionTable;
+import kiri.storage.kit.TransactionTable;
 
 /**
  * Transactional ids in PostgreSQL ({@code kiri_txns}, {@code kiri_txn_partitions}, {@code kiri_txn_offsets}),
@@ -125,7 +125,7 @@ final class PgTransactions {
                 while (rs.next()) {
                     TopicPartition tp = new TopicPartition(rs.getString(1), rs.getInt(2));
                     if (tps == null || tps.contains(tp)) {
-                        return new StorageException(ErrorCodes.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
+                        return new StorageException(ErrorCode.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
                                 + tp + " in group '" + groupId + "' (open transaction '" + rs.getString(3) + "')");
                     }
                 }

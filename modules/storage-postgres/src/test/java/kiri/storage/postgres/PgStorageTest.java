@@ -1,11 +1,7 @@
 package kiri.storage.postgres;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -16,17 +12,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import kiri.protocol.ErrorCode;
 import kiri.protocol.Records;
-import kiri.storage.api.ErrorCodes;
+import kiri.protocol.record.RecordBatch;
 import kiri.storage.api.FetchResult;
+import kiri.storage.api.GroupState;
 import kiri.storage.api.IsolationLevel;
 import kiri.storage.api.NewTopic;
-import kiri.storage.api.GroupState;
 import kiri.storage.api.OffsetCommit;
 import kiri.storage.api.OffsetSpec;
 import kiri.storage.api.ProducerIdAndEpoch;
-import kiri.storage.api.VersionConflictException;
-import kiri.storage.api.RecordBatchHeader;
 import kiri.storage.api.Storage;
 import kiri.storage.api.StorageContext;
 import kiri.storage.api.StorageException;
@@ -34,6 +29,7 @@ import kiri.storage.api.StorageUrl;
 import kiri.storage.api.Storages;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicPartition;
+import kiri.storage.api.VersionConflictException;
 import kiri.testsupport.KafkaBatches;
 import kiri.testsupport.PostgresServer;
 import kiri.testsupport.Wait;
@@ -42,6 +38,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The postgres engine against a real PostgreSQL (one server for the class, a fresh database per test). */
 class PgStorageTest {
@@ -98,7 +99,7 @@ class PgStorageTest {
 
     private static long produce(Storage s, String txnId, TopicPartition tp, MemorySegment batch) {
         await(s.produce(txnId, tp, batch));
-        return RecordBatchHeader.baseOffset(batch);
+        return RecordBatch.baseOffset(batch);
     }
 
     private static List<Long> offsetsOf(FetchResult r) {
@@ -133,8 +134,8 @@ class PgStorageTest {
         try (FetchResult r = await(b.fetch(p0, 4, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED))) {
             assertEquals(List.of(3L, 4L, 5L), offsetsOf(r), "from the batch holding offset 4");
         }
-        assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(b.fetch(p0, 7, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
-        assertEquals(ErrorCodes.TOPIC_ALREADY_EXISTS, errorOf(b.createTopic(new NewTopic("t", 1), false)));
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(b.fetch(p0, 7, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS.code(), errorOf(b.createTopic(new NewTopic("t", 1), false)));
     }
 
     @Test
@@ -146,7 +147,7 @@ class PgStorageTest {
         Storage b = openStorage(1);
         assertEquals(0, produce(b, null, p0, KafkaBatches.idempotent(7, (short) 0, 0, 4)), "the original offset");
         assertEquals(4, await(b.offsets(p0)).highWatermark(), "stored once");
-        assertEquals(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, errorOf(b.produce(null, p0, KafkaBatches.idempotent(7, (short) 0, 9, 1))));
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code(), errorOf(b.produce(null, p0, KafkaBatches.idempotent(7, (short) 0, 9, 1))));
         assertEquals(4, produce(b, null, p0, KafkaBatches.idempotent(7, (short) 0, 4, 1)));
     }
 
@@ -196,8 +197,8 @@ class PgStorageTest {
         produce(a, null, p0, KafkaBatches.plain(3));
         produce(a, null, p0, KafkaBatches.plain(3));
         assertEquals(4L, await(a.deleteRecords(p0, 4)));
-        assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(a.fetch(p0, 2, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
-        assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(a.deleteRecords(p0, 7)));
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(a.fetch(p0, 2, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(a.deleteRecords(p0, 7)));
         a.close();
         Storage b = openStorage(1);
         assertEquals(4, await(b.offsets(p0)).logStartOffset());
@@ -217,7 +218,7 @@ class PgStorageTest {
         assertEquals(4L, await(a.deleteRecords(p0, 4)));
         Wait.until("b's log start follows a's DeleteRecords", () -> await(b.offsets(p0)).logStartOffset() == 4);
         assertEquals(4, await(b.listOffset(p0, OffsetSpec.EARLIEST, IsolationLevel.READ_UNCOMMITTED)).offset());
-        assertEquals(ErrorCodes.OFFSET_OUT_OF_RANGE, errorOf(b.fetch(p0, 1, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code(), errorOf(b.fetch(p0, 1, 1 << 20, true, IsolationLevel.READ_UNCOMMITTED)));
     }
 
     @Test
@@ -267,7 +268,7 @@ class PgStorageTest {
         GroupState v2 = await(b.updateGroup(new GroupState("g", "classic", "consumer", "Empty", new byte[] {2}, v1.version())));
         assertEquals(List.of("Empty"), await(a.listGroups()).stream().map(l -> l.state()).toList());
         await(a.updateGroup(new GroupState("g", "classic", "consumer", "Stable", new byte[0], v2.version())));
-        assertEquals(ErrorCodes.NON_EMPTY_GROUP, errorOf(b.deleteGroup("g")), "a group with members stays");
+        assertEquals(ErrorCode.NON_EMPTY_GROUP.code(), errorOf(b.deleteGroup("g")), "a group with members stays");
 
         // producer ids never repeat between brokers
         java.util.Set<Long> ids = new java.util.HashSet<>();
@@ -283,7 +284,7 @@ class PgStorageTest {
         produce(a, "tx", p0, KafkaBatches.transactional(pid.producerId(), pid.epoch(), 0, 2));
         await(b.addOffsetsToTxn("tx", pid, "g2"));
         await(b.txnOffsetCommit("tx", pid, "g2", List.of(new OffsetCommit(p0, 7))));
-        assertEquals(ErrorCodes.UNSTABLE_OFFSET_COMMIT, errorOf(a.fetchOffsets("g2", List.of(p0), true)));
+        assertEquals(ErrorCode.UNSTABLE_OFFSET_COMMIT.code(), errorOf(a.fetchOffsets("g2", List.of(p0), true)));
         assertEquals(kiri.storage.api.TransactionState.ONGOING, await(b.describeTransactions(List.of("tx"))).getFirst().state());
         await(b.endTxn("tx", pid, true, false));
         assertEquals(7, await(a.fetchOffsets("g2", List.of(p0), true)).get(p0).offset());
@@ -301,7 +302,7 @@ class PgStorageTest {
         ProducerIdAndEpoch bumped = await(c.initProducerId("tx", 60_000, ProducerIdAndEpoch.NONE));
         assertEquals(new ProducerIdAndEpoch(pid.producerId(), (short) (pid.epoch() + 1)), bumped, "the epoch continues");
         assertTrue(ids.add(await(c.initProducerId(null, 1000, ProducerIdAndEpoch.NONE)).producerId()), "no id reused after a restart");
-        assertEquals(ErrorCodes.PRODUCER_FENCED, errorOf(c.addPartitionsToTxn("tx", pid, List.of(p0))));
+        assertEquals(ErrorCode.PRODUCER_FENCED.code(), errorOf(c.addPartitionsToTxn("tx", pid, List.of(p0))));
     }
 
     @Test
@@ -347,6 +348,6 @@ class PgStorageTest {
         java.nio.file.Files.delete(file);
         StorageException wrong = assertThrows(StorageException.class, () -> Storages.open(
                 url.replace(PostgresServer.PASSWORD, "wrong"), new StorageContext(1, null, "localhost", 9092)));
-        assertEquals(ErrorCodes.KAFKA_STORAGE_ERROR, wrong.errorCode());
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code(), wrong.errorCode());
     }
 }

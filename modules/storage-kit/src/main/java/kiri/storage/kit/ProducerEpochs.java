@@ -1,6 +1,9 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import java.util.function.LongSupplier;
+import kiri.protocol.ErrorCode;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.StorageException;
 
 /**
  * Kafka's InitProducerId rules for a transactional id that already has a producer, shared by every
@@ -55,7 +58,7 @@ public final class ProducerEpochs {
      */
     public static void verify(String transactionalId, ProducerIdAndEpoch current, ProducerIdAndEpoch request) {
         if (request.producerId() != current.producerId()) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "The producer id " + request.producerId()
+            throw new StorageException(ErrorCode.INVALID_PRODUCER_ID_MAPPING, "The producer id " + request.producerId()
                     + " does not match the current producer id " + current.producerId()
                     + " of transactional id '" + transactionalId + "'");
         }
@@ -63,7 +66,7 @@ public final class ProducerEpochs {
     }
 
     private static StorageException fenced(ProducerIdAndEpoch request, ProducerIdAndEpoch current) {
-        return new StorageException(ErrorCodes.PRODUCER_FENCED, "Producer " + request.producerId() + " with epoch "
+        return new StorageException(ErrorCode.PRODUCER_FENCED, "Producer " + request.producerId() + " with epoch "
                 + request.epoch() + " has been fenced by producer " + current.producerId() + " epoch " + current.epoch());
     }
 }

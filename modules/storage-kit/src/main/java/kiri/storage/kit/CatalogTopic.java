@@ -1,4 +1,4 @@
-package kiri.storage.api.base;
+package kiri.storage.kit;
 
 import java.util.List;
 import kiri.storage.api.TopicConfigs;

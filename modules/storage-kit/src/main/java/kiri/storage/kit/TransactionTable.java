@@ -1,4 +1,4 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -11,6 +11,14 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import kiri.protocol.ErrorCode;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.Storage;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TransactionDescription;
+import kiri.storage.api.TransactionState;
 
 /**
  * Transactional ids and their transactions with Kafka's coordinator rules, shared by engines:
@@ -92,7 +100,7 @@ public final class TransactionTable {
     public ProducerIdAndEpoch initProducerId(String transactionalId, int transactionTimeoutMs, ProducerIdAndEpoch expected,
                                              long nowMs) {
         if (transactionTimeoutMs <= 0) {
-            throw new StorageException(ErrorCodes.INVALID_TRANSACTION_TIMEOUT, "Transaction timeout must be positive: " + transactionTimeoutMs);
+            throw new StorageException(ErrorCode.INVALID_TRANSACTION_TIMEOUT, "Transaction timeout must be positive: " + transactionTimeoutMs);
         }
         Txn txn = txns.computeIfAbsent(transactionalId, Txn::new);
         synchronized (txn) {
@@ -118,7 +126,7 @@ public final class TransactionTable {
             for (TopicPartition tp : partitions) {
                 boolean exists = engine.partitionExists(tp);
                 missing |= !exists;
-                errors.put(tp, exists ? ErrorCodes.OPERATION_NOT_ATTEMPTED : ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+                errors.put(tp, exists ? ErrorCode.OPERATION_NOT_ATTEMPTED.code() : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code());
             }
             if (missing) return errors;
             txn.begin(nowMs);
@@ -163,12 +171,12 @@ public final class TransactionTable {
                     boolean retry = txn.state == done;
                     boolean abortNothing = !commit && txn.state == TransactionState.EMPTY;
                     if (!retry && !abortNothing) {
-                        throw new StorageException(ErrorCodes.INVALID_TXN_STATE, "Cannot " + (commit ? "commit" : "abort")
+                        throw new StorageException(ErrorCode.INVALID_TXN_STATE, "Cannot " + (commit ? "commit" : "abort")
                                 + " transactional id '" + transactionalId + "' in state " + txn.state.kafkaName());
                     }
                     if (retry && bumpEpoch) return txn.producer; // no second bump for a retry
                 }
-                default -> throw new StorageException(ErrorCodes.CONCURRENT_TRANSACTIONS,
+                default -> throw new StorageException(ErrorCode.CONCURRENT_TRANSACTIONS,
                         "Transactional id '" + transactionalId + "' is in state " + txn.state.kafkaName());
             }
             if (bumpEpoch) {
@@ -189,15 +197,15 @@ public final class TransactionTable {
     public <T> T produce(String transactionalId, TopicPartition tp, long producerId, short epoch, long nowMs, Supplier<T> append) {
         Txn txn = txns.get(transactionalId);
         if (txn == null) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
+            throw new StorageException(ErrorCode.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
         }
         synchronized (txn) {
             if (producerId != txn.producer.producerId()) {
-                throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Producer id " + producerId
+                throw new StorageException(ErrorCode.INVALID_PRODUCER_ID_MAPPING, "Producer id " + producerId
                         + " is not the current producer of transactional id '" + transactionalId + "'");
             }
             if (epoch != txn.producer.epoch()) {
-                throw new StorageException(ErrorCodes.INVALID_PRODUCER_EPOCH, "Epoch of producer " + producerId + " is " + epoch
+                throw new StorageException(ErrorCode.INVALID_PRODUCER_EPOCH, "Epoch of producer " + producerId + " is " + epoch
                         + ", but the current epoch is " + txn.producer.epoch());
             }
             txn.begin(nowMs);
@@ -214,7 +222,7 @@ public final class TransactionTable {
                 if (pending == null || txn.state != TransactionState.ONGOING) continue;
                 for (TopicPartition tp : pending.keySet()) {
                     if (partitions == null || partitions.contains(tp)) {
-                        return new StorageException(ErrorCodes.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
+                        return new StorageException(ErrorCode.UNSTABLE_OFFSET_COMMIT, "There are unstable offsets for "
                                 + tp + " in group '" + groupId + "' (open transaction '" + txn.id + "')");
                     }
                 }
@@ -317,7 +325,7 @@ public final class TransactionTable {
     private Txn txn(String transactionalId) {
         Txn txn = txns.get(transactionalId);
         if (txn == null) {
-            throw new StorageException(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
+            throw new StorageException(ErrorCode.INVALID_PRODUCER_ID_MAPPING, "Unknown transactional id '" + transactionalId + "'");
         }
         return txn;
     }

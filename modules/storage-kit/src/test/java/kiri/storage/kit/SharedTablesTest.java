@@ -1,16 +1,25 @@
-package kiri.storage.api;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+package kiri.storage.kit;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.ProducerIdAndEpoch;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.TransactionState;
+import kiri.storage.api.VersionConflictException;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What durable engines rely on in GroupTable and TransactionTable: snapshots restore to the same behaviour. */
 class SharedTablesTest {
@@ -61,7 +70,7 @@ class SharedTablesTest {
         assertThrows(VersionConflictException.class, () -> b.update(stored.withVersion(GroupState.NO_VERSION)));
         assertTrue(b.update(b.group("g").orElseThrow()).version() > stored.version());
         // A group with members is not deleted and keeps its offsets at expiry; an empty one loses expired ones.
-        assertEquals(ErrorCodes.NON_EMPTY_GROUP, assertThrows(StorageException.class, () -> b.delete("g")).errorCode());
+        assertEquals(ErrorCode.NON_EMPTY_GROUP.code(), assertThrows(StorageException.class, () -> b.delete("g")).errorCode());
         assertEquals(Set.of(), b.expireOffsets(1_000_000L));
         b.delete("only-offsets");
         assertTrue(b.snapshot("only-offsets").isDeleted());
@@ -92,7 +101,7 @@ class SharedTablesTest {
         ProducerIdAndEpoch p = a.initProducerId("tx", 1_000, ProducerIdAndEpoch.NONE, 0L);
         a.addPartitions("tx", p, List.of(TP), 10L);
         a.txnOffsetCommit("tx", p, "g", List.of(new OffsetCommit(TP, 3)), 10L);
-        assertEquals(ErrorCodes.UNSTABLE_OFFSET_COMMIT, a.unstableOffsets("g", null).errorCode());
+        assertEquals(ErrorCode.UNSTABLE_OFFSET_COMMIT.code(), a.unstableOffsets("g", null).errorCode());
 
         TransactionTable b = new TransactionTable(engine, ids::getAndIncrement);
         b.restore(a.snapshot("tx"));

@@ -1,4 +1,4 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -7,6 +7,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.ProtocolException;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.StorageException;
 
 /**
  * Kafka's per-partition producer state, shared by every engine that keeps records: idempotence
@@ -60,7 +67,7 @@ public final class PartitionProducerState {
         }
 
         int lastSeq() {
-            return count == 0 ? RecordBatchHeader.NO_SEQUENCE : lastSeq[(next + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
+            return count == 0 ? RecordBatch.NO_SEQUENCE : lastSeq[(next + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
         }
 
         long duplicateOf(int first, int last) {
@@ -98,33 +105,33 @@ public final class PartitionProducerState {
      *                          INVALID_TXN_STATE (non-transactional write inside an open transaction)
      */
     public long check(MemorySegment batch) {
-        long pid = RecordBatchHeader.producerId(batch);
-        if (pid == RecordBatchHeader.NO_PRODUCER_ID) return APPEND;
+        long pid = RecordBatch.producerId(batch);
+        if (pid == RecordBatch.NO_PRODUCER_ID) return APPEND;
         Producer p = producers.get(pid);
         // Unknown producer (new, or its state expired/was truncated away): any sequence is accepted, as in Kafka.
         if (p == null) return APPEND;
-        short epoch = RecordBatchHeader.producerEpoch(batch);
-        if (RecordBatchHeader.isControl(batch)) {
+        short epoch = RecordBatch.producerEpoch(batch);
+        if (RecordBatch.isControl(batch)) {
             if (epoch < p.epoch) throw staleEpoch(pid, epoch, p.epoch);
             return APPEND;
         }
-        int first = RecordBatchHeader.baseSequence(batch);
+        int first = RecordBatch.baseSequence(batch);
         if (epoch == p.epoch) {
-            long dup = p.duplicateOf(first, RecordBatchHeader.lastSequence(batch));
+            long dup = p.duplicateOf(first, RecordBatch.lastSequence(batch));
             if (dup != APPEND) return dup;
         }
         if (epoch < p.epoch) throw staleEpoch(pid, epoch, p.epoch);
         if (epoch > p.epoch) {
             if (first != 0) {
-                throw new StorageException(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, "Invalid sequence number for new epoch of producer "
+                throw new StorageException(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "Invalid sequence number for new epoch of producer "
                         + pid + ": " + epoch + " (request epoch), " + first + " (seq. number), " + p.epoch + " (current producer epoch)");
             }
         } else if (!inSequence(p.lastSeq(), first)) {
-            throw new StorageException(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, "Out of order sequence number for producer "
+            throw new StorageException(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "Out of order sequence number for producer "
                     + pid + ": " + first + " (incoming seq. number), " + p.lastSeq() + " (current end sequence number)");
         }
-        if (!RecordBatchHeader.isTransactional(batch) && p.txnFirstOffset >= 0) {
-            throw new StorageException(ErrorCodes.INVALID_TXN_STATE,
+        if (!RecordBatch.isTransactional(batch) && p.txnFirstOffset >= 0) {
+            throw new StorageException(ErrorCode.INVALID_TXN_STATE,
                     "Expected transactional write from producer " + pid + " inside its open transaction");
         }
         return APPEND;
@@ -136,28 +143,34 @@ public final class PartitionProducerState {
      * (an ABORT adds an aborted range ending at the marker).
      */
     public void onAppend(MemorySegment batch, long baseOffset) {
-        long pid = RecordBatchHeader.producerId(batch);
-        if (pid == RecordBatchHeader.NO_PRODUCER_ID) return;
-        short epoch = RecordBatchHeader.producerEpoch(batch);
+        long pid = RecordBatch.producerId(batch);
+        if (pid == RecordBatch.NO_PRODUCER_ID) return;
+        short epoch = RecordBatch.producerEpoch(batch);
         Producer p = producers.get(pid);
         if (p == null) {
             p = new Producer(epoch);
             producers.put(pid, p);
         }
         p.newEpoch(epoch);
-        if (RecordBatchHeader.isControl(batch)) {
-            p.coordinatorEpoch = ControlBatches.coordinatorEpoch(batch);
+        if (RecordBatch.isControl(batch)) {
+            boolean commit;
+            try {
+                p.coordinatorEpoch = ControlBatch.coordinatorEpoch(batch);
+                commit = ControlBatch.isCommit(batch);
+            } catch (ProtocolException e) { // engines report a malformed marker with a Kafka code
+                throw new StorageException(ErrorCode.CORRUPT_MESSAGE, e.getMessage());
+            }
             if (p.txnFirstOffset >= 0) {
                 ongoing.remove(p.txnFirstOffset);
-                if (!ControlBatches.isCommit(batch)) aborted.add(new AbortedRange(pid, p.txnFirstOffset, baseOffset));
+                if (!commit) aborted.add(new AbortedRange(pid, p.txnFirstOffset, baseOffset));
                 p.txnFirstOffset = -1L;
             }
             return;
         }
-        p.remember(RecordBatchHeader.baseSequence(batch), RecordBatchHeader.lastSequence(batch), baseOffset);
-        p.lastTimestamp = RecordBatchHeader.maxTimestamp(batch);
-        p.lastDataOffset = RecordBatchHeader.nextOffset(batch, baseOffset) - 1;
-        if (RecordBatchHeader.isTransactional(batch) && p.txnFirstOffset < 0) {
+        p.remember(RecordBatch.baseSequence(batch), RecordBatch.lastSequence(batch), baseOffset);
+        p.lastTimestamp = RecordBatch.maxTimestamp(batch);
+        p.lastDataOffset = RecordBatch.nextOffset(batch, baseOffset) - 1;
+        if (RecordBatch.isTransactional(batch) && p.txnFirstOffset < 0) {
             p.txnFirstOffset = baseOffset;
             ongoing.put(baseOffset, pid);
         }
@@ -239,7 +252,7 @@ public final class PartitionProducerState {
     private static StorageException staleEpoch(long pid, short epoch, short current) {
         // Kafka (since 2.7) answers a produce with an old epoch INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED,
         // so that the client aborts and retries rather than treating the error as fatal.
-        return new StorageException(ErrorCodes.INVALID_PRODUCER_EPOCH, "Epoch of producer " + pid + " is " + epoch
+        return new StorageException(ErrorCode.INVALID_PRODUCER_EPOCH, "Epoch of producer " + pid + " is " + epoch
                 + ", which is smaller than the last seen epoch " + current);
     }
 }

@@ -1,14 +1,20 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import kiri.protocol.ErrorCode;
+import kiri.protocol.record.ControlBatch;
+import kiri.protocol.record.RecordBatch;
+import kiri.storage.api.AbortedTransaction;
+import kiri.storage.api.ActiveProducer;
+import kiri.storage.api.StorageException;
+import kiri.testsupport.KafkaBatches;
+import org.junit.jupiter.api.Test;
 
 import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.lang.foreign.MemorySegment;
-import java.util.List;
-import org.junit.jupiter.api.Test;
-import kiri.testsupport.KafkaBatches;
 
 class PartitionProducerStateTest {
     private final PartitionProducerState state = new PartitionProducerState();
@@ -19,15 +25,15 @@ class PartitionProducerStateTest {
         long dup = state.check(batch);
         if (dup != PartitionProducerState.APPEND) return dup;
         long base = next;
-        RecordBatchHeader.setBaseOffset(batch, base);
-        next = RecordBatchHeader.nextOffset(batch, base);
+        RecordBatch.setBaseOffset(batch, base);
+        next = RecordBatch.nextOffset(batch, base);
         state.onAppend(batch, base);
         return base;
     }
 
     private long marker(long pid, short epoch, boolean commit) {
-        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(m, 0L, 0, pid, epoch, commit, 0, 0L);
+        MemorySegment m = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(m, 0L, 0, pid, epoch, commit, 0, 0L);
         return append(m);
     }
 
@@ -44,7 +50,7 @@ class PartitionProducerStateTest {
     @Test
     void gapIsOutOfOrder() {
         append(KafkaBatches.idempotent(1L, (short) 0, 0, 3));
-        StorageException e = assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        StorageException e = assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
                 () -> append(KafkaBatches.idempotent(1L, (short) 0, 10, 1)));
         assertTrue(e.getMessage().contains("10"), e.getMessage());
         assertEquals(3L, next);
@@ -54,16 +60,16 @@ class PartitionProducerStateTest {
     void onlyTheLastFiveBatchesAreRemembered() {
         for (int i = 0; i < 6; i++) append(KafkaBatches.idempotent(1L, (short) 0, i, 1));
         assertEquals(1L, append(KafkaBatches.idempotent(1L, (short) 0, 1, 1)), "second batch still in the window");
-        assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 0, 0, 1)));
+        assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 0, 0, 1)));
     }
 
     @Test
     void staleEpochIsRejectedAndNewEpochRestartsAtZero() {
         append(KafkaBatches.idempotent(1L, (short) 1, 0, 2));
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 0, 2, 1)));
-        assertCode(ErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 2, 2, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 0, 2, 1)));
+        assertCode(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, () -> append(KafkaBatches.idempotent(1L, (short) 2, 2, 1)));
         assertEquals(2L, append(KafkaBatches.idempotent(1L, (short) 2, 0, 1)));
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 1, 2, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.idempotent(1L, (short) 1, 2, 1)));
     }
 
     @Test
@@ -91,7 +97,7 @@ class PartitionProducerStateTest {
         assertEquals(10L, state.firstUnstableOffset());
         assertEquals(10L, state.lastStableOffset(next));
         assertTrue(state.hasOpenTransaction(5L));
-        assertCode(ErrorCodes.INVALID_TXN_STATE, () -> append(KafkaBatches.idempotent(5L, (short) 0, 3, 1)));
+        assertCode(ErrorCode.INVALID_TXN_STATE, () -> append(KafkaBatches.idempotent(5L, (short) 0, 3, 1)));
 
         assertEquals(15L, marker(5L, (short) 0, false));
         assertEquals(16L, state.lastStableOffset(next));
@@ -112,11 +118,11 @@ class PartitionProducerStateTest {
     @Test
     void markerWithOlderEpochIsRejectedAndNewerEpochFencesData() {
         append(KafkaBatches.transactional(5L, (short) 2, 0, 1));
-        MemorySegment old = MemorySegment.ofArray(new byte[ControlBatches.SIZE]);
-        ControlBatches.write(old, 0L, 0, 5L, (short) 1, false, 0, 0L);
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> state.check(old));
+        MemorySegment old = MemorySegment.ofArray(new byte[ControlBatch.SIZE]);
+        ControlBatch.write(old, 0L, 0, 5L, (short) 1, false, 0, 0L);
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> state.check(old));
         marker(5L, (short) 3, false); // coordinator bumped the epoch while aborting
-        assertCode(ErrorCodes.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.transactional(5L, (short) 2, 1, 1)));
+        assertCode(ErrorCode.INVALID_PRODUCER_EPOCH, () -> append(KafkaBatches.transactional(5L, (short) 2, 1, 1)));
         assertEquals(List.of(new ActiveProducer(5L, (short) 3, -1, 1_000L, 0, -1L)), state.activeProducers());
     }
 

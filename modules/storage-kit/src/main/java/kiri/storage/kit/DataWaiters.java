@@ -1,9 +1,10 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
+import kiri.storage.api.Storage;
 
 /**
  * Long-poll support for one partition, shared by engines: {@link Storage#awaitData} registers a

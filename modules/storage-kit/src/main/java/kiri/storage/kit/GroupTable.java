@@ -1,4 +1,4 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,6 +12,15 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
+import kiri.storage.api.CommittedOffset;
+import kiri.storage.api.GroupListing;
+import kiri.storage.api.GroupState;
+import kiri.storage.api.OffsetCommit;
+import kiri.storage.api.Stages;
+import kiri.storage.api.StorageException;
+import kiri.storage.api.TopicPartition;
+import kiri.storage.api.VersionConflictException;
 
 /**
  * Consumer groups and their committed offsets in memory, with Kafka's rules, shared by engines:
@@ -139,7 +148,7 @@ public final class GroupTable {
         synchronized (g) {
             if (g.dead || g.isEmpty()) throw notFound(groupId);
             if (g.state != null && !g.state.isDeletable()) {
-                throw new StorageException(ErrorCodes.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state "
+                throw new StorageException(ErrorCode.NON_EMPTY_GROUP, "Group '" + groupId + "' is not empty (state "
                         + g.state.state() + ")");
             }
             remove(groupId, g);
@@ -225,6 +234,6 @@ public final class GroupTable {
     }
 
     private static StorageException notFound(String groupId) {
-        return new StorageException(ErrorCodes.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
+        return new StorageException(ErrorCode.GROUP_ID_NOT_FOUND, "Group '" + groupId + "' does not exist");
     }
 }

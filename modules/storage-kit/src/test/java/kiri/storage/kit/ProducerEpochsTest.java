@@ -1,10 +1,12 @@
-package kiri.storage.api;
+package kiri.storage.kit;
+
+import java.util.concurrent.atomic.AtomicLong;
+import kiri.protocol.ErrorCode;
+import kiri.storage.api.ProducerIdAndEpoch;
+import org.junit.jupiter.api.Test;
 
 import static kiri.testsupport.Assert.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
 
 class ProducerEpochsTest {
     private final AtomicLong ids = new AtomicLong(100);
@@ -40,15 +42,15 @@ class ProducerEpochsTest {
     @Test
     void zombieIsFenced() {
         ProducerIdAndEpoch current = new ProducerIdAndEpoch(5L, 3);
-        assertCode(ErrorCodes.PRODUCER_FENCED, () -> reinit(current, new ProducerIdAndEpoch(5L, 2), new ProducerIdAndEpoch(5L, 1)));
-        assertCode(ErrorCodes.PRODUCER_FENCED, () -> reinit(current, NONE, new ProducerIdAndEpoch(6L, 3)));
+        assertCode(ErrorCode.PRODUCER_FENCED, () -> reinit(current, new ProducerIdAndEpoch(5L, 2), new ProducerIdAndEpoch(5L, 1)));
+        assertCode(ErrorCode.PRODUCER_FENCED, () -> reinit(current, NONE, new ProducerIdAndEpoch(6L, 3)));
     }
 
     @Test
     void verifyMapsMismatchesToKafkaErrors() {
         ProducerIdAndEpoch current = new ProducerIdAndEpoch(5L, 3);
         ProducerEpochs.verify("t", current, current);
-        assertCode(ErrorCodes.INVALID_PRODUCER_ID_MAPPING, () -> ProducerEpochs.verify("t", current, new ProducerIdAndEpoch(6L, 3)));
-        assertCode(ErrorCodes.PRODUCER_FENCED, () -> ProducerEpochs.verify("t", current, new ProducerIdAndEpoch(5L, 2)));
+        assertCode(ErrorCode.INVALID_PRODUCER_ID_MAPPING, () -> ProducerEpochs.verify("t", current, new ProducerIdAndEpoch(6L, 3)));
+        assertCode(ErrorCode.PRODUCER_FENCED, () -> ProducerEpochs.verify("t", current, new ProducerIdAndEpoch(5L, 2)));
     }
 }

@@ -1,4 +1,4 @@
-package kiri.storage.api;
+package kiri.storage.kit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package kiri.storage.api.base;
+package kiri.storage.kit;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -15,6 +15,7 @@ import kiri.storage.api.ConfigOp;
 import kiri.storage.api.KafkaUuid;
 import kiri.storage.api.NewTopic;
 import kiri.storage.api.PartitionInfo;
+import kiri.storage.api.StorageException;
 import kiri.storage.api.TopicConfigs;
 import kiri.storage.api.TopicInfo;
 import kiri.storage.api.TopicRef;
