@@ -5,7 +5,6 @@ import static kiri.protocol.BigEndian.LONG;
 import static kiri.protocol.BigEndian.SHORT;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 import kiri.protocol.record.RecordBatch;

@@ -3,7 +3,6 @@ package kiri.proxy;
 import static kiri.protocol.BigEndian.SHORT;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import kiri.protocol.WireReader;
 import kiri.protocol.message.ApiKey;
 

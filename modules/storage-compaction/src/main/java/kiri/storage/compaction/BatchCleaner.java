@@ -4,7 +4,6 @@ import static kiri.protocol.BigEndian.INT;
 import static kiri.protocol.BigEndian.SHORT;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
