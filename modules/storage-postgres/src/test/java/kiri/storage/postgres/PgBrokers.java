@@ -54,11 +54,14 @@ final class PgBrokers implements BeforeEachCallback, AfterEachCallback {
         return new PgBrokers(3, "broker.session.timeout.ms=3000&broker.heartbeat.interval.ms=500");
     }
 
-    /** A kafka-clients consumer's properties: group {@code groupId} from the earliest offset, string keys and values. */
+    /**
+     * A kafka-clients consumer's properties: from the earliest offset, string keys and values, in group
+     * {@code groupId} (none if null: assign() only).
+     */
     Properties consumerProps(String groupId) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap());
-        p.put("group.id", groupId);
+        if (groupId != null) p.put("group.id", groupId);
         p.put("auto.offset.reset", "earliest");
         p.put("key.deserializer", StringDeserializer.class.getName());
         p.put("value.deserializer", StringDeserializer.class.getName());

@@ -28,7 +28,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -238,12 +237,8 @@ class PgTransactionsClusterTest {
     }
 
     private Properties consumerProps(String isolation) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap());
+        Properties p = cluster.consumerProps(null);
         p.put("isolation.level", isolation);
-        p.put("auto.offset.reset", "earliest");
-        p.put("key.deserializer", StringDeserializer.class.getName());
-        p.put("value.deserializer", StringDeserializer.class.getName());
         return p;
     }
 
